@@ -1,0 +1,4 @@
+#pragma once
+#include "cpu/dispatch.h"
+#define WN_PROBE_DECL(ns) namespace ns { const char *isa_name(); }
+WN_FOR_EACH_ISA(WN_PROBE_DECL)

@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { native } from '../src/native.js';
+import { mulawEncodeValue, mulawDecodeValue } from '../src/audio/mulaw.js';
+
+const addon = native();
+
+test('mu-law anchors: -1 -> 0, 0 -> 128, 1 -> 255 (native and TypeScript)', () => {
+  assert.deepEqual(Array.from(addon.mulawEncode(new Float32Array([-1, 0, 1]))), [0, 128, 255]);
+  assert.deepEqual([-1, 0, 1].map((x) => mulawEncodeValue(x)), [0, 128, 255]);
+  // out of range clamps
+  assert.deepEqual(Array.from(addon.mulawEncode(new Float32Array([-3, 7]))), [0, 255]);
+});
+
+test('mu-law is monotonic and covers every class', () => {
+  const n = 200001;
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = -1 + (2 * i) / (n - 1);
+  const q = addon.mulawEncode(x);
+  const seen = new Set<number>();
+  for (let i = 1; i < n; i++) assert.ok(q[i] >= q[i - 1], `not monotonic at x=${x[i]}`);
+  for (const v of q) seen.add(v);
+  assert.equal(seen.size, 256);
+});
+
+test('mu-law round trip error is within half a bin of the companded scale', () => {
+  const n = 100001;
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = -1 + (2 * i) / (n - 1);
+  const y = addon.mulawDecode(addon.mulawEncode(x));
+  let worst = 0;
+  for (let i = 0; i < n; i++) {
+    // bound: the derivative of the expander at |x| times half a bin (1/255 in y units)
+    const dxdy = (Math.log(256) * (1 + 255 * Math.abs(x[i]))) / 255;
+    const bound = dxdy * (1 / 255) * 1.05 + 1e-6;
+    const err = Math.abs(y[i] - x[i]);
+    worst = Math.max(worst, err / bound);
+    assert.ok(err <= bound, `x=${x[i]} decoded ${y[i]}, error ${err} > ${bound}`);
+  }
+  // near zero the codec is fine-grained: 1e-4 amplitude resolution
+  assert.ok(Math.abs(addon.mulawDecode(new Uint8Array([128]))[0]) < 1e-4);
+  assert.ok(worst > 0.3, 'bound should be reasonably tight');
+});
+
+test('native and TypeScript codecs agree on every class and on 100k random values', () => {
+  const classes = new Uint8Array(256).map((_, i) => i);
+  const dec = addon.mulawDecode(classes);
+  for (let q = 0; q < 256; q++) assert.ok(Math.abs(dec[q] - mulawDecodeValue(q)) < 1e-6, `class ${q}`);
+  const x = new Float32Array(100000);
+  let s = 12345;
+  for (let i = 0; i < x.length; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    x[i] = (s / 2 ** 32) * 2 - 1;
+  }
+  const q = addon.mulawEncode(x);
+  let mismatches = 0;
+  for (let i = 0; i < x.length; i++) if (q[i] !== mulawEncodeValue(x[i])) mismatches++;
+  // float32 vs float64 evaluation may differ only at exact bin edges
+  assert.ok(mismatches <= 5, `${mismatches} mismatches`);
+  assert.equal(addon.mulawEncode(new Float32Array([NaN]))[0], 128);
+});
