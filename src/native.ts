@@ -63,9 +63,66 @@ export interface NativeCore {
   layout(config: NativeConfig): NativeLayout;
 }
 
-// Sections added by later work extend this interface (see native/src/napi_*.cc).
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type NativeAddon = NativeCore & Record<string, any>;
+export interface AdamParams {
+  lr: number;
+  beta1?: number; // 0.9
+  beta2?: number; // 0.999
+  eps?: number; // 1e-8
+}
+
+/**
+ * A trainer (native/include/wn_train.h) for a fixed config, batch B and window W on one device.
+ * crops: B x (receptiveField + W) classes, row-major. Losses are mean cross-entropy in nats.
+ * Async methods run off the JavaScript thread; never call two methods of one trainer at once.
+ */
+export interface NativeTrainer {
+  readonly paramCount: number;
+  setParams(p: Float32Array): void;
+  getParams(): Float32Array;
+  /** Gradient of the mean loss from the last forwardBackward/step. */
+  getGrads(): Float32Array;
+  getAdam(): { m: Float32Array; v: Float32Array; step: number };
+  setAdam(m: Float32Array, v: Float32Array, step: number): void;
+  forward(crops: Uint8Array, wantLogits?: boolean): { loss: number; logits?: Float32Array };
+  forwardBackward(crops: Uint8Array): number;
+  adam(p: AdamParams): void;
+  /** forwardBackward + adam, off the JS thread; resolves to the loss. */
+  step(crops: Uint8Array, p: AdamParams): Promise<number>;
+  /** forward only, off the JS thread; resolves to the loss. */
+  evaluate(crops: Uint8Array): Promise<number>;
+  /** Intermediates of the last forward: "input", "x", "z" (per layer), "skip", "logits". */
+  getTensor(name: string, layer?: number): Float32Array;
+  /** Frees native memory now (otherwise at garbage collection). */
+  free(): void;
+}
+
+/**
+ * Incremental synthesis (native/include/wn_synth.h) of `batch` streams on one device.
+ * Async methods run off the JavaScript thread; never call two methods of one synth at once.
+ */
+export interface NativeSynth {
+  readonly batch: number;
+  reset(): void;
+  /** classes: batch x n (stream-major). Feeds all but the last; the last becomes the pending class. */
+  prime(classes: Uint8Array, n: number): Promise<void>;
+  /** n steps per stream; samples: batch x n; logits (batch x n x Q) when wantLogits. */
+  generate(n: number, temperature: Float32Array, seeds: BigUint64Array, wantLogits?: boolean): Promise<{
+    samples: Uint8Array;
+    logits?: Float32Array;
+  }>;
+  free(): void;
+}
+
+export interface NativeSections {
+  Trainer: new (config: NativeConfig, batch: number, window: number, device: 'cpu' | 'cuda') => NativeTrainer;
+  /** Estimated bytes a trainer of this shape allocates (parameters, gradients, Adam, activations). */
+  trainerMemoryBytes(config: NativeConfig, batch: number, window: number): number;
+  /** Plain reference forward: logits (T x Q) at every position of one sequence. */
+  referenceLogits(config: NativeConfig, params: Float32Array, classes: Uint8Array): Float32Array;
+  Synth: new (config: NativeConfig, params: Float32Array, batch: number, device: 'cpu' | 'cuda') => NativeSynth;
+}
+
+export type NativeAddon = NativeCore & NativeSections;
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 let cached: NativeAddon | null = null;

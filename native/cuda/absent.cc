@@ -16,3 +16,14 @@ extern "C" wn_status wn_cuda_query(int *runtime_version, int *driver_version, in
 }
 
 extern "C" wn_status wn_cuda_device(int, wn_cuda_device_info *) { return wn::fail(WN_ERR_UNSUPPORTED, kNoCuda); }
+
+#include "core/backend.h"
+namespace wn {
+wn_status cuda_trainer_create(const wn_config &, int, int, std::unique_ptr<TrainerImpl> *) {
+  return fail(WN_ERR_UNSUPPORTED, kNoCuda);
+}
+size_t cuda_trainer_memory_bytes(const wn_config &, int, int) { return 0; }
+wn_status cuda_synth_create(const wn_config &, const float *, int, std::unique_ptr<SynthImpl> *) {
+  return fail(WN_ERR_UNSUPPORTED, kNoCuda);
+}
+}  // namespace wn

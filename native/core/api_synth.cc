@@ -1,0 +1,48 @@
+// Public synthesis API (wn_synth.h): checks arguments and forwards to the backend.
+#include <string>
+#include "core/backend.h"
+#include "core/error.h"
+
+struct wn_synth {
+  std::unique_ptr<wn::SynthImpl> impl;
+};
+
+extern "C" wn_status wn_synth_create(const wn_config *c, const float *params, int batch, wn_device device,
+                                     wn_synth **out) {
+  *out = nullptr;
+  wn_status s = wn_config_check(c);
+  if (s != WN_OK) return s;
+  if (batch < 1 || batch > 1 << 20) return wn::fail(WN_ERR_INVALID, "synth: batch must be 1..1048576");
+  std::unique_ptr<wn::SynthImpl> impl;
+  try {
+    s = device == WN_DEVICE_CUDA ? wn::cuda_synth_create(*c, params, batch, &impl)
+                                 : wn::cpu_synth_create(*c, params, batch, &impl);
+  } catch (const std::bad_alloc &) {
+    return wn::fail(WN_ERR_NOMEM, "out of host memory creating the synthesizer (try a smaller batch)");
+  }
+  if (s != WN_OK) return s;
+  *out = new wn_synth{std::move(impl)};
+  return WN_OK;
+}
+
+extern "C" void wn_synth_free(wn_synth *s) { delete s; }
+
+#define WN_GUARD(expr)                                                           \
+  try {                                                                          \
+    return (expr);                                                               \
+  } catch (const std::bad_alloc &) {                                             \
+    return wn::fail(WN_ERR_NOMEM, "out of host memory");                         \
+  } catch (const std::exception &e) {                                            \
+    return wn::fail(WN_ERR_INTERNAL, std::string("internal error: ") + e.what()); \
+  }
+
+extern "C" wn_status wn_synth_reset(wn_synth *s) { WN_GUARD(s->impl->reset()) }
+extern "C" wn_status wn_synth_prime(wn_synth *s, const uint8_t *classes, int n) {
+  if (n < 1) return wn::fail(WN_ERR_INVALID, "synth prime: n must be >= 1");
+  WN_GUARD(s->impl->prime(classes, n))
+}
+extern "C" wn_status wn_synth_generate(wn_synth *s, int n, const float *temperature, const uint64_t *seed,
+                                       uint8_t *out, float *logits) {
+  if (n < 0) return wn::fail(WN_ERR_INVALID, "synth generate: n must be >= 0");
+  WN_GUARD(s->impl->generate(n, temperature, seed, out, logits))
+}

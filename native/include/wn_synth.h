@@ -1,0 +1,40 @@
+/* wavenet: incremental (Fast WaveNet) synthesis for a batch of independent streams. CPU and CUDA.
+ *
+ * Each stream is the sequence s[0], s[1], ... of classes fed to the network. A stream holds its
+ * per-layer history (a ring buffer of past layer inputs) and a pending class, the next one to feed;
+ * after reset the history is all zeros (as before the start of a sequence in the full forward) and
+ * the pending class is 128 (silence).
+ *
+ *   generate step: feed the pending class s[t]; the logits predict s[t+1]; sample it from
+ *                  softmax(logits / temperature) with u = wn_uniform(seed, t) (inverse CDF over
+ *                  classes 0..Q-1 in order; temperature 0 = argmax, lowest class on ties);
+ *                  the sample is written out and becomes the pending class.
+ *   prime(c[0..n-1]): feeds c[0..n-2] and makes c[n-1] the pending class.
+ *
+ * So the logits of step t equal the full forward pass's logits at position t of the sequence
+ * (wn_reference_logits), which the tests check. The counter t counts every fed class since reset.
+ */
+#ifndef WN_SYNTH_H
+#define WN_SYNTH_H
+#include "wavenet.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct wn_synth wn_synth;
+
+wn_status wn_synth_create(const wn_config *c, const float *params, int batch, wn_device device, wn_synth **out);
+void wn_synth_free(wn_synth *s);
+wn_status wn_synth_reset(wn_synth *s);
+/* classes: batch x n, row-major (stream-major). n >= 1. */
+wn_status wn_synth_prime(wn_synth *s, const uint8_t *classes, int n);
+/* n steps for every stream. temperature[batch], seed[batch]. out: batch x n classes.
+ * logits (optional, batch x n x Q): the logits of each step, for tests. */
+wn_status wn_synth_generate(wn_synth *s, int n, const float *temperature, const uint64_t *seed, uint8_t *out,
+                            float *logits);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
