@@ -1,9 +1,13 @@
 // Builds the native addon (build/Release/wavenet.node) with node-gyp.
-// Uses the Node headers installed beside node (e.g. /usr/include/node) so that nothing is downloaded.
+//  - Uses the Node headers installed beside node (e.g. /usr/include/node), so nothing is downloaded.
+//  - Configures again only when the set of source files (or binding.gyp) changed, then builds
+//    incrementally; `--rebuild` (or WAVENET_REBUILD=1) forces a clean build.
+//  - Holds a lock (build/.lock) so that concurrent builds in one checkout take turns.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, readdirSync, openSync, closeSync, unlinkSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 
@@ -12,12 +16,48 @@ const require = createRequire(import.meta.url);
 
 function localNodedir() {
   if (process.env.npm_config_nodedir) return process.env.npm_config_nodedir;
-  // node's own prefix: <prefix>/bin/node -> <prefix>/include/node/node.h
-  const prefix = dirname(dirname(process.execPath));
+  const prefix = dirname(dirname(process.execPath)); // <prefix>/bin/node -> <prefix>/include/node
   for (const p of [prefix, '/usr', '/usr/local']) {
     if (existsSync(join(p, 'include', 'node', 'node_api.h'))) return p;
   }
   return null;
+}
+
+function sourceFingerprint() {
+  const h = createHash('sha256');
+  h.update(readFileSync(join(root, 'binding.gyp')));
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else h.update(p.slice(root.length) + '\n');
+    }
+  };
+  walk(join(root, 'native'));
+  h.update(String(process.env.WAVENET_CUDA ?? ''));
+  return h.digest('hex');
+}
+
+function lock() {
+  mkdirSync(join(root, 'build'), { recursive: true });
+  const path = join(root, 'build', '.lock');
+  const deadline = Date.now() + 15 * 60 * 1000;
+  for (;;) {
+    try {
+      closeSync(openSync(path, 'wx'));
+      writeFileSync(path, String(process.pid));
+      return () => { try { unlinkSync(path); } catch { /* gone */ } };
+    } catch {
+      // stale lock: owner gone
+      try {
+        const pid = Number(readFileSync(path, 'utf8'));
+        if (pid) process.kill(pid, 0);
+        else if (Date.now() - statSync(path).mtimeMs > 60000) unlinkSync(path);
+      } catch { try { unlinkSync(path); } catch { /* raced */ } continue; }
+      if (Date.now() > deadline) throw new Error('timed out waiting for build/.lock');
+      spawnSync('sleep', ['1']);
+    }
+  }
 }
 
 let gyp;
@@ -27,12 +67,28 @@ try {
   console.error('wavenet: node-gyp is not installed; run `npm ci` first.');
   process.exit(1);
 }
-const args = [gyp, 'rebuild', `--jobs=${Math.max(1, os.cpus().length)}`];
 const nodedir = localNodedir();
-if (nodedir) args.push(`--nodedir=${nodedir}`);
-else console.warn('wavenet: no local Node headers found; node-gyp may try to download them.');
-const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
-if (r.status !== 0) {
+const common = nodedir ? [`--nodedir=${nodedir}`] : [];
+if (!nodedir) console.warn('wavenet: no local Node headers found; node-gyp may try to download them.');
+
+const run = (args) => spawnSync(process.execPath, [gyp, ...args, ...common], { cwd: root, stdio: 'inherit' }).status;
+const unlock = lock();
+let status = 0;
+try {
+  const fpFile = join(root, 'build', '.sources');
+  const fp = sourceFingerprint();
+  const force = process.argv.includes('--rebuild') || process.env.WAVENET_REBUILD === '1';
+  const configured = existsSync(join(root, 'build', 'Makefile')) && existsSync(fpFile) && readFileSync(fpFile, 'utf8') === fp;
+  if (force || !configured) {
+    status = run(force ? ['clean'] : ['--version']) ?? 1;
+    status = status || (run(['configure']) ?? 1);
+    if (!status) writeFileSync(fpFile, fp);
+  }
+  status = status || (run(['build', `--jobs=${Math.max(1, os.cpus().length)}`]) ?? 1);
+} finally {
+  unlock();
+}
+if (status !== 0) {
   console.error('wavenet: building the native addon failed (see the compiler output above). A C++17 compiler, make and python3 are required.');
-  process.exit(r.status ?? 1);
+  process.exit(status);
 }
