@@ -2,6 +2,7 @@
 #include <vector>
 #include "napi_util.h"
 #include "napi_init.h"
+#include "wn_train.h"
 
 namespace wnjs {
 
@@ -139,7 +140,27 @@ static Napi::Value Layout(const Napi::CallbackInfo &info) {
   return o;
 }
 
+static Napi::Value ReferenceLogits(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  wn_config c = config_from_js(env, info[0]);
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    type_error(env, "referenceLogits(config, params: Float32Array, classes: Uint8Array)");
+  if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    type_error(env, "referenceLogits(config, params: Float32Array, classes: Uint8Array)");
+  auto p = info[1].As<Napi::Float32Array>();
+  auto x = info[2].As<Napi::Uint8Array>();
+  wn_layout L;
+  wn_layout_get(&c, &L);
+  if (p.ElementLength() != L.total)
+    type_error(env, "referenceLogits: params has " + std::to_string(p.ElementLength()) + " floats, the config needs " +
+                        std::to_string(L.total));
+  auto out = Napi::Float32Array::New(env, x.ElementLength() * (size_t)c.classes);
+  WNJS_CHECK(env, wn_reference_logits(&c, p.Data(), x.Data(), (int)x.ElementLength(), out.Data()), "referenceLogits");
+  return out;
+}
+
 void InitCore(Napi::Env env, Napi::Object exports) {
+  exports.Set("referenceLogits", Napi::Function::New(env, ReferenceLogits));
   exports.Set("mulawEncode", Napi::Function::New(env, MulawEncode));
   exports.Set("mulawDecode", Napi::Function::New(env, MulawDecode));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures));

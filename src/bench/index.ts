@@ -1,0 +1,5 @@
+/** The `wavenet bench` subcommands. Each module registers one line here. */
+import type { CommandModule } from 'yargs';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const benchCommands: CommandModule<any, any>[] = [];
