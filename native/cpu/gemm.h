@@ -1,0 +1,46 @@
+// Single-precision matrix products for the CPU trainer (and the CUDA port's reference shapes).
+//
+//   C[M][N] = op(A) * op(B)        (accumulate = false)
+//   C[M][N] += op(A) * op(B)       (accumulate = true)
+//   op(A) = transA ? A^T (A stored [K][M], row stride lda) : A (stored [M][K])
+//   op(B) = transB ? B^T (B stored [N][K], row stride ldb) : B (stored [K][N])
+//
+// The three forms the network uses: Y = X W^T (transB), dX = dY W (plain), dW = dY^T X (transA).
+// One call runs on the calling thread only (the trainer parallelises over row chunks); the result
+// does not depend on anything but the arguments and the SIMD variant. The packed, register-blocked
+// kernels live in native/cpu/simd/gemm_kernels.cc, compiled once per instruction set.
+#pragma once
+#include "cpu/dispatch.h"
+
+#define WN_GEMM_DECL(ns)                                                                                   \
+  namespace ns {                                                                                           \
+  void sgemm(bool transA, bool transB, int M, int N, int K, const float *A, int lda, const float *B, int ldb, \
+             float *C, int ldc, bool accumulate);                                                          \
+  }
+WN_FOR_EACH_ISA(WN_GEMM_DECL)
+#undef WN_GEMM_DECL
+
+namespace wn {
+void sgemm(bool transA, bool transB, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
+           int ldc, bool accumulate);
+// The plain triple loop (double accumulation), for tests.
+void sgemm_naive(bool transA, bool transB, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                 float *C, int ldc, bool accumulate);
+}  // namespace wn
+
+// Elementwise kernels fused after the GEMMs (native/cpu/simd/gemm_epilogue.cc), per SIMD variant:
+//   gate_forward:   th = tanh(f + bf), sg = sigmoid(g + bg), z = th * sg   (fg rows [m][2D]: f then g)
+//   gate_backward:  df = dz * sg * (1 - th^2), dg = dz * th * sg * (1 - sg) -> dfg [m][2D]
+//   gate_product:   z = th * sg (n values)
+//   softmax_xent:   per row of Q logits: loss = logsumexp - logit[target]; when dlogits != NULL,
+//                   dlogits = (softmax - onehot(target)) * scale
+#define WN_EPILOGUE_DECL(ns)                                                                                 \
+  namespace ns {                                                                                             \
+  void gate_forward(int m, int D, const float *fg, const float *bias, float *th, float *sg, float *z);      \
+  void gate_backward(int m, int D, const float *dz, const float *th, const float *sg, float *dfg);          \
+  void gate_product(long n, const float *th, const float *sg, float *z);                                    \
+  void softmax_xent(int m, int Q, const float *logits, const unsigned char *targets, float *loss, float *dlogits, \
+                    float scale);                                                                            \
+  }
+WN_FOR_EACH_ISA(WN_EPILOGUE_DECL)
+#undef WN_EPILOGUE_DECL

@@ -1,0 +1,254 @@
+// Forward and backward of each layer of the WaveNet, side by side (see cpu/model.h for the shapes and
+// the trimmed position ranges). Matrix work goes through wn::sgemm, elementwise work through the
+// vectorised epilogues; everything here runs on one thread for one chunk of rows.
+#include <algorithm>
+#include <cstring>
+#include "cpu/gemm.h"
+#include "cpu/model.h"
+
+namespace wn {
+namespace cpu {
+
+Shape make_shape(const wn_config &c, int batch, int window) {
+  Shape s;
+  s.B = batch;
+  s.W = window;
+  s.L = c.n_layers;
+  s.R = c.residual;
+  s.D = c.dilation;
+  s.S = c.skip;
+  s.H = c.head;
+  s.Q = c.classes;
+  s.rf = wn_receptive_field(&c);
+  s.N = s.rf + window;
+  s.T = s.N - 1;
+  s.dil.assign(c.dilations, c.dilations + c.n_layers);
+  s.start.assign(s.L + 1, 0);
+  s.start[s.L] = s.T - s.W;
+  for (int l = s.L - 1; l >= 0; --l) s.start[l] = s.start[l + 1] - s.dil[l];
+  wn_layout lay;
+  wn_layout_get(&c, &lay);
+  s.P = lay.total;
+  const size_t R = s.R, D = s.D, S = s.S, H = s.H, Q = s.Q;
+  s.layer_params = 4 * D * R + 2 * D + S * D + S + R * D + R;
+  s.head_params = H * S + H + Q * H + Q;
+  return s;
+}
+
+LayerOffsets layer_offsets(const Shape &s) {
+  const size_t R = s.R, D = s.D, S = s.S;
+  LayerOffsets o;
+  o.gate_w = 0;
+  o.gate_b = o.gate_w + 4 * D * R;
+  o.skip_w = o.gate_b + 2 * D;
+  o.skip_b = o.skip_w + S * D;
+  o.res_w = o.skip_b + S;
+  o.res_b = o.res_w + R * D;
+  return o;
+}
+
+HeadOffsets head_offsets(const Shape &s) {
+  const size_t S = s.S, H = s.H, Q = s.Q;
+  HeadOffsets o;
+  o.w1 = 0;
+  o.b1 = H * S;
+  o.w2 = o.b1 + H;
+  o.b2 = o.w2 + Q * H;
+  return o;
+}
+
+Scratch::Scratch(const Shape &s)
+    : fg((size_t)kChunk * 2 * s.D),
+      z((size_t)kChunk * s.D),
+      dz((size_t)kChunk * s.D),
+      h0((size_t)kChunk * s.S),
+      dh((size_t)kChunk * s.H),
+      dl((size_t)kChunk * s.Q) {}
+
+// Column sums of a [m][n] block (ld) into out[n] (overwrites).
+static void col_sums(int m, int n, const float *a, int ld, float *out) {
+  std::fill(out, out + n, 0.0f);
+  for (int i = 0; i < m; ++i) {
+    const float *r = a + (size_t)i * ld;
+    for (int j = 0; j < n; ++j) out[j] += r[j];
+  }
+}
+
+// ------------------------------------------------------------------------------------------ input
+
+void input_forward(const Shape &s, const float *embed, const float *bias, const uint8_t *crop, float *x0) {
+  const int R = s.R, Q = s.Q, t0 = s.start[0];
+  for (int t = t0; t < s.T; ++t) {
+    float *x = x0 + (size_t)(t - t0) * R;
+    const float *e1 = embed + ((size_t)Q + crop[t]) * R;
+    for (int r = 0; r < R; ++r) x[r] = bias[r] + e1[r];
+    if (t >= 1) {
+      const float *e0 = embed + (size_t)crop[t - 1] * R;
+      for (int r = 0; r < R; ++r) x[r] += e0[r];
+    }
+  }
+}
+
+void input_backward(const Shape &s, const uint8_t *crops, const float *dx0, float *dembed, float *dbias, int r0,
+                    int r1) {
+  const int R = s.R, Q = s.Q, t0 = s.start[0], len = s.len(0);
+  for (int r = r0; r < r1; ++r) dbias[r] = 0.0f;
+  for (int k = 0; k < 2 * Q; ++k) std::fill(dembed + (size_t)k * R + r0, dembed + (size_t)k * R + r1, 0.0f);
+  for (int b = 0; b < s.B; ++b) {
+    const uint8_t *crop = crops + (size_t)b * s.N;
+    for (int t = t0; t < s.T; ++t) {
+      const float *d = dx0 + ((size_t)b * len + (t - t0)) * R;
+      float *e1 = dembed + ((size_t)Q + crop[t]) * R;
+      for (int r = r0; r < r1; ++r) {
+        e1[r] += d[r];
+        dbias[r] += d[r];
+      }
+      if (t >= 1) {
+        float *e0 = dembed + (size_t)crop[t - 1] * R;
+        for (int r = r0; r < r1; ++r) e0[r] += d[r];
+      }
+    }
+  }
+}
+
+// --------------------------------------------------------------------------------- residual layer
+
+void residual_forward(const Shape &s, int l, const LayerParams &p, const float *x, int i0, int i1, float *th,
+                      float *sg, float *x_next, float *skip, bool first, Scratch &sc) {
+  const int R = s.R, D = s.D, S = s.S, d = s.dil[l], m = i1 - i0, M = s.rows(l);
+  float *fg = sc.fg.data(), *z = sc.z.data();
+  // f, g = Wg [x(t-d); x(t)]: the past half of the weight columns, then the current half.
+  sgemm(false, true, m, 2 * D, R, x + (size_t)i0 * R, R, p.gate_w, 2 * R, fg, 2 * D, false);
+  sgemm(false, true, m, 2 * D, R, x + (size_t)(i0 + d) * R, R, p.gate_w + R, 2 * R, fg, 2 * D, true);
+  WN_DISPATCH(gate_forward, m, D, fg, p.gate_b, th + (size_t)i0 * D, sg + (size_t)i0 * D, z);
+  // x_next = x(t) + Wr z + br
+  if (x_next) {
+    for (int i = 0; i < m; ++i) {
+      const float *xc = x + (size_t)(i0 + i + d) * R;
+      float *xn = x_next + (size_t)(i0 + i) * R;
+      for (int r = 0; r < R; ++r) xn[r] = xc[r] + p.res_b[r];
+    }
+    sgemm(false, true, m, R, D, z, D, p.res_w, D, x_next + (size_t)i0 * R, R, true);
+  }
+  // skip += Ws z + bs on the last W rows
+  const int k0 = std::max(i0, M - s.W);
+  if (k0 < i1) {
+    float *sk = skip + (size_t)(k0 - (M - s.W)) * S;
+    const int mk = i1 - k0;
+    for (int i = 0; i < mk; ++i) {
+      float *row = sk + (size_t)i * S;
+      if (first)
+        std::memcpy(row, p.skip_b, sizeof(float) * S);
+      else
+        for (int j = 0; j < S; ++j) row[j] += p.skip_b[j];
+    }
+    sgemm(false, true, mk, S, D, z + (size_t)(k0 - i0) * D, D, p.skip_w, D, sk, S, true);
+  }
+}
+
+void residual_backward(const Shape &s, int l, const LayerParams &p, const float *x, const float *th, const float *sg,
+                       const float *dx_next, const float *dskip, int i0, int i1, float *dfg, float *grad,
+                       Scratch &sc) {
+  const int R = s.R, D = s.D, S = s.S, d = s.dil[l], m = i1 - i0, M = s.rows(l);
+  const LayerOffsets o = layer_offsets(s);
+  float *z = sc.z.data(), *dz = sc.dz.data();
+  WN_DISPATCH(gate_product, (long)m * D, th + (size_t)i0 * D, sg + (size_t)i0 * D, z);
+  // dz = dx_next Wr (+ dskip Ws on the last W rows); residual weight gradients.
+  if (dx_next) {
+    const float *dxn = dx_next + (size_t)i0 * R;
+    sgemm(false, false, m, D, R, dxn, R, p.res_w, D, dz, D, false);
+    sgemm(true, false, R, D, m, dxn, R, z, D, grad + o.res_w, D, false);
+    col_sums(m, R, dxn, R, grad + o.res_b);
+  } else {
+    std::fill(dz, dz + (size_t)m * D, 0.0f);
+    std::fill(grad + o.res_w, grad + o.res_w + (size_t)R * D + R, 0.0f);
+  }
+  const int k0 = std::max(i0, M - s.W);
+  if (k0 < i1) {
+    const int mk = i1 - k0;
+    const float *ds = dskip + (size_t)(k0 - (M - s.W)) * S;
+    sgemm(false, false, mk, D, S, ds, S, p.skip_w, D, dz + (size_t)(k0 - i0) * D, D, true);
+    sgemm(true, false, S, D, mk, ds, S, z + (size_t)(k0 - i0) * D, D, grad + o.skip_w, D, false);
+    col_sums(mk, S, ds, S, grad + o.skip_b);
+  } else {
+    std::fill(grad + o.skip_w, grad + o.skip_w + (size_t)S * D + S, 0.0f);
+  }
+  // Through the gate, then the dilated convolution's weights.
+  float *dfg_rows = dfg + (size_t)i0 * 2 * D;
+  WN_DISPATCH(gate_backward, m, D, dz, th + (size_t)i0 * D, sg + (size_t)i0 * D, dfg_rows);
+  sgemm(true, false, 2 * D, R, m, dfg_rows, 2 * D, x + (size_t)i0 * R, R, grad + o.gate_w, 2 * R, false);
+  sgemm(true, false, 2 * D, R, m, dfg_rows, 2 * D, x + (size_t)(i0 + d) * R, R, grad + o.gate_w + R, 2 * R, false);
+  col_sums(m, 2 * D, dfg_rows, 2 * D, grad + o.gate_b);
+}
+
+void residual_backward_input(const Shape &s, int l, const LayerParams &p, const float *dfg, const float *dx_next,
+                             int j0, int j1, float *dx) {
+  const int R = s.R, D = s.D, d = s.dil[l], M = s.rows(l);
+  // Residual path: x_{l+1}(t) = x_l(t) + ..., row j of x_l is position row j - d of x_{l+1}.
+  for (int j = j0; j < j1; ++j) {
+    float *o = dx + (size_t)j * R;
+    if (j >= d && dx_next)
+      std::memcpy(o, dx_next + (size_t)(j - d) * R, sizeof(float) * R);
+    else
+      std::fill(o, o + R, 0.0f);
+  }
+  // Current tap: rows j >= d get dfg[j - d] Wg[:, R:2R].
+  const int ja = std::max(j0, d);
+  if (ja < j1)
+    sgemm(false, false, j1 - ja, R, 2 * D, dfg + (size_t)(ja - d) * 2 * D, 2 * D, p.gate_w + R, 2 * R,
+          dx + (size_t)ja * R, R, true);
+  // Past tap: rows j < M get dfg[j] Wg[:, 0:R].
+  const int jb = std::min(j1, M);
+  if (j0 < jb)
+    sgemm(false, false, jb - j0, R, 2 * D, dfg + (size_t)j0 * 2 * D, 2 * D, p.gate_w, 2 * R, dx + (size_t)j0 * R, R,
+          true);
+}
+
+// ------------------------------------------------------------------------------------------- head
+
+static void relu_rows(int m, int n, const float *in, float *out) {
+  for (size_t i = 0; i < (size_t)m * n; ++i) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+}
+
+void head_forward(const Shape &s, const HeadParams &p, const float *skip, const uint8_t *targets, int r0, int r1,
+                  float *h1, float *logits, float *row_loss, Scratch &sc) {
+  const int S = s.S, H = s.H, Q = s.Q, m = r1 - r0;
+  float *h0 = sc.h0.data();
+  relu_rows(m, S, skip + (size_t)r0 * S, h0);
+  float *h = h1 + (size_t)r0 * H;
+  sgemm(false, true, m, H, S, h0, S, p.w1, S, h, H, false);
+  for (int i = 0; i < m; ++i)
+    for (int k = 0; k < H; ++k) {
+      const float v = h[(size_t)i * H + k] + p.b1[k];
+      h[(size_t)i * H + k] = v > 0.0f ? v : 0.0f;
+    }
+  float *lg = logits + (size_t)r0 * Q;
+  sgemm(false, true, m, Q, H, h, H, p.w2, H, lg, Q, false);
+  for (int i = 0; i < m; ++i)
+    for (int q = 0; q < Q; ++q) lg[(size_t)i * Q + q] += p.b2[q];
+  WN_DISPATCH(softmax_xent, m, Q, lg, targets + r0, row_loss + r0, nullptr, 0.0f);
+}
+
+void head_backward(const Shape &s, const HeadParams &p, const float *skip, const float *h1, const float *logits,
+                   const uint8_t *targets, int r0, int r1, float *dskip, float *grad, Scratch &sc) {
+  const int S = s.S, H = s.H, Q = s.Q, m = r1 - r0;
+  const HeadOffsets o = head_offsets(s);
+  float *dl = sc.dl.data(), *dh = sc.dh.data(), *h0 = sc.h0.data(), *loss = sc.z.data();
+  const float *h = h1 + (size_t)r0 * H, *sk = skip + (size_t)r0 * S;
+  WN_DISPATCH(softmax_xent, m, Q, logits + (size_t)r0 * Q, targets + r0, loss, dl, 1.0f / ((float)s.B * s.W));
+  sgemm(true, false, Q, H, m, dl, Q, h, H, grad + o.w2, H, false);
+  col_sums(m, Q, dl, Q, grad + o.b2);
+  sgemm(false, false, m, H, Q, dl, Q, p.w2, H, dh, H, false);
+  for (size_t i = 0; i < (size_t)m * H; ++i)
+    if (!(h[i] > 0.0f)) dh[i] = 0.0f;
+  relu_rows(m, S, sk, h0);
+  sgemm(true, false, H, S, m, dh, H, h0, S, grad + o.w1, S, false);
+  col_sums(m, H, dh, H, grad + o.b1);
+  float *ds = dskip + (size_t)r0 * S;
+  sgemm(false, false, m, S, H, dh, H, p.w1, S, ds, S, false);
+  for (size_t i = 0; i < (size_t)m * S; ++i)
+    if (!(sk[i] > 0.0f)) ds[i] = 0.0f;
+}
+
+}  // namespace cpu
+}  // namespace wn
