@@ -1,0 +1,165 @@
+// SIMD kernels of the CPU incremental synthesizer, compiled once per ISA (WN_ISA = generic, avx2,
+// avx512; see native/cpu/dispatch.h). Written with GCC/Clang vector extensions over 16 floats, so
+// the same source becomes AVX-512 (one zmm per vector), AVX2 (two ymm) or SSE/NEON (four xmm); only
+// the register tile differs per ISA.
+#include <stdint.h>
+#include <string.h>
+#include "cpu/simd/synth_kernels.h"
+
+// The vector helpers below are internal and inlined; their ABI does not matter.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+namespace WN_ISA {
+namespace {
+
+typedef float v16 __attribute__((vector_size(64), aligned(4)));  // unaligned-safe loads/stores
+typedef int32_t i16v __attribute__((vector_size(64), aligned(4)));
+
+// Register tile: NVMAX vectors of 16 output rows x BTMAX streams.
+#if defined(__AVX512F__)
+constexpr int NVMAX = 4, BTMAX = 6;
+#elif defined(__AVX2__)
+constexpr int NVMAX = 2, BTMAX = 3;
+#else
+constexpr int NVMAX = 1, BTMAX = 2;
+#endif
+
+static inline v16 load(const float *p) { return *(const v16 *)p; }
+static inline void store(float *p, v16 v) { *(v16 *)p = v; }
+static inline v16 bcast(float x) { return (v16){} + x; }
+
+// acc[b][v] (+)= bias + W[:, cols c..c+16nv) . in[b]
+template <int NV, int BT>
+static inline void micro(const float *__restrict W, int ldw, int k0, const float *__restrict in0, int ld0, int k1,
+                         const float *__restrict in1, int ld1, float *__restrict out, int ldo, const float *bias,
+                         int accumulate) {
+  v16 acc[BT][NV];
+#pragma GCC unroll 8
+  for (int b = 0; b < BT; ++b)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      v16 a = accumulate ? load(out + (size_t)b * ldo + 16 * v) : bcast(0.f);
+      if (bias) a += load(bias + 16 * v);
+      acc[b][v] = a;
+    }
+  for (int k = 0; k < k0; ++k) {
+    const float *wr = W + (size_t)k * ldw;
+    v16 w[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) w[v] = load(wr + 16 * v);
+#pragma GCC unroll 8
+    for (int b = 0; b < BT; ++b) {
+      const v16 x = bcast(in0[(size_t)b * ld0 + k]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[b][v] += w[v] * x;
+    }
+  }
+  const float *W1 = W + (size_t)k0 * ldw;
+  for (int k = 0; k < k1; ++k) {
+    const float *wr = W1 + (size_t)k * ldw;
+    v16 w[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) w[v] = load(wr + 16 * v);
+#pragma GCC unroll 8
+    for (int b = 0; b < BT; ++b) {
+      const v16 x = bcast(in1[(size_t)b * ld1 + k]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[b][v] += w[v] * x;
+    }
+  }
+#pragma GCC unroll 8
+  for (int b = 0; b < BT; ++b)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) store(out + (size_t)b * ldo + 16 * v, acc[b][v]);
+}
+
+typedef void (*micro_fn)(const float *, int, int, const float *, int, int, const float *, int, float *, int,
+                         const float *, int);
+
+template <int NV, int BT>
+struct Table {
+  static void fill(micro_fn (*t)[BTMAX]) {
+    t[NV - 1][BT - 1] = &micro<NV, BT>;
+    if constexpr (BT > 1) Table<NV, BT - 1>::fill(t);
+    else if constexpr (NV > 1) Table<NV - 1, BTMAX>::fill(t);
+  }
+};
+
+struct Micro {
+  micro_fn f[NVMAX][BTMAX];
+  Micro() { Table<NVMAX, BTMAX>::fill(f); }
+};
+static const Micro micros;
+
+// exp(x) for x in about [-87, 88] (Cephes' single-precision polynomial, ~1 ulp).
+static inline v16 vexp(v16 x) {
+  const v16 hi = bcast(88.3f), lo = bcast(-87.3f);
+  x = x > hi ? hi : x;
+  x = x < lo ? lo : x;
+  v16 t = x * 1.44269504088896341f + 0.5f;
+  i16v n = __builtin_convertvector(t, i16v);  // truncates toward zero
+  v16 nf = __builtin_convertvector(n, v16);
+  i16v adj = nf > t;                            // -1 where truncation rounded up (t < 0)
+  n += adj;
+  nf = __builtin_convertvector(n, v16);
+  v16 r = x - nf * 0.693359375f;
+  r = r - nf * -2.12194440e-4f;
+  v16 p = bcast(1.9875691500e-4f);
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  v16 y = p * (r * r) + r + 1.0f;
+  i16v e = (n + 127) << 23;
+  v16 scale;
+  memcpy(&scale, &e, sizeof scale);
+  return y * scale;
+}
+
+}  // namespace
+
+void synth_gemm(const ::wn::SynthGemm &g) {
+  const int P = WN_SYNTH_PANEL;
+  const int K = g.k0 + g.k1;
+  for (int p0 = 0; p0 < g.mpad; p0 += P) {
+    const int w = g.mpad - p0 < P ? g.mpad - p0 : P;
+    const float *panel = g.w + (size_t)p0 * K;
+    for (int c = 0; c < w; c += 16 * NVMAX) {
+      const int nv = (w - c) / 16 < NVMAX ? (w - c) / 16 : NVMAX;
+      for (int b = 0; b < g.batch; b += BTMAX) {
+        const int bt = g.batch - b < BTMAX ? g.batch - b : BTMAX;
+        micros.f[nv - 1][bt - 1](panel + c, w, g.k0, g.in0 + (size_t)b * g.ld0, g.ld0, g.k1,
+                                 g.in1 ? g.in1 + (size_t)b * g.ld1 : nullptr, g.ld1, g.out + (size_t)b * g.ldo + p0 + c,
+                                 g.ldo, g.bias ? g.bias + p0 + c : nullptr, g.accumulate);
+      }
+    }
+  }
+}
+
+void synth_gate(const float *fg, int ldfg, int goff, int d, int batch, float *z, int ldz) {
+  for (int b = 0; b < batch; ++b) {
+    const float *f = fg + (size_t)b * ldfg, *gg = f + goff;
+    float *zb = z + (size_t)b * ldz;
+    int j = 0;
+    for (; j + 16 <= d; j += 16) {
+      const v16 fv = load(f + j), gv = load(gg + j);
+      // tanh(f) = 1 - 2 / (exp(2f) + 1); sigmoid(g) = 1 / (1 + exp(-g))
+      const v16 th = 1.0f - 2.0f / (vexp(fv + fv) + 1.0f);
+      const v16 sg = 1.0f / (1.0f + vexp(-gv));
+      store(zb + j, th * sg);
+    }
+    if (j < d) {
+      float fb[16] = {0}, gb[16] = {0}, zt[16];
+      memcpy(fb, f + j, sizeof(float) * (d - j));
+      memcpy(gb, gg + j, sizeof(float) * (d - j));
+      const v16 fv = load(fb), gv = load(gb);
+      const v16 th = 1.0f - 2.0f / (vexp(fv + fv) + 1.0f);
+      const v16 sg = 1.0f / (1.0f + vexp(-gv));
+      store(zt, th * sg);
+      memcpy(zb + j, zt, sizeof(float) * (d - j));
+    }
+  }
+}
+
+}  // namespace WN_ISA

@@ -1,0 +1,36 @@
+// SIMD kernels of the CPU incremental synthesizer (native/cpu/synth.cc). Compiled once per ISA
+// (native/cpu/simd/synth_kernels.cc); call them through WN_DISPATCH.
+//
+// Packed weights ("panels"): a matrix W[M][K] (out x in) is stored transposed in panels of
+// WN_SYNTH_PANEL (64) output rows:  panel p holds rows 64p .. 64p+w-1 as [K][w] (w = 64, or the
+// remainder of Mpad for the last panel), so that one input value multiplies w contiguous weights.
+// Mpad = M rounded up to a multiple of 16; rows M..Mpad-1 are zero. Panel p starts at 64*p*K floats.
+#pragma once
+#include "cpu/dispatch.h"
+
+#define WN_SYNTH_PANEL 64
+
+namespace wn {
+struct SynthGemm {
+  const float *w;     // packed panels of W[M][K0+K1]
+  int mpad;           // M rounded up to a multiple of 16
+  int k0, k1;         // the input is two segments: columns 0..k0-1 read in0, k0..k0+k1-1 read in1
+  const float *in0;   // batch rows, stride ld0
+  const float *in1;   // batch rows, stride ld1 (unused when k1 == 0)
+  int ld0, ld1;
+  int batch;
+  float *out;         // batch rows, stride ldo, mpad columns written
+  int ldo;
+  const float *bias;  // mpad values or null
+  int accumulate;     // 1: out += W.in (+ bias); 0: out = W.in (+ bias)
+};
+}  // namespace wn
+
+// gemm:   out[b][m] (+)= bias[m] + sum_k W[m][k] * in[b][k]
+// gate:   z[b][j] = tanh(fg[b][j]) * sigmoid(fg[b][goff + j]) for j < d
+#define WN_SYNTH_DECL(ns)                                                               \
+  namespace ns {                                                                        \
+  void synth_gemm(const ::wn::SynthGemm &g);                                            \
+  void synth_gate(const float *fg, int ldfg, int goff, int d, int batch, float *z, int ldz); \
+  }
+WN_FOR_EACH_ISA(WN_SYNTH_DECL)

@@ -1,0 +1,202 @@
+// The CPU incremental synthesizer (native/cpu/synth.cc) against the plain reference forward pass
+// (wn_reference_logits): same logits at every position, with priming, batches, and ring wrap-around.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { native, type NativeConfig } from '../src/native.js';
+import { paramLayout, parseDilations, type ModelConfig } from '../src/model/config.js';
+
+function lcg(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+/** Random weights scaled like a trained model's (uniform, 1/sqrt(fan-in) for matrices). */
+export function randomParams(c: ModelConfig, seed = 1): Float32Array {
+  const layout = paramLayout(c);
+  const last = layout[layout.length - 1];
+  const p = new Float32Array(last.offset + last.size);
+  const r = lcg(seed);
+  for (const t of layout) {
+    const scale = t.name === 'input.embed' ? 1 : t.shape.length === 2 ? Math.sqrt(3 / t.shape[1]) : 0.1;
+    for (let i = 0; i < t.size; i++) p[t.offset + i] = (r() * 2 - 1) * scale;
+  }
+  return p;
+}
+
+function cfg(dil: string, R: number, D: number, S: number, H: number): ModelConfig & NativeConfig {
+  return { dilations: parseDilations(dil), residual: R, dilation: D, skip: S, head: H, classes: 256 };
+}
+
+/**
+ * Primes every stream with its own random classes (P of them), generates G steps with logits, and
+ * compares each step's logits with the reference forward over the same sequence. Returns max |diff|.
+ */
+async function parity(c: ModelConfig, batch: number, P: number, G: number, temps?: number[]) {
+  const addon = native();
+  const params = randomParams(c, 7);
+  const s = new addon.Synth(c, params, batch, 'cpu');
+  const r = lcg(99);
+  const prime = new Uint8Array(batch * P);
+  for (let i = 0; i < prime.length; i++) prime[i] = Math.floor(r() * 256);
+  await s.prime(prime, P);
+  const temperature = new Float32Array(batch).map((_, b) => (temps ? temps[b % temps.length] : 1));
+  const seeds = new BigUint64Array(batch).map((_, b) => BigInt(1000 + b));
+  const g = await s.generate(G, temperature, seeds, true);
+  assert.ok(g.logits);
+  let maxDiff = 0;
+  for (let b = 0; b < batch; b++) {
+    // sequence fed: prime[0..P-1] then the first G-1 samples (the last sample is pending, not fed)
+    const seq = new Uint8Array(P + G - 1);
+    seq.set(prime.subarray(b * P, (b + 1) * P), 0);
+    seq.set(g.samples.subarray(b * G, b * G + G - 1), P);
+    const ref = addon.referenceLogits(c, params, seq);
+    for (let i = 0; i < G; i++) {
+      const pos = P - 1 + i;
+      for (let q = 0; q < 256; q++) {
+        const d = Math.abs(ref[pos * 256 + q] - g.logits![(b * G + i) * 256 + q]);
+        if (d > maxDiff || Number.isNaN(d)) maxDiff = Number.isNaN(d) ? Infinity : d;
+      }
+    }
+  }
+  s.free();
+  return { maxDiff, samples: g.samples };
+}
+
+test('incremental logits equal the reference: small configs, batch 1 and 3, odd channel counts', async (t) => {
+  for (const [c, batch] of [
+    [cfg('1,2,4,8', 16, 16, 32, 32), 1],
+    [cfg('1,2,4,8,1,2', 24, 40, 40, 24), 3],
+    [cfg('1,3', 5, 7, 9, 11), 2],
+    [cfg('2', 5, 7, 9, 11), 2],
+    [cfg('5x2', 32, 32, 128, 64), 5],
+  ] as const) {
+    const { maxDiff } = await parity(c, batch, 40, 60, [1, 0.5, 0]);
+    t.diagnostic(`dilations ${c.dilations.join(',')} R${c.residual} D${c.dilation} S${c.skip} H${c.head} batch ${batch}: max |diff| ${maxDiff.toExponential(2)}`);
+    assert.ok(maxDiff <= 1e-4, `max |diff| ${maxDiff}`);
+  }
+});
+
+test('incremental logits equal the reference for 10x3 at default channels, prime longer than the receptive field', async (t) => {
+  // 3300 fed classes: every ring buffer (up to 513 slots) wraps around several times
+  const c = cfg('10x3', 64, 64, 256, 256);
+  const { maxDiff } = await parity(c, 1, 3100, 200);
+  t.diagnostic(`10x3 R64 D64 S256 H256 batch 1, prime 3100 + 200 steps: max |diff| ${maxDiff.toExponential(2)}`);
+  assert.ok(maxDiff <= 1e-4, `max |diff| ${maxDiff}`);
+});
+
+test('10x3 default channels with batch 4: every stream matches the reference', async (t) => {
+  const c = cfg('10x3', 64, 64, 256, 256);
+  const { maxDiff } = await parity(c, 4, 600, 100, [1, 0.7]);
+  t.diagnostic(`10x3 batch 4, prime 600 + 100 steps: max |diff| ${maxDiff.toExponential(2)}`);
+  assert.ok(maxDiff <= 1e-4, `max |diff| ${maxDiff}`);
+});
+
+test('streams are independent: stream b of a batch equals a batch-1 run with its seed and prime', async () => {
+  const addon = native();
+  const c = cfg('1,2,4,8,16', 32, 32, 64, 64);
+  const params = randomParams(c, 3);
+  const B = 5, P = 30, G = 400;
+  const prime = new Uint8Array(B * P).map((_, i) => (i * 37 + 11) % 256);
+  const temps = new Float32Array([1, 0.5, 0, 1.5, 1]);
+  const seeds = new BigUint64Array([1n, 2n, 3n, 4n, 2n ** 63n + 5n]);
+  const batch = new addon.Synth(c, params, B, 'cpu');
+  await batch.prime(prime, P);
+  const all = (await batch.generate(G, temps, seeds)).samples;
+  for (let b = 0; b < B; b++) {
+    const one = new addon.Synth(c, params, 1, 'cpu');
+    await one.prime(prime.slice(b * P, (b + 1) * P), P);
+    const s = (await one.generate(G, temps.slice(b, b + 1), seeds.slice(b, b + 1))).samples;
+    assert.deepEqual(s, all.slice(b * G, (b + 1) * G), `stream ${b}`);
+    one.free();
+  }
+  batch.free();
+});
+
+test('same seed gives the same samples, a different seed different ones; generating in blocks changes nothing', async () => {
+  const addon = native();
+  const c = cfg('1,2,4,8,16,32', 32, 32, 64, 64);
+  const params = randomParams(c, 5);
+  const s = new addon.Synth(c, params, 1, 'cpu');
+  const run = async (seed: bigint, blocks: number[]) => {
+    s.reset();
+    const parts: Uint8Array[] = [];
+    for (const n of blocks) parts.push((await s.generate(n, new Float32Array([1]), new BigUint64Array([seed]))).samples);
+    return Buffer.concat(parts);
+  };
+  const a = await run(42n, [1000]);
+  const b = await run(42n, [1000]);
+  const split = await run(42n, [1, 333, 0, 666]);
+  const other = await run(43n, [1000]);
+  assert.deepEqual(a, b);
+  assert.deepEqual(split, a);
+  assert.notDeepEqual(other, a);
+  assert.ok(new Set(a).size > 8, 'a random model at temperature 1 should wander over many classes');
+  s.free();
+});
+
+test('temperature 0 is the argmax of the logits (lowest class on ties), whatever the seed', async () => {
+  const addon = native();
+  const c = cfg('1,2,4', 16, 16, 32, 32);
+  const params = randomParams(c, 11);
+  const s = new addon.Synth(c, params, 2, 'cpu');
+  const g = await s.generate(200, new Float32Array([0, 0]), new BigUint64Array([1n, 999n]), true);
+  assert.deepEqual(g.samples.slice(0, 200), g.samples.slice(200));
+  for (let i = 0; i < 400; i++) {
+    const row = g.logits!.subarray(i * 256, (i + 1) * 256);
+    let best = 0;
+    for (let q = 1; q < 256; q++) if (row[q] > row[best]) best = q;
+    assert.equal(g.samples[i], best);
+  }
+  s.free();
+});
+
+test('sampling follows softmax(logits / T): empirical class frequencies match the probabilities', async () => {
+  // Zero weights except the head bias: every step has the same logits, so the samples are i.i.d.
+  const addon = native();
+  const c = cfg('1,2', 8, 8, 16, 16);
+  const layout = paramLayout(c);
+  const params = new Float32Array(layout[layout.length - 1].offset + layout[layout.length - 1].size);
+  const b2 = layout.find((t) => t.name === 'head.2.bias')!;
+  const logits = [2, 1, 0, 0.5];
+  for (let q = 0; q < 256; q++) params[b2.offset + q] = q < 4 ? logits[q] : -1e9;
+  const s = new addon.Synth(c, params, 1, 'cpu');
+  const n = 40000;
+  for (const T of [1, 0.5]) {
+    s.reset();
+    const g = await s.generate(n, new Float32Array([T]), new BigUint64Array([7n]));
+    const counts = [0, 0, 0, 0];
+    for (const x of g.samples) {
+      assert.ok(x < 4);
+      counts[x]++;
+    }
+    const w = logits.map((l) => Math.exp(l / T));
+    const z = w.reduce((a, b) => a + b, 0);
+    for (let q = 0; q < 4; q++) {
+      const p = w[q] / z;
+      const sd = Math.sqrt((p * (1 - p)) / n);
+      assert.ok(Math.abs(counts[q] / n - p) < 5 * sd + 1e-3, `T ${T} class ${q}: ${counts[q] / n} vs ${p}`);
+    }
+  }
+  s.free();
+});
+
+test('bad arguments are clear errors', async () => {
+  const addon = native();
+  const c = cfg('1,2', 8, 8, 16, 16);
+  const params = randomParams(c);
+  assert.throws(() => new addon.Synth(c, params.subarray(1), 1, 'cpu'), /params has \d+ floats, the config needs/);
+  assert.throws(() => new addon.Synth(c, params, 0, 'cpu'), /batch/);
+  const s = new addon.Synth(c, params, 2, 'cpu');
+  await assert.rejects(() => s.generate(5, new Float32Array([1, -1]), new BigUint64Array([1n, 2n])), /temperature of stream 1/);
+  await assert.rejects(() => s.generate(5, new Float32Array([1, NaN]), new BigUint64Array([1n, 2n])), /temperature/);
+  assert.throws(() => s.generate(5, new Float32Array([1]), new BigUint64Array([1n, 2n])), /temperature must be a Float32Array of batch/);
+  assert.throws(() => s.prime(new Uint8Array(3), 2), /batch x n = 4/);
+  const p = s.generate(5, new Float32Array([1, 1]), new BigUint64Array([1n, 2n]));
+  assert.throws(() => s.generate(5, new Float32Array([1, 1]), new BigUint64Array([1n, 2n])), /still running/);
+  await p;
+  s.free();
+  assert.throws(() => s.reset(), /after free/);
+});
