@@ -1,0 +1,243 @@
+/**
+ * Training data: the chunks of a dataset (datasets/NAME/manifest.json + chunks/*.mulaw, one byte per
+ * sample = mu-law class) and the crop sampler.
+ *
+ * A crop is `receptiveField + window` consecutive samples of one chunk (never across chunk
+ * boundaries). Training crops are drawn uniformly over every valid crop position of every training
+ * chunk, so chunks are weighted by length (by their number of valid start positions). The sampler's
+ * only state is its RNG (saved in checkpoints), so the stream of crops is exactly reproducible.
+ * Validation crops are a fixed set spread evenly over the validation split.
+ */
+import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { UserError } from '../util/errors.js';
+import { Rng } from '../util/rng.js';
+
+export interface DataChunk {
+  /** Absolute path of the .mulaw file. */
+  path: string;
+  /** Name as in the manifest (relative to the dataset folder). */
+  file: string;
+  samples: number;
+  split: 'train' | 'val';
+}
+
+export interface Dataset {
+  dir: string;
+  name: string;
+  manifestHash: string;
+  sampleRate: number;
+  train: DataChunk[];
+  val: DataChunk[];
+}
+
+/** sha256 of manifest.json: identifies the exact data a run was trained on. */
+export function datasetManifestHash(dir: string): string {
+  return createHash('sha256').update(readFileSync(join(dir, 'manifest.json'))).digest('hex');
+}
+
+/** The newest dataset (by manifest.json time) under `root`, or a UserError that says what to do. */
+export function newestDataset(root = 'datasets'): string {
+  const hint = 'create one with `wavenet ingest AUDIO_FOLDER` or pass --data DIR';
+  if (!existsSync(root)) throw new UserError(`no datasets found (./${root} does not exist); ${hint}`);
+  let best: { dir: string; t: number } | undefined;
+  for (const e of readdirSync(root, { withFileTypes: true })) {
+    if (!e.isDirectory()) continue;
+    const m = join(root, e.name, 'manifest.json');
+    if (!existsSync(m)) continue;
+    const t = statSync(m).mtimeMs;
+    if (!best || t > best.t) best = { dir: join(root, e.name), t };
+  }
+  if (!best) throw new UserError(`no datasets found under ./${root} (no */manifest.json); ${hint}`);
+  return best.dir;
+}
+
+/** Reads and checks a dataset: the manifest fields training needs, and every chunk file's size. */
+export function openDataset(dirArg: string): Dataset {
+  const dir = resolve(dirArg);
+  const label = `--data ${dirArg}`;
+  if (!existsSync(dir)) throw new UserError(`${label}: no such folder`);
+  if (!statSync(dir).isDirectory()) throw new UserError(`${label}: not a folder (expected a dataset folder with manifest.json)`);
+  const mpath = join(dir, 'manifest.json');
+  if (!existsSync(mpath)) throw new UserError(`${label}: no manifest.json (not a dataset; create one with \`wavenet ingest\`)`);
+  let m: { sampleRate?: unknown; chunks?: unknown; format?: unknown };
+  try {
+    m = JSON.parse(readFileSync(mpath, 'utf8'));
+  } catch (e) {
+    throw new UserError(`${mpath}: not valid JSON (${(e as Error).message})`);
+  }
+  if (!m || typeof m !== 'object' || !Array.isArray(m.chunks)) throw new UserError(`${mpath}: no chunks[] list`);
+  if (m.format !== undefined && m.format !== 'wavenet-dataset') throw new UserError(`${mpath}: format is '${String(m.format)}', expected 'wavenet-dataset'`);
+  const train: DataChunk[] = [];
+  const val: DataChunk[] = [];
+  (m.chunks as unknown[]).forEach((c, i) => {
+    const e = c as { file?: unknown; samples?: unknown; split?: unknown };
+    if (!e || typeof e.file !== 'string' || !Number.isSafeInteger(e.samples) || (e.samples as number) < 0 || (e.split !== 'train' && e.split !== 'val')) {
+      throw new UserError(`${mpath}: chunks[${i}] needs file, samples and split ("train" or "val")`);
+    }
+    const path = resolve(dir, e.file);
+    let size: number;
+    try {
+      size = statSync(path).size;
+    } catch {
+      throw new UserError(`${mpath}: chunk file ${e.file} is missing`);
+    }
+    if (size !== e.samples) throw new UserError(`${path}: ${size} bytes, but the manifest says ${e.samples as number} samples`);
+    const chunk: DataChunk = { path, file: e.file, samples: e.samples as number, split: e.split };
+    (e.split === 'train' ? train : val).push(chunk);
+  });
+  if (train.length + val.length === 0) throw new UserError(`${label}: the dataset has no chunks (ingest some audio into it first)`);
+  if (train.length === 0) throw new UserError(`${label}: the dataset has no training chunks (all ${val.length} are validation)`);
+  const sampleRate = typeof m.sampleRate === 'number' ? m.sampleRate : 16000;
+  return { dir, name: basename(dir), manifestHash: datasetManifestHash(dir), sampleRate, train, val };
+}
+
+/**
+ * Checks that at least one training chunk holds a crop of rf + window samples; otherwise a UserError
+ * that names the window that would fit.
+ */
+export function checkCropFits(ds: Dataset, rf: number, window: number): void {
+  const longest = Math.max(...ds.train.map((c) => c.samples));
+  if (longest >= rf + window) return;
+  const fit = longest - rf;
+  const sr = ds.sampleRate;
+  throw new UserError(
+    `no training chunk is long enough for a crop of ${rf + window} samples (receptive field ${rf} + --window ${window}); ` +
+      `the longest has ${longest} samples (${(longest / sr).toFixed(2)} s)` +
+      (fit >= 1 ? `: use --window ${fit} or less` : `, shorter than the receptive field: use fewer or smaller --dilations, or ingest longer chunks`),
+  );
+}
+
+/** Reads crops from chunk files, keeping a few files open. */
+export class ChunkReader {
+  private fds = new Map<string, number>();
+  constructor(private maxOpen = 64) {}
+
+  read(chunk: DataChunk, start: number, len: number, out: Uint8Array, outOffset: number): void {
+    let fd = this.fds.get(chunk.path);
+    if (fd === undefined) {
+      if (this.fds.size >= this.maxOpen) {
+        const [p, f] = this.fds.entries().next().value as [string, number];
+        closeSync(f);
+        this.fds.delete(p);
+      }
+      fd = openSync(chunk.path, 'r');
+    } else {
+      this.fds.delete(chunk.path); // re-insert as most recently used
+    }
+    this.fds.set(chunk.path, fd);
+    let got = 0;
+    while (got < len) {
+      const n = readSync(fd, out, outOffset + got, len - got, start + got);
+      if (n === 0) throw new UserError(`${chunk.path}: ended at ${start + got} bytes, expected at least ${start + len} (the file changed while training?)`);
+      got += n;
+    }
+  }
+
+  close(): void {
+    for (const fd of this.fds.values()) closeSync(fd);
+    this.fds.clear();
+  }
+}
+
+/** Cumulative count of valid crop starts over the chunks long enough for `cropLen`. */
+function crops(chunks: DataChunk[], cropLen: number): { usable: DataChunk[]; cum: number[]; total: number } {
+  const usable = chunks.filter((c) => c.samples >= cropLen);
+  const cum: number[] = [];
+  let total = 0;
+  for (const c of usable) {
+    cum.push(total);
+    total += c.samples - cropLen + 1;
+  }
+  return { usable, cum, total };
+}
+
+/** Position k (0 <= k < total) among all valid crop starts -> chunk and start sample. */
+function locate(t: ReturnType<typeof crops>, k: number): { chunk: DataChunk; start: number } {
+  let lo = 0;
+  let hi = t.usable.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (t.cum[mid] <= k) lo = mid;
+    else hi = mid - 1;
+  }
+  return { chunk: t.usable[lo], start: k - t.cum[lo] };
+}
+
+export interface CropPosition {
+  file: string;
+  start: number;
+}
+
+/** Random training crops, deterministic from the seed; state = the RNG state + crops drawn. */
+export class CropSampler {
+  private table: ReturnType<typeof crops>;
+  private rng: Rng;
+  drawn = 0;
+
+  constructor(chunks: DataChunk[], readonly cropLen: number, seed: number, private reader = new ChunkReader()) {
+    this.table = crops(chunks, cropLen);
+    if (this.table.total === 0) throw new UserError(`no chunk holds a crop of ${cropLen} samples`);
+    this.rng = new Rng(seed, 1);
+  }
+
+  /** The next crop position (advances the state). */
+  nextPosition(): CropPosition {
+    const { chunk, start } = locate(this.table, this.rng.below(this.table.total));
+    this.drawn++;
+    return { file: chunk.file, start };
+  }
+
+  /** B crops, row-major B x cropLen classes. */
+  nextBatch(batch: number): Uint8Array {
+    const out = new Uint8Array(batch * this.cropLen);
+    for (let b = 0; b < batch; b++) {
+      const { chunk, start } = locate(this.table, this.rng.below(this.table.total));
+      this.drawn++;
+      this.reader.read(chunk, start, this.cropLen, out, b * this.cropLen);
+    }
+    return out;
+  }
+
+  getState(): { rng: string; drawn: number } {
+    return { rng: this.rng.getState(), drawn: this.drawn };
+  }
+
+  setState(s: { rng: string; drawn: number }): void {
+    this.rng.setState(s.rng);
+    this.drawn = s.drawn;
+  }
+
+  close(): void {
+    this.reader.close();
+  }
+}
+
+/**
+ * A fixed set of `count` crops spread evenly over all valid crop positions of `chunks` (the same set
+ * every time for the same data), as batches of `batch` crops. Empty when no chunk is long enough.
+ */
+export function fixedCrops(chunks: DataChunk[], cropLen: number, count: number, batch: number): { batches: Uint8Array[]; positions: CropPosition[] } {
+  const t = crops(chunks, cropLen);
+  if (t.total === 0 || count < 1) return { batches: [], positions: [] };
+  const n = Math.ceil(count / batch) * batch;
+  const reader = new ChunkReader();
+  const positions: CropPosition[] = [];
+  const batches: Uint8Array[] = [];
+  try {
+    for (let i = 0; i < n; i += batch) {
+      const out = new Uint8Array(batch * cropLen);
+      for (let b = 0; b < batch; b++) {
+        const k = Math.min(t.total - 1, Math.floor(((i + b + 0.5) * t.total) / n));
+        const { chunk, start } = locate(t, k);
+        reader.read(chunk, start, cropLen, out, b * cropLen);
+        positions.push({ file: chunk.file, start });
+      }
+      batches.push(out);
+    }
+  } finally {
+    reader.close();
+  }
+  return { batches, positions };
+}

@@ -1,0 +1,379 @@
+/**
+ * The training loop, usable without the CLI:
+ *
+ *   const s = await TrainingSession.open(options, events);   // validates everything, no work yet
+ *   const summary = await s.run(() => stopRequested);         // trains; checkpoints; returns at --steps or on stop
+ *
+ * State that makes resume exact: parameters, Adam moments and step (in the trainer), the crop
+ * sampler's RNG state and the step counter, all saved in each checkpoint (checkpoint.ts).
+ */
+import { mkdirSync, existsSync } from 'node:fs';
+import { resolve, relative } from 'node:path';
+import { native, type NativeTrainer } from '../native.js';
+import type { Device } from '../device.js';
+import { checkConfig, paramCount, receptiveField, toNative, formatDilations, type ModelConfig } from '../model/config.js';
+import { UserError } from '../util/errors.js';
+import {
+  listCheckpoints, loadCheckpoint, loadOptimizer, pruneCheckpoints, removeStaleTemps, saveCheckpoint, checkpointsDir,
+  type LoadedCheckpoint, type LoadedOptimizer, type TrainingSettings,
+} from './checkpoint.js';
+import { CropSampler, checkCropFits, fixedCrops, openDataset, type Dataset } from './data.js';
+import { initParams } from './init.js';
+import {
+  appendLog, configDiff, lockRun, readRunConfig, truncateLog, writeRunConfig, type LogRow, type RunConfigFile,
+} from './run.js';
+import { writeLossPlot } from './plot.js';
+
+export const LN2 = Math.LN2;
+
+export interface TrainOptions {
+  runDir: string;
+  datasetDir: string;
+  config: ModelConfig;
+  training: TrainingSettings;
+  /** Stop at this step (total, counted from the start of the run); undefined = until stopped. */
+  steps?: number;
+  checkpointEvery: number;
+  keep: number;
+  /** Validation every N steps; 0 turns it off. */
+  valEvery: number;
+  /** Validation crops (rounded up to a multiple of the batch). Default 64. */
+  valCrops?: number;
+  device: Device;
+  resume: boolean;
+  /** The command line, recorded in config.json. */
+  command: string;
+  /** Adam betas and epsilon (defaults 0.9, 0.999, 1e-8). */
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  /** For tests and embedding: how to build a trainer and estimate its memory (default: the native addon). */
+  createTrainer?: (config: ModelConfig, batch: number, window: number, device: Device) => NativeTrainer;
+  memoryBytes?: (config: ModelConfig, batch: number, window: number) => number;
+}
+
+export interface TrainEvents {
+  /** Information and warnings worth a line. */
+  note?(message: string): void;
+  step?(row: LogRow, session: TrainingSession): void;
+  checkpoint?(path: string, step: number): void;
+}
+
+export interface TrainSummary {
+  runDir: string;
+  dataset: string;
+  startStep: number;
+  step: number;
+  stoppedBy: 'steps' | 'signal';
+  loss: number | null;
+  valLoss: number | null;
+  checkpoint: string | null;
+  elapsedSeconds: number;
+  samplesPerSec: number | null;
+}
+
+function positiveInt(v: number, flag: string, max = 2 ** 31 - 1): void {
+  if (!Number.isSafeInteger(v) || v < 1 || v > max) throw new UserError(`${flag} ${v}: must be a whole number from 1 to ${max}`);
+}
+
+/** Checks every numeric setting; UserErrors name the flag. */
+export function checkTrainOptions(o: TrainOptions): void {
+  checkConfig(o.config);
+  positiveInt(o.training.window, '--window', 1 << 24);
+  positiveInt(o.training.batch, '--batch', 65536);
+  if (!Number.isFinite(o.training.lr) || o.training.lr <= 0 || o.training.lr > 10) throw new UserError(`--lr ${o.training.lr}: must be a number above 0 (and at most 10)`);
+  if (!Number.isSafeInteger(o.training.seed) || o.training.seed < 0) throw new UserError(`--seed ${o.training.seed}: must be a whole number >= 0`);
+  if (o.steps !== undefined) positiveInt(o.steps, '--steps', 1e12);
+  positiveInt(o.checkpointEvery, '--checkpoint-every', 1e12);
+  positiveInt(o.keep, '--keep', 1e6);
+  if (!Number.isSafeInteger(o.valEvery) || o.valEvery < 0) throw new UserError(`--val-every ${o.valEvery}: must be a whole number >= 0 (0 turns validation off)`);
+}
+
+export class TrainingSession {
+  readonly runDir: string;
+  readonly dataset: Dataset;
+  readonly receptiveField: number;
+  readonly paramCount: number;
+  readonly memoryBytes: number;
+  /** Step the session starts from (0, or the resumed checkpoint's). */
+  readonly startStep: number;
+  readonly resumedFrom: string | null;
+  step: number;
+  private rows: LogRow[] = [];
+  private trainer: NativeTrainer | null = null;
+  private sampler: CropSampler | null = null;
+  private release: (() => void) | null = null;
+
+  private constructor(
+    readonly options: TrainOptions,
+    private events: TrainEvents,
+    dataset: Dataset,
+    private ck: { path: string; weights: LoadedCheckpoint; optim: LoadedOptimizer } | null,
+    private runConfig: RunConfigFile | undefined,
+  ) {
+    this.runDir = resolve(options.runDir);
+    this.dataset = dataset;
+    this.receptiveField = receptiveField(options.config);
+    this.paramCount = paramCount(options.config);
+    const mem = options.memoryBytes ?? ((c, b, w) => native().trainerMemoryBytes(toNative(c), b, w));
+    this.memoryBytes = mem(options.config, options.training.batch, options.training.window);
+    this.startStep = ck ? ck.weights.step : 0;
+    this.step = this.startStep;
+    this.resumedFrom = ck ? ck.path : null;
+  }
+
+  /** Validates options, dataset, run folder and checkpoint. Does no training and writes nothing. */
+  static async open(o: TrainOptions, events: TrainEvents = {}): Promise<TrainingSession> {
+    checkTrainOptions(o);
+    const runDir = resolve(o.runDir);
+    const rel = relative(process.cwd(), runDir) || '.';
+    const runConfig = readRunConfig(runDir);
+    const cks = listCheckpoints(runDir);
+    const exists = !!runConfig || cks.length > 0;
+    if (exists && !o.resume) {
+      const diff = runConfig ? configDiff(runConfig.model, o.config) : '';
+      if (diff) {
+        throw new UserError(
+          `${rel} already holds a run with another config (${diff}, saved vs given); pass --run DIR to start a new run there, or --resume to continue it with its own config`,
+        );
+      }
+      throw new UserError(
+        `${rel} already holds a run (${cks.length ? `newest checkpoint: step ${cks[cks.length - 1].step}` : 'no checkpoint yet'}); pass --resume to continue it, or --run DIR to start a new one`,
+      );
+    }
+    if (o.resume && !exists) throw new UserError(`--resume: there is no run in ${rel} to resume; drop --resume to start one`);
+    if (runConfig) {
+      const diff = configDiff(runConfig.model, o.config);
+      if (diff) throw new UserError(`${rel} was trained with another config (${diff}, saved vs given); drop those flags to resume it, or pass --run DIR for a new run`);
+      const t = runConfig.training;
+      for (const [k, flag] of [['window', '--window'], ['batch', '--batch'], ['seed', '--seed']] as const) {
+        if (t[k] !== o.training[k]) throw new UserError(`${rel} was trained with ${flag} ${t[k]} (given ${o.training[k]}); drop ${flag} to resume it, or pass --run DIR for a new run`);
+      }
+    }
+
+    const dataset = openDataset(o.datasetDir);
+    const rf = receptiveField(o.config);
+    checkCropFits(dataset, rf, o.training.window);
+
+    let ck: { path: string; weights: LoadedCheckpoint; optim: LoadedOptimizer } | null = null;
+    if (o.resume && cks.length > 0) {
+      const newest = cks[cks.length - 1];
+      const weights = await loadCheckpoint(newest.weights);
+      const diff = configDiff(weights.config, o.config);
+      if (diff) throw new UserError(`${newest.weights} is from another config (${diff}, checkpoint vs run); it cannot be resumed in this run`);
+      const optim = await loadOptimizer(newest.weights, weights);
+      if (optim.training.window !== o.training.window || optim.training.batch !== o.training.batch) {
+        throw new UserError(`${newest.weights} was trained with --window ${optim.training.window} --batch ${optim.training.batch}; resume with those`);
+      }
+      ck = { path: newest.weights, weights, optim };
+      if (o.steps !== undefined && o.steps < weights.step) {
+        throw new UserError(`--steps ${o.steps}: the run is already at step ${weights.step}; give a larger --steps (it counts from the start of the run) or leave it out`);
+      }
+    }
+    return new TrainingSession(o, events, dataset, ck, runConfig);
+  }
+
+  /** Replaces the event handlers (e.g. once the caller knows the session's start step). */
+  on(events: TrainEvents): void {
+    this.events = events;
+  }
+
+  get config(): ModelConfig {
+    return this.options.config;
+  }
+
+  private note(m: string) {
+    this.events.note?.(m);
+  }
+
+  private adamParams() {
+    return {
+      lr: this.options.training.lr,
+      beta1: this.options.beta1 ?? 0.9,
+      beta2: this.options.beta2 ?? 0.999,
+      eps: this.options.eps ?? 1e-8,
+    };
+  }
+
+  /** Trains until `steps` (if given) or until shouldStop() is true between steps; always ends with a checkpoint. */
+  async run(shouldStop: () => boolean = () => false): Promise<TrainSummary> {
+    const o = this.options;
+    const { batch, window } = o.training;
+    const rf = this.receptiveField;
+    const cropLen = rf + window;
+    const ds = this.dataset;
+    this.release = lockRun(this.runDir);
+    try {
+      mkdirSync(checkpointsDir(this.runDir), { recursive: true });
+      removeStaleTemps(checkpointsDir(this.runDir));
+      removeStaleTemps(this.runDir);
+      const now = new Date().toISOString();
+      if (!this.runConfig) {
+        this.runConfig = {
+          format: 'wavenet-run',
+          version: 1,
+          model: o.config,
+          receptiveField: rf,
+          paramCount: this.paramCount,
+          training: o.training,
+          dataset: { path: ds.dir, name: ds.name, manifestHash: ds.manifestHash },
+          command: o.command,
+          cwd: process.cwd(),
+          createdAt: now,
+          resumes: [],
+        };
+      } else {
+        if (this.runConfig.dataset.manifestHash !== ds.manifestHash) {
+          this.note(`note: the dataset differs from the one this run started on (manifest hash changed or another --data); crops will differ from an uninterrupted run`);
+        }
+        this.runConfig.resumes.push({ at: now, step: this.startStep, command: o.command, dataset: ds.dir, manifestHash: ds.manifestHash });
+      }
+      writeRunConfig(this.runDir, this.runConfig);
+      this.rows = truncateLog(this.runDir, this.startStep);
+
+      // Trainer and state.
+      const make = o.createTrainer ?? ((c, b, w, d) => new (native().Trainer)(toNative(c), b, w, d));
+      let trainer: NativeTrainer;
+      try {
+        trainer = make(o.config, batch, window, o.device);
+      } catch (e) {
+        throw new UserError(`could not create the ${o.device} trainer (${(e as Error).message}); try a smaller --batch or --window`);
+      }
+      this.trainer = trainer;
+      const sampler = new CropSampler(ds.train, cropLen, o.training.seed);
+      this.sampler = sampler;
+      let elapsedBase = 0;
+      if (this.ck) {
+        trainer.setParams(this.ck.weights.params);
+        trainer.setAdam(this.ck.optim.adam.m, this.ck.optim.adam.v, this.ck.optim.adam.step);
+        sampler.setState(this.ck.optim.sampler);
+        elapsedBase = this.ck.optim.elapsedSeconds;
+      } else {
+        trainer.setParams(initParams(o.config, o.training.seed));
+      }
+
+      const valCount = o.valCrops ?? 64;
+      const val = o.valEvery > 0 ? fixedCrops(ds.val, cropLen, valCount, batch) : { batches: [], positions: [] };
+      if (o.valEvery > 0 && val.batches.length === 0) {
+        const longest = ds.val.length ? Math.max(...ds.val.map((c) => c.samples)) : 0;
+        this.note(
+          ds.val.length === 0
+            ? 'note: the dataset has no validation chunks; validation is skipped'
+            : `note: no validation chunk holds a crop of ${cropLen} samples (longest ${longest}); validation is skipped`,
+        );
+      }
+      const validate = async (): Promise<number> => {
+        let sum = 0;
+        for (const b of val.batches) sum += await trainer.evaluate(b);
+        return sum / val.batches.length / LN2;
+      };
+
+      const t0 = performance.now();
+      const elapsed = () => elapsedBase + (performance.now() - t0) / 1000;
+      let lastCheckpoint: string | null = null;
+      let lastCheckpointStep = this.ck ? this.startStep : -1;
+      let stoppedBy: 'steps' | 'signal' = 'steps';
+      let lastLoss: number | null = null;
+      let lastVal: number | null = null;
+      let predicted = 0;
+      let trainSeconds = 0;
+
+      const checkpoint = async () => {
+        const params = trainer.getParams();
+        const adam = trainer.getAdam();
+        const path = await saveCheckpoint({
+          runDir: this.runDir,
+          config: o.config,
+          step: this.step,
+          params,
+          adam,
+          adamParams: this.adamParams(),
+          sampler: sampler.getState(),
+          training: o.training,
+          elapsedSeconds: elapsed(),
+          dataset: ds.dir,
+          manifestHash: ds.manifestHash,
+        });
+        pruneCheckpoints(this.runDir, o.keep);
+        lastCheckpoint = path;
+        lastCheckpointStep = this.step;
+        try {
+          await writeLossPlot(this.runDir, this.rows, `${ds.name}: ${formatDilations(o.config.dilations)}, R${o.config.residual} D${o.config.dilation} S${o.config.skip} H${o.config.head}`);
+        } catch (e) {
+          this.note(`warning: could not draw loss.png (${(e as Error).message})`);
+        }
+        this.events.checkpoint?.(path, this.step);
+      };
+
+      if (o.steps !== undefined && this.step >= o.steps) {
+        this.note(`the run is already at step ${this.step} (--steps ${o.steps}); nothing to do`);
+      }
+      while (o.steps === undefined || this.step < o.steps) {
+        if (shouldStop()) {
+          stoppedBy = 'signal';
+          break;
+        }
+        const crops = sampler.nextBatch(batch);
+        const ts = performance.now();
+        const loss = await trainer.step(crops, this.adamParams());
+        const dt = (performance.now() - ts) / 1000;
+        if (!Number.isFinite(loss)) {
+          const kept = lastCheckpointStep >= 0 ? `the last good checkpoint (step ${lastCheckpointStep}) is kept` : 'no checkpoint was written';
+          throw new UserError(`training diverged: the loss is ${loss} at step ${this.step + 1}; ${kept}; try a lower --lr (now ${o.training.lr})`);
+        }
+        this.step++;
+        predicted += batch * window;
+        trainSeconds += dt;
+        const row: LogRow = {
+          step: this.step,
+          loss: loss / LN2,
+          lr: o.training.lr,
+          samplesPerSec: (batch * window) / dt,
+          elapsedSeconds: Number(elapsed().toFixed(3)),
+        };
+        lastLoss = row.loss;
+        if (val.batches.length > 0 && (this.step % o.valEvery === 0 || this.step === o.steps)) {
+          row.valLoss = await validate();
+          if (!Number.isFinite(row.valLoss)) {
+            throw new UserError(`training diverged: the validation loss is ${row.valLoss} at step ${this.step}; the last good checkpoint (step ${lastCheckpointStep}) is kept; try a lower --lr`);
+          }
+          lastVal = row.valLoss;
+        }
+        this.rows.push(row);
+        appendLog(this.runDir, [row]);
+        this.events.step?.(row, this);
+        if (this.step % o.checkpointEvery === 0 || this.step === o.steps) await checkpoint();
+      }
+      if (this.step > lastCheckpointStep) await checkpoint();
+      return {
+        runDir: this.runDir,
+        dataset: ds.dir,
+        startStep: this.startStep,
+        step: this.step,
+        stoppedBy,
+        loss: lastLoss,
+        valLoss: lastVal,
+        checkpoint: lastCheckpoint ?? this.resumedFrom,
+        elapsedSeconds: elapsed(),
+        samplesPerSec: trainSeconds > 0 ? predicted / trainSeconds : null,
+      };
+    } finally {
+      this.close();
+    }
+  }
+
+  /** Frees the trainer, closes files, releases the run lock. */
+  close(): void {
+    this.sampler?.close();
+    this.sampler = null;
+    this.trainer?.free();
+    this.trainer = null;
+    this.release?.();
+    this.release = null;
+  }
+
+  /** Whether the run folder exists already (for messages). */
+  static runExists(runDir: string): boolean {
+    return existsSync(resolve(runDir, 'config.json'));
+  }
+}

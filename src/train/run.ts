@@ -1,0 +1,145 @@
+/**
+ * A run folder (docs/checkpoints.md, "Run folder"):
+ *   runs/NAME/config.json     model config, training settings, dataset path + manifest hash, command lines
+ *   runs/NAME/log.jsonl       one JSON row per step: step, loss, valLoss (when computed), lr, samplesPerSec, elapsedSeconds
+ *   runs/NAME/loss.png        loss curves, redrawn at each checkpoint
+ *   runs/NAME/checkpoints/    see checkpoint.ts
+ *   runs/NAME/.lock           pid of the `wavenet train` using the folder
+ */
+import { appendFileSync, existsSync, readFileSync, unlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ModelConfig } from '../model/config.js';
+import { formatDilations } from '../model/config.js';
+import { UserError } from '../util/errors.js';
+import { writeFileAtomicSync } from '../util/atomic.js';
+import type { TrainingSettings } from './checkpoint.js';
+
+export const RUN_FORMAT = 'wavenet-run';
+
+export interface RunConfigFile {
+  format: typeof RUN_FORMAT;
+  version: 1;
+  model: ModelConfig;
+  receptiveField: number;
+  paramCount: number;
+  training: TrainingSettings;
+  dataset: { path: string; name: string; manifestHash: string };
+  command: string;
+  cwd: string;
+  createdAt: string;
+  resumes: { at: string; step: number; command: string; dataset?: string; manifestHash?: string }[];
+}
+
+export interface LogRow {
+  step: number;
+  /** Training loss of this step, bits per sample. */
+  loss: number;
+  /** Validation loss, bits per sample, on the steps where it was computed. */
+  valLoss?: number;
+  lr: number;
+  samplesPerSec: number;
+  elapsedSeconds: number;
+}
+
+export function runConfigPath(runDir: string): string {
+  return join(runDir, 'config.json');
+}
+
+export function readRunConfig(runDir: string): RunConfigFile | undefined {
+  const p = runConfigPath(runDir);
+  if (!existsSync(p)) return undefined;
+  let c: RunConfigFile;
+  try {
+    c = JSON.parse(readFileSync(p, 'utf8')) as RunConfigFile;
+  } catch (e) {
+    throw new UserError(`${p}: not valid JSON (${(e as Error).message})`);
+  }
+  if (c.format !== RUN_FORMAT || !c.model || !c.training) throw new UserError(`${p}: not a wavenet run config (format '${String(c.format)}')`);
+  return c;
+}
+
+export function writeRunConfig(runDir: string, c: RunConfigFile): void {
+  mkdirSync(runDir, { recursive: true });
+  writeFileAtomicSync(runConfigPath(runDir), JSON.stringify(c, null, 2) + '\n');
+}
+
+/** Human description of how two model configs differ ('' when equal). */
+export function configDiff(a: ModelConfig, b: ModelConfig): string {
+  const d: string[] = [];
+  if (a.dilations.join(',') !== b.dilations.join(',')) d.push(`--dilations ${formatDilations(a.dilations)} vs ${formatDilations(b.dilations)}`);
+  const flags: [keyof ModelConfig, string][] = [
+    ['residual', '--residual-channels'],
+    ['dilation', '--dilation-channels'],
+    ['skip', '--skip-channels'],
+    ['head', '--head-channels'],
+    ['classes', 'classes'],
+  ];
+  for (const [k, f] of flags) if (a[k] !== b[k]) d.push(`${f} ${a[k]} vs ${b[k]}`);
+  return d.join(', ');
+}
+
+export function logPath(runDir: string): string {
+  return join(runDir, 'log.jsonl');
+}
+
+/** Rows of log.jsonl (a torn last line from a kill is ignored). */
+export function readLog(runDir: string): LogRow[] {
+  const p = logPath(runDir);
+  if (!existsSync(p)) return [];
+  const rows: LogRow[] = [];
+  for (const line of readFileSync(p, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const r = JSON.parse(line) as LogRow;
+      if (Number.isFinite(r.step)) rows.push(r);
+    } catch { /* torn line */ }
+  }
+  return rows;
+}
+
+export function appendLog(runDir: string, rows: LogRow[]): void {
+  if (rows.length === 0) return;
+  appendFileSync(logPath(runDir), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+}
+
+/** Keeps only the rows up to `step` (rows after the resumed checkpoint are from lost work). */
+export function truncateLog(runDir: string, step: number): LogRow[] {
+  const rows = readLog(runDir).filter((r) => r.step <= step);
+  const p = logPath(runDir);
+  if (existsSync(p) || rows.length) writeFileAtomicSync(p, rows.map((r) => JSON.stringify(r) + '\n').join(''));
+  return rows;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Takes runs/NAME/.lock, or a UserError when another live process holds it. Returns the release function. */
+export function lockRun(runDir: string): () => void {
+  mkdirSync(runDir, { recursive: true });
+  const p = join(runDir, '.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(p, String(process.pid), { flag: 'wx' });
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        try { unlinkSync(p); } catch { /* gone */ }
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(readFileSync(p, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+        throw new UserError(`${runDir} is in use by another \`wavenet train\` (pid ${pid}); wait for it or stop it first`);
+      }
+      try { unlinkSync(p); } catch { /* raced */ }
+    }
+  }
+  throw new UserError(`${runDir}: could not take the run lock ${p}`);
+}
