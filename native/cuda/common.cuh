@@ -19,3 +19,9 @@ inline wn_status cuda_fail(cudaError_t e, const char *what) {
     cudaError_t wn_e_ = (call);                                  \
     if (wn_e_ != cudaSuccess) return ::wn::cuda_fail(wn_e_, #call); \
   } while (0)
+
+// Kernel launch: WN_LAUNCH(kernel, grid, block, shared_bytes, stream)(args...). A macro (not <<<>>>
+// at the call sites) so that test/cuda-emu can run the same host code and kernels on the CPU.
+#ifndef WN_CUDA_EMULATE
+#define WN_LAUNCH(kernel, grid, block, smem, stream) kernel<<<(grid), (block), (smem), (stream)>>>
+#endif
