@@ -321,8 +321,9 @@ Napi::Value GemmForTest(const Napi::CallbackInfo &info) {
             ldc = info[10].As<Napi::Number>().Int32Value();
   const bool acc = info[11].ToBoolean(), naive = info[12].ToBoolean();
   if (M < 1 || N < 1 || K < 0) type_error(env, "_gemmForTest: bad sizes");
-  const size_t needA = ta ? (size_t)(K > 0 ? K - 1 : 0) * lda + M : (size_t)(M - 1) * lda + K;
-  const size_t needB = tb ? (size_t)(N - 1) * ldb + K : (size_t)(K > 0 ? K - 1 : 0) * ldb + N;
+  const size_t needA = K == 0 ? 0 : ta ? (size_t)(K - 1) * lda + M : (size_t)(M - 1) * lda + K;
+  const size_t needB = K == 0 ? 0 : tb ? (size_t)(N - 1) * ldb + K : (size_t)(K - 1) * ldb + N;
+  if (lda < (ta ? M : K) || ldb < (tb ? K : N) || ldc < N) type_error(env, "_gemmForTest: a leading dimension is too small");
   const size_t needC = (size_t)(M - 1) * ldc + N;
   if (A.ElementLength() < needA || B.ElementLength() < needB || C.ElementLength() < needC)
     type_error(env, "_gemmForTest: an array is too small for the sizes");
