@@ -3,10 +3,13 @@ import { mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI = join(ROOT, 'src', 'cli.ts');
+/** tsx's loader by absolute URL, so the CLI runs from any working folder. */
+export const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 export interface ChunkSpec {
   split: 'train' | 'val';
@@ -46,14 +49,25 @@ export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
 }
 
 export function runCli(args: string[], cwd: string, env: Record<string, string> = {}): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], {
+  return spawnSync(process.execPath, ['--import', TSX, CLI, ...args], {
     cwd, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000,
   });
 }
 
 export function spawnCli(args: string[], cwd: string, env: Record<string, string> = {}) {
-  return spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** Tiny model flags used by the CLI tests. */
 export const TINY = ['--dilations', '1,2,4', '--residual-channels', '4', '--dilation-channels', '4', '--skip-channels', '8', '--head-channels', '8', '--window', '32', '--batch', '2'];
+
+/** TINY with some flags replaced (e.g. tiny({ '--window': '16' })). */
+export function tiny(over: Record<string, string>): string[] {
+  const out = [...TINY];
+  for (const [k, v] of Object.entries(over)) {
+    const i = out.indexOf(k);
+    if (i >= 0) out[i + 1] = v;
+    else out.push(k, v);
+  }
+  return out;
+}

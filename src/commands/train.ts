@@ -10,10 +10,9 @@ import { resolveDevice, type DeviceChoice } from '../device.js';
 import { native } from '../native.js';
 import { DEFAULT_CONFIG, checkConfig, formatDilations, parseDilations, type ModelConfig } from '../model/config.js';
 import { UserError } from '../util/errors.js';
-import { formatEta } from '../util/progress.js';
 import { withDevice, withJson } from './options.js';
 import { newestDataset } from '../train/data.js';
-import { readRunConfig, type LogRow } from '../train/run.js';
+import { formatDuration, readRunConfig, type LogRow } from '../train/run.js';
 import { TrainingSession, checkTrainOptions, type TrainOptions } from '../train/loop.js';
 
 export const TRAIN_DEFAULTS = {
@@ -205,7 +204,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     const rf = session.receptiveField;
     const secs = (n: number) => n / ds.sampleRate;
     const trainSamples = ds.train.reduce((a, b) => a + b.samples, 0);
-    say(`dataset    ${rel(ds.dir)}: ${ds.train.length} training chunks (${(secs(trainSamples) / 60).toFixed(1)} min), ${ds.val.length} validation`);
+    say(`dataset    ${rel(ds.dir)}: ${ds.train.length} training chunks (${formatDuration(secs(trainSamples))} of audio), ${ds.val.length} validation`);
     say(`run        ${rel(session.runDir)}${session.resumedFrom ? ` (resuming from ${basename(session.resumedFrom)})` : opts.resume ? ' (resuming, no checkpoint yet: from step 0)' : ' (new)'}`);
     say(`model      dilations ${formatDilations(c.dilations)} (${c.dilations.length} layers), residual ${c.residual}, dilation ${c.dilation}, skip ${c.skip}, head ${c.head}`);
     say(`receptive field ${rf} samples (${(secs(rf) * 1000).toFixed(1)} ms at ${ds.sampleRate} Hz); parameters ${session.paramCount.toLocaleString('en-US')} (${fmtBytes(session.paramCount * 4)})`);
@@ -241,7 +240,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       let s = `step ${r.step}${opts.steps !== undefined ? `/${opts.steps}` : ''}  loss ${r.loss.toFixed(3)}`;
       if (lastVal !== undefined) s += `  val ${lastVal.toFixed(3)}`;
       s += ` bits/sample  ${Math.round(rateEma).toLocaleString('en-US')} samples/s`;
-      if (opts.steps !== undefined && r.step < opts.steps) s += `  ETA ${formatEta((opts.steps - r.step) / stepsPerSec)}`;
+      if (opts.steps !== undefined && r.step < opts.steps) s += `  ETA ${formatDuration((opts.steps - r.step) / stepsPerSec)}`;
       return s;
     };
     const events = {

@@ -2,6 +2,8 @@
  * What `wavenet info PATH` knows how to describe. Each kind of thing (dataset, run, checkpoint)
  * registers a describer here; the first whose `matches` accepts the path is used.
  */
+import { runDescriber, checkpointDescriber } from './run.js';
+
 export interface InfoReport {
   text: string;
   json: unknown;
@@ -13,4 +15,4 @@ export interface Describer {
   describe(path: string): Promise<InfoReport>;
 }
 
-export const describers: Describer[] = [];
+export const describers: Describer[] = [runDescriber, checkpointDescriber];

@@ -143,3 +143,13 @@ export function lockRun(runDir: string): () => void {
   }
   throw new UserError(`${runDir}: could not take the run lock ${p}`);
 }
+
+/** Human duration: 0.4s, 42s, 3m05s, 1h02m. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '--';
+  if (seconds < 10) return `${seconds.toFixed(1)}s`;
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
