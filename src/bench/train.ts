@@ -1,0 +1,196 @@
+/**
+ * `wavenet bench train`: training throughput on random data for a config (the default config by
+ * default): samples/s of predicted audio, median step time (forward, backward and Adam) and GFLOP/s
+ * of the matrix work the step does (trimmed to the positions that reach the loss; see
+ * native/cpu/model.h). Also used by scripts/bench-train.ts.
+ */
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { native } from '../native.js';
+import { resolveDevice, type DeviceChoice } from '../device.js';
+import { checkConfig, DEFAULT_CONFIG, formatDilations, parseDilations, paramCount, receptiveField, toNative, type ModelConfig } from '../model/config.js';
+import { UserError } from '../util/errors.js';
+import { withDevice, withJson } from '../commands/options.js';
+
+export interface TrainBenchOptions {
+  config: ModelConfig;
+  batch: number;
+  window: number;
+  device: DeviceChoice;
+  steps: number;
+  /** Progress lines go here (stderr for --json). */
+  log?: (s: string) => void;
+}
+
+export interface TrainBenchResult {
+  config: { dilations: string; residual: number; dilation: number; skip: number; head: number };
+  batch: number;
+  window: number;
+  device: string;
+  kernels: string;
+  threads: number;
+  params: number;
+  memoryBytes: number;
+  steps: number;
+  stepMs: { median: number; min: number; max: number; all: number[] };
+  evaluateMsMedian: number;
+  samplesPerSec: number;
+  gflopPerStep: number;
+  gflops: number;
+}
+
+/**
+ * Matrix FLOPs (2 per multiply-add) of one training step: each matrix product of the forward once,
+ * and twice in the backward (input and weight gradients), over the positions the trainer computes.
+ */
+export function trainStepFlops(c: ModelConfig, batch: number, window: number): number {
+  const { residual: R, dilation: D, skip: S, head: H, classes: Q } = c;
+  const L = c.dilations.length;
+  let fwd = 0;
+  let later = 0; // sum of the dilations after layer l
+  for (let l = L - 1; l >= 0; l--) {
+    const rows = window + later;
+    fwd += 2 * rows * (2 * D) * (2 * R); // dilated conv, both taps
+    if (l < L - 1) fwd += 2 * rows * D * R; // residual projection (unused after the last layer)
+    fwd += 2 * window * D * S; // skip projection on the window
+    later += c.dilations[l];
+  }
+  fwd += 2 * window * (S * H + H * Q);
+  return 3 * fwd * batch;
+}
+
+function median(xs: number[]) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+export async function benchTrain(o: TrainBenchOptions): Promise<TrainBenchResult> {
+  const log = o.log ?? (() => {});
+  const addon = native();
+  const dev = resolveDevice(o.device);
+  const nc = toNative(o.config);
+  const layout = addon.layout(nc);
+  const N = receptiveField(o.config) + o.window;
+  const memoryBytes = addon.trainerMemoryBytes(nc, o.batch, o.window);
+  const t = new addon.Trainer(nc, o.batch, o.window, dev.device);
+  try {
+    const r = rng(1);
+    const p = new Float32Array(layout.total);
+    for (let i = 0; i < p.length; i++) p[i] = (r() * 2 - 1) * 0.05;
+    t.setParams(p);
+    const crops = new Uint8Array(o.batch * N);
+    for (let i = 0; i < crops.length; i++) crops[i] = Math.floor(r() * 256);
+    log(`bench train: ${dev.description}; dilations ${formatDilations(o.config.dilations)}, R ${o.config.residual}, D ${o.config.dilation}, S ${o.config.skip}, H ${o.config.head}, batch ${o.batch}, window ${o.window}`);
+    await t.step(crops, { lr: 1e-4 }); // warm-up
+    const times: number[] = [];
+    for (let i = 0; i < o.steps; i++) {
+      const t0 = performance.now();
+      await t.step(crops, { lr: 1e-4 });
+      times.push(performance.now() - t0);
+      log(`  step ${i + 1}/${o.steps}: ${times[i].toFixed(1)} ms`);
+    }
+    const evals: number[] = [];
+    for (let i = 0; i < Math.min(3, o.steps); i++) {
+      const t0 = performance.now();
+      await t.evaluate(crops);
+      evals.push(performance.now() - t0);
+    }
+    const med = median(times);
+    const flops = trainStepFlops(o.config, o.batch, o.window);
+    const f = addon.cpuFeatures();
+    return {
+      config: { dilations: formatDilations(o.config.dilations), residual: o.config.residual, dilation: o.config.dilation, skip: o.config.skip, head: o.config.head },
+      batch: o.batch,
+      window: o.window,
+      device: dev.description,
+      kernels: f.kernels,
+      threads: f.threads,
+      params: paramCount(o.config),
+      memoryBytes,
+      steps: o.steps,
+      stepMs: { median: med, min: Math.min(...times), max: Math.max(...times), all: times },
+      evaluateMsMedian: evals.length ? median(evals) : NaN,
+      samplesPerSec: (o.batch * o.window) / (med / 1000),
+      gflopPerStep: flops / 1e9,
+      gflops: flops / 1e9 / (med / 1000),
+    };
+  } finally {
+    t.free();
+  }
+}
+
+export function formatTrainBench(r: TrainBenchResult): string {
+  return [
+    `config      ${r.config.dilations} R${r.config.residual} D${r.config.dilation} S${r.config.skip} H${r.config.head}, batch ${r.batch}, window ${r.window} (${r.params.toLocaleString('en-US')} parameters, ${(r.memoryBytes / 2 ** 20).toFixed(0)} MiB)`,
+    `device      ${r.device}`,
+    `step        median ${r.stepMs.median.toFixed(1)} ms (min ${r.stepMs.min.toFixed(1)}, max ${r.stepMs.max.toFixed(1)}, ${r.steps} steps); forward only ${r.evaluateMsMedian.toFixed(1)} ms`,
+    `throughput  ${Math.round(r.samplesPerSec).toLocaleString('en-US')} samples/s of predicted audio`,
+    `compute     ${r.gflopPerStep.toFixed(1)} GFLOP/step, ${r.gflops.toFixed(1)} GFLOP/s`,
+  ].join('\n');
+}
+
+interface Args {
+  dilations?: string;
+  residualChannels?: number;
+  dilationChannels?: number;
+  skipChannels?: number;
+  headChannels?: number;
+  batch: number;
+  window: number;
+  steps: number;
+  device: DeviceChoice;
+  json: boolean;
+}
+
+function whole(v: unknown, flag: string, min = 1, max = 1 << 24): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UserError(`${flag} ${String(v)}: must be a whole number from ${min} to ${max}`);
+  return n;
+}
+
+export const benchTrainCommand: CommandModule<object, Args> = {
+  command: 'train',
+  describe: 'Training throughput on random data (samples/s, step time, GFLOP/s)',
+  builder: (y: Argv) =>
+    withJson(
+      withDevice(
+        y
+          .option('dilations', { type: 'string', describe: 'Layers: LxS stacks or a list [default: 10x3]' })
+          .option('residual-channels', { type: 'number', describe: 'R [default: 64]' })
+          .option('dilation-channels', { type: 'number', describe: 'D [default: 64]' })
+          .option('skip-channels', { type: 'number', describe: 'S [default: 256]' })
+          .option('head-channels', { type: 'number', describe: 'H [default: 256]' })
+          .option('batch', { type: 'number', default: 8, describe: 'Crops per step' })
+          .option('window', { type: 'number', default: 1024, describe: 'Predicted samples per crop' })
+          .option('steps', { type: 'number', default: 5, describe: 'Timed steps (after one warm-up step)' }),
+      ),
+    ).example('$0 bench train', 'The default config, batch 8, window 1024') as unknown as Argv<Args>,
+  handler: async (argv: ArgumentsCamelCase<Args>) => {
+    const config = checkConfig({
+      dilations: argv.dilations !== undefined ? parseDilations(String(argv.dilations)) : DEFAULT_CONFIG.dilations,
+      residual: argv.residualChannels ?? DEFAULT_CONFIG.residual,
+      dilation: argv.dilationChannels ?? DEFAULT_CONFIG.dilation,
+      skip: argv.skipChannels ?? DEFAULT_CONFIG.skip,
+      head: argv.headChannels ?? DEFAULT_CONFIG.head,
+      classes: 256,
+    });
+    const r = await benchTrain({
+      config,
+      batch: whole(argv.batch, '--batch', 1, 65536),
+      window: whole(argv.window, '--window'),
+      steps: whole(argv.steps, '--steps', 1, 100000),
+      device: argv.device,
+      log: argv.json ? (s) => process.stderr.write(s + '\n') : undefined,
+    });
+    if (argv.json) console.log(JSON.stringify(r, null, 2));
+    else console.log(formatTrainBench(r));
+  },
+};
