@@ -2,11 +2,13 @@
 import type { CommandModule } from 'yargs';
 import { infoCommand } from './info.js';
 import { trainCommand } from './train.js';
+import { renderCommand } from './render.js';
 import { benchCommand } from './bench.js';
 import { benchCommands } from '../bench/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [infoCommand];
 commands.push(trainCommand);
+commands.push(renderCommand);
 // bench is listed once it has at least one subcommand
 if (benchCommands.length > 0) commands.push(benchCommand);

@@ -1,0 +1,117 @@
+/**
+ * Level meters for rendered textures:
+ *   - sample peak in dBFS;
+ *   - integrated loudness in LUFS per ITU-R BS.1770-4: K-weighting (a high-shelf pre-filter and the
+ *     RLB high-pass), mean square over 400 ms blocks with 75 % overlap, an absolute gate at -70 LUFS
+ *     and a relative gate 10 LU below the loudness of the blocks that passed the absolute gate.
+ *
+ * The K-weighting biquads are defined in BS.1770 for 48 kHz; for other rates they are derived here
+ * from the analog prototypes (centre frequency, gain and Q of each filter) with the bilinear
+ * transform, pre-warped at the centre frequency, so that 16 kHz audio is metered correctly.
+ * Mono only (channel weight 1). A 997 Hz sine of peak A reads 20 log10(A) - 3.01 LUFS.
+ */
+
+export interface Biquad {
+  b: [number, number, number];
+  a: [number, number, number]; // a[0] = 1
+}
+
+/** The two K-weighting stages for sample rate `rate` (Hz). */
+export function kWeightingFilters(rate: number): [Biquad, Biquad] {
+  // Stage 1: high shelf, about +4 dB above ~1.7 kHz (models the head's acoustic effect).
+  const f0 = 1681.974450955533;
+  const gainDb = 3.999843853973347;
+  const q = 0.7071752369554196;
+  const k = Math.tan((Math.PI * f0) / rate);
+  const vh = Math.pow(10, gainDb / 20);
+  const vb = Math.pow(vh, 0.4996667741545416);
+  const a0 = 1 + k / q + k * k;
+  const shelf: Biquad = {
+    b: [(vh + (vb * k) / q + k * k) / a0, (2 * (k * k - vh)) / a0, (vh - (vb * k) / q + k * k) / a0],
+    a: [1, (2 * (k * k - 1)) / a0, (1 - k / q + k * k) / a0],
+  };
+  // Stage 2: the RLB high-pass at ~38 Hz.
+  const f1 = 38.13547087602444;
+  const q1 = 0.5003270373238773;
+  const k1 = Math.tan((Math.PI * f1) / rate);
+  const d = 1 + k1 / q1 + k1 * k1;
+  const highpass: Biquad = {
+    b: [1, -2, 1],
+    a: [1, (2 * (k1 * k1 - 1)) / d, (1 - k1 / q1 + k1 * k1) / d],
+  };
+  return [shelf, highpass];
+}
+
+/** Runs a biquad over x (direct form II transposed, double precision state). */
+export function biquad(x: ArrayLike<number>, f: Biquad): Float64Array {
+  const y = new Float64Array(x.length);
+  const [b0, b1, b2] = f.b;
+  const [, a1, a2] = f.a;
+  let z1 = 0;
+  let z2 = 0;
+  for (let n = 0; n < x.length; n++) {
+    const v = x[n];
+    const out = b0 * v + z1;
+    z1 = b1 * v - a1 * out + z2;
+    z2 = b2 * v - a2 * out;
+    y[n] = out;
+  }
+  return y;
+}
+
+/** Sample peak |x| max, as a linear value. */
+export function peakLinear(x: ArrayLike<number>): number {
+  let p = 0;
+  for (let i = 0; i < x.length; i++) {
+    const a = Math.abs(x[i]);
+    if (a > p) p = a;
+  }
+  return p;
+}
+
+/** Linear amplitude to dB (full scale = 1). Silence gives -Infinity. */
+export function toDb(v: number): number {
+  return v > 0 ? 20 * Math.log10(v) : -Infinity;
+}
+
+export function fromDb(db: number): number {
+  return Math.pow(10, db / 20);
+}
+
+/** Sample peak in dBFS (-Infinity for silence). */
+export function peakDbfs(x: ArrayLike<number>): number {
+  return toDb(peakLinear(x));
+}
+
+const ABSOLUTE_GATE = -70;
+const RELATIVE_GATE = -10;
+
+/**
+ * Integrated loudness (LUFS) of a mono signal at `rate` Hz, BS.1770-4 gated.
+ * -Infinity when the signal is shorter than one 400 ms block or every block is below the absolute gate.
+ */
+export function integratedLoudness(x: ArrayLike<number>, rate: number): number {
+  const [shelf, hp] = kWeightingFilters(rate);
+  const y = biquad(biquad(x, shelf), hp);
+  const block = Math.round(0.4 * rate);
+  const step = Math.round(0.1 * rate);
+  if (y.length < block) return -Infinity;
+  // Prefix sums of squares for the overlapping blocks.
+  const cum = new Float64Array(y.length + 1);
+  for (let i = 0; i < y.length; i++) cum[i + 1] = cum[i] + y[i] * y[i];
+  const z: number[] = [];
+  for (let s = 0; s + block <= y.length; s += step) z.push((cum[s + block] - cum[s]) / block);
+  const lufs = (ms: number) => -0.691 + 10 * Math.log10(ms);
+  const passAbs = z.filter((v) => v > 0 && lufs(v) > ABSOLUTE_GATE);
+  if (passAbs.length === 0) return -Infinity;
+  const meanAbs = passAbs.reduce((a, b) => a + b, 0) / passAbs.length;
+  const relGate = lufs(meanAbs) + RELATIVE_GATE;
+  const passRel = passAbs.filter((v) => lufs(v) > relGate);
+  if (passRel.length === 0) return -Infinity;
+  return lufs(passRel.reduce((a, b) => a + b, 0) / passRel.length);
+}
+
+/** A finite number for JSON, or null for -Infinity/NaN, rounded to 0.01. */
+export function dbForJson(v: number): number | null {
+  return Number.isFinite(v) ? Math.round(v * 100) / 100 : null;
+}
