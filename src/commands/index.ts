@@ -1,6 +1,7 @@
 /** Every command the CLI lists. Only commands that work are registered. */
 import type { CommandModule } from 'yargs';
 import { infoCommand } from './info.js';
+import { ingestCommand } from './ingest.js';
 import { trainCommand } from './train.js';
 import { renderCommand } from './render.js';
 import { benchCommand } from './bench.js';
@@ -8,6 +9,7 @@ import { benchCommands } from '../bench/index.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [infoCommand];
+commands.push(ingestCommand);
 commands.push(trainCommand);
 commands.push(renderCommand);
 // bench is listed once it has at least one subcommand

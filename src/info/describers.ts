@@ -2,6 +2,7 @@
  * What `wavenet info PATH` knows how to describe. Each kind of thing (dataset, run, checkpoint)
  * registers a describer here; the first whose `matches` accepts the path is used.
  */
+import { datasetDescriber } from './dataset.js';
 import { runDescriber, checkpointDescriber } from './run.js';
 
 export interface InfoReport {
@@ -15,4 +16,4 @@ export interface Describer {
   describe(path: string): Promise<InfoReport>;
 }
 
-export const describers: Describer[] = [runDescriber, checkpointDescriber];
+export const describers: Describer[] = [datasetDescriber, runDescriber, checkpointDescriber];

@@ -1,0 +1,516 @@
+/**
+ * Decoding any audio file to mono float samples at a chosen rate.
+ *
+ * With ffmpeg (see ffmpeg.ts) one ffmpeg process per file decodes the first audio stream, resamples
+ * it with aresample (soxr when the build has it) and writes 32-bit float WAV to a pipe; the WAV header
+ * gives the channel count, and the channels are averaged here with equal weights (1/N each). Averaging
+ * after resampling equals averaging before (both are linear, the same filter runs on every channel), and
+ * it saves a second ffmpeg start per file just to learn the channel count for a `pan` filter: ffmpeg
+ * takes ~70 ms to start, more than it needs to decode a typical short file. (`-ac 1` is not used: its
+ * downmix gains differ between integer and float output.)
+ *
+ * Without ffmpeg (none found, or WAVENET_FFMPEG=none) PCM and float WAV files are read by wav.ts and
+ * resampled by the windowed-sinc resampler below. Everything streams: memory does not grow with the
+ * length of the input.
+ *
+ * Every error is a UserError whose message is `PATH: reason`; `DecodeError.reason` holds the reason
+ * alone, for the rejected list of a dataset.
+ */
+import { spawn } from 'node:child_process';
+import { open, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { UserError } from '../util/errors.js';
+import { findFfmpeg, ffmpegReason, resampleFilter, type Ffmpeg } from './ffmpeg.js';
+import { looksLikeWav, readWavHeader, readWavMono, wavSupported, WavError, type WavFormat } from './wav.js';
+
+export class DecodeError extends UserError {
+  constructor(readonly path: string, readonly reason: string) {
+    super(`${path}: ${reason}`);
+    this.name = 'DecodeError';
+  }
+}
+
+/** What the decoder learned about a source. */
+export interface SourceInfo {
+  codec: string;
+  /** The source's own sample rate. */
+  sampleRate: number;
+  channels: number;
+  /** Which decoder read it. */
+  decoder: 'ffmpeg' | 'wav';
+}
+
+export interface DecodeOptions {
+  /** Output sample rate. */
+  rate: number;
+  /** Override the ffmpeg lookup (null: no ffmpeg). */
+  ffmpeg?: Ffmpeg | null;
+}
+
+/**
+ * A streaming decoder: iterate it for mono Float32Array blocks at `rate`. `info` is set before the
+ * first block is yielded. Breaking out of the loop stops the decoder (the ffmpeg process is killed).
+ */
+export class AudioDecoder implements AsyncIterable<Float32Array> {
+  info: SourceInfo | null = null;
+  /** Output samples produced so far. */
+  samples = 0;
+  constructor(readonly path: string, readonly opts: DecodeOptions) {}
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Float32Array> {
+    const ff = this.opts.ffmpeg === undefined ? findFfmpeg() : this.opts.ffmpeg;
+    await precheck(this.path, ff !== null);
+    const gen = ff ? this.viaFfmpeg(ff) : this.viaWav();
+    for await (const block of gen) {
+      if (block.length === 0) continue;
+      this.samples += block.length;
+      yield block;
+    }
+    if (this.samples === 0) throw new DecodeError(this.path, 'no audio decoded (0 samples)');
+  }
+
+  private async *viaWav(): AsyncGenerator<Float32Array> {
+    let f: WavFormat;
+    try {
+      f = await readWavHeader(this.path);
+    } catch (e) {
+      if (e instanceof WavError) {
+        const hint = e.reason.startsWith('not a WAV') ? ` (${ffmpegReason()}; without ffmpeg only PCM/float WAV can be read)` : '';
+        throw new DecodeError(this.path, e.reason + hint);
+      }
+      throw e;
+    }
+    if (f.truncated) throw new DecodeError(this.path, truncatedReason(f));
+    if (!wavSupported(f)) {
+      throw new DecodeError(this.path, `unsupported codec ${f.codec} (${f.bitsPerSample}-bit) without ffmpeg (${ffmpegReason()})`);
+    }
+    this.info = { codec: f.codec, sampleRate: f.sampleRate, channels: f.channels, decoder: 'wav' };
+    const rs = f.sampleRate === this.opts.rate ? null : new SincResampler(f.sampleRate, this.opts.rate);
+    for await (const block of readWavMono(this.path, f)) {
+      yield rs ? rs.push(block) : block;
+    }
+    if (rs) yield rs.flush();
+  }
+
+  private async *viaFfmpeg(ff: Ffmpeg): AsyncGenerator<Float32Array> {
+    const path = this.path;
+    const args = [
+      '-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+info',
+      '-i', resolve(path),
+      '-map', '0:a:0', '-vn', '-sn', '-dn', '-map_metadata', '-1',
+      '-af', resampleFilter(ff, this.opts.rate),
+      '-c:a', 'pcm_f32le', '-f', 'wav', 'pipe:1',
+    ];
+    const child = spawn(ff.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const errLines: string[] = [];
+    let codec = '';
+    let srcRate = 0;
+    let stderrTail = '';
+    let stderrBytes = 0;
+    let inOutput = false;
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (s: string) => {
+      if (stderrBytes > 1 << 20) return; // a flood of repeated errors: the first MiB is plenty
+      stderrBytes += s.length;
+      const lines = (stderrTail + s).split(/\r?\n/);
+      stderrTail = lines.pop() ?? '';
+      for (const l of lines) parseLine(l);
+    });
+    const parseLine = (l: string) => {
+      if (/^\[info\] Output #/.test(l)) inOutput = true;
+      const m = !inOutput && !codec ? /Stream #\d+:\d+\S*: Audio: ([\w-]+)(.*)$/.exec(l) : null;
+      if (m) {
+        codec = m[1];
+        const r = /(\d+) Hz/.exec(m[2]);
+        if (r) srcRate = Number(r[1]);
+      }
+      if (/\[(error|fatal|panic)\]/.test(l) && errLines.length < 20) {
+        errLines.push(l.replace(/^\[[^\]]*@ 0x[0-9a-f]+\] /, '').replace(/\[(error|fatal|panic)\] /, '').trim());
+      }
+    };
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res, rej) => {
+      child.on('error', rej);
+      child.on('close', (code, signal) => res({ code, signal }));
+    });
+    exited.catch(() => undefined);
+
+    let head: Buffer = Buffer.alloc(0);
+    let channels = 0;
+    let carry: Buffer = Buffer.alloc(0);
+    let finished = false;
+    try {
+      for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+        let data: Buffer;
+        if (channels === 0) {
+          head = head.length ? Buffer.concat([head, chunk]) : chunk;
+          const h = parsePipeWavHeader(head);
+          if (!h) {
+            if (head.length > 1 << 16) throw new DecodeError(path, 'ffmpeg wrote no WAV header');
+            continue;
+          }
+          channels = h.channels;
+          this.info = { codec: codec || 'unknown', sampleRate: srcRate || h.sampleRate, channels, decoder: 'ffmpeg' };
+          data = head.subarray(h.dataOffset);
+        } else {
+          data = chunk;
+        }
+        const buf = carry.length ? Buffer.concat([carry, data]) : data;
+        const frameBytes = 4 * channels;
+        const frames = Math.floor(buf.length / frameBytes);
+        if (frames > 0) yield downmixF32(buf, frames, channels);
+        carry = Buffer.from(buf.subarray(frames * frameBytes));
+      }
+      const { code, signal } = await exited;
+      if (stderrTail) parseLine(stderrTail);
+      finished = true;
+      if (code !== 0) {
+        throw new DecodeError(path, ffmpegFailure(errLines, code, signal));
+      }
+      if (errLines.length > 0) {
+        throw new DecodeError(path, `decoding errors, corrupt or truncated (ffmpeg: ${errLines[0]})`);
+      }
+      if (channels === 0) throw new DecodeError(path, 'no audio decoded (0 samples)');
+      if (this.info) {
+        this.info.codec = codec || this.info.codec;
+        if (srcRate) this.info.sampleRate = srcRate;
+      }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !(e instanceof UserError)) {
+        throw new UserError(`ffmpeg (${ff.path}) could not be started: ${(e as Error).message}`);
+      }
+      throw e;
+    } finally {
+      if (!finished && child.exitCode === null) child.kill('SIGKILL');
+    }
+  }
+}
+
+function truncatedReason(f: WavFormat): string {
+  return `truncated: the header declares ${f.declaredDataBytes} bytes of audio, the file holds ${f.dataBytes}`;
+}
+
+/** Checks that do not need a decoder: exists, is a file, readable, not empty, not a truncated WAV. */
+async function precheck(path: string, withFfmpeg: boolean): Promise<void> {
+  let size: number;
+  try {
+    const st = await stat(path);
+    if (st.isDirectory()) throw new DecodeError(path, 'is a folder');
+    if (!st.isFile()) throw new DecodeError(path, 'not a regular file');
+    size = st.size;
+  } catch (e) {
+    if (e instanceof DecodeError) throw e;
+    throw new DecodeError(path, fsReason(e));
+  }
+  let head = Buffer.alloc(0);
+  try {
+    const fh = await open(path, 'r');
+    try {
+      const b = Buffer.alloc(12);
+      const { bytesRead } = await fh.read(b, 0, 12, 0);
+      head = b.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    throw new DecodeError(path, fsReason(e));
+  }
+  if (size === 0) throw new DecodeError(path, 'empty file (0 bytes)');
+  // ffmpeg reads a WAV whose data chunk is cut short without complaint; catch that here.
+  if (withFfmpeg && looksLikeWav(head)) {
+    try {
+      const f = await readWavHeader(path);
+      if (f.truncated) throw new DecodeError(path, truncatedReason(f));
+    } catch (e) {
+      if (e instanceof DecodeError) throw e;
+      // other header oddities: let ffmpeg judge, it reads some non-standard files
+    }
+  }
+}
+
+/** A short reason for a file-system error. */
+export function fsReason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file or folder';
+  if (code === 'EACCES' || code === 'EPERM') return 'cannot read (permission denied)';
+  if (code === 'EISDIR') return 'is a folder';
+  if (code === 'EIO') return 'cannot read (I/O error)';
+  return `cannot read (${(e as Error).message})`;
+}
+
+function ffmpegFailure(errLines: string[], code: number | null, signal: NodeJS.Signals | null): string {
+  const all = errLines.join(' | ');
+  const m = /Decoder \(codec (\S+)\) not found/.exec(all);
+  if (m) return m[1] === 'none' ? 'unsupported codec (ffmpeg does not recognise it)' : `unsupported codec (ffmpeg has no decoder for ${m[1]})`;
+  if (/matches no streams/.test(all)) return 'no audio stream';
+  if (/Permission denied/.test(all)) return 'cannot read (permission denied)';
+  if (/Not yet implemented|patches welcome/.test(all)) return `unsupported format (ffmpeg: ${stripPath(errLines.find((l) => /implemented/.test(l)) ?? all)})`;
+  if (/Invalid data found when processing input/.test(all)) {
+    const detail = errLines.find((l) => !/Invalid data found/.test(l));
+    return `not audio, or corrupt (ffmpeg: Invalid data found when processing input${detail ? '; ' + stripPath(detail) : ''})`;
+  }
+  if (signal) return `ffmpeg was killed by ${signal}`;
+  return `not audio, or corrupt (ffmpeg exit ${code}${errLines.length ? ': ' + stripPath(errLines[0]) : ''})`;
+}
+
+function stripPath(line: string): string {
+  // ffmpeg prefixes some messages with the input's path; the rejected entry already names it
+  return line.replace(/^\/\S*?: /, '').trim();
+}
+
+/** Parse the header ffmpeg writes to a pipe (sizes unknown); null until the 'data' chunk header arrived. */
+function parsePipeWavHeader(b: Buffer): { channels: number; sampleRate: number; dataOffset: number } | null {
+  if (b.length < 12) return null;
+  let pos = 12;
+  let channels = 0;
+  let sampleRate = 0;
+  while (pos + 8 <= b.length) {
+    const id = b.toString('latin1', pos, pos + 4);
+    const len = b.readUInt32LE(pos + 4);
+    if (id === 'fmt ') {
+      if (b.length < pos + 8 + 16) return null;
+      channels = b.readUInt16LE(pos + 10);
+      sampleRate = b.readUInt32LE(pos + 12);
+    } else if (id === 'data') {
+      if (!channels) throw new Error('ffmpeg wrote a WAV header without fmt chunk');
+      return { channels, sampleRate, dataOffset: pos + 8 };
+    }
+    pos += 8 + len + (len & 1);
+  }
+  return null;
+}
+
+/** Interleaved little-endian float32 frames to mono, equal weights. */
+function downmixF32(buf: Buffer, frames: number, channels: number): Float32Array {
+  let f: Float32Array;
+  if (buf.byteOffset % 4 === 0) f = new Float32Array(buf.buffer, buf.byteOffset, frames * channels);
+  else {
+    const copy = new Uint8Array(frames * channels * 4);
+    copy.set(buf.subarray(0, frames * channels * 4));
+    f = new Float32Array(copy.buffer);
+  }
+  if (channels === 1) return Float32Array.from(f);
+  const out = new Float32Array(frames);
+  const inv = 1 / channels;
+  if (channels === 2) {
+    for (let i = 0, p = 0; i < frames; i++, p += 2) out[i] = (f[p] + f[p + 1]) * 0.5;
+    return out;
+  }
+  for (let i = 0, p = 0; i < frames; i++) {
+    let s = 0;
+    for (let c = 0; c < channels; c++, p++) s += f[p];
+    out[i] = s * inv;
+  }
+  return out;
+}
+
+/** Decode a whole file to mono at `rate` (equal-weight downmix). Holds the whole result in memory. */
+export async function decodeFile(path: string, opts: { rate: number }): Promise<Float32Array> {
+  if (!(opts.rate > 0) || !Number.isFinite(opts.rate)) throw new UserError(`decode: bad sample rate ${opts.rate}`);
+  const parts: Float32Array[] = [];
+  let n = 0;
+  for await (const b of new AudioDecoder(path, { rate: Math.round(opts.rate) })) {
+    parts.push(b);
+    n += b.length;
+  }
+  const out = new Float32Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/**
+ * Resample a mono signal with a proper low-pass: ffmpeg's aresample (soxr when available) when there
+ * is an ffmpeg, else the windowed-sinc resampler below. Output length is round(x.length * to / from)
+ * within a sample or two.
+ */
+export async function resample(x: Float32Array, from: number, to: number): Promise<Float32Array> {
+  if (!(from > 0 && to > 0) || !Number.isInteger(from) || !Number.isInteger(to)) {
+    throw new UserError(`resample: rates must be positive integers (got ${from} -> ${to})`);
+  }
+  if (from === to || x.length === 0) return Float32Array.from(x);
+  const ff = findFfmpeg();
+  if (!ff) {
+    const rs = new SincResampler(from, to);
+    const a = rs.push(x);
+    const b = rs.flush();
+    const out = new Float32Array(a.length + b.length);
+    out.set(a);
+    out.set(b, a.length);
+    return out;
+  }
+  const child = spawn(
+    ff.path,
+    ['-nostdin', '-hide_banner', '-nostats', '-loglevel', 'error', '-f', 'f32le', '-ar', String(from), '-ac', '1', '-i', 'pipe:0',
+      '-af', resampleFilter(ff, to), '-c:a', 'pcm_f32le', '-f', 'f32le', 'pipe:1'],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let err = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (s: string) => { if (err.length < 4096) err += s; });
+  const exited = new Promise<number | null>((res, rej) => {
+    child.on('error', rej);
+    child.on('close', (code) => res(code));
+  });
+  child.stdin.on('error', () => undefined); // EPIPE if ffmpeg dies; reported through the exit code
+  child.stdin.end(Buffer.from(x.buffer, x.byteOffset, x.byteLength));
+  const chunks: Buffer[] = [];
+  for await (const c of child.stdout as AsyncIterable<Buffer>) chunks.push(c);
+  const code = await exited;
+  if (code !== 0) throw new UserError(`resample: ffmpeg failed (exit ${code}): ${err.trim().split('\n')[0]}`);
+  const all = Buffer.concat(chunks);
+  const out = new Float32Array(Math.floor(all.length / 4));
+  new Uint8Array(out.buffer).set(all.subarray(0, out.length * 4));
+  return out;
+}
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+/** Modified Bessel function of the first kind, order 0 (for the Kaiser window). */
+function besselI0(x: number): number {
+  let sum = 1;
+  let term = 1;
+  const q = (x * x) / 4;
+  for (let k = 1; k < 200; k++) {
+    term *= q / (k * k);
+    sum += term;
+    if (term < 1e-17 * sum) break;
+  }
+  return sum;
+}
+
+/**
+ * Streaming rational-ratio resampler: windowed sinc (Kaiser, beta 9: about 90 dB stop-band), cut-off at
+ * 0.95 of the lower Nyquist frequency, 64 zero crossings each side at the lower rate, so the transition
+ * band is about 5% of the lower rate's Nyquist wide (at 16 kHz out: flat to ~7.3 kHz, stop from ~7.9 kHz).
+ * Output sample n sits at input time n * from / to; the signal before the start and after the end is
+ * taken as silence. push() returns what can be computed so far, flush() the rest.
+ */
+export class SincResampler {
+  private readonly L: number; // output steps per `M` input steps
+  private readonly M: number;
+  private readonly K: number; // taps each side
+  private readonly taps: number;
+  private readonly table: Float32Array | null;
+  private readonly fc: number; // cut-off in cycles per input sample
+  private readonly halfWidth: number; // in input samples
+  private readonly beta = 9;
+  private buf = new Float32Array(0);
+  private base: number; // input index of buf[0]
+  private n = 0; // next output index
+  private inCount = 0;
+
+  constructor(readonly from: number, readonly to: number, zeros = 64, cutoff = 0.95) {
+    const g = gcd(from, to);
+    this.L = to / g;
+    this.M = from / g;
+    this.fc = 0.5 * cutoff * Math.min(1, to / from);
+    this.halfWidth = zeros / (2 * this.fc);
+    this.K = Math.ceil(this.halfWidth);
+    this.taps = 2 * this.K;
+    this.base = -this.K; // K samples of silence before the start
+    this.buf = new Float32Array(this.K);
+    if (this.L * this.taps <= 1 << 23) {
+      this.table = new Float32Array(this.L * this.taps);
+      for (let p = 0; p < this.L; p++) this.fillPhase(p, this.table, p * this.taps);
+    } else {
+      this.table = null;
+    }
+  }
+
+  /** Coefficients for output phase p (input time i + p/L): taps for inputs i-K+1 .. i+K, DC gain 1. */
+  private fillPhase(p: number, out: Float32Array, off: number): void {
+    const frac = p / this.L;
+    const i0b = besselI0(this.beta);
+    let sum = 0;
+    const tmp = new Float64Array(this.taps);
+    for (let j = 0; j < this.taps; j++) {
+      const t = frac - (j - this.K + 1); // time from input sample to output point
+      let h = 0;
+      if (Math.abs(t) < this.halfWidth) {
+        const x = 2 * this.fc * t;
+        const sinc = x === 0 ? 1 : Math.sin(Math.PI * x) / (Math.PI * x);
+        const r = t / this.halfWidth;
+        h = 2 * this.fc * sinc * (besselI0(this.beta * Math.sqrt(1 - r * r)) / i0b);
+      }
+      tmp[j] = h;
+      sum += h;
+    }
+    for (let j = 0; j < this.taps; j++) out[off + j] = tmp[j] / sum;
+  }
+
+  push(x: Float32Array): Float32Array {
+    this.inCount += x.length;
+    const nb = new Float32Array(this.buf.length + x.length);
+    nb.set(this.buf);
+    nb.set(x, this.buf.length);
+    this.buf = nb;
+    return this.produce(false);
+  }
+
+  flush(): Float32Array {
+    const nb = new Float32Array(this.buf.length + this.K + 1);
+    nb.set(this.buf);
+    this.buf = nb;
+    return this.produce(true);
+  }
+
+  private produce(final: boolean): Float32Array {
+    const { L, M, K, taps } = this;
+    const avail = this.base + this.buf.length; // input indices below this are present
+    const parts: Float32Array[] = [];
+    let cur = new Float32Array(8192);
+    let count = 0;
+    const tmp = this.table ? null : new Float32Array(taps);
+    const b = this.buf;
+    for (;;) {
+      const nm = this.n * M;
+      // the output covers the input's duration: samples n with n / to < inCount / from
+      if (final && nm >= this.inCount * L) break;
+      const i = Math.floor(nm / L);
+      if (i + K >= avail) break;
+      const p = nm - i * L;
+      let coef: Float32Array;
+      let off = 0;
+      if (this.table) {
+        coef = this.table;
+        off = p * taps;
+      } else {
+        this.fillPhase(p, tmp!, 0);
+        coef = tmp!;
+      }
+      const start = i - K + 1 - this.base;
+      let s = 0;
+      for (let j = 0; j < taps; j++) s += b[start + j] * coef[off + j];
+      if (count === cur.length) {
+        parts.push(cur);
+        cur = new Float32Array(cur.length);
+        count = 0;
+      }
+      cur[count++] = s;
+      this.n++;
+    }
+    parts.push(cur.subarray(0, count));
+    if (!final) {
+      const keepFrom = Math.floor((this.n * M) / L) - K + 1;
+      const drop = keepFrom - this.base;
+      if (drop > 0) {
+        this.buf = this.buf.slice(drop);
+        this.base += drop;
+      }
+    }
+    if (parts.length === 1) return parts[0].slice();
+    const all = new Float32Array(parts.reduce((a, r) => a + r.length, 0));
+    let o = 0;
+    for (const r of parts) {
+      all.set(r, o);
+      o += r.length;
+    }
+    return all;
+  }
+}

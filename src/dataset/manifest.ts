@@ -1,0 +1,174 @@
+/**
+ * The dataset on disk (documented in datasets/README.md):
+ *   DIR/manifest.json      this Manifest, written atomically (temp file, fsync, rename)
+ *   DIR/chunks/*.mulaw     one unsigned byte per sample: the mu-law class 0..255 at `sampleRate`
+ */
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { UserError } from '../util/errors.js';
+
+export const MANIFEST_FORMAT = 'wavenet-dataset';
+export const MANIFEST_VERSION = 1;
+
+export interface ManifestSource {
+  /** The path as given on the command line (or found under a given folder), absolute. */
+  path: string;
+  /** sha256 (hex) of the file's bytes: the identity used to skip files already ingested. */
+  sha256: string;
+  /** Duration of the decoded audio in seconds. */
+  durationSeconds: number;
+  /** The source's own sample rate and channel count. */
+  sampleRate: number;
+  channels: number;
+  /** ffmpeg-style codec name, e.g. mp3, vorbis, pcm_s16le. */
+  codec: string;
+}
+
+export interface ManifestChunk {
+  /** File name under DIR/chunks/. */
+  file: string;
+  /** Index into sources. */
+  source: number;
+  /** Offset of the chunk's first sample in the source's decoded (resampled, trimmed) signal. */
+  offset: number;
+  samples: number;
+  split: 'train' | 'val';
+}
+
+export interface ManifestRejected {
+  path: string;
+  reason: string;
+}
+
+export interface Manifest {
+  format: 'wavenet-dataset';
+  version: number;
+  sampleRate: number;
+  mu: number;
+  classes: number;
+  /** Samples in a full chunk (the last chunk of a source may be shorter). */
+  chunkSamples: number;
+  /** Fraction of chunks meant for validation (--val). */
+  valFraction: number;
+  /** --trim-silence level in dBFS, or null when off. */
+  trimSilenceDb: number | null;
+  created: string;
+  updated: string;
+  sources: ManifestSource[];
+  chunks: ManifestChunk[];
+  rejected: ManifestRejected[];
+}
+
+export const MANIFEST_FILE = 'manifest.json';
+export const CHUNKS_DIR = 'chunks';
+
+export function manifestPath(dir: string): string {
+  return join(dir, MANIFEST_FILE);
+}
+
+function bad(dir: string, what: string): never {
+  throw new UserError(`${manifestPath(dir)}: not a valid wavenet dataset manifest (${what})`);
+}
+
+/** Read and validate DIR/manifest.json. */
+export function readManifest(dir: string): Manifest {
+  const p = manifestPath(dir);
+  if (!existsSync(p)) throw new UserError(`${dir}: not a dataset (no ${MANIFEST_FILE}); create one with wavenet ingest`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(p, 'utf8'));
+  } catch (e) {
+    if (e instanceof SyntaxError) bad(dir, `corrupt JSON: ${e.message}`);
+    throw new UserError(`${p}: cannot read (${(e as Error).message})`);
+  }
+  const m = raw as Manifest;
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) bad(dir, 'not a JSON object');
+  if (m.format !== MANIFEST_FORMAT) bad(dir, `format is ${JSON.stringify(m.format)}, expected "${MANIFEST_FORMAT}"`);
+  if (typeof m.version !== 'number' || m.version > MANIFEST_VERSION) {
+    bad(dir, `version ${m.version} is not supported by this wavenet (knows up to ${MANIFEST_VERSION})`);
+  }
+  const posInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
+  if (!posInt(m.sampleRate)) bad(dir, 'sampleRate must be a positive integer');
+  if (!posInt(m.mu) || !posInt(m.classes) || m.classes !== m.mu + 1) bad(dir, 'mu/classes must be positive integers with classes = mu + 1');
+  if (!posInt(m.chunkSamples)) bad(dir, 'chunkSamples must be a positive integer');
+  if (!Array.isArray(m.sources) || !Array.isArray(m.chunks) || !Array.isArray(m.rejected)) bad(dir, 'sources, chunks and rejected must be arrays');
+  m.valFraction ??= 0.1;
+  m.trimSilenceDb ??= null;
+  m.sources.forEach((s, i) => {
+    if (typeof s?.path !== 'string' || typeof s.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(s.sha256)) bad(dir, `sources[${i}] needs path and a sha256`);
+    if (typeof s.durationSeconds !== 'number' || typeof s.sampleRate !== 'number' || typeof s.channels !== 'number') {
+      bad(dir, `sources[${i}] needs durationSeconds, sampleRate and channels`);
+    }
+  });
+  m.chunks.forEach((c, i) => {
+    if (typeof c?.file !== 'string' || c.file.includes('/') || c.file.includes('\\') || !c.file.endsWith('.mulaw')) bad(dir, `chunks[${i}].file must be a file name ending in .mulaw`);
+    if (!Number.isInteger(c.source) || c.source < 0 || c.source >= m.sources.length) bad(dir, `chunks[${i}].source is not an index into sources`);
+    if (!Number.isInteger(c.offset) || c.offset < 0 || !posInt(c.samples)) bad(dir, `chunks[${i}] needs a non-negative offset and positive samples`);
+    if (c.split !== 'train' && c.split !== 'val') bad(dir, `chunks[${i}].split must be "train" or "val"`);
+  });
+  m.rejected.forEach((r, i) => {
+    if (typeof r?.path !== 'string' || typeof r.reason !== 'string') bad(dir, `rejected[${i}] needs path and reason`);
+  });
+  return m;
+}
+
+/** sha256 (hex) of DIR/manifest.json's bytes: what a training run records as "trained on". */
+export function manifestHash(dir: string): string {
+  const p = manifestPath(dir);
+  if (!existsSync(p)) throw new UserError(`${dir}: not a dataset (no ${MANIFEST_FILE})`);
+  return createHash('sha256').update(readFileSync(p)).digest('hex');
+}
+
+/** Write `data` to `path` so that a crash leaves either the old file or the new one, never a mix. */
+export function writeFileAtomic(path: string, data: string | Buffer): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  fsyncDir(dirname(path));
+}
+
+/** fsync a folder so a rename in it is durable (best effort: not every file system allows it). */
+export function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* ignore */
+  }
+}
+
+export function writeManifest(dir: string, m: Manifest): void {
+  writeFileAtomic(manifestPath(dir), JSON.stringify(m, null, 1) + '\n');
+}
+
+export function emptyManifest(opts: { sampleRate: number; mu: number; chunkSamples: number; valFraction: number; trimSilenceDb: number | null }): Manifest {
+  const now = new Date().toISOString();
+  return {
+    format: MANIFEST_FORMAT,
+    version: MANIFEST_VERSION,
+    sampleRate: opts.sampleRate,
+    mu: opts.mu,
+    classes: opts.mu + 1,
+    chunkSamples: opts.chunkSamples,
+    valFraction: opts.valFraction,
+    trimSilenceDb: opts.trimSilenceDb,
+    created: now,
+    updated: now,
+    sources: [],
+    chunks: [],
+    rejected: [],
+  };
+}
