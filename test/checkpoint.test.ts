@@ -243,3 +243,45 @@ test('writeFileAtomic: a process killed mid-write leaves the old file intact and
   assert.ok(existsSync(target));
   truncateSync(join(dir, temps[0]));
 });
+
+test('the numpy forward pass in docs/checkpoints.md, reading a checkpoint file, gives the native reference logits', { skip: hasPython ? false : 'python3 with numpy is not installed' }, async (t) => {
+  const { dir, cleanup } = tempDir('wn-ck-');
+  t.after(cleanup);
+  const { native } = await import('../src/native.ts');
+  const { toNative } = await import('../src/model/config.ts');
+  const cfg: ModelConfig = { dilations: [1, 2, 4, 8, 1, 2], residual: 5, dilation: 3, skip: 7, head: 6, classes: 256 };
+  const s = input(dir, 1);
+  s.config = cfg;
+  s.params = initParams(cfg, 11);
+  // Non-zero biases so that every term is exercised.
+  for (const spec of paramLayout(cfg)) if (spec.name.endsWith('.bias')) for (let i = 0; i < spec.size; i++) s.params[spec.offset + i] = 0.05 * Math.sin(i + spec.offset);
+  const n = paramCount(cfg);
+  s.adam = { m: new Float32Array(n), v: new Float32Array(n), step: 1 };
+  const path = await saveCheckpoint(s);
+  const classes = Uint8Array.from({ length: 40 }, (_, i) => (i * 37 + 11) % 256);
+  const ref = native().referenceLogits(toNative(cfg), s.params, classes);
+  const doc = readFileSync(join(ROOT, 'docs', 'checkpoints.md'), 'utf8');
+  const code = /```python\n(import numpy as np\ndef logits[\s\S]*?)```/.exec(doc);
+  assert.ok(code, 'docs/checkpoints.md has the numpy forward');
+  const script = `
+import json, struct, sys
+import numpy as np
+buf = open(sys.argv[1], 'rb').read()
+n = struct.unpack('<Q', buf[:8])[0]
+header = json.loads(buf[8:8 + n])
+meta = header.pop('__metadata__')
+w = {k: np.frombuffer(buf[8 + n + v['data_offsets'][0]: 8 + n + v['data_offsets'][1]], dtype='<f4').reshape(v['shape']).astype(np.float64) for k, v in header.items()}
+config = json.loads(meta['config'])
+${code![1]}
+c = np.array(json.loads(sys.argv[2]), dtype=np.int64)
+print(json.dumps(logits(w, config, c).reshape(-1).tolist()))
+`;
+  const r = spawnSync('python3', ['-c', script, path, JSON.stringify([...classes])], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  assert.equal(r.status, 0, r.stderr);
+  const got = JSON.parse(r.stdout) as number[];
+  assert.equal(got.length, ref.length);
+  let worst = 0;
+  for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(got[i] - ref[i]) / (1e-3 + Math.abs(ref[i])));
+  t.diagnostic(`worst relative difference ${worst.toExponential(2)}`);
+  assert.ok(worst < 1e-4, `worst relative difference ${worst}`);
+});

@@ -21,15 +21,15 @@ export interface ChunkSpec {
 export function writeDataset(dir: string, chunks: ChunkSpec[]): string {
   mkdirSync(join(dir, 'chunks'), { recursive: true });
   const list = chunks.map((c, i) => {
-    const file = `chunks/${String(i).padStart(6, '0')}.mulaw`;
-    writeFileSync(join(dir, file), c.data);
+    const file = `${String(i).padStart(6, '0')}.mulaw`;
+    writeFileSync(join(dir, 'chunks', file), c.data);
     return { file, source: 0, offset: 0, samples: c.data.length, split: c.split };
   });
   writeFileSync(
     join(dir, 'manifest.json'),
     JSON.stringify({
-      format: 'wavenet-dataset', version: 1, sampleRate: 16000, mu: 255, classes: 256, chunkSamples: 16000,
-      sources: [{ path: 'generated', sha256: '0', durationSeconds: 1, sampleRate: 16000, channels: 1, codec: 'pcm' }],
+      format: 'wavenet-dataset', version: 1, valFraction: 0.1, trimSilenceDb: null, sampleRate: 16000, mu: 255, classes: 256, chunkSamples: 16000,
+      sources: [{ path: 'generated', sha256: '0'.repeat(64), durationSeconds: 1, sampleRate: 16000, channels: 1, codec: 'pcm' }],
       chunks: list, rejected: [],
     }, null, 2),
   );

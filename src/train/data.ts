@@ -76,7 +76,8 @@ export function openDataset(dirArg: string): Dataset {
     if (!e || typeof e.file !== 'string' || !Number.isSafeInteger(e.samples) || (e.samples as number) < 0 || (e.split !== 'train' && e.split !== 'val')) {
       throw new UserError(`${mpath}: chunks[${i}] needs file, samples and split ("train" or "val")`);
     }
-    const path = resolve(dir, e.file);
+    // Chunk files live in DIR/chunks/ and the manifest names them by file name (issue 2).
+    const path = e.file.includes('/') || e.file.includes('\\') ? resolve(dir, e.file) : join(dir, 'chunks', e.file);
     let size: number;
     try {
       size = statSync(path).size;
