@@ -1,10 +1,12 @@
-// Packed, register-blocked SGEMM (see cpu/gemm.h for the contract). Compiled once per instruction set
+// Register-blocked SGEMM (see cpu/gemm.h for the contract). Compiled once per instruction set
 // (namespace WN_ISA = generic / avx2 / avx512); the vector width and the register tile follow it:
-//   avx512: 12 x 32 tile (24 zmm accumulators), avx2: 6 x 16 (12 ymm), generic: 4 x 8 (8 xmm).
-// Blocking: K in blocks of KC; B packed once per K block into NR-wide column panels (k-major);
-// A packed per MC-row block into MR-row panels (k-major); the micro-kernel walks one B panel (kept in
-// L1) across the A panels of the block (in L2). Padding in the packed panels is zero, so the kernel
-// always computes whole tiles and stores only the valid part.
+//   avx512: 6 x 64 tile (24 zmm accumulators, 4 B loads + 6 broadcasts per k),
+//   avx2:   6 x 16 (12 ymm),   generic: 4 x 8 (8 xmm).
+// B is packed per K block of KC into NR-wide column panels (k-major, zero padded), so the kernel
+// always computes whole NR columns and stores only the valid ones. A is read in place, whichever way
+// it is stored (the broadcasts read A[i][k] at a + i*rs + k*ks), so the activations, the large
+// operand here, are never copied; only a last partial panel of fewer than MR rows is copied into a
+// zero-padded tile.
 #include <algorithm>
 #include <vector>
 #include "cpu/gemm.h"
@@ -13,7 +15,7 @@
 namespace WN_ISA {
 namespace {
 #if defined(__AVX512F__)
-constexpr int MR = 12, NV = 2;
+constexpr int MR = 6, NV = 4;
 #elif defined(__AVX2__)
 constexpr int MR = 6, NV = 2;
 #else
@@ -21,10 +23,10 @@ constexpr int MR = 4, NV = 2;
 #endif
 constexpr int NR = NV * VW;
 constexpr int KC = 256;
-constexpr int MC = 96;  // a multiple of every MR above
 
 struct Scratch {
-  std::vector<float> a, b;
+  std::vector<float> b;
+  alignas(64) float a_edge[KC * MR];
 };
 Scratch &scratch() {
   static thread_local Scratch s;
@@ -40,9 +42,13 @@ void pack_b(bool transB, int N, int k0, int kc, const float *B, int ldb, float *
       for (int k = 0; k < kc; ++k) {
         const float *src = B + (size_t)(k0 + k) * ldb + j0;
         float *dst = o + (size_t)k * NR;
-        int j = 0;
-        for (; j < nr; ++j) dst[j] = src[j];
-        for (; j < NR; ++j) dst[j] = 0.0f;
+        if (nr == NR) {
+          for (int j = 0; j < NR; j += VW) vstore(dst + j, vload(src + j));
+        } else {
+          int j = 0;
+          for (; j < nr; ++j) dst[j] = src[j];
+          for (; j < NR; ++j) dst[j] = 0.0f;
+        }
       }
     } else {
       for (int j = 0; j < nr; ++j) {
@@ -55,33 +61,10 @@ void pack_b(bool transB, int N, int k0, int kc, const float *B, int ldb, float *
   }
 }
 
-// Packs op(A)[i0:i0+mc][k0:k0+kc] into ceil(mc/MR) panels of kc x MR.
-void pack_a(bool transA, int i0, int mc, int k0, int kc, const float *A, int lda, float *out) {
-  for (int p0 = 0; p0 < mc; p0 += MR) {
-    const int mr = std::min(MR, mc - p0);
-    float *o = out + (size_t)(p0 / MR) * kc * MR;
-    if (transA) {
-      for (int k = 0; k < kc; ++k) {
-        const float *src = A + (size_t)(k0 + k) * lda + i0 + p0;
-        float *dst = o + (size_t)k * MR;
-        int i = 0;
-        for (; i < mr; ++i) dst[i] = src[i];
-        for (; i < MR; ++i) dst[i] = 0.0f;
-      }
-    } else {
-      for (int i = 0; i < mr; ++i) {
-        const float *src = A + (size_t)(i0 + p0 + i) * lda + k0;
-        for (int k = 0; k < kc; ++k) o[(size_t)k * MR + i] = src[k];
-      }
-      for (int i = mr; i < MR; ++i)
-        for (int k = 0; k < kc; ++k) o[(size_t)k * MR + i] = 0.0f;
-    }
-  }
-}
-
-// C[0:mr][0:nr] (+)= Apanel (kc x MR) * Bpanel (kc x NR).
-inline void micro_kernel(int kc, const float *__restrict a, const float *__restrict b, float *c, int ldc, int mr,
-                         int nr, bool acc) {
+// C[0:MR][0:nr] (+)= A (MR x kc, element (i, k) at a[i*rs + k*ks]) * Bpanel (kc x NR).
+template <bool ATRANS>
+inline void micro_kernel(int kc, const float *__restrict a, long lda, const float *__restrict b, float *c, int ldc,
+                         int mr, int nr, bool acc) {
   vf s[MR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
@@ -93,11 +76,11 @@ inline void micro_kernel(int kc, const float *__restrict a, const float *__restr
     for (int j = 0; j < NV; ++j) bv[j] = vload(b + j * VW);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
-      const vf av = vset1(a[i]);
+      const vf av = vset1(ATRANS ? a[i] : a[i * lda]);
 #pragma GCC unroll 4
       for (int j = 0; j < NV; ++j) s[i][j] += av * bv[j];
     }
-    a += MR;
+    a += ATRANS ? lda : 1;
     b += NR;
   }
   if (mr == MR && nr == NR) {
@@ -119,6 +102,37 @@ inline void micro_kernel(int kc, const float *__restrict a, const float *__restr
       }
   }
 }
+
+template <bool ATRANS>
+void run_blocks(int M, int N, int kc, int k0, const float *A, int lda, const float *bp, float *C, int ldc, bool acc,
+                float *a_edge) {
+  const int npan = (N + NR - 1) / NR;
+  for (int i0 = 0; i0 < M; i0 += MR) {
+    const int mr = std::min(MR, M - i0);
+    const float *a;
+    long ld;
+    if (mr == MR) {
+      a = ATRANS ? A + (size_t)k0 * lda + i0 : A + (size_t)i0 * lda + k0;
+      ld = lda;
+    } else {
+      // Copy the last rows into a zero-padded tile with the same orientation.
+      if (ATRANS) {
+        for (int k = 0; k < kc; ++k)
+          for (int i = 0; i < MR; ++i) a_edge[k * MR + i] = i < mr ? A[(size_t)(k0 + k) * lda + i0 + i] : 0.0f;
+        ld = MR;
+      } else {
+        for (int i = 0; i < MR; ++i)
+          for (int k = 0; k < kc; ++k) a_edge[i * kc + k] = i < mr ? A[(size_t)(i0 + i) * lda + k0 + k] : 0.0f;
+        ld = kc;
+      }
+      a = a_edge;
+    }
+    for (int jp = 0; jp < npan; ++jp) {
+      const int j0 = jp * NR, nr = std::min(NR, N - j0);
+      micro_kernel<ATRANS>(kc, a, ld, bp + (size_t)jp * kc * NR, C + (size_t)i0 * ldc + j0, ldc, mr, nr, acc);
+    }
+  }
+}
 }  // namespace
 
 void sgemm(bool transA, bool transB, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
@@ -132,26 +146,16 @@ void sgemm(bool transA, bool transB, int M, int N, int K, const float *A, int ld
   Scratch &s = scratch();
   const int npan = (N + NR - 1) / NR;
   const size_t need_b = (size_t)npan * NR * std::min(K, KC);
-  const size_t need_a = (size_t)MC * std::min(K, KC);
   if (s.b.size() < need_b) s.b.resize(need_b);
-  if (s.a.size() < need_a) s.a.resize(need_a);
-  float *bp = s.b.data(), *ap = s.a.data();
+  float *bp = s.b.data();
   for (int k0 = 0; k0 < K; k0 += KC) {
     const int kc = std::min(KC, K - k0);
     const bool acc = accumulate || k0 > 0;
     pack_b(transB, N, k0, kc, B, ldb, bp);
-    for (int i0 = 0; i0 < M; i0 += MC) {
-      const int mc = std::min(MC, M - i0);
-      pack_a(transA, i0, mc, k0, kc, A, lda, ap);
-      for (int jp = 0; jp < npan; ++jp) {
-        const int j0 = jp * NR, nr = std::min(NR, N - j0);
-        const float *bpan = bp + (size_t)jp * kc * NR;
-        for (int p0 = 0; p0 < mc; p0 += MR) {
-          const int mr = std::min(MR, mc - p0);
-          micro_kernel(kc, ap + (size_t)(p0 / MR) * kc * MR, bpan, C + (size_t)(i0 + p0) * ldc + j0, ldc, mr, nr, acc);
-        }
-      }
-    }
+    if (transA)
+      run_blocks<true>(M, N, kc, k0, A, lda, bp, C, ldc, acc, s.a_edge);
+    else
+      run_blocks<false>(M, N, kc, k0, A, lda, bp, C, ldc, acc, s.a_edge);
   }
 }
 }  // namespace WN_ISA
