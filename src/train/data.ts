@@ -8,9 +8,9 @@
  * only state is its RNG (saved in checkpoints), so the stream of crops is exactly reproducible.
  * Validation crops are a fixed set spread evenly over the validation split.
  */
-import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { createHash } from 'node:crypto';
+import { CHUNKS_DIR, manifestHash, manifestPath, readManifest } from '../dataset/manifest.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 
@@ -32,11 +32,6 @@ export interface Dataset {
   val: DataChunk[];
 }
 
-/** sha256 of manifest.json: identifies the exact data a run was trained on. */
-export function datasetManifestHash(dir: string): string {
-  return createHash('sha256').update(readFileSync(join(dir, 'manifest.json'))).digest('hex');
-}
-
 /** The newest dataset (by manifest.json time) under `root`, or a UserError that says what to do. */
 export function newestDataset(root = 'datasets'): string {
   const hint = 'create one with `wavenet ingest AUDIO_FOLDER` or pass --data DIR';
@@ -53,45 +48,30 @@ export function newestDataset(root = 'datasets'): string {
   return best.dir;
 }
 
-/** Reads and checks a dataset: the manifest fields training needs, and every chunk file's size. */
+/** Reads and checks a dataset: its manifest (src/dataset/manifest.ts) and every chunk file's size. */
 export function openDataset(dirArg: string): Dataset {
   const dir = resolve(dirArg);
   const label = `--data ${dirArg}`;
   if (!existsSync(dir)) throw new UserError(`${label}: no such folder`);
   if (!statSync(dir).isDirectory()) throw new UserError(`${label}: not a folder (expected a dataset folder with manifest.json)`);
-  const mpath = join(dir, 'manifest.json');
-  if (!existsSync(mpath)) throw new UserError(`${label}: no manifest.json (not a dataset; create one with \`wavenet ingest\`)`);
-  let m: { sampleRate?: unknown; chunks?: unknown; format?: unknown };
-  try {
-    m = JSON.parse(readFileSync(mpath, 'utf8'));
-  } catch (e) {
-    throw new UserError(`${mpath}: not valid JSON (${(e as Error).message})`);
-  }
-  if (!m || typeof m !== 'object' || !Array.isArray(m.chunks)) throw new UserError(`${mpath}: no chunks[] list`);
-  if (m.format !== undefined && m.format !== 'wavenet-dataset') throw new UserError(`${mpath}: format is '${String(m.format)}', expected 'wavenet-dataset'`);
+  const m = readManifest(dir);
+  if (m.classes !== 256) throw new UserError(`${manifestPath(dir)}: the dataset has ${m.classes} mu-law classes; the model needs 256 (ingest with the default mu)`);
   const train: DataChunk[] = [];
   const val: DataChunk[] = [];
-  (m.chunks as unknown[]).forEach((c, i) => {
-    const e = c as { file?: unknown; samples?: unknown; split?: unknown };
-    if (!e || typeof e.file !== 'string' || !Number.isSafeInteger(e.samples) || (e.samples as number) < 0 || (e.split !== 'train' && e.split !== 'val')) {
-      throw new UserError(`${mpath}: chunks[${i}] needs file, samples and split ("train" or "val")`);
-    }
-    // Chunk files live in DIR/chunks/ and the manifest names them by file name (issue 2).
-    const path = e.file.includes('/') || e.file.includes('\\') ? resolve(dir, e.file) : join(dir, 'chunks', e.file);
+  for (const c of m.chunks) {
+    const path = join(dir, CHUNKS_DIR, c.file);
     let size: number;
     try {
       size = statSync(path).size;
     } catch {
-      throw new UserError(`${mpath}: chunk file ${e.file} is missing`);
+      throw new UserError(`${manifestPath(dir)}: chunk file ${CHUNKS_DIR}/${c.file} is missing`);
     }
-    if (size !== e.samples) throw new UserError(`${path}: ${size} bytes, but the manifest says ${e.samples as number} samples`);
-    const chunk: DataChunk = { path, file: e.file, samples: e.samples as number, split: e.split };
-    (e.split === 'train' ? train : val).push(chunk);
-  });
+    if (size !== c.samples) throw new UserError(`${path}: ${size} bytes, but the manifest says ${c.samples} samples`);
+    (c.split === 'train' ? train : val).push({ path, file: c.file, samples: c.samples, split: c.split });
+  }
   if (train.length + val.length === 0) throw new UserError(`${label}: the dataset has no chunks (ingest some audio into it first)`);
   if (train.length === 0) throw new UserError(`${label}: the dataset has no training chunks (all ${val.length} are validation)`);
-  const sampleRate = typeof m.sampleRate === 'number' ? m.sampleRate : 16000;
-  return { dir, name: basename(dir), manifestHash: datasetManifestHash(dir), sampleRate, train, val };
+  return { dir, name: basename(dir), manifestHash: manifestHash(dir), sampleRate: m.sampleRate, train, val };
 }
 
 /**
