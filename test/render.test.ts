@@ -373,6 +373,31 @@ test('kill -9 from outside mid-render, then resume', async () => {
   assert.deepEqual(wavs(out), ['texture-001.wav', 'texture-002.wav', 'texture-003.wav', 'texture-004.wav', 'texture-005.wav', 'texture-006.wav']);
 });
 
+test('Ctrl-C stops after the current step, keeps finished textures and says how to resume', async () => {
+  const out = join(dir, 'sigint');
+  const args = ['render', '--model', noiseCk, '--count', '4', '--batch', '1', '--seconds', '20', '--out-dir', out];
+  const r = await runAsync(args, {}, (p) => {
+    const poll = setInterval(() => {
+      try {
+        if (readIndex(join(out, 'index.json')).textures.length >= 1) {
+          clearInterval(poll);
+          p.kill('SIGINT');
+        }
+      } catch {
+        /* not there yet */
+      }
+    }, 10);
+    p.on('exit', () => clearInterval(poll));
+  });
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stderr, /render interrupted: \d of 4 textures are complete in .*; run the same command again to finish the rest/);
+  const idx = readIndex(join(out, 'index.json'));
+  assert.ok(idx.textures.length >= 1 && idx.textures.length < 4);
+  for (const t of idx.textures) assert.equal(sha(join(out, t.file)), t.sha256);
+  assert.ok(!readdirSync(out).some((f) => f.includes('.tmp-')));
+  assert.ok(!existsSync(join(out, 'contact-sheet.png')), 'no sheet for an interrupted render');
+});
+
 test('changing a setting redoes the affected textures; a foreign index.json is refused', async () => {
   const model = await loadModel(noiseCk);
   const out = join(dir, 'changed');

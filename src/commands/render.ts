@@ -139,7 +139,7 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
           .option('crossfade', { type: 'string', default: RENDER_DEFAULTS.crossfade, describe: 'Crossfade length of --loop' })
           .option('fade-in', { type: 'string', default: '0', describe: 'Fade-in length (starts exactly at silence)' })
           .option('fade-out', { type: 'string', default: '0', describe: 'Fade-out length (ends exactly at silence)' })
-          .option('normalize', { type: 'string', describe: 'Peak (e.g. -1dBFS) or integrated loudness (e.g. -16LUFS, ITU-R BS.1770; peaks then limited to -1 dBFS)' })
+          .option('normalize', { type: 'string', requiresArg: true, describe: 'Peak (e.g. -1dBFS) or integrated loudness (e.g. -16LUFS, ITU-R BS.1770; peaks then limited to -1 dBFS)' })
           .option('sample-rate', { type: 'number', describe: `Output sample rate in Hz (default: the model's ${MODEL_RATE}); resampled after generation` })
           .option('batch', { type: 'number', describe: `Streams per batched synthesis call (default: the number of textures, at most ${RENDER_DEFAULTS.maxBatch}); more textures are done in waves` })
           .option('job', { type: 'string', describe: 'JSON array of textures [{name, seconds, seed, temperature, prime, loop}], instead of --count' })

@@ -15,6 +15,7 @@ const PAD = 6;
 const ROW_H = SHEET_ROWS + 2 * PAD;
 const HEADER_H = 28;
 const RANGE_DB = 80;
+const FONT = '"DejaVu Sans", "Liberation Sans", Arial, Helvetica, sans-serif';
 
 export interface SheetEntry {
   name: string;
@@ -29,8 +30,8 @@ export async function writeContactSheet(path: string, title: string, entries: Sh
   ctx.fillStyle = '#16161a';
   ctx.fillRect(0, 0, width, height);
   ctx.fillStyle = '#e8e8e8';
-  ctx.font = 'bold 14px sans-serif';
-  ctx.fillText(title, PAD, 19);
+  ctx.font = `bold 14px ${FONT}`;
+  ctx.fillText(title, PAD, 19, width - 2 * PAD);
 
   let top = -Infinity;
   for (const e of entries) for (const v of e.grid.db) if (v > top) top = v;
@@ -41,9 +42,9 @@ export async function writeContactSheet(path: string, title: string, entries: Sh
     ctx.fillStyle = i % 2 ? '#1d1d22' : '#202027';
     ctx.fillRect(0, y0, width, ROW_H);
     ctx.fillStyle = '#ffffff';
-    ctx.font = 'bold 13px sans-serif';
+    ctx.font = `bold 13px ${FONT}`;
     ctx.fillText(e.name, PAD, y0 + PAD + 13, LABEL_W - 2 * PAD);
-    ctx.font = '11px sans-serif';
+    ctx.font = `11px ${FONT}`;
     ctx.fillStyle = '#c8c8c8';
     e.lines.forEach((l, k) => ctx.fillText(l, PAD, y0 + PAD + 30 + k * 14, LABEL_W - 2 * PAD));
 
@@ -62,7 +63,7 @@ export async function writeContactSheet(path: string, title: string, entries: Sh
     }
     ctx.putImageData(img, LABEL_W, y0 + PAD);
     ctx.fillStyle = 'rgba(255,255,255,0.7)';
-    ctx.font = '9px sans-serif';
+    ctx.font = `9px ${FONT}`;
     ctx.fillText(`${(g.maxHz / 1000).toFixed(g.maxHz % 1000 ? 1 : 0)} kHz`, LABEL_W + 3, y0 + PAD + 10);
     ctx.fillText(`${g.seconds.toFixed(1)} s`, LABEL_W + g.columns - 34, y0 + PAD + g.rows - 3);
   });

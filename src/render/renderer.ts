@@ -1,8 +1,9 @@
 /**
  * The batched render loop behind `wavenet render`.
  *
- * Textures are generated as parallel streams of one native synthesizer (wn_synth, batch B): every
- * generate call advances all B streams by one chunk, each with its own seed and temperature. More
+ * Textures are generated as parallel streams of one batched synthesizer (src/synth Synthesizer over
+ * wn_synth, batch B): every generate call advances all B streams by one chunk, each with its own seed
+ * and temperature. More
  * textures than B are done in waves. A wave holds textures that are all primed or all unprimed, and
  * of similar lengths (sorted longest first), so that a texture's audio never depends on which other
  * textures share its wave:
@@ -18,7 +19,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync 
 import { basename, dirname, join } from 'node:path';
 import wavefile from 'wavefile';
 import { native, type NativeSynth } from '../native.js';
-import { receptiveField, toNative, type ModelConfig } from '../model/config.js';
+import { receptiveField, type ModelConfig } from '../model/config.js';
+import { MODEL_RATE, Synthesizer } from '../synth/synthesizer.js';
 import { isAtomicTemp, writeFileAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
 import { applyFades, decodeClasses, formatNormalize, loopFold, normalize, type NormalizeTarget } from './dsp.js';
@@ -28,8 +30,7 @@ import { spectrogramGrid, type SpectrogramGrid } from './spectrogram.js';
 import { SHEET_COLUMNS, SHEET_ROWS, writeContactSheet, type SheetEntry } from './contact-sheet.js';
 import type { TextureSpec } from './spec.js';
 
-/** The model's audio rate (DESIGN.md: everything is resampled to 16 kHz at ingest). */
-export const MODEL_RATE = 16000;
+export { MODEL_RATE };
 const { WaveFile } = wavefile;
 export const INDEX_NAME = 'index.json';
 export const SHEET_NAME = 'contact-sheet.png';
@@ -83,6 +84,7 @@ export interface RenderOptions {
   onLog?: (line: string) => void;
   /** Checked between generate calls; when true the render stops (finished textures are kept). */
   shouldStop?: () => boolean;
+  /** For tests: how to build the native synth (default: the addon's). */
   createSynth?: SynthFactory;
 }
 
@@ -99,9 +101,6 @@ export interface RenderResult {
   xRealTime: number;
   stopped: boolean;
 }
-
-export const defaultSynthFactory: SynthFactory = (config, params, batch, device) =>
-  new (native().Synth)(toNative(config), params, batch, device);
 
 export function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -220,7 +219,6 @@ export async function render(o: RenderOptions): Promise<RenderResult> {
   const rate = o.sampleRate ?? MODEL_RATE;
   const t0 = performance.now();
   const log = o.onLog ?? (() => {});
-  const createSynth = o.createSynth ?? defaultSynthFactory;
   const chunk = Math.max(1, Math.floor(o.chunk ?? 4000));
   if (rate !== MODEL_RATE && !o.resample) throw new Error('render: sampleRate differs from the model rate but no resampler was given');
   if (!Number.isInteger(o.batch) || o.batch < 1) throw new UserError(`--batch ${o.batch}: must be a whole number >= 1`);
@@ -328,7 +326,6 @@ export async function render(o: RenderOptions): Promise<RenderResult> {
 
   const grids = new Map<string, SpectrogramGrid>();
   const rendered: string[] = [];
-  let synth: NativeSynth | null = null;
   let stopped = false;
 
   const finish = async (j: Job, classes: Uint8Array) => {
@@ -379,24 +376,24 @@ export async function render(o: RenderOptions): Promise<RenderResult> {
     texturesDone++;
   };
 
-  try {
-    for (const wave of waves) {
-      if (stopped) break;
+  for (const wave of waves) {
+    if (stopped) break;
+    // One Synthesizer (src/synth) per wave: its streams are this wave's textures. Primes all have
+    // exactly `rf` classes, so none is padded on account of another.
+    const synth = new Synthesizer({
+      config: o.model.config,
+      params: o.model.params,
+      device: o.device,
+      factory: o.createSynth,
+      streams: wave.map((j) => ({
+        seed: BigInt(j.spec.seed),
+        temperature: j.spec.temperature,
+        prime: j.spec.prime ? primeClasses.get(j.spec.prime)! : undefined,
+      })),
+    });
+    try {
+      await synth.start();
       const b = wave.length;
-      if (!synth || synth.batch !== b) {
-        synth?.free();
-        synth = null;
-        synth = createSynth(o.model.config, o.model.params, b, o.device);
-      } else {
-        synth.reset();
-      }
-      if (wave[0].spec.prime) {
-        const classes = new Uint8Array(b * rf);
-        wave.forEach((j, s) => classes.set(primeClasses.get(j.spec.prime!)!, s * rf));
-        await synth.prime(classes, rf);
-      }
-      const temps = Float32Array.from(wave.map((j) => j.spec.temperature));
-      const seeds = BigUint64Array.from(wave.map((j) => BigInt(j.spec.seed)));
       const total = wave[0].genSamples; // longest first
       const out = wave.map((j) => new Uint8Array(j.genSamples));
       const done = wave.map(() => false);
@@ -407,12 +404,12 @@ export async function render(o: RenderOptions): Promise<RenderResult> {
           break;
         }
         const n = Math.min(chunk, total - t);
-        const { samples } = await synth.generate(n, temps, seeds);
+        const { classes } = await synth.generate(n);
         for (let s = 0; s < b; s++) {
           const want = wave[s].genSamples;
           if (t >= want) continue;
           const m = Math.min(n, want - t);
-          out[s].set(samples.subarray(s * n, s * n + m), t);
+          out[s].set(classes[s].subarray(0, m), t);
           audioDone += m / MODEL_RATE;
         }
         t += n;
@@ -424,9 +421,9 @@ export async function render(o: RenderOptions): Promise<RenderResult> {
         }
         report();
       }
+    } finally {
+      synth.free();
     }
-  } finally {
-    (synth as NativeSynth | null)?.free();
   }
 
   // Contact sheet over every finished texture of the plan (re-reading those from earlier runs).
@@ -443,7 +440,7 @@ export async function render(o: RenderOptions): Promise<RenderResult> {
       }
       entries.push({ name: r.name, lines: textureLines(r), grid: g });
     }
-    const title = `wavenet render: ${basename(o.model.path)} (step ${o.model.step}), ${finished.length} textures`;
+    const title = `wavenet render: ${o.model.path} (step ${o.model.step}), ${finished.length} texture${finished.length === 1 ? '' : 's'}`;
     sheet = join(o.outDir, SHEET_NAME);
     await writeContactSheet(sheet, title, entries);
     index.contactSheet = SHEET_NAME;
