@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { existsSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { listCheckpoints, checkpointFileName } from '../src/train/checkpoint.ts';
 import { readLog } from '../src/train/run.ts';
+import { buildOptions } from '../src/commands/train.ts';
 import { writeDataset, periodic, tempDir, runCli, spawnCli, TINY, tiny } from './train-cli-helpers.ts';
 
 function err(r: ReturnType<typeof runCli>, re: RegExp) {
@@ -17,6 +18,35 @@ function err(r: ReturnType<typeof runCli>, re: RegExp) {
 function ok(r: ReturnType<typeof runCli>) {
   assert.equal(r.status, 0, `exit ${r.status} ${r.signal ?? ''}\n${r.stdout}\n${r.stderr}`);
 }
+
+test('flag values are checked first, each error naming its flag (in-process)', () => {
+  const base = { device: 'cpu' as const, resume: false, json: false, data: '/nonexistent-dataset-folder' };
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ dilations: '1,0,2' }, /--dilations 1,0,2: every dilation must be a whole number/],
+    [{ dilations: '0x3' }, /--dilations 0x3: expected LxS/],
+    [{ residualChannels: 0 }, /--residual-channels 0: must be a whole number from 1/],
+    [{ dilationChannels: -1 }, /--dilation-channels -1/],
+    [{ skipChannels: 1.5 }, /--skip-channels 1\.5/],
+    [{ headChannels: 0 }, /--head-channels 0/],
+    [{ window: -5 }, /--window -5: must be a whole number from 1/],
+    [{ batch: 0 }, /--batch 0: must be a whole number/],
+    [{ batch: NaN }, /--batch: expected a number/],
+    [{ batch: [2, 3] }, /--batch was given more than once/],
+    [{ lr: 0 }, /--lr 0: must be a number above 0/],
+    [{ lr: -1e-3 }, /--lr -0\.001/],
+    [{ steps: 2.5 }, /--steps 2\.5: must be a whole number/],
+    [{ steps: 0 }, /--steps 0/],
+    [{ keep: 0 }, /--keep 0/],
+    [{ checkpointEvery: 0 }, /--checkpoint-every 0/],
+    [{ valEvery: -1 }, /--val-every -1/],
+    [{ seed: -2 }, /--seed -2/],
+  ];
+  for (const [over, re] of cases) {
+    assert.throws(() => buildOptions({ ...base, ...over } as never, 'test'), re, JSON.stringify(over));
+  }
+  // Valid flags get as far as the dataset.
+  assert.throws(() => buildOptions({ ...base, valEvery: 0 } as never, 'test'), /--data \/nonexistent-dataset-folder: no such folder/);
+});
 
 test('bad input is refused with one clear line before any work', async (t) => {
   const { dir, cleanup } = tempDir('wn-train-');
@@ -32,14 +62,7 @@ test('bad input is refused with one clear line before any work', async (t) => {
   // Receptive field of 1,2,4 is 9: a 600-sample window does not fit a 500-sample chunk; 491 would.
   err(runCli(['train', ...tiny({ '--window': '600' }), '--data', 'datasets/short'], dir), /no training chunk is long enough .* longest has 500 samples .*--window 491 or less/);
   err(runCli(['train', '--dilations', '10y3', '--data', 'datasets/short'], dir), /--dilations '10y3': expected stacks like 10x3/);
-  err(runCli(['train', '--dilations', '1,0,2', '--data', 'datasets/short'], dir), /--dilations 1,0,2: every dilation must be a whole number/);
-  err(runCli(['train', ...tiny({ '--residual-channels': '0' }), '--data', 'datasets/short'], dir), /--residual-channels 0: must be a whole number from 1/);
-  err(runCli(['train', ...tiny({ '--window': '-5' }), '--data', 'datasets/short'], dir), /--window -5: must be a whole number from 1/);
-  err(runCli(['train', ...tiny({ '--batch': '0' }), '--data', 'datasets/short'], dir), /--batch 0: must be a whole number/);
   err(runCli(['train', ...tiny({ '--batch': 'two' }), '--data', 'datasets/short'], dir), /--batch: expected a number/);
-  err(runCli(['train', ...tiny({ '--lr': '0' }), '--data', 'datasets/short'], dir), /--lr 0: must be a number above 0/);
-  err(runCli(['train', ...tiny({ '--steps': '2.5' }), '--data', 'datasets/short'], dir), /--steps 2\.5: must be a whole number/);
-  err(runCli(['train', ...tiny({ '--keep': '0' }), '--data', 'datasets/short'], dir), /--keep 0/);
   const dev = runCli(['train', ...TINY, '--device', 'tpu', '--data', 'datasets/short'], dir);
   assert.notEqual(dev.status, 0);
   assert.match(dev.stderr, /device.*tpu/is); // yargs' own choices message

@@ -6,6 +6,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { basename, join, relative } from 'node:path';
 import { existsSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { resolveDevice, type DeviceChoice } from '../device.js';
 import { native } from '../native.js';
 import { DEFAULT_CONFIG, checkConfig, formatDilations, parseDilations, type ModelConfig } from '../model/config.js';
@@ -100,14 +101,17 @@ export function buildOptions(argv: TrainArgs, command: string): TrainOptions {
   checkTrainOptions(probeOpts);
 
   if (argv.data !== undefined && !existsSync(argv.data)) throw new UserError(`--data ${argv.data}: no such folder`);
-  let datasetDir = argv.data ?? (argv.resume && argv.run ? undefined : newestDataset('datasets'));
-  const runDir = argv.run ?? join('runs', basename(datasetDir!));
+  const runDir = argv.run ?? join('runs', basename(argv.data ?? newestDataset('datasets')));
   const saved = argv.resume ? readRunConfig(runDir) : undefined;
-  if (datasetDir === undefined) {
-    datasetDir = saved ? saved.dataset.path : newestDataset('datasets');
-  } else if (argv.data === undefined && saved && existsSync(saved.dataset.path)) {
-    datasetDir = saved.dataset.path; // resume on the data the run was started with
-  }
+  let datasetDir: string;
+  if (argv.data !== undefined) datasetDir = argv.data;
+  else if (saved) {
+    // Resume on the data the run was started with.
+    if (!existsSync(saved.dataset.path)) {
+      throw new UserError(`the dataset of ${runDir}, ${saved.dataset.path}, is missing; pass --data DIR to resume on another copy of it`);
+    }
+    datasetDir = saved.dataset.path;
+  } else datasetDir = newestDataset('datasets');
   const sm = saved?.model;
   const config = checkConfig({
     dilations: pick(given.dilations, sm?.dilations, DEFAULT_CONFIG.dilations),
@@ -120,7 +124,7 @@ export function buildOptions(argv: TrainArgs, command: string): TrainOptions {
   const st = saved?.training;
   return {
     runDir,
-    datasetDir: datasetDir!,
+    datasetDir,
     config,
     training: {
       window: pick(given.window, st?.window, TRAIN_DEFAULTS.window),
@@ -193,6 +197,9 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       liveLine = false;
     };
     const session = await TrainingSession.open(opts, { note: (m) => { clearLive(); say(m); } });
+    if (dev.device === 'cpu' && session.memoryBytes > totalmem() * 0.9) {
+      throw new UserError(`this config needs about ${fmtBytes(session.memoryBytes)} of memory, the machine has ${fmtBytes(totalmem())}; lower --batch or --window`);
+    }
     if (dev.device === 'cuda') {
       const total = native().cudaQuery().devices[0]?.totalMemory ?? 0;
       if (total > 0 && session.memoryBytes > total * 0.95) {
