@@ -200,3 +200,31 @@ test('bad arguments are clear errors', async () => {
   s.free();
   assert.throws(() => s.reset(), /after free/);
 });
+
+test('threads or not: one thread ("solo") and the 2-thread split give identical samples and logits', async () => {
+  const addon = native();
+  const c = cfg('1,2,4,8,16,32,64,128', 64, 64, 256, 256);
+  const params = randomParams(c, 13);
+  const runWith = async (mode: string, batch: number) => {
+    const old = process.env.WAVENET_SYNTH_MODE;
+    process.env.WAVENET_SYNTH_MODE = mode;
+    try {
+      const s = new addon.Synth(c, params, batch, 'cpu');
+      await s.prime(new Uint8Array(batch * 300).map((_, i) => (i * 7) % 256), 300);
+      const g = await s.generate(700, new Float32Array(batch).fill(1), new BigUint64Array(batch).map((_, b) => BigInt(b + 1)), true);
+      s.free();
+      return g;
+    } finally {
+      if (old === undefined) delete process.env.WAVENET_SYNTH_MODE;
+      else process.env.WAVENET_SYNTH_MODE = old;
+    }
+  };
+  for (const batch of [1, 6]) {
+    const a = await runWith('solo', batch);
+    const b = await runWith('parallel', batch);
+    const auto = await runWith('auto', batch);
+    assert.deepEqual(a.samples, b.samples, `batch ${batch}`);
+    assert.deepEqual(a.logits, b.logits, `batch ${batch}`);
+    assert.deepEqual(auto.samples, a.samples, `batch ${batch}`);
+  }
+});

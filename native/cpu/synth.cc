@@ -25,6 +25,7 @@
 // stream of contiguous loads and FMAs; the kernels are the per-ISA SIMD variants.
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <cstdlib>
@@ -265,6 +266,10 @@ class CpuSynth final : public SynthImpl {
     cls_.assign(B_, 0);
     t_ = 0;
 
+    if (const char *m = std::getenv("WAVENET_SYNTH_MODE")) {
+      if (!std::strcmp(m, "solo")) force_ = 0;
+      else if (!std::strcmp(m, "parallel")) force_ = 1;
+    }
     for (int k = 1; k < T_; ++k) workers_.emplace_back([this, k] { worker_loop(k); });
   }
 
@@ -323,6 +328,7 @@ class CpuSynth final : public SynthImpl {
     int n = 0;
     const uint8_t *classes = nullptr;  // prime: batch x stride
     int stride = 0;
+    int i0 = 0, n_total = 0;  // this chunk's first step and the job's step count (array indexing)
     const float *temperature = nullptr;
     const uint64_t *seed = nullptr;
     uint8_t *out = nullptr;
@@ -331,22 +337,66 @@ class CpuSynth final : public SynthImpl {
 
   // ---- threads
 
+  // Runs a job in chunks of CHUNK steps. Each chunk runs either on all T threads or on the caller
+  // alone ("solo": the caller computes every thread's share itself, in the same order, so the
+  // numbers are identical). The choice adapts to the measured time per step: on a machine that is
+  // busy with other work, threads that must meet at a barrier 30+ times per sample lose far more
+  // than they gain, and solo wins. The slower mode is re-tried now and then (exponential back-off).
+  static constexpr int CHUNK = 256;
   void run(const Job &j) {
+    const int mode = j.mode == Job::GENERATE ? 1 : 0;
+    for (int done = 0; done < j.n;) {
+      Job sub = j;
+      sub.n = std::min(CHUNK, j.n - done);
+      sub.i0 = done;
+      sub.n_total = j.n;
+      bool par = T_ > 1 && force_ != 0;
+      if (par && force_ < 0) {
+        Adapt &a = adapt_[mode];
+        if (a.ema[1] <= 0) par = true;        // measure parallel first,
+        else if (a.ema[0] <= 0) par = false;  // then solo,
+        else {                                // then the faster, re-trying the slower now and then
+          const int best = a.ema[1] <= a.ema[0] ? 1 : 0, other = 1 - best;
+          par = (a.chunks >= a.next_try[other] ? other : best) == 1;
+        }
+      }
+      const auto t0 = std::chrono::steady_clock::now();
+      run_chunk(sub, par);
+      const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / sub.n;
+      if (T_ > 1 && force_ < 0 && sub.n >= CHUNK / 4) {
+        Adapt &a = adapt_[mode];
+        const int m = par ? 1 : 0;
+        a.ema[m] = a.ema[m] <= 0 ? dt : 0.5 * a.ema[m] + 0.5 * dt;
+        a.chunks++;
+        if (a.ema[1 - m] > 0 && a.ema[m] > a.ema[1 - m]) {  // this mode lost: back off before trying it again
+          a.backoff[m] = std::min(64, a.backoff[m] * 2);
+          a.next_try[m] = a.chunks + a.backoff[m];
+        } else {
+          a.backoff[m] = 1;
+        }
+      }
+      done += sub.n;
+    }
+  }
+
+  void run_chunk(const Job &j, bool par) {
     job_ = j;
     bar_.store(0, std::memory_order_relaxed);
     done_.store(0, std::memory_order_relaxed);
-    if (T_ > 1) {
+    if (par) {
       {
         std::lock_guard<std::mutex> lk(mu_);
         ++job_id_;
       }
       cv_.notify_all();
-    }
-    work(0);
-    int spins = 0;
-    while (done_.load(std::memory_order_acquire) != T_ - 1) {
-      if (++spins < 4000) spin_pause();
-      else std::this_thread::yield();
+      work(0, false);
+      int spins = 0;
+      while (done_.load(std::memory_order_acquire) != T_ - 1) {
+        if (++spins < 2000) spin_pause();
+        else std::this_thread::yield();
+      }
+    } else {
+      work(0, true);
     }
     // advance the shared stream state (the workers are idle now)
     prev_ = end_prev_;
@@ -363,7 +413,7 @@ class CpuSynth final : public SynthImpl {
         if (stop_) return;
         seen = job_id_;
       }
-      work(k);
+      work(k, false);
       done_.fetch_add(1, std::memory_order_acq_rel);
     }
   }
@@ -376,30 +426,32 @@ class CpuSynth final : public SynthImpl {
     const uint64_t target = n * (uint64_t)T_;
     int spins = 0;
     while (bar_.load(std::memory_order_acquire) < target) {
-      if (++spins < 20000) spin_pause();
+      if (++spins < 2000) spin_pause();
       else std::this_thread::yield();
     }
   }
 
-  // The step loop of thread k for the current job.
-  void work(int k) {
+  // The step loop of thread k for the current chunk; solo: thread 0 alone does every part.
+  void work(int k, bool solo) {
     const Job &j = job_;
-    ThreadPart &tp = parts_[k];
+    ThreadPart &me = parts_[k];  // this thread's private buffers
+    const int p_lo = solo ? 0 : k, p_hi = solo ? T_ : k + 1;
     const bool gen = j.mode == Job::GENERATE;
     const int B = B_, R = R_, Rp = Rp_, S = S_, Sp = Sp_, Q = Q_, Qp = Qp_, T = T_;
     // sampling split by stream when the batch is large enough, else every thread samples every stream
-    const bool split_sample = B >= 2 * T && T > 1;
+    const bool split_sample = !solo && B >= 2 * T && T > 1;
+    const bool sync = !solo && T > 1;
     uint64_t nb = 0;  // barriers passed
     std::vector<int> prev(prev_.begin(), prev_.end());
     std::vector<int> cur(B), next(B);
     if (gen) for (int b = 0; b < B; ++b) cur[b] = pending_[b];
-    float *x = tp.x.data();
-    float *skipacc = skipx_.data() + (size_t)k * B * Sp;
+    float *x = me.x.data();
 
     for (int i = 0; i < j.n; ++i) {
       const uint64_t t = t_ + i;
+      const size_t gi = (size_t)j.i0 + i;  // index in the caller's arrays
       if (!gen)
-        for (int b = 0; b < B; ++b) cur[b] = j.classes[(size_t)b * j.stride + i];
+        for (int b = 0; b < B; ++b) cur[b] = j.classes[(size_t)b * j.stride + gi];
       // x_0 = bias + E1[c_t] + E0[c_{t-1}]
       for (int b = 0; b < B; ++b) {
         float *xb = x + (size_t)b * Rp;
@@ -415,24 +467,28 @@ class CpuSynth final : public SynthImpl {
       if (k == 0) std::memcpy(ring_slot(0, t), x, sizeof(float) * B * Rp);
 
       for (int l = 0; l < L_; ++l) {
-        const int d = c_.dilations[l];
         const float *past = ring_slot(l, t + 1);  // slot of t - d == t + 1 (mod d + 1)
-        (void)d;
-        gemm(tp.gate[l], past, Rp, R, x, Rp, R, B, tp.fg.data(), 2 * tp.dkpad, true, false);
-        WN_DISPATCH(synth_gate, tp.fg.data(), 2 * tp.dkpad, tp.dkpad, tp.dk, B, tp.z.data(), tp.dkpad);
-        if (gen) gemm(tp.skip[l], tp.z.data(), tp.dkpad, tp.dk, nullptr, 0, 0, B, skipacc, Sp, false, l > 0);
+        const int par = (int)(nb & 1);
+        for (int p = p_lo; p < p_hi; ++p) {
+          ThreadPart &tp = parts_[p];
+          gemm(tp.gate[l], past, Rp, R, x, Rp, R, B, tp.fg.data(), 2 * tp.dkpad, true, false);
+          WN_DISPATCH(synth_gate, tp.fg.data(), 2 * tp.dkpad, tp.dkpad, tp.dk, B, tp.z.data(), tp.dkpad);
+          if (gen)
+            gemm(tp.skip[l], tp.z.data(), tp.dkpad, tp.dk, nullptr, 0, 0, B, skipx_.data() + (size_t)p * B * Sp, Sp,
+                 false, l > 0);
+          if (l < L_ - 1)
+            gemm(tp.res[l], tp.z.data(), tp.dkpad, tp.dk, nullptr, 0, 0, B,
+                 xbuf_.data() + ((size_t)par * T + p) * B * Rp, Rp, false, false);
+        }
         if (l < L_ - 1) {
-          const int par = (int)(nb & 1);
-          float *mine = xbuf_.data() + ((size_t)par * T + k) * B * Rp;
-          gemm(tp.res[l], tp.z.data(), tp.dkpad, tp.dk, nullptr, 0, 0, B, mine, Rp, false, false);
-          barrier(nb);
+          if (sync) barrier(nb);
           const float *rb = res_bias_.data() + (size_t)l * Rp;
           for (int b = 0; b < B; ++b) {
             float *xb = x + (size_t)b * Rp;
             for (int r = 0; r < Rp; ++r) xb[r] += rb[r];
             for (int q = 0; q < T; ++q) {
-              const float *p = xbuf_.data() + ((size_t)par * T + q) * B * Rp + (size_t)b * Rp;
-              for (int r = 0; r < Rp; ++r) xb[r] += p[r];
+              const float *pp = xbuf_.data() + ((size_t)par * T + q) * B * Rp + (size_t)b * Rp;
+              for (int r = 0; r < Rp; ++r) xb[r] += pp[r];
             }
           }
           if (k == 0) std::memcpy(ring_slot(l + 1, t), x, sizeof(float) * B * Rp);
@@ -444,32 +500,35 @@ class CpuSynth final : public SynthImpl {
       }
 
       // head
-      barrier(nb);  // skip partials complete
-      float *h = tp.h.data();
+      if (sync) barrier(nb);  // skip partials complete
+      float *h = me.h.data();
       for (int b = 0; b < B; ++b) {
         float *hb = h + (size_t)b * Sp;
         const float *sb = skip_bias_.data();
         for (int s = 0; s < Sp; ++s) hb[s] = sb[s];
         for (int q = 0; q < T; ++q) {
-          const float *p = skipx_.data() + ((size_t)q * B + b) * Sp;
-          for (int s = 0; s < Sp; ++s) hb[s] += p[s];
+          const float *pp = skipx_.data() + ((size_t)q * B + b) * Sp;
+          for (int s = 0; s < Sp; ++s) hb[s] += pp[s];
         }
         for (int s = 0; s < Sp; ++s) hb[s] = hb[s] > 0.f ? hb[s] : 0.f;
       }
-      const int h1ld = std::max(16, tp.hkpad);
-      float *mylog = lbuf_.data() + (size_t)k * B * Qp;
-      if (tp.hk > 0) {
-        gemm(tp.head1, h, Sp, S, nullptr, 0, 0, B, tp.h1.data(), h1ld, true, false);
-        float *h1 = tp.h1.data();
-        for (size_t q = 0; q < (size_t)B * h1ld; ++q) h1[q] = h1[q] > 0.f ? h1[q] : 0.f;
-        gemm(tp.head2, h1, h1ld, tp.hk, nullptr, 0, 0, B, mylog, Qp, false, false);
-      } else {
-        std::memset(mylog, 0, sizeof(float) * B * Qp);
+      for (int p = p_lo; p < p_hi; ++p) {
+        ThreadPart &tp = parts_[p];
+        const int h1ld = std::max(16, tp.hkpad);
+        float *plog = lbuf_.data() + (size_t)p * B * Qp;
+        if (tp.hk > 0) {
+          gemm(tp.head1, h, Sp, S, nullptr, 0, 0, B, tp.h1.data(), h1ld, true, false);
+          float *h1 = tp.h1.data();
+          for (size_t q = 0; q < (size_t)B * h1ld; ++q) h1[q] = h1[q] > 0.f ? h1[q] : 0.f;
+          gemm(tp.head2, h1, h1ld, tp.hk, nullptr, 0, 0, B, plog, Qp, false, false);
+        } else {
+          std::memset(plog, 0, sizeof(float) * B * Qp);
+        }
       }
-      barrier(nb);  // partial logits complete
+      if (sync) barrier(nb);  // partial logits complete
       for (int b = 0; b < B; ++b) {
         if (split_sample && b % T != k) continue;
-        float *lg = tp.logits.data() + (size_t)b * Qp;
+        float *lg = me.logits.data() + (size_t)b * Qp;
         const float *b2 = head2_bias_.data();
         for (int q = 0; q < Q; ++q) lg[q] = b2[q];
         for (int p = 0; p < T; ++p) {
@@ -478,8 +537,8 @@ class CpuSynth final : public SynthImpl {
         }
         const int s = sample(lg, Q, j.temperature[b], wn_uniform(j.seed[b], t));
         if (split_sample || k == 0) {
-          j.out[(size_t)b * j.n + i] = (uint8_t)s;
-          if (j.logits) std::memcpy(j.logits + ((size_t)b * j.n + i) * Q, lg, sizeof(float) * Q);
+          j.out[(size_t)b * j.n_total + gi] = (uint8_t)s;
+          if (j.logits) std::memcpy(j.logits + ((size_t)b * j.n_total + gi) * Q, lg, sizeof(float) * Q);
         }
         if (split_sample) cls_[b] = s;
         else next[b] = s;
@@ -539,6 +598,14 @@ class CpuSynth final : public SynthImpl {
   uint64_t t_ = 0;
 
   Job job_;
+  struct Adapt {
+    double ema[2] = {0, 0};  // seconds per step: [solo, parallel]
+    long chunks = 0;
+    long next_try[2] = {0, 0};
+    int backoff[2] = {1, 1};
+  };
+  Adapt adapt_[2];  // [prime, generate]
+  int force_ = -1;  // WAVENET_SYNTH_MODE: -1 auto, 0 solo, 1 parallel (for tests and benchmarks)
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable cv_;
