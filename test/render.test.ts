@@ -414,6 +414,14 @@ test('changing a setting redoes the affected textures; a foreign index.json is r
   writeFileSync(join(out, 'texture-001.wav'), 'garbage');
   const r4 = await render({ ...baseOptions(out, model), textures });
   assert.deepEqual(r4.rendered, ['texture-001']);
+  // another live render holds the folder: refused; a lock left by a killed one is taken over
+  writeFileSync(join(out, '.render.lock'), String(process.ppid));
+  await assert.rejects(render({ ...baseOptions(out, model), textures }), /in use by another `wavenet render` \(pid \d+\)/);
+  writeFileSync(join(out, '.render.lock'), '999999999');
+  assert.deepEqual((await render({ ...baseOptions(out, model), textures })).skipped.length, 2);
+  assert.ok(!existsSync(join(out, '.render.lock')), 'the lock is released');
+  writeFileSync(join(dir, 'a-file'), 'x');
+  await assert.rejects(render({ ...baseOptions(join(dir, 'a-file'), model), textures }), /--out-dir .*a-file: exists and is not a folder/);
   const foreign = join(dir, 'foreign');
   mkdirSync(foreign);
   writeFileSync(join(foreign, 'index.json'), '{"hello": 1}');

@@ -15,7 +15,7 @@
  * atomically), so an interrupted render keeps every texture finished so far.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import wavefile from 'wavefile';
 import { native, type NativeSynth } from '../native.js';
@@ -214,8 +214,62 @@ function crashHook(k: number, phase: string): (() => void) | undefined {
   };
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Creates the output folder and takes DIR/.render.lock (a UserError when another live render holds it). */
+function prepareOutDir(dir: string): () => void {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UserError(`--out-dir ${dir}: exists and is not a folder`);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new UserError(`--out-dir ${dir}: cannot create it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const p = join(dir, '.render.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(p, String(process.pid), { flag: 'wx' });
+      return () => {
+        try {
+          unlinkSync(p);
+        } catch {
+          /* gone */
+        }
+      };
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') throw new UserError(`--out-dir ${dir}: cannot write in it (${code ?? (e as Error).message})`);
+      const pid = Number(readFileSync(p, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+        throw new UserError(`--out-dir ${dir} is in use by another \`wavenet render\` (pid ${pid}); wait for it or stop it first`);
+      }
+      try {
+        unlinkSync(p); // left by a killed render
+      } catch {
+        /* raced */
+      }
+    }
+  }
+  throw new UserError(`--out-dir ${dir}: could not take the lock ${p}`);
+}
+
 /** Renders every texture of the plan that is not already complete in outDir. */
 export async function render(o: RenderOptions): Promise<RenderResult> {
+  const release = prepareOutDir(o.outDir);
+  try {
+    return await renderLocked(o);
+  } finally {
+    release();
+  }
+}
+
+async function renderLocked(o: RenderOptions): Promise<RenderResult> {
   const rate = o.sampleRate ?? MODEL_RATE;
   const t0 = performance.now();
   const log = o.onLog ?? (() => {});
@@ -223,7 +277,6 @@ export async function render(o: RenderOptions): Promise<RenderResult> {
   if (rate !== MODEL_RATE && !o.resample) throw new Error('render: sampleRate differs from the model rate but no resampler was given');
   if (!Number.isInteger(o.batch) || o.batch < 1) throw new UserError(`--batch ${o.batch}: must be a whole number >= 1`);
 
-  mkdirSync(o.outDir, { recursive: true });
   const indexPath = join(o.outDir, INDEX_NAME);
   const index: RenderIndex = readIndex(indexPath);
   const rf = receptiveField(o.model.config);
