@@ -64,6 +64,31 @@ test('a NaN loss stops training with an error naming the step; the last good che
   assert.equal(r.startStep, 2);
 });
 
+test('a failing trainer step is reported with the step and the kept checkpoint', async (t) => {
+  const { dir, cleanup } = tempDir('wn-loop-');
+  t.after(cleanup);
+  writeDataset(join(dir, 'datasets', 'd'), [{ split: 'train', data: periodic(2000, 13) }]);
+  let calls = 0;
+  const createTrainer = (c: ModelConfig, b: number, w: number, d: 'cpu' | 'cuda'): NativeTrainer => {
+    const real = new (native().Trainer)(toNative(c), b, w, d);
+    return new Proxy(real, {
+      get(target, prop) {
+        if (prop === 'step') {
+          return async (crops: Uint8Array, p: { lr: number }) => {
+            if (++calls === 4) throw new Error('device lost');
+            return target.step(crops, p);
+          };
+        }
+        const v = (target as unknown as Record<string | symbol, unknown>)[prop];
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+  };
+  const s = await TrainingSession.open(options(dir, { createTrainer }));
+  await assert.rejects(s.run(), /the cpu trainer failed at step 4: device lost; the last good checkpoint \(step 2\) is kept/);
+  assert.deepEqual(listCheckpoints(join(dir, 'runs', 'r')).map((c) => c.step), [2]);
+});
+
 test('no validation chunk that fits: one note, training goes on without validation', async (t) => {
   const { dir, cleanup } = tempDir('wn-loop-');
   t.after(cleanup);

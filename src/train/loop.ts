@@ -226,7 +226,7 @@ export class TrainingSession {
         if (this.runConfig.dataset.manifestHash !== ds.manifestHash) {
           this.note(`note: the dataset differs from the one this run started on (manifest hash changed or another --data); crops will differ from an uninterrupted run`);
         }
-        this.runConfig.resumes.push({ at: now, step: this.startStep, command: o.command, dataset: ds.dir, manifestHash: ds.manifestHash });
+        this.runConfig.resumes.push({ at: now, step: this.startStep, command: o.command, lr: o.training.lr, dataset: ds.dir, manifestHash: ds.manifestHash });
       }
       writeRunConfig(this.runDir, this.runConfig);
       this.rows = truncateLog(this.runDir, this.startStep);
@@ -315,7 +315,13 @@ export class TrainingSession {
         }
         const crops = sampler.nextBatch(batch);
         const ts = performance.now();
-        const loss = await trainer.step(crops, this.adamParams());
+        let loss: number;
+        try {
+          loss = await trainer.step(crops, this.adamParams());
+        } catch (e) {
+          const kept = lastCheckpointStep >= 0 ? `the last good checkpoint (step ${lastCheckpointStep}) is kept` : 'no checkpoint was written';
+          throw new UserError(`the ${o.device} trainer failed at step ${this.step + 1}: ${(e as Error).message}; ${kept}`);
+        }
         const dt = (performance.now() - ts) / 1000;
         if (!Number.isFinite(loss)) {
           const kept = lastCheckpointStep >= 0 ? `the last good checkpoint (step ${lastCheckpointStep}) is kept` : 'no checkpoint was written';

@@ -27,7 +27,7 @@ export interface RunConfigFile {
   command: string;
   cwd: string;
   createdAt: string;
-  resumes: { at: string; step: number; command: string; dataset?: string; manifestHash?: string }[];
+  resumes: { at: string; step: number; command: string; lr?: number; dataset?: string; manifestHash?: string }[];
 }
 
 export interface LogRow {
