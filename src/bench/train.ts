@@ -5,6 +5,7 @@
  * native/cpu/model.h). Also used by scripts/bench-train.ts.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { loadavg } from 'node:os';
 import { native } from '../native.js';
 import { resolveDevice, type DeviceChoice } from '../device.js';
 import { checkConfig, DEFAULT_CONFIG, formatDilations, parseDilations, paramCount, receptiveField, toNative, type ModelConfig } from '../model/config.js';
@@ -32,6 +33,10 @@ export interface TrainBenchResult {
   memoryBytes: number;
   steps: number;
   stepMs: { median: number; min: number; max: number; all: number[] };
+  /** CPU time of the whole process per step (median; all threads, spin-waits included). */
+  cpuMsPerStep: number;
+  /** Load average (1 min) at the end: figures taken on a busy machine are not comparable. */
+  loadAverage: number;
   evaluateMsMedian: number;
   samplesPerSec: number;
   gflopPerStep: number;
@@ -91,10 +96,14 @@ export async function benchTrain(o: TrainBenchOptions): Promise<TrainBenchResult
     log(`bench train: ${dev.description}; dilations ${formatDilations(o.config.dilations)}, R ${o.config.residual}, D ${o.config.dilation}, S ${o.config.skip}, H ${o.config.head}, batch ${o.batch}, window ${o.window}`);
     await t.step(crops, { lr: 1e-4 }); // warm-up
     const times: number[] = [];
+    const cpu: number[] = [];
     for (let i = 0; i < o.steps; i++) {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       await t.step(crops, { lr: 1e-4 });
       times.push(performance.now() - t0);
+      const c1 = process.cpuUsage(c0);
+      cpu.push((c1.user + c1.system) / 1000);
       log(`  step ${i + 1}/${o.steps}: ${times[i].toFixed(1)} ms`);
     }
     const evals: number[] = [];
@@ -117,6 +126,8 @@ export async function benchTrain(o: TrainBenchOptions): Promise<TrainBenchResult
       memoryBytes,
       steps: o.steps,
       stepMs: { median: med, min: Math.min(...times), max: Math.max(...times), all: times },
+      cpuMsPerStep: median(cpu),
+      loadAverage: loadavg()[0],
       evaluateMsMedian: evals.length ? median(evals) : NaN,
       samplesPerSec: (o.batch * o.window) / (med / 1000),
       gflopPerStep: flops / 1e9,
@@ -131,9 +142,10 @@ export function formatTrainBench(r: TrainBenchResult): string {
   return [
     `config      ${r.config.dilations} R${r.config.residual} D${r.config.dilation} S${r.config.skip} H${r.config.head}, batch ${r.batch}, window ${r.window} (${r.params.toLocaleString('en-US')} parameters, ${(r.memoryBytes / 2 ** 20).toFixed(0)} MiB)`,
     `device      ${r.device}`,
-    `step        median ${r.stepMs.median.toFixed(1)} ms (min ${r.stepMs.min.toFixed(1)}, max ${r.stepMs.max.toFixed(1)}, ${r.steps} steps); forward only ${r.evaluateMsMedian.toFixed(1)} ms`,
+    `step        median ${r.stepMs.median.toFixed(1)} ms (min ${r.stepMs.min.toFixed(1)}, max ${r.stepMs.max.toFixed(1)}, ${r.steps} steps); forward only ${r.evaluateMsMedian.toFixed(1)} ms; CPU ${r.cpuMsPerStep.toFixed(0)} ms/step`,
     `throughput  ${Math.round(r.samplesPerSec).toLocaleString('en-US')} samples/s of predicted audio`,
     `compute     ${r.gflopPerStep.toFixed(1)} GFLOP/step, ${r.gflops.toFixed(1)} GFLOP/s`,
+    ...(r.loadAverage > r.threads + 0.5 ? [`warning     load average ${r.loadAverage.toFixed(1)} on ${r.threads} threads: other processes were running, the timings are not representative`] : []),
   ].join('\n');
 }
 
