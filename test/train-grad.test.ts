@@ -288,3 +288,18 @@ test('a tiny model learns a periodic signal far below its unigram entropy', asyn
   assert.ok(loss < 0.1 * entropy, `loss ${loss} bits is not far below the entropy ${entropy}`);
   t.free();
 });
+
+test('async step: errors reject with the native message; other calls wait their turn', async () => {
+  const config = { dilations: [1, 2], residual: 4, dilation: 4, skip: 4, head: 4, classes: 200 };
+  const t = new addon.Trainer(config, 1, 8, 'cpu');
+  const bad = new Uint8Array(5 + 8).fill(3);
+  bad[7] = 250;
+  await assert.rejects(t.step(bad, { lr: 1e-3 }), /class 250 at index 7 is out of range/);
+  const p = t.step(new Uint8Array(13), { lr: 1e-3 });
+  assert.throws(() => t.getParams(), /still running/);
+  assert.throws(() => t.free(), /still running/);
+  assert.equal(typeof (await p), 'number');
+  assert.equal(t.getAdam().step, 1);
+  await assert.rejects(async () => t.step(new Uint8Array(13), { lr: -1 }), /lr/);
+  t.free();
+});
