@@ -1,7 +1,9 @@
 // Shared helpers for the CUDA implementation: error checking that returns a wn_status
 // (never aborts) and sets the thread's message with CUDA's own text.
 #pragma once
+#ifndef WN_CUDA_EMULATE
 #include <cuda_runtime.h>
+#endif
 #include <string>
 #include "core/error.h"
 #include "wavenet.h"
@@ -21,7 +23,14 @@ inline wn_status cuda_fail(cudaError_t e, const char *what) {
   } while (0)
 
 // Kernel launch: WN_LAUNCH(kernel, grid, block, shared_bytes, stream)(args...). A macro (not <<<>>>
-// at the call sites) so that test/cuda-emu can run the same host code and kernels on the CPU.
+// at the call sites) so that native/cuda/emu (the CPU emulation harness) can run the same host code and kernels on the CPU.
 #ifndef WN_CUDA_EMULATE
 #define WN_LAUNCH(kernel, grid, block, smem, stream) kernel<<<(grid), (block), (smem), (stream)>>>
+#endif
+
+// Dynamic shared memory of a kernel (the emulator hands out a per-block buffer instead).
+#ifndef WN_CUDA_EMULATE
+#define WN_DYNAMIC_SHARED(type, name) extern __shared__ __align__(16) type name[]
+#else
+#define WN_DYNAMIC_SHARED(type, name) type *name = reinterpret_cast<type *>(::wn_emu::dynamic_shared())
 #endif

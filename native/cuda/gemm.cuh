@@ -20,7 +20,6 @@
 //   void row4(int m, int n, const float v[4], int z) const   v[j] is C[m][n + j]; n is a multiple of 4;
 //                                                             the epilogue must ignore n + j >= N.
 #pragma once
-#include <cuda_runtime.h>
 #include "cuda/common.cuh"
 
 namespace wn {

@@ -21,7 +21,6 @@
 // writes th, sg (needed by the backward) and z (needed by the residual/skip products and the weight
 // gradients). All weight gradients are split-K products with a fixed-order reduction.
 #pragma once
-#include <cuda_runtime.h>
 #include <stdint.h>
 #include "cuda/common.cuh"
 #include "cuda/gemm.cuh"
@@ -478,16 +477,19 @@ __global__ void mean_kernel(const float *v, int n, float *out) {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Adam over the whole parameter buffer. bc1 = 1 - beta1^t, bc2 = 1 - beta2^t (t = the new step).
+// Adam over the whole parameter buffer, the CPU's expression (native/cpu/adam.cc):
+//   p -= lr * (m * c1) / (sqrt(v * c2) + eps),  c1 = 1 / (1 - beta1^t), c2 = 1 / (1 - beta2^t)
+// with c1, c2 computed in double on the host and rounded to float once per step.
 __global__ void adam_update_kernel(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1, float b2,
-                                   float eps, float bc1, float bc2) {
+                                   float eps, float c1, float c2) {
+  const float ob1 = 1.0f - b1, ob2 = 1.0f - b2;
   for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
     const float gi = g[i];
-    const float mi = b1 * m[i] + (1.f - b1) * gi;
-    const float vi = b2 * v[i] + (1.f - b2) * gi * gi;
+    const float mi = b1 * m[i] + ob1 * gi;
+    const float vi = b2 * v[i] + ob2 * gi * gi;
     m[i] = mi;
     v[i] = vi;
-    p[i] -= lr * (mi / bc1) / (sqrtf(vi / bc2) + eps);
+    p[i] -= lr * (mi * c1) / (sqrtf(vi * c2) + eps);
   }
 }
 

@@ -156,7 +156,7 @@ __device__ int sample_warp(const float *lg, int Q, float temperature, float u) {
 template <int G>
 __global__ void synth_kernel(SynthArgs a, int mode, int n, unsigned long long t0, const uint8_t *forced, int fstride,
                              const float *temperature, const unsigned long long *seed, uint8_t *out, float *logits_out) {
-  extern __shared__ __align__(16) float sm[];
+  WN_DYNAMIC_SHARED(float, sm);
   const int R = a.R, D = a.D, S = a.S, H = a.H, Q = a.Q, L = a.L;
   const int NT = blockDim.x, tid = threadIdx.x;
   const int b0 = blockIdx.x * G;

@@ -137,12 +137,12 @@ class CudaTrainer final : public TrainerImpl {
     if ((s = alloc_bytes((void **)&crops_, (size_t)p_.B * p_.N)) != WN_OK) return s;
     if ((s = alloc_bytes((void **)&skip_w_, p_.L * sizeof(unsigned long long))) != WN_OK) return s;
     if ((s = alloc_bytes((void **)&skip_b_, p_.L * sizeof(unsigned long long))) != WN_OK) return s;
-    std::vector<unsigned long long> sw(p_.skip_w.begin(), p_.skip_w.end()), sb(p_.skip_b.begin(), p_.skip_b.end());
-    WN_CUDA_TRY(cudaMemcpy(skip_w_, sw.data(), sw.size() * sizeof(sw[0]), cudaMemcpyHostToDevice));
-    WN_CUDA_TRY(cudaMemcpy(skip_b_, sb.data(), sb.size() * sizeof(sb[0]), cudaMemcpyHostToDevice));
     // Positions a layer does not compute stay 0 (get_tensor's contract); parameters start at zero.
     for (size_t i = 0; i < allocs_.size(); ++i) WN_CUDA_TRY(cudaMemsetAsync(allocs_[i], 0, sizes_[i], stream_));
     WN_CUDA_TRY(cudaStreamSynchronize(stream_));
+    std::vector<unsigned long long> sw(p_.skip_w.begin(), p_.skip_w.end()), sb(p_.skip_b.begin(), p_.skip_b.end());
+    WN_CUDA_TRY(cudaMemcpy(skip_w_, sw.data(), sw.size() * sizeof(sw[0]), cudaMemcpyHostToDevice));
+    WN_CUDA_TRY(cudaMemcpy(skip_b_, sb.data(), sb.size() * sizeof(sb[0]), cudaMemcpyHostToDevice));
     return WN_OK;
   }
 
@@ -192,11 +192,11 @@ class CudaTrainer final : public TrainerImpl {
   wn_status adam(const wn_adam_params &a) override {
     WN_CUDA_TRY(cudaSetDevice(dev_));
     const int64_t t = step_ + 1;
-    const float bc1 = (float)(1.0 - std::pow((double)a.beta1, (double)t));
-    const float bc2 = (float)(1.0 - std::pow((double)a.beta2, (double)t));
+    const float c1 = (float)(1.0 / (1.0 - std::pow((double)a.beta1, (double)t)));
+    const float c2 = (float)(1.0 / (1.0 - std::pow((double)a.beta2, (double)t)));
     int blocks = (int)std::min<size_t>((p_.P + 255) / 256, 4096);
-    WN_LAUNCH(adam_update_kernel, blocks, 256, 0, stream_)(params_, grads_, m_, v_, p_.P, a.lr, a.beta1, a.beta2, a.eps, bc1,
-                                                    bc2);
+    WN_LAUNCH(adam_update_kernel, blocks, 256, 0, stream_)(params_, grads_, m_, v_, p_.P, a.lr, a.beta1, a.beta2, a.eps, c1,
+                                                    c2);
     WN_CUDA_TRY(cudaGetLastError());
     WN_CUDA_TRY(cudaStreamSynchronize(stream_));
     step_ = t;
