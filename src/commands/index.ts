@@ -4,6 +4,7 @@ import { infoCommand } from './info.js';
 import { ingestCommand } from './ingest.js';
 import { trainCommand } from './train.js';
 import { renderCommand } from './render.js';
+import { synthCommand } from './synth.js';
 import { benchCommand } from './bench.js';
 import { benchCommands } from '../bench/index.js';
 
@@ -12,5 +13,6 @@ export const commands: CommandModule<any, any>[] = [infoCommand];
 commands.push(ingestCommand);
 commands.push(trainCommand);
 commands.push(renderCommand);
+commands.push(synthCommand);
 // bench is listed once it has at least one subcommand
 if (benchCommands.length > 0) commands.push(benchCommand);

@@ -1,0 +1,122 @@
+/**
+ * A streaming mono WAV writer whose file is a valid WAV at every moment.
+ *
+ * The header is written first with zero data, and after every appended block the block is written
+ * first and then the header's sizes (RIFF size, data size, and for float the `fact` sample count) are
+ * rewritten in place to cover it. So whenever the process stops (Ctrl-C, kill -9, a crash) the file
+ * on disk is a complete WAV of every block whose header update finished: at worst the last block is
+ * left outside the declared data (trailing bytes that readers ignore). The file is written at its
+ * final path from the start (no temporary name), precisely so an interrupted run keeps its audio.
+ *
+ * Formats: `s16` (PCM 16-bit, samples clamped to [-1, 1] and rounded; 44-byte header) or `f32`
+ * (IEEE float 32-bit, WAVE_FORMAT_IEEE_FLOAT with an 18-byte fmt chunk and a fact chunk; 58 bytes).
+ */
+import { closeSync, openSync, writeSync, fsyncSync } from 'node:fs';
+import { UserError } from '../util/errors.js';
+
+export type WavSampleFormat = 's16' | 'f32';
+
+export class WavWriter {
+  private fd: number | null;
+  /** Sample frames written so far (and declared in the header). */
+  frames = 0;
+  private readonly bytesPerSample: number;
+  private readonly headerBytes: number;
+  private readonly dataSizeOffset: number;
+
+  /**
+   * Creates (truncates) `path` and writes an empty WAV. Throws a UserError naming the path when it
+   * cannot be created, so callers can check writability before any compute.
+   */
+  constructor(readonly path: string, readonly sampleRate: number, readonly format: WavSampleFormat = 's16') {
+    if (!Number.isInteger(sampleRate) || sampleRate < 1 || sampleRate > 1_000_000) {
+      throw new UserError(`wav: sample rate ${sampleRate} must be a whole number from 1 to 1000000`);
+    }
+    this.bytesPerSample = format === 'f32' ? 4 : 2;
+    if (format === 'f32') {
+      this.headerBytes = 58;
+      this.dataSizeOffset = 54;
+    } else {
+      this.headerBytes = 44;
+      this.dataSizeOffset = 40;
+    }
+    try {
+      this.fd = openSync(path, 'w');
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      const why = err.code === 'ENOENT' ? 'its folder does not exist' : err.code === 'EACCES' || err.code === 'EPERM' ? 'permission denied' : err.code === 'EISDIR' ? 'it is a folder' : (err.message ?? String(e));
+      throw new UserError(`${path}: cannot write the output file (${why})`);
+    }
+    writeSync(this.fd, this.header(), 0, this.headerBytes, 0);
+  }
+
+  private header(): Buffer {
+    const h = Buffer.alloc(this.headerBytes);
+    const dataBytes = this.frames * this.bytesPerSample;
+    h.write('RIFF', 0, 'ascii');
+    h.writeUInt32LE(this.headerBytes - 8 + dataBytes, 4);
+    h.write('WAVE', 8, 'ascii');
+    h.write('fmt ', 12, 'ascii');
+    if (this.format === 'f32') {
+      h.writeUInt32LE(18, 16);
+      h.writeUInt16LE(3, 20); // WAVE_FORMAT_IEEE_FLOAT
+    } else {
+      h.writeUInt32LE(16, 16);
+      h.writeUInt16LE(1, 20); // PCM
+    }
+    h.writeUInt16LE(1, 22); // mono
+    h.writeUInt32LE(this.sampleRate, 24);
+    h.writeUInt32LE(this.sampleRate * this.bytesPerSample, 28);
+    h.writeUInt16LE(this.bytesPerSample, 32);
+    h.writeUInt16LE(this.bytesPerSample * 8, 34);
+    if (this.format === 'f32') {
+      h.writeUInt16LE(0, 36); // cbSize
+      h.write('fact', 38, 'ascii');
+      h.writeUInt32LE(4, 42);
+      h.writeUInt32LE(this.frames, 46);
+      h.write('data', this.dataSizeOffset - 4, 'ascii');
+    } else {
+      h.write('data', 36, 'ascii');
+    }
+    h.writeUInt32LE(dataBytes, this.dataSizeOffset);
+    return h;
+  }
+
+  /** Most frames a WAV can hold (the 32-bit RIFF size). */
+  get maxFrames(): number {
+    return Math.floor((0xffffffff - this.headerBytes) / this.bytesPerSample);
+  }
+
+  /** Appends samples (floats in [-1, 1]), then updates the header to include them. */
+  write(x: Float32Array): void {
+    if (this.fd === null) throw new Error('WavWriter: write after close');
+    if (x.length === 0) return;
+    if (this.frames + x.length > this.maxFrames) throw new UserError(`${this.path}: a WAV file cannot hold more than ${this.maxFrames} samples`);
+    let buf: Buffer;
+    if (this.format === 'f32') {
+      buf = Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+    } else {
+      buf = Buffer.alloc(x.length * 2);
+      for (let i = 0; i < x.length; i++) {
+        const v = x[i];
+        const c = v >= 1 ? 32767 : v <= -1 ? -32768 : Number.isNaN(v) ? 0 : Math.round(v * 32767);
+        buf.writeInt16LE(c < -32768 ? -32768 : c, i * 2);
+      }
+    }
+    writeSync(this.fd, buf, 0, buf.length, this.headerBytes + this.frames * this.bytesPerSample);
+    this.frames += x.length;
+    writeSync(this.fd, this.header(), 0, this.headerBytes, 0);
+  }
+
+  /** Flushes to disk and closes. Idempotent. */
+  close(): void {
+    if (this.fd === null) return;
+    try {
+      fsyncSync(this.fd);
+    } catch {
+      /* not every file system supports fsync; the data is written either way */
+    }
+    closeSync(this.fd);
+    this.fd = null;
+  }
+}
