@@ -3,6 +3,9 @@
 // Determinism: chunks depend only on the shape; each chunk's weight gradient is written to its own
 // slot and the slots are summed in chunk order, so the bits do not depend on the thread count.
 #include <algorithm>
+#include <atomic>
+#include <exception>
+#include <mutex>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -15,6 +18,27 @@
 namespace wn {
 namespace cpu {
 namespace {
+
+// pool().run with the tasks' exceptions (bad_alloc from a scratch buffer) caught inside the task, so
+// none escapes a worker thread; the first one is rethrown on the calling thread once all tasks are
+// done, where the C API turns it into a status.
+template <class F>
+void par(int n, F &&f) {
+  std::atomic<bool> failed{false};
+  std::exception_ptr err;
+  std::mutex mu;
+  pool().run(n, [&](int task, int thread) {
+    if (failed.load(std::memory_order_relaxed)) return;
+    try {
+      f(task, thread);
+    } catch (...) {
+      std::lock_guard<std::mutex> lk(mu);
+      if (!err) err = std::current_exception();
+      failed.store(true);
+    }
+  });
+  if (err) std::rethrow_exception(err);
+}
 
 // Everything the trainer allocates, in floats, from the shape alone (used for memory_bytes too).
 struct Plan {
@@ -129,7 +153,7 @@ class CpuTrainer final : public TrainerImpl {
     if (!(a.eps > 0.0f && std::isfinite(a.eps))) return fail(WN_ERR_INVALID, "adam: eps must be > 0");
     const int64_t step = step_ + 1;
     const size_t blk = 1 << 16, n = (s_.P + blk - 1) / blk;
-    pool().run((int)n, [&](int task, int) {
+    par((int)n, [&](int task, int) {
       const size_t i0 = (size_t)task * blk, i1 = std::min(s_.P, i0 + blk);
       adam_update(params_.data(), grads_.data(), m_.data(), v_.data(), i0, i1, a, step);
     });
@@ -204,7 +228,7 @@ class CpuTrainer final : public TrainerImpl {
     have_forward_ = false;
     const float *P = params_.data();
     // Input convolution, one task per example.
-    pool().run(s_.B, [&](int b, int) {
+    par(s_.B, [&](int b, int) {
       input_forward(s_, P + lay_.input_embed, P + lay_.input_bias, crops + (size_t)b * s_.N,
                     x_[0].data() + (size_t)b * s_.len(0) * s_.R);
     });
@@ -212,7 +236,7 @@ class CpuTrainer final : public TrainerImpl {
       const LayerParams lp = layer_params(l);
       const int M = s_.rows(l), len = s_.len(l);
       const bool last = l == s_.L - 1;
-      pool().run(s_.chunks(M), [&](int c, int thread) {
+      par(s_.chunks(M), [&](int c, int thread) {
         int b, i0, i1;
         s_.chunk(M, c, &b, &i0, &i1);
         residual_forward(s_, l, lp, x_[l].data() + (size_t)b * len * s_.R, i0, i1,
@@ -223,7 +247,7 @@ class CpuTrainer final : public TrainerImpl {
     }
     const int rows = s_.B * s_.W, nh = (rows + kChunk - 1) / kChunk;
     const HeadParams hp = head_params();
-    pool().run(nh, [&](int c, int thread) {
+    par(nh, [&](int c, int thread) {
       const int r0 = c * kChunk, r1 = std::min(rows, r0 + kChunk);
       head_forward(s_, hp, skip_.data(), targets_.data(), r0, r1, h1_.data(), logits_.data(), row_loss_.data(),
                    scratch_[thread]);
@@ -238,7 +262,7 @@ class CpuTrainer final : public TrainerImpl {
   // Sums `n_parts` slots of `count` floats (stride `count`) into out, in slot order.
   void reduce_parts(const float *parts, int n_parts, size_t count, float *out) {
     const size_t blk = 4096, nb = (count + blk - 1) / blk;
-    pool().run((int)nb, [&](int task, int) {
+    par((int)nb, [&](int task, int) {
       const size_t i0 = task * blk, i1 = std::min(count, i0 + blk);
       std::memcpy(out + i0, parts + i0, (i1 - i0) * sizeof(float));
       for (int c = 1; c < n_parts; ++c) {
@@ -252,7 +276,7 @@ class CpuTrainer final : public TrainerImpl {
     float *G = grads_.data();
     const int rows = s_.B * s_.W, nh = (rows + kChunk - 1) / kChunk;
     const HeadParams hp = head_params();
-    pool().run(nh, [&](int c, int thread) {
+    par(nh, [&](int c, int thread) {
       const int r0 = c * kChunk, r1 = std::min(rows, r0 + kChunk);
       head_backward(s_, hp, skip_.data(), h1_.data(), logits_.data(), targets_.data(), r0, r1, dskip_.data(),
                     head_part_.data() + (size_t)c * s_.head_params, scratch_[thread]);
@@ -265,7 +289,7 @@ class CpuTrainer final : public TrainerImpl {
       const LayerParams lp = layer_params(l);
       const int M = s_.rows(l), len = s_.len(l), nc = s_.chunks(M);
       const float *dxn = dx_next;
-      pool().run(nc, [&](int c, int thread) {
+      par(nc, [&](int c, int thread) {
         int b, i0, i1;
         s_.chunk(M, c, &b, &i0, &i1);
         residual_backward(s_, l, lp, x_[l].data() + (size_t)b * len * s_.R, th_[l].data() + (size_t)b * M * s_.D,
@@ -274,7 +298,7 @@ class CpuTrainer final : public TrainerImpl {
                           layer_part_.data() + (size_t)c * s_.layer_params, scratch_[thread]);
       });
       reduce_parts(layer_part_.data(), nc, s_.layer_params, G + lay_l_[l].gate_w);
-      pool().run(s_.chunks(len), [&](int c, int) {
+      par(s_.chunks(len), [&](int c, int) {
         int b, j0, j1;
         s_.chunk(len, c, &b, &j0, &j1);
         residual_backward_input(s_, l, lp, dfg_.data() + (size_t)b * M * 2 * s_.D,
@@ -285,7 +309,7 @@ class CpuTrainer final : public TrainerImpl {
     }
     // Input embedding: split the R columns (each column's sum runs in a fixed order).
     const int rblk = 16, nr = (s_.R + rblk - 1) / rblk;
-    pool().run(nr, [&](int task, int) {
+    par(nr, [&](int task, int) {
       const int r0 = task * rblk, r1 = std::min(s_.R, r0 + rblk);
       input_backward(s_, crops_.data(), dx_next, G + lay_.input_embed, G + lay_.input_bias, r0, r1);
     });
