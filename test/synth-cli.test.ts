@@ -221,3 +221,15 @@ test('missing, truncated and corrupt checkpoints are clear errors, not crashes',
   assert.ok(!existsSync(join(dir, 'bad.wav')));
   void chmodSync;
 });
+
+test('bench synth runs on a small model and reports rates, GFLOP/s and the naive speed-up as JSON', () => {
+  const r = ok(cli(['bench', 'synth', '--dilations', '1,2,4,8', '--residual-channels', '16', '--dilation-channels', '16',
+    '--skip-channels', '32', '--head-channels', '32', '--batch', '2', '--seconds', '0.1', '--repeats', '1', '--naive-seconds', '0.2', '--json']));
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.batch, 2);
+  assert.equal(j.receptiveField, 17);
+  assert.ok(j.samplesPerSecondPerStream > 0 && j.samplesPerSecondAggregate === 2 * j.samplesPerSecondPerStream);
+  assert.ok(j.gflops > 0);
+  assert.equal(j.naive.length, 2);
+  assert.ok(j.speedup > 0);
+});

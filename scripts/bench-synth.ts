@@ -1,0 +1,72 @@
+/**
+ * Synthesis benchmark (CPU): `node --import tsx scripts/bench-synth.ts [--quick] [--seconds S]`.
+ * Runs, one after the other in one process, on randomly initialised models:
+ *   default config (10x3, R64 D64 S256 H256): batch 1 (with the naive baseline), batch 16;
+ *   small config   (10x3, R32 D32 S128 H128): batch 1 (with the naive baseline), batch 16.
+ * Prints a table and writes bench-results/synth-cpu.json. Batch-16 / batch-1 ratios are taken
+ * within this one run. The incremental figures are medians of `repeats` timed runs.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { benchSynth, formatBenchTable, type SynthBenchResult } from '../src/bench/synth.js';
+import { DEFAULT_CONFIG, type ModelConfig } from '../src/model/config.js';
+import { native } from '../src/native.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const si = args.indexOf('--seconds');
+const seconds = si >= 0 ? Number(args[si + 1]) : quick ? 0.5 : 3;
+const repeats = quick ? 1 : 5;
+const naiveSeconds = quick ? 1 : 5;
+
+const SMALL: ModelConfig = { ...DEFAULT_CONFIG, residual: 32, dilation: 32, skip: 128, head: 128 };
+
+const plan: { config: ModelConfig; batch: number; naive: boolean }[] = [
+  { config: DEFAULT_CONFIG, batch: 1, naive: true },
+  { config: DEFAULT_CONFIG, batch: 16, naive: false },
+  { config: SMALL, batch: 1, naive: true },
+  { config: SMALL, batch: 16, naive: false },
+];
+
+const results: SynthBenchResult[] = [];
+for (const p of plan) {
+  process.stderr.write(`config ${p.config.residual}/${p.config.dilation}/${p.config.skip}/${p.config.head} batch ${p.batch}\n`);
+  results.push(
+    await benchSynth({
+      config: p.config,
+      batch: p.batch,
+      device: 'cpu',
+      seconds: p.batch === 1 ? seconds : seconds / 4,
+      repeats,
+      naiveSeconds: p.naive ? naiveSeconds : 0,
+      log: (l) => process.stderr.write(l + '\n'),
+    }),
+  );
+}
+
+const f = native().cpuFeatures();
+const ratio = (big: SynthBenchResult, one: SynthBenchResult) => big.samplesPerSecondAggregate / one.samplesPerSecondPerStream;
+const summary = {
+  machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${f.threads} threads, ${f.kernels} kernels`,
+  date: new Date().toISOString(),
+  command: `node --import tsx scripts/bench-synth.ts ${args.join(' ')}`.trim(),
+  results,
+  ratios: {
+    defaultBatch16OverBatch1: ratio(results[1], results[0]),
+    smallBatch16OverBatch1: ratio(results[3], results[2]),
+  },
+};
+console.log(formatBenchTable(results));
+console.log(
+  `batch 16 / batch 1 aggregate: default ${summary.ratios.defaultBatch16OverBatch1.toFixed(2)}x, small ${summary.ratios.smallBatch16OverBatch1.toFixed(2)}x`,
+);
+for (const r of results.filter((x) => x.naive.length)) {
+  for (const n of r.naive) console.log(`naive ${r.configText}: ${n.method}: ${n.samplesPerSecond.toFixed(2)} samples/s (${n.samples} samples in ${n.wallSeconds.toFixed(1)} s)`);
+}
+mkdirSync(join(root, 'bench-results'), { recursive: true });
+const out = join(root, 'bench-results', 'synth-cpu.json');
+writeFileSync(out, JSON.stringify(summary, null, 2) + '\n');
+console.log(`wrote ${out}`);

@@ -1,0 +1,304 @@
+/**
+ * `wavenet bench synth`: speed of incremental synthesis on a randomly initialised model, against a
+ * naive generator that recomputes the whole receptive field for every sample (what the popular
+ * open WaveNets do).
+ *
+ * Incremental: `repeats` timed runs of `seconds` of audio per stream (after a warm-up), median.
+ * Naive: for every new sample, the full forward pass over the last receptiveField + 1 classes,
+ * sampled the same way; two implementations are timed and the faster is the baseline:
+ *   - "naive-gemm": the trainer's float32 forward (batched over time, packed SIMD sgemm, threads);
+ *   - "naive-incr": this kernel reset and primed with the last receptiveField classes per sample.
+ * The naive rate is measured over a short run (at least a few samples, about `naiveSeconds` of
+ * wall time) and reported as measured; the speed-up is incremental / naive rates (both per stream,
+ * batch 1 for the naive one).
+ */
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { writeFileSync } from 'node:fs';
+import { native } from '../native.js';
+import { resolveDevice, type DeviceChoice } from '../device.js';
+import { withDevice, withJson } from '../commands/options.js';
+import { DEFAULT_CONFIG, checkConfig, formatDilations, parseDilations, paramLayout, receptiveField, toNative, type ModelConfig } from '../model/config.js';
+import { UserError } from '../util/errors.js';
+
+export interface SynthBenchOptions {
+  config: ModelConfig;
+  batch: number;
+  device: DeviceChoice;
+  /** Audio seconds per stream per timed run. */
+  seconds: number;
+  repeats: number;
+  /** Wall seconds for each naive generator (0: skip the naive baseline). */
+  naiveSeconds: number;
+  log?: (line: string) => void;
+}
+
+export interface NaiveResult {
+  method: string;
+  samples: number;
+  wallSeconds: number;
+  samplesPerSecond: number;
+}
+
+export interface SynthBenchResult {
+  config: ModelConfig;
+  configText: string;
+  receptiveField: number;
+  batch: number;
+  device: string;
+  /** Multiply-adds per generated sample (incremental). */
+  macsPerSample: number;
+  runs: number[];
+  /** Median per-stream rate. */
+  samplesPerSecondPerStream: number;
+  samplesPerSecondAggregate: number;
+  xRealTimePerStream: number;
+  xRealTimeAggregate: number;
+  gflops: number;
+  naive: NaiveResult[];
+  naiveBest: NaiveResult | null;
+  speedup: number | null;
+}
+
+function lcg(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+/** Random weights with a trained model's scale (uniform, 1/sqrt(fan-in)). Speed does not depend on values. */
+export function benchParams(c: ModelConfig, seed = 1): Float32Array {
+  const layout = paramLayout(c);
+  const last = layout[layout.length - 1];
+  const p = new Float32Array(last.offset + last.size);
+  const r = lcg(seed);
+  for (const t of layout) {
+    const scale = t.name === 'input.embed' ? 1 : t.shape.length === 2 ? Math.sqrt(3 / t.shape[1]) : 0.1;
+    for (let i = 0; i < t.size; i++) p[t.offset + i] = (r() * 2 - 1) * scale;
+  }
+  return p;
+}
+
+/** Multiply-adds of one incremental step (the last layer's residual output is never computed). */
+export function incrementalMacs(c: ModelConfig): number {
+  const { residual: R, dilation: D, skip: S, head: H, classes: Q } = c;
+  const L = c.dilations.length;
+  return L * (2 * D * 2 * R + S * D + R * D) - R * D + H * S + Q * H;
+}
+
+function median(x: number[]): number {
+  const s = [...x].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function sampleFrom(logits: Float32Array, off: number, Q: number, u: number): number {
+  let m = -Infinity;
+  for (let q = 0; q < Q; q++) m = Math.max(m, logits[off + q]);
+  let total = 0;
+  const w = new Float64Array(Q);
+  for (let q = 0; q < Q; q++) total += w[q] = Math.exp(logits[off + q] - m);
+  let acc = 0;
+  for (let q = 0; q < Q; q++) {
+    acc += w[q];
+    if (u * total < acc) return q;
+  }
+  return Q - 1;
+}
+
+async function naiveGemm(c: ModelConfig, params: Float32Array, device: 'cpu' | 'cuda', budget: number): Promise<NaiveResult> {
+  const addon = native();
+  const rf = receptiveField(c);
+  const trainer = new addon.Trainer(toNative(c), 1, 1, device);
+  try {
+    trainer.setParams(params);
+    const hist = new Uint8Array(rf + 1).fill(128);
+    const r = lcg(5);
+    trainer.forward(hist, true); // warm-up
+    const t0 = performance.now();
+    let n = 0;
+    while (n < 3 || (performance.now() - t0) / 1000 < budget) {
+      const { logits } = trainer.forward(hist, true);
+      const s = sampleFrom(logits!, logits!.length - c.classes, c.classes, r());
+      hist.copyWithin(0, 1);
+      hist[rf] = s;
+      n++;
+    }
+    const wall = (performance.now() - t0) / 1000;
+    return { method: 'naive-gemm (trainer forward over receptiveField+1 per sample)', samples: n, wallSeconds: wall, samplesPerSecond: n / wall };
+  } finally {
+    trainer.free();
+  }
+}
+
+async function naiveIncr(c: ModelConfig, params: Float32Array, device: 'cpu' | 'cuda', budget: number): Promise<NaiveResult> {
+  const addon = native();
+  const rf = receptiveField(c);
+  const s = new addon.Synth(toNative(c), params, 1, device);
+  try {
+    const hist = new Uint8Array(rf).fill(128);
+    const temp = new Float32Array([1]);
+    const seed = new BigUint64Array([5n]);
+    const t0 = performance.now();
+    let n = 0;
+    while (n < 3 || (performance.now() - t0) / 1000 < budget) {
+      s.reset();
+      await s.prime(hist, rf);
+      const { samples } = await s.generate(1, temp, seed);
+      hist.copyWithin(0, 1);
+      hist[rf - 1] = samples[0];
+      n++;
+    }
+    const wall = (performance.now() - t0) / 1000;
+    return { method: 'naive-incr (reset + prime receptiveField classes per sample)', samples: n, wallSeconds: wall, samplesPerSecond: n / wall };
+  } finally {
+    s.free();
+  }
+}
+
+export async function benchSynth(o: SynthBenchOptions): Promise<SynthBenchResult> {
+  const log = o.log ?? (() => {});
+  const addon = native();
+  const c = o.config;
+  const params = benchParams(c);
+  const dev = resolveDevice(o.device);
+  const synth = new addon.Synth(toNative(c), params, o.batch, dev.device);
+  const temp = new Float32Array(o.batch).fill(1);
+  const seeds = new BigUint64Array(o.batch).map((_, b) => BigInt(b + 1));
+  const n = Math.max(1, Math.round(o.seconds * 16000));
+  const runs: number[] = [];
+  try {
+    await synth.generate(Math.min(n, 4000), temp, seeds); // warm-up (and thread-mode probe)
+    for (let r = 0; r < o.repeats; r++) {
+      const t0 = performance.now();
+      for (let done = 0; done < n; ) {
+        const k = Math.min(4096, n - done);
+        await synth.generate(k, temp, seeds);
+        done += k;
+      }
+      const rate = n / ((performance.now() - t0) / 1000);
+      runs.push(rate);
+      log(`  run ${r + 1}/${o.repeats}: ${Math.round(rate)} samples/s per stream`);
+    }
+  } finally {
+    synth.free();
+  }
+  const per = median(runs);
+  const macs = incrementalMacs(c);
+  const naive: NaiveResult[] = [];
+  if (o.naiveSeconds > 0) {
+    for (const f of [naiveGemm, naiveIncr]) {
+      try {
+        const r = await f(c, params, dev.device, o.naiveSeconds);
+        naive.push(r);
+        log(`  ${r.method}: ${r.samplesPerSecond.toFixed(2)} samples/s (${r.samples} samples in ${r.wallSeconds.toFixed(1)} s)`);
+      } catch (e) {
+        log(`  ${f.name}: not available (${(e as Error).message})`);
+      }
+    }
+  }
+  const best = naive.length ? naive.reduce((a, b) => (b.samplesPerSecond > a.samplesPerSecond ? b : a)) : null;
+  return {
+    config: c,
+    configText: `${formatDilations(c.dilations)} R${c.residual} D${c.dilation} S${c.skip} H${c.head}`,
+    receptiveField: receptiveField(c),
+    batch: o.batch,
+    device: dev.description,
+    macsPerSample: macs,
+    runs,
+    samplesPerSecondPerStream: per,
+    samplesPerSecondAggregate: per * o.batch,
+    xRealTimePerStream: per / 16000,
+    xRealTimeAggregate: (per * o.batch) / 16000,
+    gflops: (2 * macs * per * o.batch) / 1e9,
+    naive,
+    naiveBest: best,
+    speedup: best ? per / best.samplesPerSecond : null,
+  };
+}
+
+export function formatBenchTable(rs: SynthBenchResult[]): string {
+  const rows = [['config', 'batch', 'samples/s/stream', 'aggregate', 'x real time', 'GFLOP/s', 'naive samples/s', 'speed-up']];
+  for (const r of rs) {
+    rows.push([
+      r.configText,
+      String(r.batch),
+      Math.round(r.samplesPerSecondPerStream).toLocaleString('en-US'),
+      Math.round(r.samplesPerSecondAggregate).toLocaleString('en-US'),
+      `${r.xRealTimeAggregate.toFixed(2)}x`,
+      r.gflops.toFixed(1),
+      r.naiveBest ? r.naiveBest.samplesPerSecond.toFixed(2) : '-',
+      r.speedup ? `${Math.round(r.speedup).toLocaleString('en-US')}x` : '-',
+    ]);
+  }
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((x, i) => (i === 0 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  ')).join('\n');
+}
+
+interface BenchSynthArgs {
+  dilations?: string;
+  residualChannels?: number;
+  dilationChannels?: number;
+  skipChannels?: number;
+  headChannels?: number;
+  batch: number;
+  seconds: number;
+  repeats: number;
+  naiveSeconds: number;
+  device: DeviceChoice;
+  json: boolean;
+  out?: string;
+}
+
+function intFlag(v: unknown, flag: string, lo: number, hi: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) throw new UserError(`${flag} '${String(v)}': expected a whole number from ${lo} to ${hi}`);
+  return v;
+}
+
+export const benchSynthCommand: CommandModule<object, BenchSynthArgs> = {
+  command: 'synth',
+  describe: 'Incremental synthesis speed vs a naive full-receptive-field generator',
+  builder: (y: Argv) =>
+    withJson(
+      withDevice(
+        y
+          .option('dilations', { type: 'string', describe: 'Layers: 10x3 or a list [default: 10x3]' })
+          .option('residual-channels', { type: 'number', describe: 'R [default: 64]' })
+          .option('dilation-channels', { type: 'number', describe: 'D [default: 64]' })
+          .option('skip-channels', { type: 'number', describe: 'S [default: 256]' })
+          .option('head-channels', { type: 'number', describe: 'H [default: 256]' })
+          .option('batch', { type: 'number', default: 1, describe: 'Streams generated together' })
+          .option('seconds', { type: 'number', default: 2, describe: 'Audio seconds per stream per timed run' })
+          .option('repeats', { type: 'number', default: 3, describe: 'Timed runs (the median is reported)' })
+          .option('naive-seconds', { type: 'number', default: 3, describe: 'Wall seconds for each naive generator; 0 skips it' })
+          .option('out', { type: 'string', describe: 'Also write the JSON result to this file' }),
+      ),
+    )
+      .example('$0 bench synth', 'Default model (10x3, R64 D64 S256 H256), batch 1, with the naive baseline')
+      .example('$0 bench synth --batch 16 --naive-seconds 0', 'Aggregate rate of 16 streams')
+      .example('$0 bench synth --residual-channels 32 --skip-channels 128 --json', 'A small model, as JSON') as unknown as Argv<BenchSynthArgs>,
+  handler: async (argv: ArgumentsCamelCase<BenchSynthArgs>) => {
+    const config = checkConfig({
+      dilations: argv.dilations ? parseDilations(argv.dilations) : DEFAULT_CONFIG.dilations,
+      residual: argv.residualChannels ?? DEFAULT_CONFIG.residual,
+      dilation: argv.dilationChannels ?? DEFAULT_CONFIG.dilation,
+      skip: argv.skipChannels ?? DEFAULT_CONFIG.skip,
+      head: argv.headChannels ?? DEFAULT_CONFIG.head,
+      classes: 256,
+    });
+    const batch = intFlag(argv.batch, '--batch', 1, 4096);
+    const repeats = intFlag(argv.repeats, '--repeats', 1, 100);
+    if (!(argv.seconds > 0 && argv.seconds <= 3600)) throw new UserError(`--seconds '${argv.seconds}': expected a positive number up to 3600`);
+    if (!(argv.naiveSeconds >= 0 && argv.naiveSeconds <= 600)) throw new UserError(`--naive-seconds '${argv.naiveSeconds}': expected 0 to 600`);
+    const log = argv.json ? () => {} : (l: string) => process.stderr.write(l + '\n');
+    log(`bench synth: ${formatDilations(config.dilations)} R${config.residual} D${config.dilation} S${config.skip} H${config.head}, batch ${batch}`);
+    const r = await benchSynth({ config, batch, device: argv.device, seconds: argv.seconds, repeats, naiveSeconds: argv.naiveSeconds, log });
+    if (argv.out) writeFileSync(argv.out, JSON.stringify(r, null, 2) + '\n');
+    if (argv.json) console.log(JSON.stringify(r, null, 2));
+    else {
+      console.log(`${r.device}; receptive field ${r.receptiveField}; ${(r.macsPerSample / 1e6).toFixed(2)} M multiply-adds per sample`);
+      console.log(formatBenchTable([r]));
+    }
+  },
+};
