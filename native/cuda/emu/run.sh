@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the CUDA backend under the CPU emulation (cuda_emu.h) against the CPU backend.
 # Needs the addon built first (npm run build:native): links its CPU and core objects.
-# Usage: bash native/cuda/emu/run.sh   (from the project root; ~1-3 minutes on 2 cores)
+# Usage: bash native/cuda/emu/run.sh [--addon]   (from the project root; ~4 minutes, +2.5 with --addon, on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 out=build/cuda-emu
@@ -16,3 +16,17 @@ wait
 core=$(ls $obj/wavenet/native/core/*.o $obj/wavenet/native/cpu/*.o $obj/wavenet/native/cpu/simd/*.o)
 g++ "${flags[@]}" -o "$out/emu_check" "$out"/train.o "$out"/synth.o "$out"/device.o "$out"/emu_check.o $core $obj/wn_simd_avx2.a $obj/wn_simd_avx512.a -ldl
 ASAN_OPTIONS=detect_leaks=1 "$out/emu_check"
+
+# --addon: also build build/cuda-emu/wavenet-emu.node (the addon with the emulated CUDA backend) and run
+# the small cases of test/cuda.test.ts against it (WAVENET_ADDON), which checks the JS path too.
+if [ "${1:-}" = "--addon" ]; then
+  for f in train synth device; do
+    g++ -std=c++20 -O2 -fPIC -pthread -Inative/include -Inative -DWN_CUDA_EMULATE -include native/cuda/emu/cuda_emu.h \
+      -x c++ -c native/cuda/$f.cu -o "$out/$f.pic.o" &
+  done
+  wait
+  g++ -shared -pthread -o "$out/wavenet-emu.node" "$out"/train.pic.o "$out"/synth.pic.o "$out"/device.pic.o \
+    $obj/wavenet/native/src/*.o $core $obj/wn_simd_avx2.a $obj/wn_simd_avx512.a
+  WAVENET_ADDON="$PWD/$out/wavenet-emu.node" node --import tsx --test \
+    --test-name-pattern="small model|several tiles|memory|batch 1|batch 9" test/cuda.test.ts
+fi
