@@ -93,6 +93,9 @@ class Buf {
 struct Packed {
   Buf w, bias;
   int m = 0, mpad = 0, k = 0;
+  // bf16 copy (when the synth runs in bf16): panels over pairs of inputs, segments padded to even
+  std::vector<uint16_t> wb;
+  int k0 = 0, k0p = 0, k1p = 0, kpairs = 0;
   // at(m, k) gives W[m][k]; bias_at(m) the bias (or null for none).
   template <class F, class G>
   void pack(int M, int K, F at, G bias_at, bool has_bias) {
@@ -112,10 +115,69 @@ struct Packed {
       for (int i = 0; i < M; ++i) bias.data()[i] = bias_at(i);
     }
   }
+  // Builds the bf16 panels from the fp32 ones; the input is two segments: columns < seg0 and the rest.
+  void make_bf16(int seg0) {
+    k0 = seg0;
+    k0p = (seg0 + 1) & ~1;
+    k1p = (k - seg0 + 1) & ~1;
+    kpairs = (k0p + k1p) / 2;
+    wb.assign((size_t)mpad * kpairs * 2, 0);
+    for (int p0 = 0; p0 < mpad; p0 += WN_SYNTH_PANEL) {
+      const int wd = std::min(WN_SYNTH_PANEL, mpad - p0);
+      const float *src = w.data() + (size_t)p0 * k;
+      uint16_t *dst = wb.data() + (size_t)p0 * kpairs * 2;
+      for (int kk = 0; kk < kpairs; ++kk)
+        for (int h = 0; h < 2; ++h) {
+          const int ip = 2 * kk + h;
+          const int col = ip < k0p ? (ip < seg0 ? ip : -1) : (ip - k0p < k - seg0 ? seg0 + ip - k0p : -1);
+          for (int c = 0; c < wd; ++c) dst[((size_t)kk * wd + c) * 2 + h] = col < 0 ? 0 : to_bf16(src[(size_t)col * wd + c]);
+        }
+    }
+  }
+  static uint16_t to_bf16(float f) {  // round to nearest even
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+  }
 };
 
+// Converts the two input segments of every stream into bf16 pairs: row b = [in0 (k0p), in1 (k1p)].
+static void stage_bf16(const Packed &P, const float *in0, int ld0, int k0, const float *in1, int ld1, int k1, int batch,
+                       uint32_t *dst) {
+  uint16_t *d = reinterpret_cast<uint16_t *>(dst);
+  const int row = 2 * P.kpairs;
+  for (int b = 0; b < batch; ++b) {
+    uint16_t *r = d + (size_t)b * row;
+    const float *a = in0 + (size_t)b * ld0;
+    for (int i = 0; i < k0; ++i) r[i] = Packed::to_bf16(a[i]);
+    for (int i = k0; i < P.k0p; ++i) r[i] = 0;
+    if (k1 > 0) {
+      const float *c = in1 + (size_t)b * ld1;
+      for (int i = 0; i < k1; ++i) r[P.k0p + i] = Packed::to_bf16(c[i]);
+    }
+    for (int i = P.k0p + k1; i < row; ++i) r[i] = 0;
+  }
+}
+
 static inline void gemm(const Packed &P, const float *in0, int ld0, int k0, const float *in1, int ld1, int k1, int batch,
-                        float *out, int ldo, bool use_bias, bool accumulate) {
+                        float *out, int ldo, bool use_bias, bool accumulate, uint32_t *stage = nullptr) {
+  if (stage) {  // bf16
+    stage_bf16(P, in0, ld0, k0, in1, ld1, k1, batch, stage);
+    SynthGemmBf16 g;
+    g.w = P.wb.data();
+    g.mpad = P.mpad;
+    g.kpairs = P.kpairs;
+    g.in = stage;
+    g.ldi = P.kpairs;
+    g.batch = batch;
+    g.out = out;
+    g.ldo = ldo;
+    g.bias = use_bias && P.bias.size() ? P.bias.data() : nullptr;
+    g.accumulate = accumulate ? 1 : 0;
+    WN_DISPATCH(synth_gemm_bf16, g);
+    return;
+  }
   SynthGemm g;
   g.w = P.w.data();
   g.mpad = P.mpad;
@@ -141,6 +203,7 @@ struct ThreadPart {
   Packed head1, head2;
   // private work buffers
   Buf x, fg, z, h, h1, tmp, logits;
+  std::vector<uint32_t> stage;  // bf16 inputs
 };
 
 class CpuSynth final : public SynthImpl {
@@ -266,6 +329,22 @@ class CpuSynth final : public SynthImpl {
     cls_.assign(B_, 0);
     t_ = 0;
 
+    if (const char *pr = std::getenv("WAVENET_SYNTH_PRECISION")) {
+      if (!std::strcmp(pr, "bf16") && active_isa() == Isa::avx512 && cpu_features().avx512bf16) bf16_ = true;
+    }
+    if (bf16_) {
+      const int smax = std::max(std::max(2 * R_ + 2, S_ + 1), std::max(H_ + 1, D_ + 1));
+      for (auto &tp : parts_) {
+        for (int l = 0; l < L_; ++l) {
+          tp.gate[l].make_bf16(R_);
+          tp.skip[l].make_bf16(tp.dk);
+          if (l < L_ - 1) tp.res[l].make_bf16(tp.dk);
+        }
+        tp.head1.make_bf16(S_);
+        tp.head2.make_bf16(tp.hk);
+        tp.stage.assign((size_t)B_ * (smax / 2 + 1), 0);
+      }
+    }
     if (const char *m = std::getenv("WAVENET_SYNTH_MODE")) {
       if (!std::strcmp(m, "solo")) force_ = 0;
       else if (!std::strcmp(m, "parallel")) force_ = 1;
@@ -446,6 +525,7 @@ class CpuSynth final : public SynthImpl {
     std::vector<int> cur(B), next(B);
     if (gen) for (int b = 0; b < B; ++b) cur[b] = pending_[b];
     float *x = me.x.data();
+    uint32_t *stg = bf16_ ? me.stage.data() : nullptr;  // bf16 input staging (null: fp32)
 
     for (int i = 0; i < j.n; ++i) {
       const uint64_t t = t_ + i;
@@ -471,14 +551,14 @@ class CpuSynth final : public SynthImpl {
         const int par = (int)(nb & 1);
         for (int p = p_lo; p < p_hi; ++p) {
           ThreadPart &tp = parts_[p];
-          gemm(tp.gate[l], past, Rp, R, x, Rp, R, B, tp.fg.data(), 2 * tp.dkpad, true, false);
+          gemm(tp.gate[l], past, Rp, R, x, Rp, R, B, tp.fg.data(), 2 * tp.dkpad, true, false, stg);
           WN_DISPATCH(synth_gate, tp.fg.data(), 2 * tp.dkpad, tp.dkpad, tp.dk, B, tp.z.data(), tp.dkpad);
           if (gen)
             gemm(tp.skip[l], tp.z.data(), tp.dkpad, tp.dk, nullptr, 0, 0, B, skipx_.data() + (size_t)p * B * Sp, Sp,
-                 false, l > 0);
+                 false, l > 0, stg);
           if (l < L_ - 1)
             gemm(tp.res[l], tp.z.data(), tp.dkpad, tp.dk, nullptr, 0, 0, B,
-                 xbuf_.data() + ((size_t)par * T + p) * B * Rp, Rp, false, false);
+                 xbuf_.data() + ((size_t)par * T + p) * B * Rp, Rp, false, false, stg);
         }
         if (l < L_ - 1) {
           if (sync) barrier(nb);
@@ -517,10 +597,10 @@ class CpuSynth final : public SynthImpl {
         const int h1ld = std::max(16, tp.hkpad);
         float *plog = lbuf_.data() + (size_t)p * B * Qp;
         if (tp.hk > 0) {
-          gemm(tp.head1, h, Sp, S, nullptr, 0, 0, B, tp.h1.data(), h1ld, true, false);
+          gemm(tp.head1, h, Sp, S, nullptr, 0, 0, B, tp.h1.data(), h1ld, true, false, stg);
           float *h1 = tp.h1.data();
           for (size_t q = 0; q < (size_t)B * h1ld; ++q) h1[q] = h1[q] > 0.f ? h1[q] : 0.f;
-          gemm(tp.head2, h1, h1ld, tp.hk, nullptr, 0, 0, B, plog, Qp, false, false);
+          gemm(tp.head2, h1, h1ld, tp.hk, nullptr, 0, 0, B, plog, Qp, false, false, stg);
         } else {
           std::memset(plog, 0, sizeof(float) * B * Qp);
         }
@@ -605,6 +685,7 @@ class CpuSynth final : public SynthImpl {
     int backoff[2] = {1, 1};
   };
   Adapt adapt_[2];  // [prime, generate]
+  bool bf16_ = false;  // WAVENET_SYNTH_PRECISION=bf16 on CPUs with AVX512-BF16
   int force_ = -1;  // WAVENET_SYNTH_MODE: -1 auto, 0 solo, 1 parallel (for tests and benchmarks)
   std::vector<std::thread> workers_;
   std::mutex mu_;

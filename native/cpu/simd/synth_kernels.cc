@@ -4,6 +4,9 @@
 // the register tile differs per ISA.
 #include <stdint.h>
 #include <string.h>
+#if defined(__AVX512BF16__)
+#include <immintrin.h>
+#endif
 #include "cpu/simd/synth_kernels.h"
 
 // The vector helpers below are internal and inlined; their ABI does not matter.
@@ -117,7 +120,94 @@ static inline v16 vexp(v16 x) {
   return y * scale;
 }
 
+#if defined(__AVX512BF16__)
+template <int NV, int BT>
+static inline void micro_bf16(const uint16_t *__restrict W, int w, int kp, const uint32_t *__restrict in, int ldi,
+                              float *__restrict out, int ldo, const float *bias, int accumulate) {
+  __m512 acc[BT][NV];
+#pragma GCC unroll 8
+  for (int b = 0; b < BT; ++b)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      __m512 a = accumulate ? _mm512_loadu_ps(out + (size_t)b * ldo + 16 * v) : _mm512_setzero_ps();
+      if (bias) a = _mm512_add_ps(a, _mm512_loadu_ps(bias + 16 * v));
+      acc[b][v] = a;
+    }
+  for (int k = 0; k < kp; ++k) {
+    const uint16_t *wr = W + (size_t)k * w * 2;
+    __m512i wv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) wv[v] = _mm512_loadu_si512((const void *)(wr + 32 * v));
+#pragma GCC unroll 8
+    for (int b = 0; b < BT; ++b) {
+      const __m512i x = _mm512_set1_epi32((int)in[(size_t)b * ldi + k]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[b][v] = _mm512_dpbf16_ps(acc[b][v], (__m512bh)wv[v], (__m512bh)x);
+    }
+  }
+#pragma GCC unroll 8
+  for (int b = 0; b < BT; ++b)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) _mm512_storeu_ps(out + (size_t)b * ldo + 16 * v, acc[b][v]);
+}
+
+typedef void (*micro_bf16_fn)(const uint16_t *, int, int, const uint32_t *, int, float *, int, const float *, int);
+template <int NV, int BT>
+struct TableB {
+  static void fill(micro_bf16_fn (*t)[BTMAX]) {
+    t[NV - 1][BT - 1] = &micro_bf16<NV, BT>;
+    if constexpr (BT > 1) TableB<NV, BT - 1>::fill(t);
+    else if constexpr (NV > 1) TableB<NV - 1, BTMAX>::fill(t);
+  }
+};
+struct MicroB {
+  micro_bf16_fn f[NVMAX][BTMAX];
+  MicroB() { TableB<NVMAX, BTMAX>::fill(f); }
+};
+static const MicroB micros_bf16;
+#endif
+
+static inline float bf16_to_f32(uint16_t h) {
+  uint32_t u = (uint32_t)h << 16;
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
+
 }  // namespace
+
+void synth_gemm_bf16(const ::wn::SynthGemmBf16 &g) {
+  const int P = WN_SYNTH_PANEL;
+  for (int p0 = 0; p0 < g.mpad; p0 += P) {
+    const int w = g.mpad - p0 < P ? g.mpad - p0 : P;
+    const uint16_t *panel = g.w + (size_t)p0 * g.kpairs * 2;
+#if defined(__AVX512BF16__)
+    for (int c = 0; c < w; c += 16 * NVMAX) {
+      const int nv = (w - c) / 16 < NVMAX ? (w - c) / 16 : NVMAX;
+      for (int b = 0; b < g.batch; b += BTMAX) {
+        const int bt = g.batch - b < BTMAX ? g.batch - b : BTMAX;
+        micros_bf16.f[nv - 1][bt - 1](panel + 2 * c, w, g.kpairs, g.in + (size_t)b * g.ldi, g.ldi,
+                                      g.out + (size_t)b * g.ldo + p0 + c, g.ldo, g.bias ? g.bias + p0 + c : nullptr,
+                                      g.accumulate);
+      }
+    }
+#else
+    // portable fallback: same arithmetic order per output (pairs in order), fp32 accumulation
+    for (int b = 0; b < g.batch; ++b)
+      for (int c = 0; c < w; ++c) {
+        float a = g.accumulate ? g.out[(size_t)b * g.ldo + p0 + c] : 0.f;
+        if (g.bias) a += g.bias[p0 + c];
+        const uint32_t *x = g.in + (size_t)b * g.ldi;
+        for (int k = 0; k < g.kpairs; ++k) {
+          const uint16_t *wp = panel + ((size_t)k * w + c) * 2;
+          a += bf16_to_f32(wp[0]) * bf16_to_f32((uint16_t)(x[k] & 0xffff)) +
+               bf16_to_f32(wp[1]) * bf16_to_f32((uint16_t)(x[k] >> 16));
+        }
+        g.out[(size_t)b * g.ldo + p0 + c] = a;
+      }
+#endif
+  }
+}
 
 void synth_gemm(const ::wn::SynthGemm &g) {
   const int P = WN_SYNTH_PANEL;

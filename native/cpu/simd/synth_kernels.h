@@ -6,6 +6,7 @@
 // remainder of Mpad for the last panel), so that one input value multiplies w contiguous weights.
 // Mpad = M rounded up to a multiple of 16; rows M..Mpad-1 are zero. Panel p starts at 64*p*K floats.
 #pragma once
+#include <stdint.h>
 #include "cpu/dispatch.h"
 
 #define WN_SYNTH_PANEL 64
@@ -24,13 +25,32 @@ struct SynthGemm {
   const float *bias;  // mpad values or null
   int accumulate;     // 1: out += W.in (+ bias); 0: out = W.in (+ bias)
 };
+// The same product with bf16 weights and inputs (AVX512-BF16 vdpbf16ps, fp32 accumulation).
+// Weights: panels as above but over pairs of inputs: panel p is [Kpairs][w][2] bf16 (input 2i in
+// the low half), Kpairs = (k0p + k1p) / 2 with each segment padded to an even length. Inputs: the
+// caller converts both segments into one bf16 row per stream: [in0 (k0p), in1 (k1p)], stride ldi
+// (in pairs).
+struct SynthGemmBf16 {
+  const uint16_t *w;
+  int mpad;
+  int kpairs;
+  const uint32_t *in;  // batch rows of bf16 pairs
+  int ldi;
+  int batch;
+  float *out;
+  int ldo;
+  const float *bias;
+  int accumulate;
+};
 }  // namespace wn
 
+// gemm_bf16: as gemm, from bf16 weights and inputs (a scalar fallback where AVX512-BF16 is absent)
 // gemm:   out[b][m] (+)= bias[m] + sum_k W[m][k] * in[b][k]
 // gate:   z[b][j] = tanh(fg[b][j]) * sigmoid(fg[b][goff + j]) for j < d
 #define WN_SYNTH_DECL(ns)                                                               \
   namespace ns {                                                                        \
   void synth_gemm(const ::wn::SynthGemm &g);                                            \
+  void synth_gemm_bf16(const ::wn::SynthGemmBf16 &g);                                   \
   void synth_gate(const float *fg, int ldfg, int goff, int d, int batch, float *z, int ldz); \
   }
 WN_FOR_EACH_ISA(WN_SYNTH_DECL)
