@@ -314,6 +314,20 @@ async function renderLocked(o: RenderOptions): Promise<RenderResult> {
     if (r && sameSettings(r, j.settings) && isComplete(o.outDir, r)) skipped.push(j);
     else pending.push(j);
   }
+  // Prime classes, receptiveField each, per distinct prime file (decoded before anything is written).
+  const primeClasses = new Map<string, Uint8Array>();
+  for (const j of pending) {
+    const p = j.spec.prime;
+    if (!p || primeClasses.has(p)) continue;
+    if (!o.decodePrime) throw new Error('render: textures have primes but no prime decoder was given');
+    const audio = await o.decodePrime(p, MODEL_RATE);
+    const tail = audio.subarray(Math.max(0, audio.length - rf));
+    const q = native().mulawEncode(Float32Array.from(tail));
+    const c = new Uint8Array(rf).fill(128);
+    c.set(q, rf - q.length);
+    primeClasses.set(p, c);
+  }
+
   removeStaleTemps(o.outDir, pending.map((j) => j.spec.name));
   // Drop records of textures about to be redone: they are not complete any more once we start writing.
   const redo = new Set(pending.map((j) => j.spec.name));
@@ -346,19 +360,6 @@ async function renderLocked(o: RenderOptions): Promise<RenderResult> {
   report();
   if (skipped.length) log(`render: ${skipped.length} of ${plan.length} textures already complete in ${o.outDir}, skipping them`);
 
-  // Prime classes, receptiveField each, per distinct prime file.
-  const primeClasses = new Map<string, Uint8Array>();
-  for (const j of pending) {
-    const p = j.spec.prime;
-    if (!p || primeClasses.has(p)) continue;
-    if (!o.decodePrime) throw new Error('render: textures have primes but no prime decoder was given');
-    const audio = await o.decodePrime(p, MODEL_RATE);
-    const tail = audio.subarray(Math.max(0, audio.length - rf));
-    const q = native().mulawEncode(Float32Array.from(tail));
-    const c = new Uint8Array(rf).fill(128);
-    c.set(q, rf - q.length);
-    primeClasses.set(p, c);
-  }
 
   // Waves: unprimed first, each group longest first, then slices of `batch`.
   const grouped = [...pending].sort((a, b) => {
