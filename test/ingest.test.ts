@@ -361,3 +361,94 @@ test('info DIR --json gives the same summary as ingest --json', { skip: noFfmpeg
   assert.deepEqual(d.json, r.summary);
   assert.match(d.text, /sources: +1 \(pcm_s16le 1\)/);
 });
+
+test('the table mu-law encoder equals the reference for every kind of value, and the native codec within one class', async () => {
+  const { mulawEncodeFast } = await import('../src/dataset/mulaw-table.js');
+  const { mulawEncodeValue } = await import('../src/audio/mulaw.js');
+  const { native } = await import('../src/native.js');
+  const vals: number[] = [0, -0, 1, -1, 2, -2, 1e-30, -1e-30, Infinity, -Infinity, NaN, 0.5, -0.5];
+  let s = 12345;
+  for (let i = 0; i < 200000; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    const u = s / 2 ** 32;
+    vals.push((u * 2 - 1) ** 5 * 1.05);
+  }
+  // values right at the class boundaries of the reference, and one float either side
+  const f = new Float32Array(1);
+  const bits = new Int32Array(f.buffer);
+  for (let c = 0; c < 255; c++) {
+    const y = (2 * (c + 0.5)) / 255 - 1;
+    f[0] = (Math.sign(y) * (Math.pow(256, Math.abs(y)) - 1)) / 255;
+    for (const d of [-2, -1, 0, 1, 2]) {
+      const g = new Int32Array([bits[0] + d]);
+      vals.push(new Float32Array(g.buffer)[0]);
+    }
+  }
+  const x = Float32Array.from(vals);
+  const fast = mulawEncodeFast(x);
+  for (let i = 0; i < x.length; i++) assert.equal(fast[i], mulawEncodeValue(x[i]), `x = ${x[i]}`);
+  const nat = native().mulawEncode(x.map((v) => (Number.isNaN(v) ? 0 : v)));
+  let worst = 0;
+  for (let i = 0; i < x.length; i++) if (!Number.isNaN(x[i])) worst = Math.max(worst, Math.abs(nat[i] - fast[i]));
+  assert.ok(worst <= 1, `native and table encoders differ by ${worst} classes`);
+  assert.equal(fast[0], 128);
+  assert.equal(fast[2], 255);
+  assert.equal(fast[3], 0);
+});
+
+test('an ffmpeg without libsoxr: decoding falls back to its own resampler', { skip: noFfmpeg }, async () => {
+  const { realpathSync } = await import('node:fs');
+  const { execFileSync } = await import('node:child_process');
+  const real = execFileSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).trim();
+  const fake = join(work, 'ffmpeg-nosoxr');
+  writeFileSync(fake, `#!/bin/sh\ncase "$*" in *resampler=soxr*) echo "[SWR @ 0x1] [error] Requested resampling engine is unavailable" >&2; exit 1;; esac\nexec "${realpathSync(real)}" "$@"\n`);
+  chmodSync(fake, 0o755);
+  const f = genAudio(join(work, 'nosoxr.wav'), { channels: ['0.4*sin(2*PI*7000*t)+0.4*sin(2*PI*10000*t)'], rate: 44100, seconds: 1, depth: 'f32' });
+  const old = process.env.WAVENET_FFMPEG;
+  process.env.WAVENET_FFMPEG = fake;
+  resetFfmpegCache();
+  try {
+    const x = await decodeFile(f, { rate: 16000 });
+    assert.ok(Math.abs(x.length - 16000) <= 2);
+    assert.ok(Math.abs(toneAmplitude(x.subarray(1000, 15000), 7000, 16000) - 0.4) < 0.02);
+    assert.ok(toneAmplitude(x.subarray(1000, 15000), 6000, 16000) < 0.4e-2, 'swr with 64 taps still removes 10 kHz (-40 dB)');
+    const y = await resample(x, 16000, 8000);
+    assert.ok(Math.abs(y.length - 8000) <= 2);
+  } finally {
+    if (old === undefined) delete process.env.WAVENET_FFMPEG;
+    else process.env.WAVENET_FFMPEG = old;
+    resetFfmpegCache();
+  }
+});
+
+test('progress helper: plain lines on a pipe with rate and ETA, nothing when silent, log lines always', async () => {
+  const { createProgress, formatEta } = await import('../src/util/progress.js');
+  const { Writable } = await import('node:stream');
+  const sink = () => {
+    const lines: string[] = [];
+    const w = new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } }) as unknown as NodeJS.WriteStream;
+    return { w, lines };
+  };
+  const a = sink();
+  const p = createProgress({ label: 'ingest', total: 10, unit: 'files', stream: a.w, intervalSeconds: 0.2 });
+  p.update(4, '12.0 s of audio');
+  await new Promise((r) => setTimeout(r, 1100));
+  p.log('wavenet: rejected x: empty file');
+  p.update(5);
+  p.stop();
+  p.stop();
+  const text = a.lines.join('');
+  assert.match(text, /ingest 4\/10 files \| [\d.]+ files\/s \| ETA \d+s \| 12\.0 s of audio/);
+  assert.match(text, /wavenet: rejected x: empty file\n/);
+  assert.match(text.trimEnd().split('\n').pop()!, /^ingest 5\/10 files/);
+  assert.doesNotMatch(text, /\x1b/);
+  const b = sink();
+  const q = createProgress({ label: 'x', total: 3, stream: b.w, silent: true, intervalSeconds: 0.2 });
+  q.update(1);
+  q.log('message');
+  q.stop();
+  assert.deepEqual(b.lines, ['message\n']);
+  assert.equal(formatEta(42), '42s');
+  assert.equal(formatEta(185), '3m05s');
+  assert.equal(formatEta(3720), '1h02m');
+});

@@ -20,7 +20,7 @@ import { spawn } from 'node:child_process';
 import { open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
-import { findFfmpeg, ffmpegReason, resampleFilter, type Ffmpeg } from './ffmpeg.js';
+import { findFfmpeg, ffmpegReason, markNoSoxr, resampleFilter, SOXR_MISSING, type Ffmpeg } from './ffmpeg.js';
 import { looksLikeWav, readWavHeader, readWavMono, wavSupported, WavError, type WavFormat } from './wav.js';
 
 export class DecodeError extends UserError {
@@ -60,11 +60,23 @@ export class AudioDecoder implements AsyncIterable<Float32Array> {
   async *[Symbol.asyncIterator](): AsyncGenerator<Float32Array> {
     const ff = this.opts.ffmpeg === undefined ? findFfmpeg() : this.opts.ffmpeg;
     await precheck(this.path, ff !== null);
-    const gen = ff ? this.viaFfmpeg(ff) : this.viaWav();
-    for await (const block of gen) {
-      if (block.length === 0) continue;
-      this.samples += block.length;
-      yield block;
+    for (let attempt = 0; ; attempt++) {
+      const gen = ff ? this.viaFfmpeg(ff) : this.viaWav();
+      try {
+        for await (const block of gen) {
+          if (block.length === 0) continue;
+          this.samples += block.length;
+          yield block;
+        }
+        break;
+      } catch (e) {
+        // an ffmpeg without libsoxr: use its own resampler from now on (fails before any output)
+        if (e instanceof SoxrMissing && ff && attempt === 0 && this.samples === 0) {
+          markNoSoxr(ff);
+          continue;
+        }
+        throw e;
+      }
     }
     if (this.samples === 0) throw new DecodeError(this.path, 'no audio decoded (0 samples)');
   }
@@ -164,6 +176,7 @@ export class AudioDecoder implements AsyncIterable<Float32Array> {
       if (stderrTail) parseLine(stderrTail);
       finished = true;
       if (code !== 0) {
+        if (errLines.some((l) => SOXR_MISSING.test(l))) throw new SoxrMissing();
         throw new DecodeError(path, ffmpegFailure(errLines, code, signal));
       }
       if (errLines.length > 0) {
@@ -184,6 +197,8 @@ export class AudioDecoder implements AsyncIterable<Float32Array> {
     }
   }
 }
+
+class SoxrMissing extends Error {}
 
 function truncatedReason(f: WavFormat): string {
   return `truncated: the header declares ${f.declaredDataBytes} bytes of audio, the file holds ${f.dataBytes}`;
@@ -288,7 +303,7 @@ function downmixF32(buf: Buffer, frames: number, channels: number): Float32Array
     copy.set(buf.subarray(0, frames * channels * 4));
     f = new Float32Array(copy.buffer);
   }
-  if (channels === 1) return Float32Array.from(f);
+  if (channels === 1) return f; // the pipe's buffers are fresh per read: a view is safe to hand out
   const out = new Float32Array(frames);
   const inv = 1 / channels;
   if (channels === 2) {
@@ -327,6 +342,10 @@ export async function decodeFile(path: string, opts: { rate: number }): Promise<
  * within a sample or two.
  */
 export async function resample(x: Float32Array, from: number, to: number): Promise<Float32Array> {
+  return resampleImpl(x, from, to, false);
+}
+
+async function resampleImpl(x: Float32Array, from: number, to: number, retried: boolean): Promise<Float32Array> {
   if (!(from > 0 && to > 0) || !Number.isInteger(from) || !Number.isInteger(to)) {
     throw new UserError(`resample: rates must be positive integers (got ${from} -> ${to})`);
   }
@@ -359,6 +378,10 @@ export async function resample(x: Float32Array, from: number, to: number): Promi
   const chunks: Buffer[] = [];
   for await (const c of child.stdout as AsyncIterable<Buffer>) chunks.push(c);
   const code = await exited;
+  if (code !== 0 && SOXR_MISSING.test(err) && !retried) {
+    markNoSoxr(ff);
+    return resampleImpl(x, from, to, true);
+  }
   if (code !== 0) throw new UserError(`resample: ffmpeg failed (exit ${code}): ${err.trim().split('\n')[0]}`);
   const all = Buffer.concat(chunks);
   const out = new Float32Array(Math.floor(all.length / 4));

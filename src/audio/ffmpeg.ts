@@ -90,7 +90,7 @@ export function resetFfmpegCache(): void {
   cached = undefined;
 }
 
-/** Whether this ffmpeg build has libsoxr (checked once per binary with `-buildconf`). */
+/** Whether this ffmpeg build has libsoxr (checked once per binary with `-buildconf`; costs one ffmpeg start). */
 export function hasSoxr(ff: Ffmpeg): boolean {
   const known = soxrCache.get(ff.path);
   if (known !== undefined) return known;
@@ -100,10 +100,20 @@ export function hasSoxr(ff: Ffmpeg): boolean {
   return yes;
 }
 
+/** The message swresample logs when soxr was asked for but is not compiled in. */
+export const SOXR_MISSING = /Requested resampling engine is unavailable/;
+
+/** Record that this ffmpeg has no soxr (seen from a failed run): later filters use swr. */
+export function markNoSoxr(ff: Ffmpeg): void {
+  soxrCache.set(ff.path, false);
+}
+
 /**
- * The aresample filter used everywhere: soxr at its default (high) precision when the build has it,
- * else ffmpeg's own swr with a longer filter than its default (64 taps per phase instead of 32).
+ * The aresample filter used everywhere: soxr at its default (high) precision, else (a build without
+ * libsoxr) ffmpeg's own swr with a longer filter than its default (64 taps per phase instead of 32).
+ * soxr is assumed until a run fails with SOXR_MISSING (callers then markNoSoxr() and retry), so the
+ * common case costs no extra ffmpeg start.
  */
 export function resampleFilter(ff: Ffmpeg, rate: number): string {
-  return hasSoxr(ff) ? `aresample=${rate}:resampler=soxr` : `aresample=${rate}:filter_size=64`;
+  return soxrCache.get(ff.path) === false ? `aresample=${rate}:filter_size=64` : `aresample=${rate}:resampler=soxr`;
 }

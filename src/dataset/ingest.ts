@@ -11,13 +11,13 @@ import { basename, extname, join, resolve } from 'node:path';
 import { AudioDecoder, DecodeError, fsReason } from '../audio/decode.js';
 import { findFfmpeg } from '../audio/ffmpeg.js';
 import { MU } from '../audio/mulaw.js';
-import { native } from '../native.js';
 import { UserError, messageOf } from '../util/errors.js';
 import {
   CHUNKS_DIR, MANIFEST_FILE, emptyManifest, fsyncDir, manifestPath, readManifest, writeManifest,
   type Manifest, type ManifestChunk, type ManifestRejected, type ManifestSource,
 } from './manifest.js';
 import { summarize, type DatasetSummary } from './summary.js';
+import { mulawEncodeFast } from './mulaw-table.js';
 
 export const DEFAULT_RATE = 16000;
 export const DEFAULT_CHUNK_SECONDS = 16;
@@ -410,7 +410,7 @@ async function ingestLocked(opts: IngestOptions, dir: string, t0: number): Promi
   const rate = m.sampleRate;
   const chunksDir = join(dir, CHUNKS_DIR);
   const threshold = m.trimSilenceDb === null ? null : 10 ** (m.trimSilenceDb / 20);
-  const mulaw = native().mulawEncode;
+  const mulaw = (x: Float32Array) => mulawEncodeFast(x, m.mu);
 
   const known = new Map<string, string>(m.sources.map((s) => [s.sha256, s.path]));
   const skipped: { path: string; sameAs: string }[] = [];

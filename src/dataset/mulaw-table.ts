@@ -1,0 +1,87 @@
+/**
+ * A table-driven mu-law encoder for whole buffers, bit-for-bit equal to the reference
+ * `mulawEncodeValue` (src/audio/mulaw.ts) for every float32 input, and several times faster than a
+ * log per sample (ingest encodes tens of millions of samples; see docs/perf.md "## Ingest").
+ *
+ * The encoder is monotonic in x, so class(x) = the number of classes c >= 1 whose threshold
+ * thr[c] = min{x : class(x) >= c} is <= x. The thresholds are found once by bisection over the float32
+ * values in [-1, 1] using the reference itself, so ties round exactly as the reference does. A sample
+ * is encoded by looking up the class at the start of its bucket (the top 16 bits of its order-preserving
+ * float key) and stepping up past at most a couple of thresholds. NaN encodes as 0.0 does (128).
+ */
+import { MU, mulawEncodeValue } from '../audio/mulaw.js';
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** Order-preserving unsigned key of a float32 (by its bits). */
+function keyOf(x: number): number {
+  f32[0] = x;
+  const b = u32[0];
+  return b & 0x80000000 ? ~b >>> 0 : (b | 0x80000000) >>> 0;
+}
+
+function floatOfKey(k: number): number {
+  u32[0] = k & 0x80000000 ? (k & 0x7fffffff) >>> 0 : ~k >>> 0;
+  return f32[0];
+}
+
+interface Tables {
+  thr: Float32Array; // thr[c] for c = 1..mu; thr[mu + 1] = NaN sentinel
+  bucket: Uint8Array; // class of the smallest float in each 2^16 bucket of keys
+}
+
+const cache = new Map<number, Tables>();
+
+function tables(mu: number): Tables {
+  const got = cache.get(mu);
+  if (got) return got;
+  const thr = new Float32Array(mu + 2);
+  thr[0] = -Infinity;
+  thr[mu + 1] = NaN; // every comparison with NaN is false: the loop stops at mu, +Infinity included
+  const lo0 = keyOf(-1);
+  const hi0 = keyOf(1);
+  for (let c = 1; c <= mu; c++) {
+    // smallest key in [lo0, hi0] whose value encodes to >= c
+    let lo = lo0;
+    let hi = hi0;
+    while (lo < hi) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      if (mulawEncodeValue(floatOfKey(mid), mu) >= c) hi = mid;
+      else lo = mid + 1;
+    }
+    thr[c] = floatOfKey(lo);
+  }
+  const bucket = new Uint8Array(65536);
+  for (let b = 0; b < 65536; b++) {
+    const x = floatOfKey((b * 65536) >>> 0);
+    // NaN buckets (above +Inf / below -Inf in key order) are handled by the NaN check
+    bucket[b] = Number.isNaN(x) ? 0 : mulawEncodeValue(x, mu);
+  }
+  const t = { thr, bucket };
+  cache.set(mu, t);
+  return t;
+}
+
+/** Encode a whole buffer; `out` (optional) receives the classes. */
+export function mulawEncodeFast(x: Float32Array, mu = MU, out?: Uint8Array): Uint8Array {
+  if (mu > 255) throw new Error(`mulawEncodeFast: mu ${mu} does not fit a byte`);
+  const { thr, bucket } = tables(mu);
+  const o = out ?? new Uint8Array(x.length);
+  const aligned = x.byteOffset % 4 === 0;
+  const bits = aligned ? new Uint32Array(x.buffer, x.byteOffset, x.length) : new Uint32Array(Float32Array.from(x).buffer);
+  const zero = mulawEncodeValue(0, mu);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    if (v !== v) {
+      o[i] = zero;
+      continue;
+    }
+    const b = bits[i];
+    const k = b & 0x80000000 ? ~b >>> 0 : (b | 0x80000000) >>> 0;
+    let c = bucket[k >>> 16];
+    while (v >= thr[c + 1]) c++;
+    o[i] = c;
+  }
+  return o;
+}
