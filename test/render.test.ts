@@ -149,14 +149,20 @@ test('--count: named files, a valid index, a contact sheet; same seeds give the 
   assert.ok(!existsSync(join(c, 'contact-sheet.png')));
 });
 
-test('a texture does not depend on the batch it is rendered in', async () => {
+test('a texture depends neither on the batch it is rendered in nor on the steps per call', async () => {
   const model = await loadModel(noiseCk);
   const textures = planFromCount(5, defaults);
   const one = join(dir, 'batch-1');
   const all = join(dir, 'batch-5');
+  const odd = join(dir, 'batch-3-chunk-7');
   await render({ ...baseOptions(one, model), textures, batch: 1 });
-  await render({ ...baseOptions(all, model), textures, batch: 5 });
-  for (const f of wavs(one)) assert.equal(sha(join(one, f)), sha(join(all, f)), f);
+  await render({ ...baseOptions(all, model), textures, batch: 5, chunk: 1000 });
+  await render({ ...baseOptions(odd, model), textures, batch: 3, chunk: 7 });
+  assert.equal(wavs(one).length, 5);
+  for (const f of wavs(one)) {
+    assert.equal(sha(join(one, f)), sha(join(all, f)), f);
+    assert.equal(sha(join(one, f)), sha(join(odd, f)), f);
+  }
 });
 
 test('--job: named files (subfolders too), per-entry settings, a valid index', () => {

@@ -76,7 +76,11 @@ export interface RenderOptions {
   normalize: NormalizeTarget | null;
   batch: number;
   device: 'cpu' | 'cuda';
-  /** Steps per generate call (default 4000: 0.25 s of audio). */
+  /**
+   * Steps per generate call. Default: adaptive, about 0.5 s of wall time per call (so progress and
+   * Ctrl-C stay responsive with large batches and models), 64 to 16000 steps. The audio does not
+   * depend on it.
+   */
   chunk?: number;
   command?: string[];
   contactSheet?: boolean;
@@ -273,7 +277,8 @@ async function renderLocked(o: RenderOptions): Promise<RenderResult> {
   const rate = o.sampleRate ?? MODEL_RATE;
   const t0 = performance.now();
   const log = o.onLog ?? (() => {});
-  const chunk = Math.max(1, Math.floor(o.chunk ?? 4000));
+  let chunk = Math.max(1, Math.floor(o.chunk ?? 256));
+  const adaptive = o.chunk === undefined;
   if (rate !== MODEL_RATE && !o.resample) throw new Error('render: sampleRate differs from the model rate but no resampler was given');
   if (!Number.isInteger(o.batch) || o.batch < 1) throw new UserError(`--batch ${o.batch}: must be a whole number >= 1`);
 
@@ -458,7 +463,12 @@ async function renderLocked(o: RenderOptions): Promise<RenderResult> {
           break;
         }
         const n = Math.min(chunk, total - t);
+        const c0 = performance.now();
         const { classes } = await synth.generate(n);
+        if (adaptive) {
+          const perStep = (performance.now() - c0) / 1000 / n;
+          if (perStep > 0) chunk = Math.max(64, Math.min(16000, Math.round(0.5 / perStep)));
+        }
         for (let s = 0; s < b; s++) {
           const want = wave[s].genSamples;
           if (t >= want) continue;
