@@ -143,21 +143,9 @@ struct Packed {
 };
 
 // Converts the two input segments of every stream into bf16 pairs: row b = [in0 (k0p), in1 (k1p)].
-static void stage_bf16(const Packed &P, const float *in0, int ld0, int k0, const float *in1, int ld1, int k1, int batch,
-                       uint32_t *dst) {
-  uint16_t *d = reinterpret_cast<uint16_t *>(dst);
-  const int row = 2 * P.kpairs;
-  for (int b = 0; b < batch; ++b) {
-    uint16_t *r = d + (size_t)b * row;
-    const float *a = in0 + (size_t)b * ld0;
-    for (int i = 0; i < k0; ++i) r[i] = Packed::to_bf16(a[i]);
-    for (int i = k0; i < P.k0p; ++i) r[i] = 0;
-    if (k1 > 0) {
-      const float *c = in1 + (size_t)b * ld1;
-      for (int i = 0; i < k1; ++i) r[P.k0p + i] = Packed::to_bf16(c[i]);
-    }
-    for (int i = P.k0p + k1; i < row; ++i) r[i] = 0;
-  }
+static inline void stage_bf16(const Packed &P, const float *in0, int ld0, int k0, const float *in1, int ld1, int k1,
+                              int batch, uint32_t *dst) {
+  WN_DISPATCH(synth_stage_bf16, in0, ld0, k0, P.k0p, in1, ld1, k1, 2 * P.kpairs, batch, reinterpret_cast<uint16_t *>(dst));
 }
 
 static inline void gemm(const Packed &P, const float *in0, int ld0, int k0, const float *in1, int ld1, int k1, int batch,

@@ -174,7 +174,48 @@ static inline float bf16_to_f32(uint16_t h) {
   return f;
 }
 
+// tanh(f) * sigmoid(g) with one division: (e - 1) / ((e + 1)(1 + exp(-g))), e = exp(2f).
+// f is clamped to [-9, 9] (tanh is +-1 in float beyond) and g to >= -20 (sigmoid < 2.1e-9 below),
+// which keeps the denominator finite; the absolute error stays around 1e-7.
+static inline v16 gate16(v16 f, v16 g) {
+  const v16 fhi = bcast(9.f), flo = bcast(-9.f), glo = bcast(-20.f);
+  f = f > fhi ? fhi : f;
+  f = f < flo ? flo : f;
+  g = g < glo ? glo : g;
+  const v16 e = vexp(f + f);
+  return (e - 1.0f) / ((e + 1.0f) * (1.0f + vexp(-g)));
+}
+
 }  // namespace
+
+static inline uint16_t f32_to_bf16(float f) {
+  uint32_t u;
+  memcpy(&u, &f, 4);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return (uint16_t)(u >> 16);
+}
+
+static inline void cvt_row(const float *src, int n, uint16_t *dst) {
+  int i = 0;
+#if defined(__AVX512BF16__)
+  for (; i + 16 <= n; i += 16) {
+    __m256bh h = _mm512_cvtneps_pbh(_mm512_loadu_ps(src + i));
+    _mm256_storeu_si256((__m256i *)(dst + i), (__m256i)h);
+  }
+#endif
+  for (; i < n; ++i) dst[i] = f32_to_bf16(src[i]);
+}
+
+void synth_stage_bf16(const float *in0, int ld0, int k0, int k0p, const float *in1, int ld1, int k1, int row, int batch,
+                      uint16_t *dst) {
+  for (int b = 0; b < batch; ++b) {
+    uint16_t *r = dst + (size_t)b * row;
+    cvt_row(in0 + (size_t)b * ld0, k0, r);
+    for (int i = k0; i < k0p; ++i) r[i] = 0;
+    if (k1 > 0) cvt_row(in1 + (size_t)b * ld1, k1, r + k0p);
+    for (int i = k0p + (k1 > 0 ? k1 : 0); i < row; ++i) r[i] = 0;
+  }
+}
 
 void synth_gemm_bf16(const ::wn::SynthGemmBf16 &g) {
   const int P = WN_SYNTH_PANEL;
@@ -233,20 +274,13 @@ void synth_gate(const float *fg, int ldfg, int goff, int d, int batch, float *z,
     float *zb = z + (size_t)b * ldz;
     int j = 0;
     for (; j + 16 <= d; j += 16) {
-      const v16 fv = load(f + j), gv = load(gg + j);
-      // tanh(f) = 1 - 2 / (exp(2f) + 1); sigmoid(g) = 1 / (1 + exp(-g))
-      const v16 th = 1.0f - 2.0f / (vexp(fv + fv) + 1.0f);
-      const v16 sg = 1.0f / (1.0f + vexp(-gv));
-      store(zb + j, th * sg);
+      store(zb + j, gate16(load(f + j), load(gg + j)));
     }
     if (j < d) {
       float fb[16] = {0}, gb[16] = {0}, zt[16];
       memcpy(fb, f + j, sizeof(float) * (d - j));
       memcpy(gb, gg + j, sizeof(float) * (d - j));
-      const v16 fv = load(fb), gv = load(gb);
-      const v16 th = 1.0f - 2.0f / (vexp(fv + fv) + 1.0f);
-      const v16 sg = 1.0f / (1.0f + vexp(-gv));
-      store(zt, th * sg);
+      store(zt, gate16(load(fb), load(gb)));
       memcpy(zb + j, zt, sizeof(float) * (d - j));
     }
   }

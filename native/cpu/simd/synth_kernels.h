@@ -44,6 +44,8 @@ struct SynthGemmBf16 {
 };
 }  // namespace wn
 
+// stage_bf16: dst row b (row bf16 values) = [bf16(in0[b][0..k0)), 0.., bf16(in1[b][0..k1)), 0..]
+//             with in1 starting at k0p; round to nearest even
 // gemm_bf16: as gemm, from bf16 weights and inputs (a scalar fallback where AVX512-BF16 is absent)
 // gemm:   out[b][m] (+)= bias[m] + sum_k W[m][k] * in[b][k]
 // gate:   z[b][j] = tanh(fg[b][j]) * sigmoid(fg[b][goff + j]) for j < d
@@ -51,6 +53,8 @@ struct SynthGemmBf16 {
   namespace ns {                                                                        \
   void synth_gemm(const ::wn::SynthGemm &g);                                            \
   void synth_gemm_bf16(const ::wn::SynthGemmBf16 &g);                                   \
+  void synth_stage_bf16(const float *in0, int ld0, int k0, int k0p, const float *in1, int ld1, int k1, int row, \
+                        int batch, uint16_t *dst);                                              \
   void synth_gate(const float *fg, int ldfg, int goff, int d, int batch, float *z, int ldz); \
   }
 WN_FOR_EACH_ISA(WN_SYNTH_DECL)
