@@ -1,8 +1,8 @@
 /**
  * Synthesis benchmark (CPU): `node --import tsx scripts/bench-synth.ts [--quick] [--seconds S]`.
- * Runs, one after the other in one process, on randomly initialised models:
- *   default config (10x3, R64 D64 S256 H256): batch 1 (with the naive baseline), batch 16;
- *   small config   (10x3, R32 D32 S128 H128): batch 1 (with the naive baseline), batch 16.
+ * Runs, one after the other in one process, on randomly initialised models, for the default config
+ * (10x3, R64 D64 S256 H256) and a small one (10x3, R32 D32 S128 H128): batch 1 fp32 (with the naive
+ * baselines), batch 16 fp32, batch 1 bf16, batch 16 bf16.
  * Prints a table and writes bench-results/synth-cpu.json. Batch-16 / batch-1 ratios are taken
  * within this one run. The incremental figures are medians of `repeats` timed runs.
  */
@@ -24,16 +24,18 @@ const naiveSeconds = quick ? 1 : 5;
 
 const SMALL: ModelConfig = { ...DEFAULT_CONFIG, residual: 32, dilation: 32, skip: 128, head: 128 };
 
-const plan: { config: ModelConfig; batch: number; naive: boolean }[] = [
-  { config: DEFAULT_CONFIG, batch: 1, naive: true },
-  { config: DEFAULT_CONFIG, batch: 16, naive: false },
-  { config: SMALL, batch: 1, naive: true },
-  { config: SMALL, batch: 16, naive: false },
-];
+type P = 'fp32' | 'bf16';
+const plan: { config: ModelConfig; batch: number; naive: boolean; precision: P }[] = [];
+for (const config of [DEFAULT_CONFIG, SMALL]) {
+  plan.push({ config, batch: 1, naive: true, precision: 'fp32' });
+  plan.push({ config, batch: 16, naive: false, precision: 'fp32' });
+  plan.push({ config, batch: 1, naive: false, precision: 'bf16' });
+  plan.push({ config, batch: 16, naive: false, precision: 'bf16' });
+}
 
 const results: SynthBenchResult[] = [];
 for (const p of plan) {
-  process.stderr.write(`config ${p.config.residual}/${p.config.dilation}/${p.config.skip}/${p.config.head} batch ${p.batch}\n`);
+  process.stderr.write(`config R${p.config.residual} D${p.config.dilation} S${p.config.skip} H${p.config.head} batch ${p.batch} ${p.precision}\n`);
   results.push(
     await benchSynth({
       config: p.config,
@@ -42,6 +44,7 @@ for (const p of plan) {
       seconds: p.batch === 1 ? seconds : seconds / 4,
       repeats,
       naiveSeconds: p.naive ? naiveSeconds : 0,
+      precision: p.precision,
       log: (l) => process.stderr.write(l + '\n'),
     }),
   );
@@ -55,14 +58,15 @@ const summary = {
   command: `node --import tsx scripts/bench-synth.ts ${args.join(' ')}`.trim(),
   results,
   ratios: {
-    defaultBatch16OverBatch1: ratio(results[1], results[0]),
-    smallBatch16OverBatch1: ratio(results[3], results[2]),
+    defaultFp32Batch16OverBatch1: ratio(results[1], results[0]),
+    defaultBf16Batch16OverBatch1: ratio(results[3], results[2]),
+    defaultBf16Batch16OverFp32Batch1: ratio(results[3], results[0]),
+    smallFp32Batch16OverBatch1: ratio(results[5], results[4]),
+    smallBf16Batch16OverBatch1: ratio(results[7], results[6]),
   },
 };
 console.log(formatBenchTable(results));
-console.log(
-  `batch 16 / batch 1 aggregate: default ${summary.ratios.defaultBatch16OverBatch1.toFixed(2)}x, small ${summary.ratios.smallBatch16OverBatch1.toFixed(2)}x`,
-);
+for (const [k, v] of Object.entries(summary.ratios)) console.log(`${k}: ${v.toFixed(2)}x`);
 for (const r of results.filter((x) => x.naive.length)) {
   for (const n of r.naive) console.log(`naive ${r.configText}: ${n.method}: ${n.samplesPerSecond.toFixed(2)} samples/s (${n.samples} samples in ${n.wallSeconds.toFixed(1)} s)`);
 }

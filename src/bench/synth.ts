@@ -8,6 +8,7 @@
  * sampled the same way; two implementations are timed and the faster is the baseline:
  *   - "naive-gemm": the trainer's float32 forward (batched over time, packed SIMD sgemm, threads);
  *   - "naive-incr": this kernel reset and primed with the last receptiveField classes per sample.
+ * The naive generators always run in fp32.
  * The naive rate is measured over a short run (at least a few samples, about `naiveSeconds` of
  * wall time) and reported as measured; the speed-up is incremental / naive rates (both per stream,
  * batch 1 for the naive one).
@@ -29,6 +30,8 @@ export interface SynthBenchOptions {
   repeats: number;
   /** Wall seconds for each naive generator (0: skip the naive baseline). */
   naiveSeconds: number;
+  /** Weights precision of the incremental kernel: fp32 (default) or bf16 (AVX512-BF16 CPUs). */
+  precision?: 'fp32' | 'bf16';
   log?: (line: string) => void;
 }
 
@@ -45,6 +48,8 @@ export interface SynthBenchResult {
   receptiveField: number;
   batch: number;
   device: string;
+  /** Precision the incremental kernel actually ran in. */
+  precision: 'fp32' | 'bf16';
   /** Multiply-adds per generated sample (incremental). */
   macsPerSample: number;
   runs: number[];
@@ -135,7 +140,15 @@ async function naiveGemm(c: ModelConfig, params: Float32Array, device: 'cpu' | '
 async function naiveIncr(c: ModelConfig, params: Float32Array, device: 'cpu' | 'cuda', budget: number): Promise<NaiveResult> {
   const addon = native();
   const rf = receptiveField(c);
-  const s = new addon.Synth(toNative(c), params, 1, device);
+  const old = process.env.WAVENET_SYNTH_PRECISION;
+  process.env.WAVENET_SYNTH_PRECISION = 'fp32';
+  let s: InstanceType<typeof addon.Synth>;
+  try {
+    s = new addon.Synth(toNative(c), params, 1, device);
+  } finally {
+    if (old === undefined) delete process.env.WAVENET_SYNTH_PRECISION;
+    else process.env.WAVENET_SYNTH_PRECISION = old;
+  }
   try {
     const hist = new Uint8Array(rf).fill(128);
     const temp = new Float32Array([1]);
@@ -163,7 +176,19 @@ export async function benchSynth(o: SynthBenchOptions): Promise<SynthBenchResult
   const c = o.config;
   const params = benchParams(c);
   const dev = resolveDevice(o.device);
-  const synth = new addon.Synth(toNative(c), params, o.batch, dev.device);
+  const f = addon.cpuFeatures();
+  const precision = o.precision === 'bf16' && dev.device === 'cpu' && f.kernels === 'avx512' && f.flags.avx512bf16 ? 'bf16' : 'fp32';
+  if (o.precision === 'bf16' && precision !== 'bf16') log('  bf16 needs AVX512-BF16 on the CPU device; measuring fp32');
+  const oldPrecision = process.env.WAVENET_SYNTH_PRECISION;
+  process.env.WAVENET_SYNTH_PRECISION = precision; // read by the native synth at creation
+  let synth: ReturnType<typeof makeSynth>;
+  const makeSynth = () => new addon.Synth(toNative(c), params, o.batch, dev.device);
+  try {
+    synth = makeSynth();
+  } finally {
+    if (oldPrecision === undefined) delete process.env.WAVENET_SYNTH_PRECISION;
+    else process.env.WAVENET_SYNTH_PRECISION = oldPrecision;
+  }
   const temp = new Float32Array(o.batch).fill(1);
   const seeds = new BigUint64Array(o.batch).map((_, b) => BigInt(b + 1));
   const n = Math.max(1, Math.round(o.seconds * 16000));
@@ -205,6 +230,7 @@ export async function benchSynth(o: SynthBenchOptions): Promise<SynthBenchResult
     receptiveField: receptiveField(c),
     batch: o.batch,
     device: dev.description,
+    precision,
     macsPerSample: macs,
     runs,
     samplesPerSecondPerStream: per,
@@ -219,10 +245,11 @@ export async function benchSynth(o: SynthBenchOptions): Promise<SynthBenchResult
 }
 
 export function formatBenchTable(rs: SynthBenchResult[]): string {
-  const rows = [['config', 'batch', 'samples/s/stream', 'aggregate', 'x real time', 'GFLOP/s', 'naive samples/s', 'speed-up']];
+  const rows = [['config', 'precision', 'batch', 'samples/s/stream', 'aggregate', 'x real time', 'GFLOP/s', 'naive samples/s', 'speed-up']];
   for (const r of rs) {
     rows.push([
       r.configText,
+      r.precision,
       String(r.batch),
       Math.round(r.samplesPerSecondPerStream).toLocaleString('en-US'),
       Math.round(r.samplesPerSecondAggregate).toLocaleString('en-US'),
@@ -246,6 +273,7 @@ interface BenchSynthArgs {
   seconds: number;
   repeats: number;
   naiveSeconds: number;
+  precision: 'fp32' | 'bf16';
   device: DeviceChoice;
   json: boolean;
   out?: string;
@@ -272,6 +300,7 @@ export const benchSynthCommand: CommandModule<object, BenchSynthArgs> = {
           .option('seconds', { type: 'number', default: 2, describe: 'Audio seconds per stream per timed run' })
           .option('repeats', { type: 'number', default: 3, describe: 'Timed runs (the median is reported)' })
           .option('naive-seconds', { type: 'number', default: 3, describe: 'Wall seconds for each naive generator; 0 skips it' })
+          .option('precision', { choices: ['fp32', 'bf16'] as const, default: 'fp32' as const, describe: 'Incremental kernel weights: fp32, or bf16 (CPUs with AVX512-BF16; same as WAVENET_SYNTH_PRECISION=bf16)' })
           .option('out', { type: 'string', describe: 'Also write the JSON result to this file' }),
       ),
     )
@@ -293,7 +322,7 @@ export const benchSynthCommand: CommandModule<object, BenchSynthArgs> = {
     if (!(argv.naiveSeconds >= 0 && argv.naiveSeconds <= 600)) throw new UserError(`--naive-seconds '${argv.naiveSeconds}': expected 0 to 600`);
     const log = argv.json ? () => {} : (l: string) => process.stderr.write(l + '\n');
     log(`bench synth: ${formatDilations(config.dilations)} R${config.residual} D${config.dilation} S${config.skip} H${config.head}, batch ${batch}`);
-    const r = await benchSynth({ config, batch, device: argv.device, seconds: argv.seconds, repeats, naiveSeconds: argv.naiveSeconds, log });
+    const r = await benchSynth({ config, batch, device: argv.device, seconds: argv.seconds, repeats, naiveSeconds: argv.naiveSeconds, precision: argv.precision, log });
     if (argv.out) writeFileSync(argv.out, JSON.stringify(r, null, 2) + '\n');
     if (argv.json) console.log(JSON.stringify(r, null, 2));
     else {
