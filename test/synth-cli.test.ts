@@ -233,3 +233,21 @@ test('bench synth runs on a small model and reports rates, GFLOP/s and the naive
   assert.equal(j.naive.length, 2);
   assert.ok(j.speedup > 0);
 });
+
+test('primeFromFile keeps only the last --prime-seconds of a streamed file (the whole file when shorter)', async () => {
+  const { primeFromFile } = await import('../src/synth/synthesizer.js');
+  const { decodeFile } = await import('../src/audio/decode.js');
+  const { native } = await import('../src/native.js');
+  const path = join(dir, 'ramp.wav');
+  const w = new WavWriter(path, 16000, 'f32');
+  const x = new Float32Array(40000).map((_, i) => Math.sin(i / 50) * (i / 40000));
+  w.write(x);
+  w.close();
+  const full = await decodeFile(path, { rate: 16000 });
+  const p1 = await primeFromFile(path, 1);
+  assert.equal(p1.length, 16000);
+  assert.deepEqual(p1, native().mulawEncode(full.subarray(full.length - 16000)));
+  const p9 = await primeFromFile(path, 9);
+  assert.equal(p9.length, full.length);
+  assert.deepEqual(p9, native().mulawEncode(full));
+});

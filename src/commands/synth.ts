@@ -14,9 +14,9 @@ import { resolveDevice, type DeviceChoice } from '../device.js';
 import { UserError, messageOf } from '../util/errors.js';
 import { createProgress } from '../util/progress.js';
 import { WavWriter, type WavSampleFormat } from '../audio/wav-writer.js';
-import { decodeFile, SincResampler } from '../audio/decode.js';
+import { SincResampler } from '../audio/decode.js';
 import { loadSynthModel } from '../synth/model.js';
-import { MODEL_RATE, Synthesizer, parseSeed, primeFromAudio, randomSeed } from '../synth/synthesizer.js';
+import { MODEL_RATE, Synthesizer, parseSeed, primeFromFile, randomSeed } from '../synth/synthesizer.js';
 import { formatDilations, receptiveField } from '../model/config.js';
 
 /** Samples per native call: 0.256 s of audio; Ctrl-C is honoured between blocks. */
@@ -136,8 +136,7 @@ export async function runSynth(o: SynthRunOptions): Promise<SynthSummary> {
     const model = await loadSynthModel(o.model);
     let prime: Uint8Array | undefined;
     if (o.prime) {
-      const audio = await decodeFile(o.prime, { rate: MODEL_RATE });
-      prime = primeFromAudio(audio, o.primeSeconds);
+      prime = await primeFromFile(o.prime, o.primeSeconds);
     }
     const dev = resolveDevice(o.device);
     let synth: Synthesizer;
@@ -238,7 +237,13 @@ export const synthCommand: CommandModule<object, SynthArgs> = {
       .example('$0 synth --seconds 30 --out ambient.wav', '30 s from the newest checkpoint of the newest run')
       .example('$0 synth --model runs/eno --seed 7 --temperature 0.9 --out a.wav', 'Reproducible take from one run')
       .example('$0 synth --prime field.flac --prime-seconds 2 --out b.wav', 'Continue the last 2 s of a recording')
-      .example('$0 synth --out c.wav --sample-rate 48000 --format f32', '48 kHz float for a DAW') as unknown as Argv<SynthArgs>,
+      .example('$0 synth --out c.wav --sample-rate 48000 --format f32', '48 kHz float for a DAW')
+      .epilogue(
+        'The WAV is written as it is generated and is valid at every moment: Ctrl-C stops after the current block ' +
+          '(0.256 s of audio) and keeps everything generated so far. A prime shorter than --prime-seconds is used whole. ' +
+          'Environment: WAVENET_SYNTH_PRECISION=bf16 runs the CPU kernel with bf16 weights on CPUs with AVX512-BF16 ' +
+          '(faster; logits within about 1% of fp32, so the audio differs from the fp32 default); WAVENET_THREADS caps the threads.',
+      ) as unknown as Argv<SynthArgs>,
   handler: async (argv: ArgumentsCamelCase<SynthArgs>) => {
     const checked = checkSynthArgs(argv);
     const stop = { requested: false };

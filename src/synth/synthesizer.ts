@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { native, type NativeSynth } from '../native.js';
 import { toNative, type ModelConfig } from '../model/config.js';
 import { UserError } from '../util/errors.js';
+import { AudioDecoder } from '../audio/decode.js';
 
 /** The model's audio rate: every dataset is 16 kHz mono (DESIGN.md). */
 export const MODEL_RATE = 16000;
@@ -138,4 +139,25 @@ export class Synthesizer {
 export function primeFromAudio(x: Float32Array, seconds: number): Uint8Array {
   const n = Math.min(x.length, Math.max(1, Math.round(seconds * MODEL_RATE)));
   return native().mulawEncode(x.subarray(x.length - n));
+}
+
+/**
+ * Prime classes from any audio file: decoded like ingest (mono, MODEL_RATE), keeping only its last
+ * `seconds` in memory while it streams, then mu-law encoded. UserError naming the file when it
+ * cannot be read or decoded.
+ */
+export async function primeFromFile(path: string, seconds: number): Promise<Uint8Array> {
+  const keep = Math.max(1, Math.round(seconds * MODEL_RATE));
+  const tail = new Float32Array(keep);
+  let total = 0;
+  for await (const block of new AudioDecoder(path, { rate: MODEL_RATE })) {
+    if (block.length >= keep) {
+      tail.set(block.subarray(block.length - keep));
+    } else {
+      tail.copyWithin(0, block.length);
+      tail.set(block, keep - block.length);
+    }
+    total += block.length;
+  }
+  return primeFromAudio(tail.subarray(keep - Math.min(keep, total)), seconds);
 }
