@@ -12,7 +12,7 @@ import { native } from '../src/native.js';
 type GemmFn = (
   transA: boolean, transB: boolean, M: number, N: number, K: number,
   A: Float32Array, lda: number, B: Float32Array, ldb: number, C: Float32Array, ldc: number,
-  accumulate: boolean, naive: boolean,
+  accumulate: boolean, mode: boolean | 'prepacked',
 ) => void;
 const addon = native() as unknown as { _gemmForTest: GemmFn; cpuFeatures(): { kernels: string; flags: Record<string, boolean> } };
 
@@ -43,8 +43,11 @@ function checkGemm(kernelsLabel: string) {
           const C0 = Float32Array.from({ length: M * ldc }, r);
           const C1 = Float32Array.from(C0);
           const C2 = Float32Array.from(C0);
+          const C3 = Float32Array.from(C0);
           addon._gemmForTest(ta, tb, M, N, K, A, lda, B, ldb, C1, ldc, acc, false);
           addon._gemmForTest(ta, tb, M, N, K, A, lda, B, ldb, C2, ldc, acc, true);
+          addon._gemmForTest(ta, tb, M, N, K, A, lda, B, ldb, C3, ldc, acc, 'prepacked');
+          assert.ok(C1.every((v, i) => v === C3[i]), `prepacked B differs from sgemm for ${M}x${N}x${K} tA=${ta} tB=${tb}`);
           for (let i = 0; i < M; i++)
             for (let j = 0; j < ldc; j++) {
               const k = i * ldc + j;
@@ -60,7 +63,7 @@ function checkGemm(kernelsLabel: string) {
   return worst;
 }
 
-test('sgemm matches the naive loop for odd shapes, all transposes, strides and accumulation', (t) => {
+test('sgemm (and with B prepacked) matches the naive loop for odd shapes, all transposes, strides and accumulation', (t) => {
   const worst = checkGemm(addon.cpuFeatures().kernels);
   t.diagnostic(`kernels ${addon.cpuFeatures().kernels}: worst scaled error ${worst.toExponential(2)}`);
 });
@@ -86,9 +89,11 @@ let ge = 0;
 for (const [M, N, K] of [[1, 1, 1], [13, 17, 19], [37, 45, 53], [97, 65, 300]])
   for (const ta of [false, true]) for (const tb of [false, true]) for (const acc of [false, true]) {
     const A = Float32Array.from({ length: M * K }, r), Bm = Float32Array.from({ length: K * N }, r);
-    const C1 = Float32Array.from({ length: M * N }, r), C2 = Float32Array.from(C1);
+    const C1 = Float32Array.from({ length: M * N }, r), C2 = Float32Array.from(C1), C3 = Float32Array.from(C1);
     a._gemmForTest(ta, tb, M, N, K, A, ta ? M : K, Bm, tb ? K : N, C1, N, acc, false);
     a._gemmForTest(ta, tb, M, N, K, A, ta ? M : K, Bm, tb ? K : N, C2, N, acc, true);
+    a._gemmForTest(ta, tb, M, N, K, A, ta ? M : K, Bm, tb ? K : N, C3, N, acc, 'prepacked');
+    for (let i = 0; i < C1.length; i++) ge = Math.max(ge, C1[i] === C3[i] ? 0 : 1);
     for (let i = 0; i < C1.length; i++) ge = Math.max(ge, Math.abs(C1[i] - C2[i]) / (1 + Math.sqrt(K)));
   }
 console.log(JSON.stringify({ kernels: a.cpuFeatures().kernels, loss, gradNorm: Math.sqrt(gn), gemmErr: ge }));

@@ -20,12 +20,10 @@ function rng(seed: number) {
   };
 }
 
-test('trainer matches a tfjs autodiff reference (logits, loss, every gradient)', async (tc) => {
+async function compare(B: number, W: number, tc: { diagnostic(s: string): void }) {
   await tf.setBackend('cpu');
   const config: ModelConfig = { dilations: [1, 2, 4, 1, 2], residual: 4, dilation: 3, skip: 5, head: 6, classes: 256 };
   const { residual: R, dilation: D, skip: S, head: H, classes: Q } = config;
-  const B = 2;
-  const W = 8;
   const layout = addon.layout(config);
   const rf = layout.receptiveField;
   const N = rf + W;
@@ -113,6 +111,17 @@ test('trainer matches a tfjs autodiff reference (logits, loss, every gradient)',
     results.push([`grad ${s.name}`, relErr(mine, g)]);
   }
   results.sort((a, b) => b[1] - a[1]);
-  tc.diagnostic(`worst relative error vs tfjs: ${results[0][1].toExponential(3)} (${results[0][0]}); loss ${nLoss} vs ${tLoss}`);
+  tc.diagnostic(`batch ${B}, window ${W}: worst relative error vs tfjs: ${results[0][1].toExponential(3)} (${results[0][0]}); loss ${nLoss} vs ${tLoss}`);
   for (const [name, e] of results) assert.ok(e <= 1e-4, `${name}: relative error ${e} > 1e-4`);
+  tf.disposeVariables();
+}
+
+test('trainer matches a tfjs autodiff reference (logits, loss, every gradient)', async (tc) => {
+  await compare(2, 8, tc);
+});
+
+test('the same with several row chunks per example and per head (chunked, grouped gradient sums)', async (tc) => {
+  // window 700: each layer has 3 chunks of at most 256 rows per example, summed in groups; the head
+  // has 6 chunks over the batch.
+  await compare(2, 700, tc);
 });

@@ -10,12 +10,17 @@
 // does not depend on anything but the arguments and the SIMD variant. The packed, register-blocked
 // kernels live in native/cpu/simd/gemm_kernels.cc, compiled once per instruction set.
 #pragma once
+#include <cstddef>
 #include "cpu/dispatch.h"
 
 #define WN_GEMM_DECL(ns)                                                                                   \
   namespace ns {                                                                                           \
   void sgemm(bool transA, bool transB, int M, int N, int K, const float *A, int lda, const float *B, int ldb, \
              float *C, int ldc, bool accumulate);                                                          \
+  size_t sgemm_packed_size(int N, int K);                                                                  \
+  void sgemm_pack(bool transB, int N, int K, const float *B, int ldb, float *out);                         \
+  void sgemm_prepacked(bool transA, int M, int N, int K, const float *A, int lda, const float *Bp, float *C, \
+                       int ldc, bool accumulate);                                                          \
   }
 WN_FOR_EACH_ISA(WN_GEMM_DECL)
 #undef WN_GEMM_DECL
@@ -23,6 +28,12 @@ WN_FOR_EACH_ISA(WN_GEMM_DECL)
 namespace wn {
 void sgemm(bool transA, bool transB, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
            int ldc, bool accumulate);
+// The same product with op(B) packed beforehand (for a B used by many calls: the weights). The packed
+// layout belongs to the SIMD variant in use; sgemm_packed_size gives its size in floats.
+size_t sgemm_packed_size(int N, int K);
+void sgemm_pack(bool transB, int N, int K, const float *B, int ldb, float *out);
+void sgemm_prepacked(bool transA, int M, int N, int K, const float *A, int lda, const float *Bp, float *C, int ldc,
+                     bool accumulate);
 // The plain triple loop (double accumulation), for tests.
 void sgemm_naive(bool transA, bool transB, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
                  float *C, int ldc, bool accumulate);

@@ -24,6 +24,9 @@ namespace wn {
 namespace cpu {
 
 constexpr int kChunk = 256;
+// Backward tasks take kGroup consecutive chunks of one example and sum their weight gradients into
+// one slot (fewer slots to reduce); fixed, so slots never depend on the thread count.
+constexpr int kGroup = 2;
 
 struct Shape {
   int B, W, N, T, L, R, D, S, H, Q, rf;
@@ -63,6 +66,21 @@ struct HeadOffsets {
 };
 HeadOffsets head_offsets(const Shape &s);
 
+// The weights of one residual layer packed for wn::sgemm_prepacked (cpu/gemm.h), once per layer and
+// pass instead of once per chunk. Forward products are x W^T, backward ones dY W.
+struct PackedLayer {
+  std::vector<float> gate_past_t, gate_cur_t, res_t, skip_t;  // forward
+  std::vector<float> res, skip, gate_cur, gate_past;          // backward
+  void pack_forward(const Shape &s, const LayerParams &p);
+  void pack_backward(const Shape &s, const LayerParams &p);
+};
+struct PackedHead {
+  std::vector<float> w1_t, w2_t;  // forward
+  std::vector<float> w2, w1;      // backward
+  void pack_forward(const Shape &s, const HeadParams &p);
+  void pack_backward(const Shape &s, const HeadParams &p);
+};
+
 // Per-thread scratch for the chunk functions (sized for kChunk rows).
 struct Scratch {
   std::vector<float> fg, z, dz, h0, dh, dl;
@@ -79,23 +97,25 @@ void input_backward(const Shape &s, const uint8_t *crops, const float *dx0, floa
 // Rows [i0, i1) of example b. x: x_l of the example (len(l) x R); th, sg: the example's gate
 // activations (rows(l) x D); x_next: the example's x_{l+1} (rows(l) x R, NULL for the last layer);
 // skip: the example's skip sum (W x S), initialised with the bias when `first`.
-void residual_forward(const Shape &s, int l, const LayerParams &p, const float *x, int i0, int i1, float *th,
+void residual_forward(const Shape &s, int l, const LayerParams &p, const PackedLayer &pk, const float *x, int i0, int i1, float *th,
                       float *sg, float *x_next, float *skip, bool first, Scratch &sc);
 // Backward through z, the gate and the weights for rows [i0, i1): dx_next the example's gradient of
 // x_{l+1} (NULL for the last layer), dskip the example's gradient of the skip sum (W x S). Writes the
-// example's dfg rows (rows(l) x 2D) and this chunk's weight gradient (layer layout) into grad.
-void residual_backward(const Shape &s, int l, const LayerParams &p, const float *x, const float *th, const float *sg,
-                       const float *dx_next, const float *dskip, int i0, int i1, float *dfg, float *grad, Scratch &sc);
+// example's dfg rows (rows(l) x 2D) and this chunk's weight gradient (layer layout) into grad, or adds
+// it there when `accumulate`.
+void residual_backward(const Shape &s, int l, const LayerParams &p, const PackedLayer &pk, const float *x, const float *th, const float *sg,
+                       const float *dx_next, const float *dskip, int i0, int i1, float *dfg, float *grad,
+                       bool accumulate, Scratch &sc);
 // Gradient of x_l rows [j0, j1) (of len(l)) from dfg and the residual path.
-void residual_backward_input(const Shape &s, int l, const LayerParams &p, const float *dfg, const float *dx_next,
+void residual_backward_input(const Shape &s, int l, const PackedLayer &pk, const float *dfg, const float *dx_next,
                              int j0, int j1, float *dx);
 
 // ---- head: relu, 1x1 conv S->H, relu, 1x1 conv H->Q, softmax cross-entropy
 // Rows [r0, r1) of the B*W output rows.
-void head_forward(const Shape &s, const HeadParams &p, const float *skip, const uint8_t *targets, int r0, int r1,
+void head_forward(const Shape &s, const HeadParams &p, const PackedHead &pk, const float *skip, const uint8_t *targets, int r0, int r1,
                   float *h1, float *logits, float *row_loss, Scratch &sc);
-void head_backward(const Shape &s, const HeadParams &p, const float *skip, const float *h1, const float *logits,
-                   const uint8_t *targets, int r0, int r1, float *dskip, float *grad, Scratch &sc);
+void head_backward(const Shape &s, const HeadParams &p, const PackedHead &pk, const float *skip, const float *h1, const float *logits,
+                   const uint8_t *targets, int r0, int r1, float *dskip, float *grad, bool accumulate, Scratch &sc);
 
 // ---- Adam over the whole parameter buffer, elements [i0, i1); step is the new (1-based) step.
 void adam_update(float *p, const float *g, float *m, float *v, size_t i0, size_t i1, const wn_adam_params &a,

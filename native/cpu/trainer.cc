@@ -49,6 +49,12 @@ struct Plan {
   }
 };
 
+// Backward task t of a layer with n rows per example: example t / per, chunks [g*kGroup, ...) of it.
+int groups_per_example(int n) { return ((n + kChunk - 1) / kChunk + kGroup - 1) / kGroup; }
+int groups(const Shape &s, int n) { return s.B * groups_per_example(n); }
+int head_chunks(const Shape &s) { return (s.B * s.W + kChunk - 1) / kChunk; }
+int head_groups(const Shape &s) { return (head_chunks(s) + kGroup - 1) / kGroup; }
+
 Plan make_plan(const Shape &s, int threads) {
   Plan p{};
   p.params = s.P;
@@ -58,7 +64,7 @@ Plan make_plan(const Shape &s, int threads) {
     p.gates += (size_t)s.B * s.rows(l) * s.D;
     max_len = std::max(max_len, s.len(l));
     max_rows = std::max(max_rows, s.rows(l));
-    max_chunks = std::max(max_chunks, s.chunks(s.rows(l)));
+    max_chunks = std::max(max_chunks, groups(s, s.rows(l)));
   }
   p.skip = (size_t)s.B * s.W * s.S;  // counted twice in total_bytes: the sum and its gradient
   p.h1 = (size_t)s.B * s.W * s.H;
@@ -67,7 +73,7 @@ Plan make_plan(const Shape &s, int threads) {
   p.dx = (size_t)s.B * max_len * s.R;
   p.dfg = (size_t)s.B * max_rows * 2 * s.D;
   p.layer_partials = (size_t)max_chunks * s.layer_params;
-  p.head_partials = (size_t)((s.B * s.W + kChunk - 1) / kChunk) * s.head_params;
+  p.head_partials = (size_t)head_groups(s) * s.head_params;
   p.scratch = (size_t)threads * kChunk * (3 * s.D + s.S + s.H + s.Q);
   return p;
 }
@@ -236,10 +242,11 @@ class CpuTrainer final : public TrainerImpl {
       const LayerParams lp = layer_params(l);
       const int M = s_.rows(l), len = s_.len(l);
       const bool last = l == s_.L - 1;
+      packed_.pack_forward(s_, lp);
       par(s_.chunks(M), [&](int c, int thread) {
         int b, i0, i1;
         s_.chunk(M, c, &b, &i0, &i1);
-        residual_forward(s_, l, lp, x_[l].data() + (size_t)b * len * s_.R, i0, i1,
+        residual_forward(s_, l, lp, packed_, x_[l].data() + (size_t)b * len * s_.R, i0, i1,
                          th_[l].data() + (size_t)b * M * s_.D, sg_[l].data() + (size_t)b * M * s_.D,
                          last ? nullptr : x_[l + 1].data() + (size_t)b * M * s_.R,
                          skip_.data() + (size_t)b * s_.W * s_.S, l == 0, scratch_[thread]);
@@ -247,9 +254,10 @@ class CpuTrainer final : public TrainerImpl {
     }
     const int rows = s_.B * s_.W, nh = (rows + kChunk - 1) / kChunk;
     const HeadParams hp = head_params();
+    packed_head_.pack_forward(s_, hp);
     par(nh, [&](int c, int thread) {
       const int r0 = c * kChunk, r1 = std::min(rows, r0 + kChunk);
-      head_forward(s_, hp, skip_.data(), targets_.data(), r0, r1, h1_.data(), logits_.data(), row_loss_.data(),
+      head_forward(s_, hp, packed_head_, skip_.data(), targets_.data(), r0, r1, h1_.data(), logits_.data(), row_loss_.data(),
                    scratch_[thread]);
     });
     double sum = 0.0;
@@ -274,34 +282,44 @@ class CpuTrainer final : public TrainerImpl {
 
   void run_backward() {
     float *G = grads_.data();
-    const int rows = s_.B * s_.W, nh = (rows + kChunk - 1) / kChunk;
+    const int rows = s_.B * s_.W, nh = head_chunks(s_), nhg = head_groups(s_);
     const HeadParams hp = head_params();
-    par(nh, [&](int c, int thread) {
-      const int r0 = c * kChunk, r1 = std::min(rows, r0 + kChunk);
-      head_backward(s_, hp, skip_.data(), h1_.data(), logits_.data(), targets_.data(), r0, r1, dskip_.data(),
-                    head_part_.data() + (size_t)c * s_.head_params, scratch_[thread]);
+    packed_head_.pack_backward(s_, hp);
+    par(nhg, [&](int g, int thread) {
+      for (int c = g * kGroup; c < std::min(nh, (g + 1) * kGroup); ++c) {
+        const int r0 = c * kChunk, r1 = std::min(rows, r0 + kChunk);
+        head_backward(s_, hp, packed_head_, skip_.data(), h1_.data(), logits_.data(), targets_.data(), r0, r1,
+                      dskip_.data(), head_part_.data() + (size_t)g * s_.head_params, c > g * kGroup,
+                      scratch_[thread]);
+      }
     });
-    reduce_parts(head_part_.data(), nh, s_.head_params, G + lay_.head1_w);
+    reduce_parts(head_part_.data(), nhg, s_.head_params, G + lay_.head1_w);
 
     float *dx_next = nullptr;  // gradient of x_{l+1}: none for the last layer
     float *dx = dx_a_.data(), *spare = dx_b_.data();
     for (int l = s_.L - 1; l >= 0; --l) {
       const LayerParams lp = layer_params(l);
-      const int M = s_.rows(l), len = s_.len(l), nc = s_.chunks(M);
+      const int M = s_.rows(l), len = s_.len(l), per = (M + kChunk - 1) / kChunk, gpe = groups_per_example(M);
+      const int ng = groups(s_, M);
       const float *dxn = dx_next;
-      par(nc, [&](int c, int thread) {
-        int b, i0, i1;
-        s_.chunk(M, c, &b, &i0, &i1);
-        residual_backward(s_, l, lp, x_[l].data() + (size_t)b * len * s_.R, th_[l].data() + (size_t)b * M * s_.D,
-                          sg_[l].data() + (size_t)b * M * s_.D, dxn ? dxn + (size_t)b * M * s_.R : nullptr,
-                          dskip_.data() + (size_t)b * s_.W * s_.S, i0, i1, dfg_.data() + (size_t)b * M * 2 * s_.D,
-                          layer_part_.data() + (size_t)c * s_.layer_params, scratch_[thread]);
+      packed_.pack_backward(s_, lp);
+      par(ng, [&](int task, int thread) {
+        const int b = task / gpe, g = task % gpe;
+        for (int c = g * kGroup; c < std::min(per, (g + 1) * kGroup); ++c) {
+          int bb, i0, i1;
+          s_.chunk(M, b * per + c, &bb, &i0, &i1);
+          residual_backward(s_, l, lp, packed_, x_[l].data() + (size_t)b * len * s_.R,
+                            th_[l].data() + (size_t)b * M * s_.D, sg_[l].data() + (size_t)b * M * s_.D,
+                            dxn ? dxn + (size_t)b * M * s_.R : nullptr, dskip_.data() + (size_t)b * s_.W * s_.S, i0,
+                            i1, dfg_.data() + (size_t)b * M * 2 * s_.D,
+                            layer_part_.data() + (size_t)task * s_.layer_params, c > g * kGroup, scratch_[thread]);
+        }
       });
-      reduce_parts(layer_part_.data(), nc, s_.layer_params, G + lay_l_[l].gate_w);
+      reduce_parts(layer_part_.data(), ng, s_.layer_params, G + lay_l_[l].gate_w);
       par(s_.chunks(len), [&](int c, int) {
         int b, j0, j1;
         s_.chunk(len, c, &b, &j0, &j1);
-        residual_backward_input(s_, l, lp, dfg_.data() + (size_t)b * M * 2 * s_.D,
+        residual_backward_input(s_, l, packed_, dfg_.data() + (size_t)b * M * 2 * s_.D,
                                 dxn ? dxn + (size_t)b * M * s_.R : nullptr, j0, j1, dx + (size_t)b * len * s_.R);
       });
       dx_next = dx;
@@ -324,6 +342,8 @@ class CpuTrainer final : public TrainerImpl {
   std::vector<float> skip_, dskip_, h1_, logits_, row_loss_, dx_a_, dx_b_, dfg_, layer_part_, head_part_;
   std::vector<uint8_t> targets_, crops_;
   std::vector<Scratch> scratch_;
+  PackedLayer packed_;
+  PackedHead packed_head_;
   bool have_forward_ = false;
 };
 

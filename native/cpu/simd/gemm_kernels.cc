@@ -158,4 +158,33 @@ void sgemm(bool transA, bool transB, int M, int N, int K, const float *A, int ld
       run_blocks<false>(M, N, kc, k0, A, lda, bp, C, ldc, acc, s.a_edge);
   }
 }
+
+// Pre-packed B: the K blocks of pack_b one after the other (block k0 starts at npan * NR * k0).
+size_t sgemm_packed_size(int N, int K) { return (size_t)((N + NR - 1) / NR) * NR * (size_t)(K > 0 ? K : 0); }
+
+void sgemm_pack(bool transB, int N, int K, const float *B, int ldb, float *out) {
+  const size_t npan = (N + NR - 1) / NR;
+  for (int k0 = 0; k0 < K; k0 += KC) pack_b(transB, N, k0, std::min(KC, K - k0), B, ldb, out + npan * NR * k0);
+}
+
+void sgemm_prepacked(bool transA, int M, int N, int K, const float *A, int lda, const float *Bp, float *C, int ldc,
+                     bool accumulate) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate)
+      for (int i = 0; i < M; ++i) std::fill(C + (size_t)i * ldc, C + (size_t)i * ldc + N, 0.0f);
+    return;
+  }
+  Scratch &s = scratch();
+  const size_t npan = (N + NR - 1) / NR;
+  for (int k0 = 0; k0 < K; k0 += KC) {
+    const int kc = std::min(KC, K - k0);
+    const bool acc = accumulate || k0 > 0;
+    const float *bp = Bp + npan * NR * k0;
+    if (transA)
+      run_blocks<true>(M, N, kc, k0, A, lda, bp, C, ldc, acc, s.a_edge);
+    else
+      run_blocks<false>(M, N, kc, k0, A, lda, bp, C, ldc, acc, s.a_edge);
+  }
+}
 }  // namespace WN_ISA
