@@ -6,16 +6,18 @@
  *
  * For each repeat (alternating the order):
  *   ffmpeg:  every file decoded to 16 kHz mono f32 into /dev/null by the same ffmpeg binary ingest uses,
- *            `ffmpeg -i F -ac 1 -ar 16000 -f f32le /dev/null`, N at a time (a pool of N processes)
+ *            `ffmpeg -i F -ac 1 -ar 16000 -f f32le /dev/null`, N at a time (`xargs -P N`)
  *   ingest:  `node bin/wavenet.js ingest DIR --out TMP --jobs N --json` into a fresh folder (the whole
  *            CLI: node start-up, hashing, decoding, mu-law, chunk files, manifest)
- * Throughput = seconds of audio / wall seconds; medians of the repeats; ratio = ingest / ffmpeg.
+ * Throughput = seconds of audio / wall seconds; medians of the repeats; ratio = ingest / ffmpeg. CPU time
+ * (user + sys of the command and its children, from /usr/bin/time) is reported too: on a busy machine
+ * it is steadier than wall time.
  * Then (unless --no-long) the peak RSS of ingesting a generated 3-hour file, to show memory is flat.
  * Prints a table and writes bench-results/ingest.json.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { findFfmpeg, hasSoxr } from '../src/audio/ffmpeg.js';
 
@@ -53,34 +55,47 @@ function cliCommand(): { cmd: string[]; how: string } {
   return { cmd: ['--import', 'tsx', join(ROOT, 'src', 'cli.ts')], how: 'node --import tsx src/cli.ts (tsc failed)' };
 }
 
-function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const c = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+
+interface Timed {
+  wall: number;
+  /** user + system CPU seconds of the command and its children (null without /usr/bin/time). */
+  cpu: number | null;
+}
+
+/** Run a command under /usr/bin/time (when present) for its CPU time; wall time measured here. */
+async function timed(cmd: string, argv: string[], input?: string): Promise<Timed & { stdout: string; stderr: string; code: number | null }> {
+  const tfile = join(tmpdir(), `wavenet-bench-time-${process.pid}.txt`);
+  const full = TIME ? [TIME, ['-f', '%U %S', '-o', tfile, cmd, ...argv]] as const : ([cmd, argv] as const);
+  const t0 = performance.now();
+  const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((res, rej) => {
+    const c = spawn(full[0], [...full[1]], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     c.stdout.on('data', (d) => (stdout += d));
     c.stderr.on('data', (d) => (stderr += d));
     c.on('error', rej);
     c.on('close', (code) => res({ code, stdout, stderr }));
+    c.stdin.end(input ?? '');
   });
+  const wall = (performance.now() - t0) / 1000;
+  let cpu: number | null = null;
+  if (TIME && existsSync(tfile)) {
+    const [u, s] = readFileSync(tfile, 'utf8').trim().split(/\s+/).slice(-2).map(Number);
+    cpu = u + s;
+    rmSync(tfile, { force: true });
+  }
+  return { ...r, wall, cpu };
 }
 
-async function plainFfmpeg(): Promise<number> {
-  const t0 = performance.now();
-  let next = 0;
-  const worker = async () => {
-    while (next < files.length) {
-      const f = files[next++];
-      const r = await run(ff!.path, ['-nostdin', '-hide_banner', '-v', 'error', '-i', f, '-ac', '1', '-ar', '16000', '-f', 'f32le', '-y', '/dev/null']);
-      if (r.code !== 0) throw new Error(`ffmpeg failed on ${f}: ${r.stderr}`);
-    }
-  };
-  await Promise.all(Array.from({ length: jobs }, worker));
-  return (performance.now() - t0) / 1000;
+/** Plain ffmpeg, N processes at a time, launched by xargs (a small launcher, as a shell user would). */
+async function plainFfmpeg(): Promise<Timed> {
+  const r = await timed('xargs', ['-0', '-P', String(jobs), '-I{}', ff!.path, '-nostdin', '-hide_banner', '-v', 'error', '-i', '{}', '-ac', '1', '-ar', '16000', '-f', 'f32le', '-y', '/dev/null'], files.join('\0'));
+  if (r.code !== 0) throw new Error(`plain ffmpeg failed: ${r.stderr}`);
+  return r;
 }
 
-interface IngestTrial {
-  wall: number;
+interface IngestTrial extends Timed {
   inner: number;
   audioSeconds: number;
   maxRssMB: number;
@@ -90,12 +105,10 @@ async function ingestOnce(cli: string[], inputs: string[], extra: string[] = [])
   const out = mkdtempSync(join(tmpdir(), 'wavenet-bench-ingest-'));
   rmSync(out, { recursive: true });
   try {
-    const t0 = performance.now();
-    const r = await run(process.execPath, [...cli, 'ingest', ...inputs, '--out', out, '--jobs', String(jobs), '--json', ...extra]);
-    const wall = (performance.now() - t0) / 1000;
+    const r = await timed(process.execPath, [...cli, 'ingest', ...inputs, '--out', out, '--jobs', String(jobs), '--json', ...extra]);
     if (r.code !== 0) throw new Error(`ingest failed (exit ${r.code}): ${r.stderr}`);
     const j = JSON.parse(r.stdout);
-    return { wall, inner: j.run.wallSeconds, audioSeconds: j.sourceSeconds, maxRssMB: j.run.maxRssMB };
+    return { wall: r.wall, cpu: r.cpu, inner: j.run.wallSeconds, audioSeconds: j.sourceSeconds, maxRssMB: j.run.maxRssMB };
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -116,9 +129,11 @@ const warm = await ingestOnce(cli, [dir]);
 const audioSeconds = warm.audioSeconds;
 await plainFfmpeg();
 
-const ffT: number[] = [];
+const ffT: Timed[] = [];
 const inT: IngestTrial[] = [];
+const loads: number[] = [];
 for (let i = 0; i < repeats; i++) {
+  loads.push(loadavg()[0]);
   if (i % 2 === 0) {
     ffT.push(await plainFfmpeg());
     inT.push(await ingestOnce(cli, [dir]));
@@ -126,21 +141,25 @@ for (let i = 0; i < repeats; i++) {
     inT.push(await ingestOnce(cli, [dir]));
     ffT.push(await plainFfmpeg());
   }
-  console.log(`  repeat ${i + 1}: ffmpeg ${ffT[i].toFixed(2)} s, ingest ${inT[i].wall.toFixed(2)} s (inside the CLI ${inT[i].inner.toFixed(2)} s)`);
+  const cpu = (t: Timed) => (t.cpu === null ? '' : `, cpu ${t.cpu.toFixed(2)} s`);
+  console.log(`  repeat ${i + 1}: ffmpeg ${ffT[i].wall.toFixed(2)} s${cpu(ffT[i])}; ingest ${inT[i].wall.toFixed(2)} s${cpu(inT[i])} ` +
+    `(inside the CLI ${inT[i].inner.toFixed(2)} s); load average ${loads[i].toFixed(1)}`);
 }
-const ffWall = median(ffT);
+const ffWall = median(ffT.map((t) => t.wall));
 const inWall = median(inT.map((t) => t.wall));
 const inInner = median(inT.map((t) => t.inner));
-const rows = [
-  ['plain ffmpeg -> /dev/null', ffWall, audioSeconds / ffWall],
-  ['wavenet ingest (whole CLI)', inWall, audioSeconds / inWall],
-  ['wavenet ingest (excl. node start)', inInner, audioSeconds / inInner],
-] as const;
+const ffCpu = TIME ? median(ffT.map((t) => t.cpu!)) : null;
+const inCpu = TIME ? median(inT.map((t) => t.cpu!)) : null;
 console.log(`\naudio: ${audioSeconds.toFixed(1)} s in ${files.length} files; medians of ${repeats}`);
-console.log('| pipeline | wall s | x real time | vs ffmpeg |');
-console.log('|---|---:|---:|---:|');
-for (const [name, wall, x] of rows) console.log(`| ${name} | ${wall.toFixed(2)} | ${x.toFixed(0)} | ${(x / (audioSeconds / ffWall)).toFixed(2)} |`);
+console.log('| pipeline | wall s | x real time | throughput vs ffmpeg | CPU s (user+sys) | audio s per CPU s vs ffmpeg |');
+console.log('|---|---:|---:|---:|---:|---:|');
+const row = (name: string, wall: number, cpu: number | null) =>
+  console.log(`| ${name} | ${wall.toFixed(2)} | ${(audioSeconds / wall).toFixed(0)} | ${(ffWall / wall).toFixed(2)} | ` +
+    `${cpu === null ? '-' : cpu.toFixed(2)} | ${cpu === null || ffCpu === null ? '-' : (ffCpu / cpu).toFixed(2)} |`);
+row('plain ffmpeg -> /dev/null (xargs -P)', ffWall, ffCpu);
+row('wavenet ingest (whole CLI)', inWall, inCpu);
 const ratio = ffWall / inWall;
+console.log(`(inside the CLI, without node start-up: ${inInner.toFixed(2)} s, ${(ffWall / inInner).toFixed(2)} of ffmpeg's throughput)`);
 console.log(`\nratio ingest/ffmpeg throughput: ${ratio.toFixed(2)} (goal >= 0.8): ${ratio >= 0.8 ? 'met' : 'NOT met'}`);
 
 let long: { seconds: number; wall: number; maxRssMB: number; shortMaxRssMB: number } | null = null;
@@ -166,10 +185,12 @@ const result = {
   dir, files: files.length, audioSeconds, jobs, repeats,
   ffmpeg: { path: ff.path, source: ff.source, soxr: hasSoxr(ff) },
   cli: how,
-  ffmpegWallSeconds: ffT, ingestWallSeconds: inT.map((t) => t.wall), ingestInnerSeconds: inT.map((t) => t.inner),
-  median: { ffmpeg: ffWall, ingest: inWall, ingestInner: inInner },
+  loadAverage: loads,
+  ffmpegWallSeconds: ffT.map((t) => t.wall), ffmpegCpuSeconds: ffT.map((t) => t.cpu),
+  ingestWallSeconds: inT.map((t) => t.wall), ingestCpuSeconds: inT.map((t) => t.cpu), ingestInnerSeconds: inT.map((t) => t.inner),
+  median: { ffmpeg: ffWall, ingest: inWall, ingestInner: inInner, ffmpegCpu: ffCpu, ingestCpu: inCpu },
   throughputXRealTime: { ffmpeg: audioSeconds / ffWall, ingest: audioSeconds / inWall },
-  ratio, goal: 0.8, met: ratio >= 0.8,
+  ratio, cpuRatio: ffCpu !== null && inCpu !== null ? ffCpu / inCpu : null, goal: 0.8, met: ratio >= 0.8,
   long,
 };
 writeFileSync(join(ROOT, 'bench-results', 'ingest.json'), JSON.stringify(result, null, 2) + '\n');

@@ -330,7 +330,9 @@ test('bad inputs: each rejected with one line and a reason; the others still ing
   execFileSync(FFMPEG!, ['-nostdin', '-y', '-v', 'error', '-f', 'lavfi', '-i', 'color=c=red:s=32x32:d=1', '-c:v', 'ffv1', noAudio]);
 
   const out = join(work, 'ds-bad');
-  const r = await run([dir, emptyFolder, missing], out);
+  // this test starts ffmpeg directly; the others go through the launcher shell (src/audio/ffmpeg.ts)
+  process.env.WAVENET_FFMPEG_LAUNCHER = '0';
+  const r = await run([dir, emptyFolder, missing], out).finally(() => delete process.env.WAVENET_FFMPEG_LAUNCHER);
   const reasons = new Map(r.run.rejected.map((x) => [x.path, x.reason]));
   assert.match(reasons.get(empty) ?? '', /empty file/);
   assert.match(reasons.get(truncWav) ?? '', /truncated/);

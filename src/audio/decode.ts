@@ -20,7 +20,7 @@ import { spawn } from 'node:child_process';
 import { open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
-import { findFfmpeg, ffmpegReason, markNoSoxr, resampleFilter, SOXR_MISSING, type Ffmpeg } from './ffmpeg.js';
+import { findFfmpeg, ffmpegReason, markNoSoxr, resampleFilter, runFfmpeg, SOXR_MISSING, type Ffmpeg } from './ffmpeg.js';
 import { looksLikeWav, readWavHeader, readWavMono, wavSupported, WavError, type WavFormat } from './wav.js';
 
 export class DecodeError extends UserError {
@@ -113,21 +113,11 @@ export class AudioDecoder implements AsyncIterable<Float32Array> {
       '-af', resampleFilter(ff, this.opts.rate),
       '-c:a', 'pcm_f32le', '-f', 'wav', 'pipe:1',
     ];
-    const child = spawn(ff.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = runFfmpeg(ff, args);
     const errLines: string[] = [];
     let codec = '';
     let srcRate = 0;
-    let stderrTail = '';
-    let stderrBytes = 0;
     let inOutput = false;
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (s: string) => {
-      if (stderrBytes > 1 << 20) return; // a flood of repeated errors: the first MiB is plenty
-      stderrBytes += s.length;
-      const lines = (stderrTail + s).split(/\r?\n/);
-      stderrTail = lines.pop() ?? '';
-      for (const l of lines) parseLine(l);
-    });
     const parseLine = (l: string) => {
       if (/^\[info\] Output #/.test(l)) inOutput = true;
       const m = !inOutput && !codec ? /Stream #\d+:\d+\S*: Audio: ([\w-]+)(.*)$/.exec(l) : null;
@@ -140,18 +130,13 @@ export class AudioDecoder implements AsyncIterable<Float32Array> {
         errLines.push(l.replace(/^\[[^\]]*@ 0x[0-9a-f]+\] /, '').replace(/\[(error|fatal|panic)\] /, '').trim());
       }
     };
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res, rej) => {
-      child.on('error', rej);
-      child.on('close', (code, signal) => res({ code, signal }));
-    });
-    exited.catch(() => undefined);
 
     let head: Buffer = Buffer.alloc(0);
     let channels = 0;
     let carry: Buffer = Buffer.alloc(0);
     let finished = false;
     try {
-      for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+      for await (const chunk of proc.stdout) {
         let data: Buffer;
         if (channels === 0) {
           head = head.length ? Buffer.concat([head, chunk]) : chunk;
@@ -172,11 +157,12 @@ export class AudioDecoder implements AsyncIterable<Float32Array> {
         if (frames > 0) yield downmixF32(buf, frames, channels);
         carry = Buffer.from(buf.subarray(frames * frameBytes));
       }
-      const { code, signal } = await exited;
-      if (stderrTail) parseLine(stderrTail);
+      const { code, signal, stderr } = await proc.done;
       finished = true;
+      for (const l of stderr.split(/\r?\n/)) parseLine(l);
       if (code !== 0) {
         if (errLines.some((l) => SOXR_MISSING.test(l))) throw new SoxrMissing();
+        if (code === 127 && errLines.length === 0) throw new UserError(`ffmpeg (${ff.path}) could not be started: ${stderr.trim().split('\n')[0] ?? ''}`);
         throw new DecodeError(path, ffmpegFailure(errLines, code, signal));
       }
       if (errLines.length > 0) {
@@ -187,13 +173,11 @@ export class AudioDecoder implements AsyncIterable<Float32Array> {
         this.info.codec = codec || this.info.codec;
         if (srcRate) this.info.sampleRate = srcRate;
       }
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !(e instanceof UserError)) {
-        throw new UserError(`ffmpeg (${ff.path}) could not be started: ${(e as Error).message}`);
-      }
-      throw e;
     } finally {
-      if (!finished && child.exitCode === null) child.kill('SIGKILL');
+      if (!finished) {
+        proc.kill();
+        await proc.done.catch(() => undefined);
+      }
     }
   }
 }

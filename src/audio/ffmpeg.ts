@@ -7,10 +7,13 @@
  *      installs offline).
  * The answer is cached for the process.
  */
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { accessSync, closeSync, constants, existsSync, mkdtempSync, open as fsOpen, openSync, readdirSync, readSync, rmSync, statSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { UserError } from '../util/errors.js';
 
 export interface Ffmpeg {
@@ -116,4 +119,276 @@ export function markNoSoxr(ff: Ffmpeg): void {
  */
 export function resampleFilter(ff: Ffmpeg, rate: number): string {
   return soxrCache.get(ff.path) === false ? `aresample=${rate}:filter_size=64` : `aresample=${rate}:resampler=soxr`;
+}
+
+/** One ffmpeg process: its stdout, and its exit status with the stderr text (first MiB). */
+export interface FfmpegRun {
+  stdout: AsyncIterable<Buffer>;
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+  kill(): void;
+}
+
+const STDERR_CAP = 1 << 20;
+
+/** Start ffmpeg with `args` (stdin closed). Uses the launcher below when it can. */
+export function runFfmpeg(ff: Ffmpeg, args: string[]): FfmpegRun {
+  if (launcherUsable(ff, args)) {
+    try {
+      return launcher().run(ff.path, args);
+    } catch {
+      /* launcher failed to start: spawn directly */
+    }
+  }
+  return spawnDirect(ff, args);
+}
+
+function spawnDirect(ff: Ffmpeg, args: string[]): FfmpegRun {
+  const child = spawn(ff.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (s: string) => {
+    if (stderr.length < STDERR_CAP) stderr += s;
+  });
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((res, rej) => {
+    child.on('error', (e) => rej(new UserError(`ffmpeg (${ff.path}) could not be started: ${e.message}`)));
+    child.on('close', (code, signal) => res({ code, signal, stderr }));
+  });
+  return {
+    stdout: child.stdout as AsyncIterable<Buffer>,
+    done,
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+/*
+ * The launcher: one small /bin/sh that starts the ffmpeg processes for us. Forking the node process
+ * itself for every file costs time in proportion to its memory (10-20 ms at ~120 MB, more than ffmpeg
+ * needs to decode a short file); forking a shell costs well under a millisecond. Protocol: one line per
+ * run on the shell's stdin, `ID FIFO ERRFILE FFMPEG ARGS...` (each word single-quoted); the shell makes
+ * the FIFO, says `ready ID`, starts ffmpeg with stdout to the FIFO and stderr to ERRFILE, says
+ * `pid ID PID` and, when it ends, `exit ID STATUS`. WAVENET_FFMPEG_LAUNCHER=0 turns it off.
+ */
+const LAUNCHER_SCRIPT = `
+while IFS= read -r line; do
+  eval "set -- $line" || continue
+  id=$1; fifo=$2; err=$3; shift 3
+  if mkfifo "$fifo"; then echo "ready $id"; else echo "exit $id 127"; continue; fi
+  ( "$@" < /dev/null > "$fifo" 2> "$err" & p=$!; echo "pid $id $p"; wait $p; echo "exit $id $?" ) &
+done
+wait
+`;
+
+/**
+ * End the launcher shell (if one runs) and wait for it, so the CPU time of the ffmpeg processes it ran
+ * is accounted to this process's children (as with direct spawns). Safe to call any time.
+ */
+export async function closeFfmpegLauncher(): Promise<void> {
+  const l = theLauncher;
+  theLauncher = null;
+  if (l) await l.close();
+}
+
+function launcherUsable(ff: Ffmpeg, args: string[]): boolean {
+  if (process.platform === 'win32' || process.env.WAVENET_FFMPEG_LAUNCHER === '0') return false;
+  if (launcherBroken || !existsSync('/bin/sh')) return false;
+  return ![ff.path, ...args].some((a) => /[\n\r\0]/.test(a));
+}
+
+let launcherBroken = false;
+let theLauncher: Launcher | null = null;
+
+function launcher(): Launcher {
+  if (!theLauncher || theLauncher.dead) theLauncher = new Launcher();
+  return theLauncher;
+}
+
+const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+interface Waiter {
+  ready: () => void;
+  pid: (p: number) => void;
+  exit: (status: number) => void;
+  fail: (e: Error) => void;
+}
+
+class Launcher {
+  dead = false;
+  private readonly child: ChildProcess;
+  private readonly dir: string;
+  private seq = 0;
+  private active = 0;
+  private readonly waiters = new Map<number, Waiter>();
+
+  constructor() {
+    // FIFOs and stderr files live in wavenet-ffmpeg-<pid>-*; remove those of processes that are gone
+    // (a kill -9 cannot clean up after itself)
+    try {
+      for (const n of readdirSync(tmpdir())) {
+        const m = /^wavenet-ffmpeg-(\d+)-/.exec(n);
+        if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) rmSync(join(tmpdir(), n), { recursive: true, force: true });
+      }
+    } catch {
+      /* best effort */
+    }
+    this.dir = mkdtempSync(join(tmpdir(), `wavenet-ffmpeg-${process.pid}-`));
+    const dir = this.dir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    this.child = spawn('/bin/sh', ['-c', LAUNCHER_SCRIPT], { stdio: ['pipe', 'pipe', 'ignore'] });
+    this.child.on('error', (e) => this.die(e));
+    this.child.on('exit', () => this.die(new Error('the ffmpeg launcher shell exited'), false));
+    this.child.stdin!.on('error', (e) => this.die(e));
+    const rl = createInterface({ input: this.child.stdout! });
+    rl.on('line', (line) => {
+      const [what, idS, val] = line.split(' ');
+      const w = this.waiters.get(Number(idS));
+      if (!w) return;
+      if (what === 'ready') w.ready();
+      else if (what === 'pid') w.pid(Number(val));
+      else if (what === 'exit') w.exit(Number(val));
+    });
+    this.setRef(false);
+  }
+
+  async close(): Promise<void> {
+    if (this.dead) return;
+    const exited = new Promise<void>((res) => this.child.once('exit', () => res()));
+    this.setRef(true);
+    this.child.stdin!.end();
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10000);
+    await exited;
+    clearTimeout(timer);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private die(e: Error, broken = true): void {
+    if (this.dead) return;
+    this.dead = true;
+    if (broken || this.waiters.size > 0) launcherBroken = true; // from now on spawn directly
+    for (const w of this.waiters.values()) w.fail(e);
+    this.waiters.clear();
+  }
+
+  private setRef(on: boolean): void {
+    const c = this.child as ChildProcess & { stdout: { ref?: () => void; unref?: () => void }; stdin: { ref?: () => void; unref?: () => void } };
+    if (on) {
+      c.ref();
+      c.stdout?.ref?.();
+      c.stdin?.ref?.();
+    } else {
+      c.unref();
+      c.stdout?.unref?.();
+      c.stdin?.unref?.();
+    }
+  }
+
+  run(ffPath: string, args: string[]): FfmpegRun {
+    if (this.dead) throw new Error('launcher is not running');
+    const id = ++this.seq;
+    const fifo = join(this.dir, `${id}.pipe`);
+    const errFile = join(this.dir, `${id}.err`);
+    let pid = 0;
+    let killed = false;
+    let resolveReady!: () => void;
+    let rejectAll!: (e: Error) => void;
+    const ready = new Promise<void>((res, rej) => {
+      resolveReady = res;
+      rejectAll = rej;
+    });
+    let resolveExit!: (s: number) => void;
+    let rejectExit!: (e: Error) => void;
+    const exit = new Promise<number>((res, rej) => {
+      resolveExit = res;
+      rejectExit = rej;
+    });
+    ready.catch(() => undefined);
+    exit.catch(() => undefined);
+    this.waiters.set(id, {
+      ready: () => resolveReady(),
+      pid: (p) => {
+        pid = p;
+        if (killed) tryKill(p);
+      },
+      exit: (s) => resolveExit(s),
+      fail: (e) => {
+        rejectAll(e);
+        rejectExit(e);
+      },
+    });
+    if (this.active++ === 0) this.setRef(true);
+    this.child.stdin!.write([String(id), fifo, errFile, ffPath, ...args].map(shq).join(' ') + '\n');
+
+    const finish = () => {
+      this.waiters.delete(id);
+      if (--this.active === 0) this.setRef(false);
+      rmSync(fifo, { force: true });
+    };
+    const done = (async () => {
+      let status: number;
+      try {
+        status = await exit;
+      } finally {
+        finish();
+      }
+      let stderr = '';
+      try {
+        const fh = openSync(errFile, 'r');
+        try {
+          const b = Buffer.alloc(STDERR_CAP);
+          const n = readSync(fh, b, 0, STDERR_CAP, 0);
+          stderr = b.subarray(0, n).toString('utf8');
+        } finally {
+          closeSync(fh);
+        }
+      } catch {
+        /* no stderr file: the shell could not start it */
+      }
+      rmSync(errFile, { force: true });
+      if (status > 128 && status < 128 + 65) {
+        const name = Object.entries(osConstants.signals).find(([, n]) => n === status - 128)?.[0] as NodeJS.Signals | undefined;
+        if (name) return { code: null, signal: name, stderr };
+      }
+      return { code: status, signal: null, stderr };
+    })();
+    done.catch(() => undefined);
+
+    async function* stdout(): AsyncGenerator<Buffer> {
+      await ready;
+      // a blocking open (in the thread pool) returns once ffmpeg's side has opened the FIFO; the fd is
+      // then read like a pipe (event loop, no thread-pool round trip per read)
+      const fd = await new Promise<number>((res, rej) => fsOpen(fifo, 'r', (e, f) => (e ? rej(e) : res(f))));
+      const sock = new Socket({ fd, readable: true, writable: false });
+      try {
+        for await (const b of sock as AsyncIterable<Buffer>) yield b;
+      } finally {
+        sock.destroy();
+      }
+    }
+    return {
+      stdout: stdout(),
+      done,
+      kill: () => {
+        killed = true;
+        if (pid) tryKill(pid);
+      },
+    };
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function tryKill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
 }

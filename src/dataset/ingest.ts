@@ -9,7 +9,7 @@ import { open, rename, unlink } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, extname, join, resolve } from 'node:path';
 import { AudioDecoder, DecodeError, fsReason } from '../audio/decode.js';
-import { findFfmpeg } from '../audio/ffmpeg.js';
+import { closeFfmpegLauncher, findFfmpeg } from '../audio/ffmpeg.js';
 import { MU } from '../audio/mulaw.js';
 import { UserError, messageOf } from '../util/errors.js';
 import {
@@ -69,6 +69,8 @@ export interface IngestRun {
   jobs: number;
   decoder: string;
   maxRssMB: number;
+  /** CPU seconds (user + system) of this process, without the ffmpeg processes. */
+  cpuSeconds: number;
 }
 
 export interface IngestResult {
@@ -364,6 +366,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
   try {
     return await ingestLocked(opts, dir, t0);
   } finally {
+    await closeFfmpegLauncher();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     release();
@@ -549,6 +552,7 @@ async function ingestLocked(opts: IngestOptions, dir: string, t0: number): Promi
       jobs,
       decoder: ff ? `ffmpeg (${ff.path})` : 'built-in WAV reader (no ffmpeg)',
       maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+      cpuSeconds: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
     },
     ingestedAny: inSources > 0,
   };
