@@ -10,7 +10,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchTrain, formatTrainBench, type TrainBenchResult } from '../src/bench/train.js';
@@ -36,6 +36,8 @@ interface GemmRow {
   avx2_1: number | null;
   generic_1: number | null;
   ours2: number;
+  /** Calling-thread CPU time of the single-thread runs (not inflated by other processes). */
+  cpu: { openblas1: number; avx512_1: number | null; avx2_1: number | null; generic_1: number | null };
   relErr: (number | null)[];
 }
 interface GemmReport {
@@ -74,35 +76,44 @@ const lpad = (s: string, n: number) => (s.length >= n ? s : ' '.repeat(n - s.len
 const gf = (flop: number, t: number | null) => (t && Number.isFinite(t) ? (flop / t / 1e9).toFixed(1) : '-');
 
 function printGemm(r: GemmReport) {
-  console.log(`\nGEMM shapes of one layer and the head (rows ${r.rows}); GFLOP/s, medians; ratio = OpenBLAS time / our time`);
+  console.log(`\nGEMM shapes of one layer and the head (rows ${r.rows}); GFLOP/s from medians; ratio = OpenBLAS time / our time`);
+  console.log('1t: one thread (wall; "cpu" columns: thread CPU time, which other processes cannot inflate); 2t: two threads (wall), ours split as the trainer splits');
   console.log(
-    pad('product', 28) + pad('form', 5) + lpad('MxNxK', 16) + lpad('BLAS 1t', 9) + lpad('ours 1t', 9) + lpad('ratio', 7) +
-      lpad('avx2 1t', 9) + lpad('gen 1t', 8) + lpad('BLAS 2t', 9) + lpad('ours 2t', 9) + lpad('ratio', 7),
+    pad('product', 28) + pad('form', 5) + lpad('MxNxK', 14) + lpad('BLAS 1t', 9) + lpad('ours 1t', 9) + lpad('ratio', 7) +
+      lpad('BLAS cpu', 9) + lpad('ours cpu', 9) + lpad('ratio', 7) + lpad('avx2 cpu', 9) + lpad('gen cpu', 8) +
+      lpad('BLAS 2t', 9) + lpad('ours 2t', 9) + lpad('ratio', 7),
   );
-  const best = (s: GemmRow) => (r.best === 'avx512' ? s.avx512_1 : r.best === 'avx2' ? s.avx2_1 : s.generic_1)!;
+  const key = (r.best + '_1') as 'avx512_1' | 'avx2_1' | 'generic_1';
+  const best = (s: GemmRow) => s[key]!;
+  const bestCpu = (s: GemmRow) => s.cpu[key]!;
   for (const s of r.shapes) {
     console.log(
-      pad(s.name, 28) + pad(s.form, 5) + lpad(`${s.M}x${s.N}x${s.K}`, 16) + lpad(gf(s.flop, s.openblas1), 9) + lpad(gf(s.flop, best(s)), 9) +
-        lpad((s.openblas1 / best(s)).toFixed(2), 7) + lpad(gf(s.flop, s.avx2_1), 9) + lpad(gf(s.flop, s.generic_1), 8) +
+      pad(s.name, 28) + pad(s.form, 5) + lpad(`${s.M}x${s.N}x${s.K}`, 14) + lpad(gf(s.flop, s.openblas1), 9) + lpad(gf(s.flop, best(s)), 9) +
+        lpad((s.openblas1 / best(s)).toFixed(2), 7) + lpad(gf(s.flop, s.cpu.openblas1), 9) + lpad(gf(s.flop, bestCpu(s)), 9) +
+        lpad((s.cpu.openblas1 / bestCpu(s)).toFixed(2), 7) + lpad(gf(s.flop, s.cpu.avx2_1), 9) + lpad(gf(s.flop, s.cpu.generic_1), 8) +
         lpad(gf(s.flop, s.openblas2), 9) + lpad(gf(s.flop, s.ours2), 9) + lpad((s.openblas2 / s.ours2).toFixed(2), 7),
     );
   }
-  // Whole layer (+ head once), weighted by how often each product runs.
-  const layer = r.shapes.filter((s) => !s.name.startsWith('head'));
+  // Whole layer (and the head), weighted by how often each product runs.
   const sum = (rows: GemmRow[], f: (s: GemmRow) => number) => rows.reduce((a, s) => a + s.perLayer * f(s), 0);
-  for (const [label, rows] of [['one residual layer', layer], ['head', r.shapes.filter((s) => s.name.startsWith('head'))]] as const) {
+  const totals: Record<string, Record<string, number>> = {};
+  for (const [label, rows] of [['one residual layer', r.shapes.filter((s) => !s.name.startsWith('head'))], ['head', r.shapes.filter((s) => s.name.startsWith('head'))]] as const) {
     const b1 = sum(rows, (s) => s.openblas1), o1 = sum(rows, best), b2 = sum(rows, (s) => s.openblas2), o2 = sum(rows, (s) => s.ours2);
+    const bc = sum(rows, (s) => s.cpu.openblas1), oc = sum(rows, bestCpu);
     const fl = sum(rows, (s) => s.flop);
+    totals[label] = { ratio1: b1 / o1, ratioCpu: bc / oc, ratio2: b2 / o2, gflopsOurs1: fl / o1 / 1e9, gflopsOursCpu: fl / oc / 1e9, gflopsOurs2: fl / o2 / 1e9 };
     console.log(
-      `${pad(label, 20)} 1 thread: OpenBLAS ${(b1 * 1e3).toFixed(2)} ms (${gf(fl, b1)} GFLOP/s), ours ${(o1 * 1e3).toFixed(2)} ms (${gf(fl, o1)}), ratio ${(b1 / o1).toFixed(2)};` +
-        `  2 threads: OpenBLAS ${(b2 * 1e3).toFixed(2)} ms (${gf(fl, b2)}), ours ${(o2 * 1e3).toFixed(2)} ms (${gf(fl, o2)}), ratio ${(b2 / o2).toFixed(2)}`,
+      `${pad(label, 19)} 1 thread: OpenBLAS ${gf(fl, b1)} GFLOP/s, ours ${gf(fl, o1)}, ratio ${(b1 / o1).toFixed(2)} (CPU time: ${gf(fl, bc)} vs ${gf(fl, oc)}, ratio ${(bc / oc).toFixed(2)});` +
+        ` 2 threads: OpenBLAS ${gf(fl, b2)}, ours ${gf(fl, o2)}, ratio ${(b2 / o2).toFixed(2)}`,
     );
   }
+  return totals;
 }
 
 async function main() {
   const started = new Date().toISOString();
-  console.log(`bench-train: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} logical CPUs, ${started}`);
+  const loadAverageAtStart = loadavg()[0];
+  console.log(`bench-train: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} logical CPUs, ${started}, load average ${loadAverageAtStart.toFixed(1)}`);
   const exe = buildGemmBench();
   let gemm: GemmReport;
   try {
@@ -111,7 +122,7 @@ async function main() {
   } finally {
     rmSync(dirname(exe), { recursive: true, force: true });
   }
-  printGemm(gemm);
+  const gemmTotals = printGemm(gemm);
 
   const small: ModelConfig = { ...DEFAULT_CONFIG, residual: 32, dilation: 32, skip: 128, head: 128 };
   const runs: TrainBenchResult[] = [];
@@ -132,7 +143,8 @@ async function main() {
   }
   mkdirSync(join(root, 'bench-results'), { recursive: true });
   const file = join(root, 'bench-results', 'train-cpu.json');
-  writeFileSync(file, JSON.stringify({ started, cpu: cpus()[0]?.model, logicalCpus: cpus().length, gemm, train: runs }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ started, cpu: cpus()[0]?.model, logicalCpus: cpus().length, loadAverageAtStart, loadAverageAtEnd: loadavg()[0], gemmTotals, gemm, train: runs }, null, 2) + '\n');
+  if (loadavg()[0] > cpus().length + 0.5) console.log(`note: load average ${loadavg()[0].toFixed(1)}: other processes shared the CPU; wall-clock figures are pessimistic`);
   console.log(`\nwrote ${file}`);
 }
 

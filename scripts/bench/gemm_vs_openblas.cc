@@ -9,6 +9,7 @@
 // threads; ours the way the trainer does it: row chunks of 256 on wn::pool() (2 threads), and for
 // weight gradients one partial product per chunk summed in chunk order.
 #include <cblas.h>
+#include <time.h>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -31,21 +32,41 @@ using Fn = void (*)(bool, bool, int, int, int, const float *, int, const float *
 static double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
+// CPU time of the calling thread: unaffected by other processes taking the core (single-thread runs).
+static double thread_cpu() {
+  timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+// A number for JSON: null when not measured (a variant the CPU cannot run).
+static std::string js(double x) {
+  if (std::isnan(x)) return "null";
+  char b[64];
+  std::snprintf(b, sizeof b, "%.9g", x);
+  return b;
+}
+
+struct Timing {
+  double wall, cpu;  // medians (or minima with WN_BENCH_STAT=min) of wall and calling-thread CPU time
+};
 
 template <class F>
-static double time_median(F &&f, double min_s) {
+static Timing time_median(F &&f, double min_s) {
   f();  // warm-up
-  std::vector<double> ts;
+  std::vector<double> ts, cs;
   const double start = now();
   while (ts.size() < 5 || (now() - start < min_s && ts.size() < 1000)) {
-    const double t0 = now();
+    const double c0 = thread_cpu(), t0 = now();
     f();
     ts.push_back(now() - t0);
+    cs.push_back(thread_cpu() - c0);
   }
   std::sort(ts.begin(), ts.end());
+  std::sort(cs.begin(), cs.end());
   // WN_BENCH_STAT=min: the fastest repetition (for development on a busy machine); default median.
   static const bool use_min = std::getenv("WN_BENCH_STAT") && std::string(std::getenv("WN_BENCH_STAT")) == "min";
-  return use_min ? ts[0] : ts[ts.size() / 2];
+  return use_min ? Timing{ts[0], cs[0]} : Timing{ts[ts.size() / 2], cs[cs.size() / 2]};
 }
 
 int main(int argc, char **argv) {
@@ -103,10 +124,11 @@ int main(int argc, char **argv) {
                   sh.K, 1.0f, A.data(), sh.lda, B.data(), sh.ldb, 0.0f, Cref.data(), sh.N);
     };
     openblas_set_num_threads(1);
-    const double t_blas1 = time_median(blas, min_s);
+    const Timing t_blas1 = time_median(blas, min_s);
     openblas_set_num_threads(2);
-    const double t_blas2 = time_median(blas, min_s);
-    double t1[3] = {NAN, NAN, NAN}, err[3] = {NAN, NAN, NAN};
+    const double t_blas2 = time_median(blas, min_s).wall;
+    Timing t1[3] = {{NAN, NAN}, {NAN, NAN}, {NAN, NAN}};
+    double err[3] = {NAN, NAN, NAN};
     for (int v = 0; v < 3; ++v) {
       if ((v == 0 && !has512) || (v == 1 && !has2)) continue;
       Fn f = variants[v];
@@ -121,7 +143,7 @@ int main(int argc, char **argv) {
     }
     // Two threads, as the trainer splits the work.
     Fn f = variants[best];
-    double t2;
+    Timing t2;
     if (!sh.ta) {
       const int nc = (sh.M + chunk - 1) / chunk;
       t2 = time_median(
@@ -161,10 +183,14 @@ int main(int argc, char **argv) {
     }
     std::printf(
         "%s{\"name\": \"%s\", \"form\": \"%s\", \"M\": %d, \"N\": %d, \"K\": %d, \"perLayer\": %g, \"flop\": %.0f,"
-        " \"openblas1\": %.9g, \"openblas2\": %.9g, \"avx512_1\": %.9g, \"avx2_1\": %.9g, \"generic_1\": %.9g,"
-        " \"ours2\": %.9g, \"relErr\": [%.3g, %.3g, %.3g, %.3g]}",
+        " \"openblas1\": %s, \"openblas2\": %s, \"avx512_1\": %s, \"avx2_1\": %s, \"generic_1\": %s, \"ours2\": %s,"
+        " \"cpu\": {\"openblas1\": %s, \"avx512_1\": %s, \"avx2_1\": %s, \"generic_1\": %s},"
+        " \"relErr\": [%s, %s, %s, %s]}",
         first ? "" : ",\n", sh.name, sh.ta ? "TN" : sh.tb ? "NT" : "NN", sh.M, sh.N, sh.K, sh.per_layer, flops,
-        t_blas1, t_blas2, t1[0], t1[1], t1[2], t2, err[0], err[1], err[2], e2 / m2);
+        js(t_blas1.wall).c_str(), js(t_blas2).c_str(), js(t1[0].wall).c_str(), js(t1[1].wall).c_str(),
+        js(t1[2].wall).c_str(), js(t2.wall).c_str(), js(t_blas1.cpu).c_str(), js(t1[0].cpu).c_str(),
+        js(t1[1].cpu).c_str(), js(t1[2].cpu).c_str(), js(err[0]).c_str(), js(err[1]).c_str(), js(err[2]).c_str(),
+        js(e2 / m2).c_str());
     first = false;
   }
   std::printf("\n]}\n");
