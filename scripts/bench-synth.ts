@@ -7,7 +7,7 @@
  * within this one run. The incremental figures are medians of `repeats` timed runs.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchSynth, formatBenchTable, type SynthBenchResult } from '../src/bench/synth.js';
@@ -33,6 +33,7 @@ for (const config of [DEFAULT_CONFIG, SMALL]) {
   plan.push({ config, batch: 16, naive: false, precision: 'bf16' });
 }
 
+const loadBefore = loadavg();
 const results: SynthBenchResult[] = [];
 for (const p of plan) {
   process.stderr.write(`config R${p.config.residual} D${p.config.dilation} S${p.config.skip} H${p.config.head} batch ${p.batch} ${p.precision}\n`);
@@ -56,6 +57,8 @@ const summary = {
   machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${f.threads} threads, ${f.kernels} kernels`,
   date: new Date().toISOString(),
   command: `node --import tsx scripts/bench-synth.ts ${args.join(' ')}`.trim(),
+  // other processes on this 2-core machine distort every figure: the 1-minute load before and after
+  loadAverage1m: { before: loadBefore[0], after: loadavg()[0] },
   results,
   ratios: {
     defaultFp32Batch16OverBatch1: ratio(results[1], results[0]),
@@ -66,6 +69,7 @@ const summary = {
   },
 };
 console.log(formatBenchTable(results));
+console.log(`load average (1 min): ${summary.loadAverage1m.before.toFixed(2)} before, ${summary.loadAverage1m.after.toFixed(2)} after`);
 for (const [k, v] of Object.entries(summary.ratios)) console.log(`${k}: ${v.toFixed(2)}x`);
 for (const r of results.filter((x) => x.naive.length)) {
   for (const n of r.naive) console.log(`naive ${r.configText}: ${n.method}: ${n.samplesPerSecond.toFixed(2)} samples/s (${n.samples} samples in ${n.wallSeconds.toFixed(1)} s)`);
