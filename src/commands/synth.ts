@@ -168,7 +168,7 @@ export async function runSynth(o: SynthRunOptions): Promise<SynthSummary> {
     let computeMs = 0;
     let done = 0;
     try {
-      await synth.start();
+      await synth.start({ stop: () => !!o.stop?.requested }); // Ctrl-C during a long prime: no audio, valid empty WAV
       while (done < total && !o.stop?.requested) {
         const n = Math.min(BLOCK, total - done);
         const c0 = performance.now();

@@ -26,6 +26,8 @@ export const MODEL_RATE = 16000;
 /** The mu-law class of silence, pending after reset. */
 export const SILENCE_CLASS = 128;
 export const MAX_SEED = 2n ** 64n - 1n;
+/** Classes fed per native prime call. */
+export const PRIME_BLOCK = 65536;
 
 export interface SynthStream {
   /** 0 .. 2^64-1 */
@@ -41,6 +43,8 @@ export interface SynthesizerOptions {
   params: Float32Array;
   device: 'cpu' | 'cuda';
   streams: SynthStream[];
+  /** Classes per native prime call (default PRIME_BLOCK). */
+  primeBlock?: number;
   /** For tests: build the native synth another way. */
   factory?: (config: ModelConfig, params: Float32Array, batch: number, device: 'cpu' | 'cuda') => NativeSynth;
 }
@@ -96,8 +100,12 @@ export class Synthesizer {
     this.synth = make(opts.config, opts.params, this.batch, opts.device);
   }
 
-  /** Resets every stream and feeds the primes (left-padded with silence to a common length). */
-  async start(): Promise<void> {
+  /**
+   * Resets every stream and feeds the primes (left-padded with silence to a common length), in
+   * blocks of PRIME_BLOCK classes so that `stop()` returning true (e.g. after Ctrl-C) is honoured
+   * between blocks. Returns false when stopped early.
+   */
+  async start(opts: { stop?: () => boolean; onProgress?: (fed: number, total: number) => void } = {}): Promise<boolean> {
     this.synth.reset();
     this.generated = 0;
     const P = Math.max(0, ...this.streams.map((s) => s.prime?.length ?? 0));
@@ -106,9 +114,22 @@ export class Synthesizer {
       this.streams.forEach((s, b) => {
         if (s.prime) classes.set(s.prime, b * P + (P - s.prime.length));
       });
-      await this.synth.prime(classes, P);
+      // prime(c[a..e]) feeds c[a..e-1] and leaves c[e] pending; the next block starts at e again,
+      // which drops that pending class and feeds it, so blocks overlap by one class.
+      for (let a = 0; a < P - 1 || a === 0; ) {
+        const e = Math.min(P - 1, a + Math.max(1, this.opts.primeBlock ?? PRIME_BLOCK));
+        const n = e - a + 1;
+        const block = new Uint8Array(this.batch * n);
+        for (let b = 0; b < this.batch; b++) block.set(classes.subarray(b * P + a, b * P + e + 1), b * n);
+        await this.synth.prime(block, n);
+        opts.onProgress?.(e, P - 1);
+        a = e;
+        if (a >= P - 1) break;
+        if (opts.stop?.()) return false;
+      }
     }
     this.started = true;
+    return true;
   }
 
   /** n steps of every stream, off the JavaScript thread. */
