@@ -43,6 +43,8 @@ void sgemm_naive(bool transA, bool transB, int M, int N, int K, const float *A, 
 //   gate_forward:   th = tanh(f + bf), sg = sigmoid(g + bg), z = th * sg   (fg rows [m][2D]: f then g)
 //   gate_backward:  df = dz * sg * (1 - th^2), dg = dz * th * sg * (1 - sg) -> dfg [m][2D]
 //   gate_product:   z = th * sg (n values)
+//   col_sums:       out[j] (+)= sum over rows i of a[i][j], rows summed in order
+//   rows_plus_bias: dst[i][j] = src[i][j] + bias[j]
 //   softmax_xent:   per row of Q logits: loss = logsumexp - logit[target]; when dlogits != NULL,
 //                   dlogits = (softmax - onehot(target)) * scale
 #define WN_EPILOGUE_DECL(ns)                                                                                 \
@@ -50,6 +52,8 @@ void sgemm_naive(bool transA, bool transB, int M, int N, int K, const float *A, 
   void gate_forward(int m, int D, const float *fg, const float *bias, float *th, float *sg, float *z);      \
   void gate_backward(int m, int D, const float *dz, const float *th, const float *sg, float *dfg);          \
   void gate_product(long n, const float *th, const float *sg, float *z);                                    \
+  void col_sums(int m, int n, const float *a, int ld, float *out, bool accumulate);                         \
+  void rows_plus_bias(int m, int n, const float *src, int lds, const float *bias, float *dst, int ldd);     \
   void softmax_xent(int m, int Q, const float *logits, const unsigned char *targets, float *loss, float *dlogits, \
                     float scale);                                                                            \
   }

@@ -94,13 +94,9 @@ void PackedHead::pack_backward(const Shape &s, const HeadParams &p) {
   pack(w1, false, s.S, s.H, p.w1, s.S);
 }
 
-// Column sums of a [m][n] block (ld) into out[n] (overwrites, or adds when acc).
+// Column sums of a [m][n] block (ld) into out[n] (overwrites, or adds when acc); rows in order.
 static void col_sums(int m, int n, const float *a, int ld, float *out, bool acc = false) {
-  if (!acc) std::fill(out, out + n, 0.0f);
-  for (int i = 0; i < m; ++i) {
-    const float *r = a + (size_t)i * ld;
-    for (int j = 0; j < n; ++j) out[j] += r[j];
-  }
+  WN_DISPATCH(col_sums, m, n, a, ld, out, acc);
 }
 
 // ------------------------------------------------------------------------------------------ input
@@ -152,11 +148,7 @@ void residual_forward(const Shape &s, int l, const LayerParams &p, const PackedL
   WN_DISPATCH(gate_forward, m, D, fg, p.gate_b, th + (size_t)i0 * D, sg + (size_t)i0 * D, z);
   // x_next = x(t) + Wr z + br
   if (x_next) {
-    for (int i = 0; i < m; ++i) {
-      const float *xc = x + (size_t)(i0 + i + d) * R;
-      float *xn = x_next + (size_t)(i0 + i) * R;
-      for (int r = 0; r < R; ++r) xn[r] = xc[r] + p.res_b[r];
-    }
+    WN_DISPATCH(rows_plus_bias, m, R, x + (size_t)(i0 + d) * R, R, p.res_b, x_next + (size_t)i0 * R, R);
     sgemm_prepacked(false, m, R, D, z, D, pk.res_t.data(), x_next + (size_t)i0 * R, R, true);
   }
   // skip += Ws z + bs on the last W rows

@@ -77,6 +77,22 @@ void gate_product(long n, const float *th, const float *sg, float *z) {
   for (; j < n; ++j) z[j] = th[j] * sg[j];
 }
 
+void col_sums(int m, int n, const float *a, int ld, float *out, bool accumulate) {
+  rows_apply(n, [&](int j, int w) {
+    vf s = accumulate ? vload_n(out + j, w) : vf{};
+    for (int i = 0; i < m; ++i) s += vload_n(a + (size_t)i * ld + j, w);
+    vstore_n(out + j, s, w);
+  });
+}
+
+void rows_plus_bias(int m, int n, const float *src, int lds, const float *bias, float *dst, int ldd) {
+  for (int i = 0; i < m; ++i) {
+    const float *s = src + (size_t)i * lds;
+    float *d = dst + (size_t)i * ldd;
+    rows_apply(n, [&](int j, int w) { vstore_n(d + j, vload_n(s + j, w) + vload_n(bias + j, w), w); });
+  }
+}
+
 void softmax_xent(int m, int Q, const float *logits, const unsigned char *targets, float *loss, float *dlogits,
                   float scale) {
   for (int i = 0; i < m; ++i) {
