@@ -4,6 +4,9 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 namespace WN_ISA {
 #if defined(__AVX512F__)
@@ -22,7 +25,21 @@ static inline vf vload(const float *p) {
   return v;
 }
 static inline void vstore(float *p, vf v) { std::memcpy(p, &v, sizeof v); }
-static inline vf vset1(float x) { return vf{} + x; }
+// Broadcast through the intrinsic, so the compiler emits one vbroadcastss (`vf{} + x` costs an add,
+// since 0 + x is not x for x = -0, and a lane-by-lane build costs inserts).
+static inline vf vset1(float x) {
+#if defined(__AVX512F__)
+  return (vf)_mm512_set1_ps(x);
+#elif defined(__AVX2__)
+  return (vf)_mm256_set1_ps(x);
+#elif defined(__SSE2__)
+  return (vf)_mm_set1_ps(x);
+#else
+  vf v;
+  for (int i = 0; i < VW; ++i) v[i] = x;
+  return v;
+#endif
+}
 static inline vf vmax(vf a, vf b) { return a > b ? a : b; }
 static inline vf vmin(vf a, vf b) { return a < b ? a : b; }
 
