@@ -58,8 +58,9 @@ test('exit codes: 0 with something ingested, 1 with a summary when everything wa
 
   const r2 = cli(['ingest', bad, '--out', join(work, 'ds-none')]);
   assert.equal(r2.status, 1);
-  assert.match(r2.stderr, /nothing was ingested: 1 input\(s\) rejected/);
+  assert.match(r2.stderr, /nothing was ingested: 1 input\(s\) rejected .*no dataset was created/);
   assert.match(r2.stdout, /rejected: 1/);
+  assert.ok(!existsSync(join(work, 'ds-none')), 'a new dataset that got nothing is not left behind');
   // a bad option is one line naming the flag
   const r3 = cli(['ingest', good, '--chunk', 'soon', '--out', join(work, 'ds-x')]);
   assert.equal(r3.status, 1);

@@ -155,7 +155,8 @@ export class AudioDecoder implements AsyncIterable<Float32Array> {
         const frameBytes = 4 * channels;
         const frames = Math.floor(buf.length / frameBytes);
         if (frames > 0) yield downmixF32(buf, frames, channels);
-        carry = Buffer.from(buf.subarray(frames * frameBytes));
+        const rest = buf.length - frames * frameBytes;
+        carry = rest > 0 ? Buffer.from(buf.subarray(frames * frameBytes)) : EMPTY;
       }
       const { code, signal, stderr } = await proc.done;
       finished = true;
@@ -183,6 +184,8 @@ export class AudioDecoder implements AsyncIterable<Float32Array> {
 }
 
 class SoxrMissing extends Error {}
+
+const EMPTY = Buffer.alloc(0);
 
 function truncatedReason(f: WavFormat): string {
   return `truncated: the header declares ${f.declaredDataBytes} bytes of audio, the file holds ${f.dataBytes}`;

@@ -71,7 +71,10 @@ export const ingestCommand: CommandModule<object, IngestArgs> = {
       console.log(summaryText(summary));
     }
     if (!result.ingestedAny) {
-      process.stderr.write(`wavenet: nothing was ingested: ${run.rejected.length} input(s) rejected (listed above and in ${summary.dataset}/manifest.json)\n`);
+      process.stderr.write(
+        `wavenet: nothing was ingested: ${run.rejected.length} input(s) rejected (listed above` +
+          (summary.manifestHash ? ` and in ${summary.dataset}/manifest.json)\n` : `; no dataset was created)\n`),
+      );
       process.exitCode = 1;
     }
   },

@@ -272,6 +272,18 @@ class ChunkWriter {
     }
   }
 
+  /** Encode float samples straight into the chunk buffer (no intermediate array). */
+  async pushFloat(x: Float32Array, mu: number): Promise<void> {
+    let o = 0;
+    while (o < x.length) {
+      const n = Math.min(x.length - o, this.chunkSamples - this.fill);
+      mulawEncodeFast(x.subarray(o, o + n), mu, this.buf.subarray(this.fill, this.fill + n));
+      this.fill += n;
+      o += n;
+      if (this.fill === this.chunkSamples) await this.emit();
+    }
+  }
+
   /** Write the remainder when it may be a chunk: >= minTail samples, or the whole source. */
   async finish(): Promise<void> {
     if (this.fill > 0 && (this.fill >= this.minTail || this.chunks.length === 0)) await this.emit();
@@ -286,7 +298,8 @@ class ChunkWriter {
   private async emit(): Promise<void> {
     const idx = this.chunks.length;
     const file = `${this.prefix}-${String(idx).padStart(5, '0')}.mulaw`;
-    const data = this.buf.slice(0, this.fill);
+    const data = this.fill === this.buf.length ? this.buf : this.buf.slice(0, this.fill);
+    if (data === this.buf) this.buf = new Uint8Array(this.chunkSamples); // hand the full buffer to the write
     this.chunks.push({ file, offset: this.written, samples: this.fill });
     this.written += this.fill;
     this.fill = 0;
@@ -354,6 +367,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
   const dir = resolve(opts.out);
   if (opts.inputs.length === 0) throw new UserError('ingest: give at least one input file or folder');
   checkOutDir(dir);
+  const createdDir = !existsSync(dir);
   mkdirSync(join(dir, CHUNKS_DIR), { recursive: true });
   const release = takeLock(dir);
   const onSignal = (sig: NodeJS.Signals) => {
@@ -363,10 +377,17 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  let result: IngestResult | undefined;
   try {
-    return await ingestLocked(opts, dir, t0);
+    result = await ingestLocked(opts, dir, t0);
+    return result;
   } finally {
     await closeFfmpegLauncher();
+    // a new dataset that got nothing at all is not left behind (the reasons were printed)
+    if (createdDir && (!result || result.summary.sources === 0)) {
+      release();
+      rmSync(dir, { recursive: true, force: true });
+    }
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     release();
@@ -481,11 +502,10 @@ async function ingestLocked(opts: IngestOptions, dir: string, t0: number): Promi
     try {
       for await (const block of dec) {
         decodedSamples += block.length;
-        const q = mulaw(block);
         if (trimmer) {
-          for (const part of trimmer.process(block, q)) await writer.push(part);
+          for (const part of trimmer.process(block, mulaw(block))) await writer.push(part);
         } else {
-          await writer.push(q);
+          await writer.pushFloat(block, m.mu);
         }
         report();
       }
@@ -532,7 +552,8 @@ async function ingestLocked(opts: IngestOptions, dir: string, t0: number): Promi
   compose(true);
   fsyncDir(chunksDir);
   const changed = added.length > 0 || JSON.stringify(m.rejected) !== rejectedBefore || !existed || m.valFraction !== valBefore;
-  if (changed) {
+  const empty = !existed && m.sources.length === 0; // nothing to keep: the folder is removed
+  if (changed && !empty) {
     m.updated = new Date().toISOString();
     writeManifest(dir, m);
   }
@@ -540,7 +561,7 @@ async function ingestLocked(opts: IngestOptions, dir: string, t0: number): Promi
   const audioSeconds = decodedSamples / rate;
   const inSources = added.length + skipped.length;
   return {
-    summary: summarize(dir, m),
+    summary: summarize(dir, m, empty ? '' : undefined),
     run: {
       added: added.length,
       skipped,

@@ -52,11 +52,15 @@ function tables(mu: number): Tables {
     }
     thr[c] = floatOfKey(lo);
   }
+  // class of each bucket's smallest value: the thresholds are sorted in key order, so one sweep does it
+  // (NaN buckets, above +Inf and below -Inf in key order, are caught by the NaN check when encoding)
   const bucket = new Uint8Array(65536);
+  const thrKeys = Array.from({ length: mu }, (_, i) => keyOf(thr[i + 1]));
+  let c = 0;
   for (let b = 0; b < 65536; b++) {
-    const x = floatOfKey((b * 65536) >>> 0);
-    // NaN buckets (above +Inf / below -Inf in key order) are handled by the NaN check
-    bucket[b] = Number.isNaN(x) ? 0 : mulawEncodeValue(x, mu);
+    const k = (b * 65536) >>> 0;
+    while (c < mu && thrKeys[c] <= k) c++;
+    bucket[b] = c;
   }
   const t = { thr, bucket };
   cache.set(mu, t);

@@ -24,7 +24,8 @@ export interface DatasetSummary {
   codecs: Record<string, number>;
 }
 
-export function summarize(dir: string, m: Manifest): DatasetSummary {
+/** `hash` overrides reading the manifest file's hash (for a manifest that was not written). */
+export function summarize(dir: string, m: Manifest, hash?: string): DatasetSummary {
   const chunks = { train: 0, val: 0, total: 0 };
   const samples = { train: 0, val: 0 };
   for (const c of m.chunks) {
@@ -37,7 +38,7 @@ export function summarize(dir: string, m: Manifest): DatasetSummary {
   const r = m.sampleRate;
   return {
     dataset: dir,
-    manifestHash: manifestHash(dir),
+    manifestHash: hash ?? manifestHash(dir),
     sampleRate: m.sampleRate,
     mu: m.mu,
     classes: m.classes,
@@ -61,7 +62,7 @@ export function summaryText(s: DatasetSummary, maxRejected = 20): string {
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
   const lines = [
-    `dataset ${s.dataset} (manifest sha256 ${s.manifestHash.slice(0, 12)})`,
+    `dataset ${s.dataset} ` + (s.manifestHash ? `(manifest sha256 ${s.manifestHash.slice(0, 12)})` : '(not created: nothing was ingested)'),
     `  ${s.sampleRate} Hz, mu-law mu=${s.mu} (${s.classes} classes), chunks of ${formatSeconds(s.chunkSeconds)}` +
       `, validation fraction ${s.valFraction}` + (s.trimSilenceDb === null ? '' : `, silence trimmed below ${s.trimSilenceDb} dB`),
     `  sources:  ${s.sources}${codecs ? ` (${codecs})` : ''}, ${formatSeconds(s.sourceSeconds)} of audio`,
