@@ -26,6 +26,8 @@ if [ "$mode" = prepare ]; then
   set -e
   root=$(git rev-parse --show-toplevel)
   cd "$root"
+  # device-bundle.sh records .device/ in .git/info/exclude; some checkouts lack .git/info (git init makes it)
+  mkdir -p "$(git rev-parse --git-dir)/info"
   bash ../shared/tools/device-bundle.sh
   mkdir -p .device/app/test-dist .device/app/tools .device/app/scripts
   npx esbuild test/cuda.test.ts --bundle --platform=node --format=esm --outfile=.device/app/test-dist/cuda.test.mjs \

@@ -342,8 +342,10 @@ class CudaSynth final : public SynthImpl {
     if ((s = alloc((void **)&args_.pending, (size_t)B_ * sizeof(int))) != WN_OK) return s;
     if ((s = alloc((void **)&temp_, (size_t)B_ * sizeof(float))) != WN_OK) return s;
     if ((s = alloc((void **)&seed_, (size_t)B_ * sizeof(unsigned long long))) != WN_OK) return s;
-    WN_CUDA_TRY(cudaMemcpy(dw, w.data(), w.size() * sizeof(float), cudaMemcpyHostToDevice));
-    WN_CUDA_TRY(cudaMemcpy(dl, layers.data(), layers.size() * sizeof(SynthLayer), cudaMemcpyHostToDevice));
+    // (copies on the synthesizer's non-blocking stream, so the kernels are ordered after them)
+    WN_CUDA_TRY(cudaMemcpyAsync(dw, w.data(), w.size() * sizeof(float), cudaMemcpyHostToDevice, stream_));
+    WN_CUDA_TRY(cudaMemcpyAsync(dl, layers.data(), layers.size() * sizeof(SynthLayer), cudaMemcpyHostToDevice, stream_));
+    WN_CUDA_TRY(cudaStreamSynchronize(stream_));
     args_.w = dw;
     args_.layers = dl;
     args_.ring_stride = ring;

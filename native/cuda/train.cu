@@ -5,6 +5,7 @@
 // per call to move them). Every call runs on the trainer's own stream and synchronises before it
 // returns; every CUDA call and every launch is checked and comes back as a wn_status.
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -77,8 +78,9 @@ struct TrainPlan {
     split(H, S + 1, BW);
     split(S, (size_t)L * D + 1, BW);
     partial_floats = part;
-    in_chunk_rows = 512;
-    in_chunks = (int)(((size_t)B * (T - start[0]) + in_chunk_rows - 1) / in_chunk_rows);
+    const size_t in_rows = (size_t)B * (T - start[0]);
+    in_chunk_rows = (int)std::max<size_t>(512, (in_rows + 65534) / 65535);  // grid.y <= 65535
+    in_chunks = (int)((in_rows + in_chunk_rows - 1) / in_chunk_rows);
     if (in_chunks < 1) in_chunks = 1;
     in_partial_floats = (size_t)in_chunks * (Q + 1) * 2 * R;
     nX = (size_t)L * B * T * R;
@@ -98,8 +100,13 @@ struct TrainPlan {
 
 class CudaTrainer final : public TrainerImpl {
  public:
-  explicit CudaTrainer(const wn_config &c, int batch, int window) : p_(c, batch, window) {}
+  explicit CudaTrainer(const wn_config &c, int batch, int window) : p_(c, batch, window) {
+    const char *g = std::getenv("WAVENET_CUDA_GRAPHS");  // "0": launch every kernel eagerly (debugging)
+    use_graphs_ = !(g && std::strcmp(g, "0") == 0);
+  }
   ~CudaTrainer() override {
+    for (cudaGraphExec_t g : graphs_)
+      if (g) cudaGraphExecDestroy(g);
     for (void *ptr : allocs_) cudaFree(ptr);
     if (stream_) cudaStreamDestroy(stream_);
   }
@@ -141,8 +148,10 @@ class CudaTrainer final : public TrainerImpl {
     for (size_t i = 0; i < allocs_.size(); ++i) WN_CUDA_TRY(cudaMemsetAsync(allocs_[i], 0, sizes_[i], stream_));
     WN_CUDA_TRY(cudaStreamSynchronize(stream_));
     std::vector<unsigned long long> sw(p_.skip_w.begin(), p_.skip_w.end()), sb(p_.skip_b.begin(), p_.skip_b.end());
-    WN_CUDA_TRY(cudaMemcpy(skip_w_, sw.data(), sw.size() * sizeof(sw[0]), cudaMemcpyHostToDevice));
-    WN_CUDA_TRY(cudaMemcpy(skip_b_, sb.data(), sb.size() * sizeof(sb[0]), cudaMemcpyHostToDevice));
+    // (copies on the trainer's non-blocking stream: a plain cudaMemcpy would not be ordered with it)
+    WN_CUDA_TRY(cudaMemcpyAsync(skip_w_, sw.data(), sw.size() * sizeof(sw[0]), cudaMemcpyHostToDevice, stream_));
+    WN_CUDA_TRY(cudaMemcpyAsync(skip_b_, sb.data(), sb.size() * sizeof(sb[0]), cudaMemcpyHostToDevice, stream_));
+    WN_CUDA_TRY(cudaStreamSynchronize(stream_));
     return WN_OK;
   }
 
@@ -169,7 +178,7 @@ class CudaTrainer final : public TrainerImpl {
     wn_status s = check_crops(crops);
     if (s != WN_OK) return s;
     WN_CUDA_TRY(cudaMemcpyAsync(crops_, crops, (size_t)p_.B * p_.N, cudaMemcpyHostToDevice, stream_));
-    if ((s = run_forward(false)) != WN_OK) return s;
+    if ((s = run_step(false)) != WN_OK) return s;
     WN_CUDA_TRY(cudaMemcpyAsync(loss, loss_, sizeof(float), cudaMemcpyDeviceToHost, stream_));
     if (logits)
       WN_CUDA_TRY(cudaMemcpyAsync(logits, logits_, p_.nBW * p_.Q * sizeof(float), cudaMemcpyDeviceToHost, stream_));
@@ -182,8 +191,7 @@ class CudaTrainer final : public TrainerImpl {
     wn_status s = check_crops(crops);
     if (s != WN_OK) return s;
     WN_CUDA_TRY(cudaMemcpyAsync(crops_, crops, (size_t)p_.B * p_.N, cudaMemcpyHostToDevice, stream_));
-    if ((s = run_forward(true)) != WN_OK) return s;
-    if ((s = run_backward()) != WN_OK) return s;
+    if ((s = run_step(true)) != WN_OK) return s;
     WN_CUDA_TRY(cudaMemcpyAsync(loss, loss_, sizeof(float), cudaMemcpyDeviceToHost, stream_));
     WN_CUDA_TRY(cudaStreamSynchronize(stream_));
     return WN_OK;
@@ -296,6 +304,44 @@ class CudaTrainer final : public TrainerImpl {
         return fail(WN_ERR_INVALID, "crops: class " + std::to_string(crops[i]) + " at index " + std::to_string(i) +
                                         " is out of range 0.." + std::to_string(p_.Q - 1));
     return WN_OK;
+  }
+
+  // The ~10 launches per layer of a step are captured once into a CUDA graph (all pointers and shapes
+  // are fixed for the trainer's life) and replayed; if capture or instantiation fails the step runs
+  // eagerly from then on. graphs_[0]: forward only, graphs_[1]: forward and backward.
+  cudaGraphExec_t graphs_[2] = {nullptr, nullptr};
+  bool use_graphs_ = true;
+
+  wn_status run_eager(bool backward) {
+    wn_status s = run_forward(backward);
+    if (s == WN_OK && backward) s = run_backward();
+    return s;
+  }
+  wn_status run_step(bool backward) {
+    cudaGraphExec_t &g = graphs_[backward ? 1 : 0];
+    if (!g && use_graphs_) {
+      WN_CUDA_TRY(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+      const wn_status s = run_eager(backward);
+      cudaGraph_t graph = nullptr;
+      const cudaError_t e = cudaStreamEndCapture(stream_, &graph);
+      if (s != WN_OK) {
+        if (graph) cudaGraphDestroy(graph);
+        return s;
+      }
+      if (e == cudaSuccess && graph && cudaGraphInstantiate(&g, graph, 0) == cudaSuccess) {
+        cudaGraphDestroy(graph);
+      } else {
+        if (graph) cudaGraphDestroy(graph);
+        g = nullptr;
+        use_graphs_ = false;
+        cudaGetLastError();  // clear the capture error; fall back to eager launches
+      }
+    }
+    if (g) {
+      WN_CUDA_TRY(cudaGraphLaunch(g, stream_));
+      return WN_OK;
+    }
+    return run_eager(backward);
   }
 
   float *Xl(int l) const { return X_ + (size_t)l * p_.B * p_.T * p_.R; }

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -100,12 +101,23 @@ struct Launch {
         }
   }
 };
+// Stream capture (CUDA graphs): while a thread captures, launches and async copies are recorded
+// instead of run; a graph launch runs the recording in order.
+inline thread_local std::vector<std::function<void()>> *tl_capture = nullptr;
+inline void submit(std::function<void()> f) {
+  if (tl_capture) tl_capture->push_back(std::move(f));
+  else f();
+}
 template <class K>
 struct Launcher {
   K kernel;
   Launch l;
   template <class... A>
-  void operator()(A... args) const { l.run(kernel, args...); }
+  void operator()(A... args) const {
+    const Launch ll = l;
+    const K k = kernel;
+    submit([ll, k, args...] { ll.run(k, args...); });
+  }
 };
 template <class K>
 Launcher<K> launcher(K k, dim3 g, dim3 b, size_t smem) { return Launcher<K>{k, Launch{g, b, smem}}; }
@@ -169,8 +181,42 @@ inline cudaError_t cudaMalloc(void **p, size_t n) {
 }
 inline cudaError_t cudaFree(void *p) { std::free(p); return cudaSuccess; }
 inline cudaError_t cudaMemcpy(void *d, const void *s, size_t n, cudaMemcpyKind) { std::memcpy(d, s, n); return cudaSuccess; }
-inline cudaError_t cudaMemcpyAsync(void *d, const void *s, size_t n, cudaMemcpyKind, cudaStream_t) { std::memcpy(d, s, n); return cudaSuccess; }
-inline cudaError_t cudaMemsetAsync(void *d, int v, size_t n, cudaStream_t) { std::memset(d, v, n); return cudaSuccess; }
+inline cudaError_t cudaMemcpyAsync(void *d, const void *s, size_t n, cudaMemcpyKind, cudaStream_t) {
+  ::wn_emu::submit([=] { std::memcpy(d, s, n); });
+  return cudaSuccess;
+}
+inline cudaError_t cudaMemsetAsync(void *d, int v, size_t n, cudaStream_t) {
+  ::wn_emu::submit([=] { std::memset(d, v, n); });
+  return cudaSuccess;
+}
+struct EmuGraph {
+  std::vector<std::function<void()>> ops;
+};
+typedef EmuGraph *cudaGraph_t;
+typedef EmuGraph *cudaGraphExec_t;
+enum cudaStreamCaptureMode { cudaStreamCaptureModeGlobal, cudaStreamCaptureModeThreadLocal, cudaStreamCaptureModeRelaxed };
+inline cudaError_t cudaStreamBeginCapture(cudaStream_t, cudaStreamCaptureMode) {
+  if (::wn_emu::tl_capture) return cudaErrorInvalidValue;
+  ::wn_emu::tl_capture = new std::vector<std::function<void()>>();
+  return cudaSuccess;
+}
+inline cudaError_t cudaStreamEndCapture(cudaStream_t, cudaGraph_t *g) {
+  if (!::wn_emu::tl_capture) return cudaErrorInvalidValue;
+  *g = new EmuGraph{std::move(*::wn_emu::tl_capture)};
+  delete ::wn_emu::tl_capture;
+  ::wn_emu::tl_capture = nullptr;
+  return cudaSuccess;
+}
+inline cudaError_t cudaGraphInstantiate(cudaGraphExec_t *e, cudaGraph_t g, unsigned long long) {
+  *e = new EmuGraph{g->ops};
+  return cudaSuccess;
+}
+inline cudaError_t cudaGraphDestroy(cudaGraph_t g) { delete g; return cudaSuccess; }
+inline cudaError_t cudaGraphExecDestroy(cudaGraphExec_t g) { delete g; return cudaSuccess; }
+inline cudaError_t cudaGraphLaunch(cudaGraphExec_t g, cudaStream_t) {
+  for (auto &f : g->ops) ::wn_emu::submit(f);
+  return cudaSuccess;
+}
 inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned) { *s = (void *)1; return cudaSuccess; }
 inline cudaError_t cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
 inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
