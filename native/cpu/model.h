@@ -10,9 +10,10 @@
 //   its current input x_l(t) is row i + d. The skip sum and the head use the last W positions only.
 // The last layer's residual output is never read, so it is not computed (its gradient is zero).
 //
-// Row ranges are cut into chunks of at most kChunk rows that never cross examples; each chunk is one
-// task of wn::pool(), and weight gradients are summed per chunk and then over chunks in chunk order,
-// so results are independent of the thread count.
+// Row ranges are cut into chunks of at most kChunk rows that never cross examples; chunks (forward)
+// or fixed groups of kGroup chunks (backward) are the tasks of wn::pool(). Each backward task sums its
+// weight gradients into its own slot, and the slots are summed in task order, so results are
+// independent of the thread count.
 #pragma once
 #include <cstddef>
 #include <cstdint>
