@@ -337,6 +337,7 @@ class CpuSynth final : public SynthImpl {
       if (!std::strcmp(m, "solo")) force_ = 0;
       else if (!std::strcmp(m, "parallel")) force_ = 1;
     }
+    arrive_.reset(new Flag[T_]);
     for (int k = 1; k < T_; ++k) workers_.emplace_back([this, k] { worker_loop(k); });
   }
 
@@ -448,7 +449,7 @@ class CpuSynth final : public SynthImpl {
 
   void run_chunk(const Job &j, bool par) {
     job_ = j;
-    bar_.store(0, std::memory_order_relaxed);
+    for (int q = 0; q < T_; ++q) arrive_[q].v.store(0, std::memory_order_relaxed);
     done_.store(0, std::memory_order_relaxed);
     if (par) {
       {
@@ -485,16 +486,19 @@ class CpuSynth final : public SynthImpl {
     }
   }
 
-  // All T threads arrive; returns when every one has. `n` counts this thread's barriers in the job.
-  inline void barrier(uint64_t &n) {
-    if (T_ == 1) return;
+  // All T threads arrive; returns when every one has. `n` counts this thread's barriers in the chunk.
+  // Each thread publishes its count in its own cache line and reads the others' (no shared
+  // read-modify-write), so for two threads a barrier is one cache-line transfer each way.
+  inline void barrier(int k, uint64_t &n) {
     ++n;
-    bar_.fetch_add(1, std::memory_order_acq_rel);
-    const uint64_t target = n * (uint64_t)T_;
-    int spins = 0;
-    while (bar_.load(std::memory_order_acquire) < target) {
-      if (++spins < 2000) spin_pause();
-      else std::this_thread::yield();
+    arrive_[k].v.store(n, std::memory_order_release);
+    for (int j = 0; j < T_; ++j) {
+      if (j == k) continue;
+      int spins = 0;
+      while (arrive_[j].v.load(std::memory_order_acquire) < n) {
+        if (++spins < 2000) spin_pause();
+        else std::this_thread::yield();
+      }
     }
   }
 
@@ -549,7 +553,7 @@ class CpuSynth final : public SynthImpl {
                  xbuf_.data() + ((size_t)par * T + p) * B * Rp, Rp, false, false, stg);
         }
         if (l < L_ - 1) {
-          if (sync) barrier(nb);
+          if (sync) barrier(k, nb);
           const float *rb = res_bias_.data() + (size_t)l * Rp;
           for (int b = 0; b < B; ++b) {
             float *xb = x + (size_t)b * Rp;
@@ -568,7 +572,7 @@ class CpuSynth final : public SynthImpl {
       }
 
       // head
-      if (sync) barrier(nb);  // skip partials complete
+      if (sync) barrier(k, nb);  // skip partials complete
       float *h = me.h.data();
       for (int b = 0; b < B; ++b) {
         float *hb = h + (size_t)b * Sp;
@@ -593,7 +597,7 @@ class CpuSynth final : public SynthImpl {
           std::memset(plog, 0, sizeof(float) * B * Qp);
         }
       }
-      if (sync) barrier(nb);  // partial logits complete
+      if (sync) barrier(k, nb);  // partial logits complete
       for (int b = 0; b < B; ++b) {
         if (split_sample && b % T != k) continue;
         float *lg = me.logits.data() + (size_t)b * Qp;
@@ -611,7 +615,7 @@ class CpuSynth final : public SynthImpl {
         if (split_sample) cls_[b] = s;
         else next[b] = s;
       }
-      if (split_sample) barrier(nb);  // every stream's class is in cls_
+      if (split_sample) barrier(k, nb);  // every stream's class is in cls_
       for (int b = 0; b < B; ++b) {
         prev[b] = cur[b];
         cur[b] = split_sample ? cls_[b] : next[b];
@@ -680,7 +684,10 @@ class CpuSynth final : public SynthImpl {
   std::condition_variable cv_;
   uint64_t job_id_ = 0;
   bool stop_ = false;
-  std::atomic<uint64_t> bar_{0};
+  struct alignas(64) Flag {
+    std::atomic<uint64_t> v{0};
+  };
+  std::unique_ptr<Flag[]> arrive_;  // per-thread barrier counts
   std::atomic<int> done_{0};
 };
 
