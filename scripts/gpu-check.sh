@@ -34,7 +34,12 @@ if [ "$mode" = prepare ]; then
     --banner:js="import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);" --log-level=warning
   npx esbuild scripts/cuda-loss-curve.ts --bundle --platform=node --format=esm --outfile=.device/app/tools/cuda-loss-curve.mjs \
     --banner:js="import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);" --log-level=warning
+  npx esbuild scripts/gpu-bench.ts --bundle --platform=node --format=esm --outfile=.device/app/tools/gpu-bench.mjs \
+    --banner:js="import { createRequire as __cr } from 'module'; const require = __cr(import.meta.url);" --log-level=warning
   cp scripts/torch_reference.py scripts/gpu-check.sh .device/app/scripts/
+  # The check runs only the bundled tools above (no CLI), so the production node_modules are not needed
+  # there; dropping them keeps .device/ well under the 64 MiB a device run can carry.
+  rm -rf .device/app/node_modules
   du -sh .device
   echo "prepared .device/; on the GPU machine: bash .device/run.sh bash scripts/gpu-check.sh run"
   exit 0
@@ -53,15 +58,15 @@ log="$out/gpu-check.log"
 : > "$log"
 steps=${STEPS:-200}
 
-# CLI and tool entry points: the bundle (dist/ + .mjs tools) or a dev checkout (tsx).
-cli=(node dist/cli.js)
-[ -f dist/cli.js ] || cli=(node --import tsx src/cli.ts)
+# Entry points: the bundled .mjs tools (prepared .device/app) or a dev checkout (tsx).
 if [ -f test-dist/cuda.test.mjs ]; then
   tests=(node --test test-dist/cuda.test.mjs)
   curve=(node tools/cuda-loss-curve.mjs)
+  bench=(node tools/gpu-bench.mjs)
 else
   tests=(node --import tsx --test test/cuda.test.ts)
   curve=(node --import tsx scripts/cuda-loss-curve.ts)
+  bench=(node --import tsx scripts/gpu-bench.ts)
 fi
 torchref=scripts/torch_reference.py
 
@@ -76,13 +81,13 @@ cat "$work/tests.tap" >> "$log"
 grep -E '^# (tests|pass|fail|skipped)|^not ok|^# [a-z].*worst|^# (primed|after reset)' "$work/tests.tap" | head -80
 
 echo "== bench train (engine, CUDA)" | tee -a "$log"
-"${cli[@]}" bench train --device cuda --batch 8 --window 1024 --steps 20 --json > "$work/train.json" 2>> "$log"
+"${bench[@]}" train --device cuda --batch 8 --window 1024 --steps 20 > "$work/train.json" 2>> "$log"
 train_rc=$?
 
 echo "== bench synth (engine, CUDA)" | tee -a "$log"
-"${cli[@]}" bench synth --device cuda --batch 1 --seconds 2 --naive-seconds 0 --json > "$work/synth1.json" 2>> "$log"
+"${bench[@]}" synth --device cuda --batch 1 --seconds 2 > "$work/synth1.json" 2>> "$log"
 synth1_rc=$?
-"${cli[@]}" bench synth --device cuda --batch 256 --seconds 1 --naive-seconds 0 --json > "$work/synth256.json" 2>> "$log"
+"${bench[@]}" synth --device cuda --batch 256 --seconds 1 > "$work/synth256.json" 2>> "$log"
 synth256_rc=$?
 
 echo "== loss curve: engine ($steps steps)" | tee -a "$log"
