@@ -53,6 +53,9 @@ export interface SynthBenchResult {
   /** Multiply-adds per generated sample (incremental). */
   macsPerSample: number;
   runs: number[];
+  /** Aggregate samples per second of process CPU time (user + system, all threads), median: the
+   * cost of a sample independent of waiting; on a busy machine it shows what the kernel would do. */
+  samplesPerCpuSecond: number;
   /** Median per-stream rate. */
   samplesPerSecondPerStream: number;
   samplesPerSecondAggregate: number;
@@ -193,16 +196,20 @@ export async function benchSynth(o: SynthBenchOptions): Promise<SynthBenchResult
   const seeds = new BigUint64Array(o.batch).map((_, b) => BigInt(b + 1));
   const n = Math.max(1, Math.round(o.seconds * 16000));
   const runs: number[] = [];
+  const perCpu: number[] = [];
   try {
     await synth.generate(Math.min(n, 4000), temp, seeds); // warm-up (and thread-mode probe)
     for (let r = 0; r < o.repeats; r++) {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       for (let done = 0; done < n; ) {
         const k = Math.min(4096, n - done);
         await synth.generate(k, temp, seeds);
         done += k;
       }
       const rate = n / ((performance.now() - t0) / 1000);
+      const cpu = process.cpuUsage(c0);
+      perCpu.push((n * o.batch) / ((cpu.user + cpu.system) / 1e6));
       runs.push(rate);
       log(`  run ${r + 1}/${o.repeats}: ${Math.round(rate)} samples/s per stream`);
     }
@@ -233,6 +240,7 @@ export async function benchSynth(o: SynthBenchOptions): Promise<SynthBenchResult
     precision,
     macsPerSample: macs,
     runs,
+    samplesPerCpuSecond: median(perCpu),
     samplesPerSecondPerStream: per,
     samplesPerSecondAggregate: per * o.batch,
     xRealTimePerStream: per / 16000,
@@ -245,7 +253,7 @@ export async function benchSynth(o: SynthBenchOptions): Promise<SynthBenchResult
 }
 
 export function formatBenchTable(rs: SynthBenchResult[]): string {
-  const rows = [['config', 'precision', 'batch', 'samples/s/stream', 'aggregate', 'x real time', 'GFLOP/s', 'naive samples/s', 'speed-up']];
+  const rows = [['config', 'precision', 'batch', 'samples/s/stream', 'aggregate', 'x real time', 'GFLOP/s', 'per CPU-s', 'naive samples/s', 'speed-up']];
   for (const r of rs) {
     rows.push([
       r.configText,
@@ -255,6 +263,7 @@ export function formatBenchTable(rs: SynthBenchResult[]): string {
       Math.round(r.samplesPerSecondAggregate).toLocaleString('en-US'),
       `${r.xRealTimeAggregate.toFixed(2)}x`,
       r.gflops.toFixed(1),
+      Math.round(r.samplesPerCpuSecond).toLocaleString('en-US'),
       r.naiveBest ? r.naiveBest.samplesPerSecond.toFixed(2) : '-',
       r.speedup ? `${Math.round(r.speedup).toLocaleString('en-US')}x` : '-',
     ]);
