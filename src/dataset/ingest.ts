@@ -306,15 +306,21 @@ class ChunkWriter {
     const target = join(this.dir, file);
     const tmp = `${target}.tmp`;
     const job = (async () => {
-      const fh = await open(tmp, 'w');
       try {
-        await fh.writeFile(data);
-        await fh.sync();
-      } finally {
-        await fh.close();
+        const fh = await open(tmp, 'w');
+        try {
+          await fh.writeFile(data);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await rename(tmp, target);
+      } catch (e) {
+        // the dataset itself cannot be written (disk full, permissions): stop, do not blame the input
+        throw new UserError(`cannot write ${target}: ${messageOf(e)}`);
       }
-      await rename(tmp, target);
     })();
+    job.catch(() => undefined); // awaited below or in finish()/discard()
     this.pending.push(job);
     if (this.pending.length >= 4) {
       // bound the memory held by writes in flight
