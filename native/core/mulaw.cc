@@ -3,14 +3,16 @@
 #include "wavenet.h"
 
 extern "C" void wn_mulaw_encode(const float *x, size_t n, int mu, uint8_t *out) {
-  const float fmu = (float)mu;
-  const float inv_log = 1.0f / std::log1p(fmu);
+  // Evaluated in double, like the TypeScript reference (src/audio/mulaw.ts), so both give the same
+  // class for every float32 input, bin edges included.
+  const double dmu = (double)mu;
+  const double log_mu = std::log1p(dmu);
   for (size_t i = 0; i < n; ++i) {
-    float v = x[i];
-    if (!(v == v)) v = 0.0f;  // NaN -> silence
-    v = v > 1.0f ? 1.0f : (v < -1.0f ? -1.0f : v);
-    const float y = std::copysign(std::log1p(fmu * std::fabs(v)) * inv_log, v);
-    long q = std::lround((y + 1.0f) * 0.5f * fmu);
+    double v = x[i];
+    if (!(v == v)) v = 0.0;  // NaN -> silence
+    v = v > 1.0 ? 1.0 : (v < -1.0 ? -1.0 : v);
+    const double y = std::copysign(std::log1p(dmu * std::fabs(v)) / log_mu, v);
+    long q = (long)std::floor((y + 1.0) * 0.5 * dmu + 0.5);  // round half up, as Math.round
     out[i] = (uint8_t)(q < 0 ? 0 : (q > mu ? mu : q));
   }
 }
