@@ -4,7 +4,9 @@
  * (10x3, R64 D64 S256 H256) and a small one (10x3, R32 D32 S128 H128): batch 1 fp32 (with the naive
  * baselines), batch 16 fp32, batch 1 bf16, batch 16 bf16.
  * Prints a table and writes bench-results/synth-cpu.json. Batch-16 / batch-1 ratios are taken
- * within this one run. The incremental figures are medians of `repeats` timed runs.
+ * within this one run. The incremental figures are medians of `repeats` timed runs. Every rate is
+ * also given per second of process CPU time, which waiting on a busy machine does not inflate;
+ * `WAVENET_SYNTH_MODE=solo WAVENET_THREADS=1` measures one core.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -72,7 +74,11 @@ console.log(formatBenchTable(results));
 console.log(`load average (1 min): ${summary.loadAverage1m.before.toFixed(2)} before, ${summary.loadAverage1m.after.toFixed(2)} after`);
 for (const [k, v] of Object.entries(summary.ratios)) console.log(`${k}: ${v.toFixed(2)}x`);
 for (const r of results.filter((x) => x.naive.length)) {
-  for (const n of r.naive) console.log(`naive ${r.configText}: ${n.method}: ${n.samplesPerSecond.toFixed(2)} samples/s (${n.samples} samples in ${n.wallSeconds.toFixed(1)} s)`);
+  for (const n of r.naive) {
+    console.log(`naive ${r.configText}: ${n.method}: ${n.samplesPerSecond.toFixed(2)} samples/s (${n.samples} samples in ${n.wallSeconds.toFixed(1)} s), ${n.samplesPerCpuSecond.toFixed(2)} per CPU-s`);
+  }
+  const bestCpu = Math.max(...r.naive.map((n) => n.samplesPerCpuSecond));
+  console.log(`speed-up in CPU time ${r.configText}: ${(r.samplesPerCpuSecond / bestCpu).toFixed(0)}x (incremental ${Math.round(r.samplesPerCpuSecond)} vs naive ${bestCpu.toFixed(2)} samples per CPU-s)`);
 }
 mkdirSync(join(root, 'bench-results'), { recursive: true });
 const out = join(root, 'bench-results', 'synth-cpu.json');

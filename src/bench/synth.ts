@@ -40,6 +40,8 @@ export interface NaiveResult {
   samples: number;
   wallSeconds: number;
   samplesPerSecond: number;
+  /** Samples per second of process CPU time. */
+  samplesPerCpuSecond: number;
 }
 
 export interface SynthBenchResult {
@@ -125,6 +127,7 @@ async function naiveGemm(c: ModelConfig, params: Float32Array, device: 'cpu' | '
     const r = lcg(5);
     trainer.forward(hist, true); // warm-up
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     let n = 0;
     while (n < 3 || (performance.now() - t0) / 1000 < budget) {
       const { logits } = trainer.forward(hist, true);
@@ -134,7 +137,8 @@ async function naiveGemm(c: ModelConfig, params: Float32Array, device: 'cpu' | '
       n++;
     }
     const wall = (performance.now() - t0) / 1000;
-    return { method: 'naive-gemm (trainer forward over receptiveField+1 per sample)', samples: n, wallSeconds: wall, samplesPerSecond: n / wall };
+    const cpu = process.cpuUsage(c0);
+    return { method: 'naive-gemm (trainer forward over receptiveField+1 per sample)', samples: n, wallSeconds: wall, samplesPerSecond: n / wall, samplesPerCpuSecond: n / ((cpu.user + cpu.system) / 1e6) };
   } finally {
     trainer.free();
   }
@@ -157,6 +161,7 @@ async function naiveIncr(c: ModelConfig, params: Float32Array, device: 'cpu' | '
     const temp = new Float32Array([1]);
     const seed = new BigUint64Array([5n]);
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     let n = 0;
     while (n < 3 || (performance.now() - t0) / 1000 < budget) {
       s.reset();
@@ -167,7 +172,8 @@ async function naiveIncr(c: ModelConfig, params: Float32Array, device: 'cpu' | '
       n++;
     }
     const wall = (performance.now() - t0) / 1000;
-    return { method: 'naive-incr (reset + prime receptiveField classes per sample)', samples: n, wallSeconds: wall, samplesPerSecond: n / wall };
+    const cpu = process.cpuUsage(c0);
+    return { method: 'naive-incr (reset + prime receptiveField classes per sample)', samples: n, wallSeconds: wall, samplesPerSecond: n / wall, samplesPerCpuSecond: n / ((cpu.user + cpu.system) / 1e6) };
   } finally {
     s.free();
   }
@@ -224,7 +230,7 @@ export async function benchSynth(o: SynthBenchOptions): Promise<SynthBenchResult
       try {
         const r = await f(c, params, dev.device, o.naiveSeconds);
         naive.push(r);
-        log(`  ${r.method}: ${r.samplesPerSecond.toFixed(2)} samples/s (${r.samples} samples in ${r.wallSeconds.toFixed(1)} s)`);
+        log(`  ${r.method}: ${r.samplesPerSecond.toFixed(2)} samples/s (${r.samples} samples in ${r.wallSeconds.toFixed(1)} s), ${r.samplesPerCpuSecond.toFixed(2)} per CPU-s`);
       } catch (e) {
         log(`  ${f.name}: not available (${(e as Error).message})`);
       }
