@@ -115,8 +115,9 @@ export interface NativeSynth {
 
 export interface NativeSections {
   Trainer: new (config: NativeConfig, batch: number, window: number, device: 'cpu' | 'cuda') => NativeTrainer;
-  /** Estimated bytes a trainer of this shape allocates (parameters, gradients, Adam, activations). */
-  trainerMemoryBytes(config: NativeConfig, batch: number, window: number): number;
+  /** Estimated bytes a trainer of this shape allocates on the device (parameters, gradients, Adam,
+   * activations); 0 for 'cuda' when CUDA is not compiled in. */
+  trainerMemoryBytes(config: NativeConfig, batch: number, window: number, device?: 'cpu' | 'cuda'): number;
   /** Plain reference forward: logits (T x Q) at every position of one sequence. */
   referenceLogits(config: NativeConfig, params: Float32Array, classes: Uint8Array): Float32Array;
   Synth: new (config: NativeConfig, params: Float32Array, batch: number, device: 'cpu' | 'cuda') => NativeSynth;

@@ -63,3 +63,16 @@ test('the addon reports CPU features and a CUDA answer with a reason', () => {
   assert.equal(typeof q.compiled, 'boolean');
   if (!q.usable) assert.ok(q.reason && q.reason.length > 10, 'a reason is given');
 });
+
+test('memory estimate is per device: CPU always, CUDA when compiled in (0 otherwise)', () => {
+  const a = native();
+  const c = toNative(DEFAULT_CONFIG);
+  const cpu = a.trainerMemoryBytes(c, 8, 1024, 'cpu');
+  assert.equal(cpu, a.trainerMemoryBytes(c, 8, 1024));
+  assert.ok(cpu > 100 * 2 ** 20 && cpu < 4 * 2 ** 30, `cpu estimate ${cpu}`);
+  assert.ok(a.trainerMemoryBytes(c, 16, 1024, 'cpu') > cpu, 'grows with the batch');
+  const cuda = a.trainerMemoryBytes(c, 8, 1024, 'cuda');
+  if (a.cudaQuery().compiled) assert.ok(cuda > 100 * 2 ** 20, `cuda estimate ${cuda}`);
+  else assert.equal(cuda, 0);
+  assert.throws(() => a.trainerMemoryBytes(c, 8, 1024, 'tpu' as never), /device must be 'cpu' or 'cuda'/);
+});

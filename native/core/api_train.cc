@@ -17,8 +17,9 @@ static wn_status check_shape(const wn_config *c, int batch, int window) {
   return WN_OK;
 }
 
-extern "C" size_t wn_trainer_memory_bytes(const wn_config *c, int batch, int window) {
-  return wn::cpu_trainer_memory_bytes(*c, batch, window);
+extern "C" size_t wn_trainer_memory_bytes(const wn_config *c, int batch, int window, wn_device device) {
+  return device == WN_DEVICE_CUDA ? wn::cuda_trainer_memory_bytes(*c, batch, window)
+                                  : wn::cpu_trainer_memory_bytes(*c, batch, window);
 }
 
 extern "C" wn_status wn_trainer_create(const wn_config *c, int batch, int window, wn_device device, wn_trainer **out) {

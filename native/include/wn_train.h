@@ -27,9 +27,10 @@ typedef struct {
 
 wn_adam_params wn_adam_default_params(void);
 
-/* Bytes the trainer will allocate on its device for this shape (parameters, gradients, Adam moments,
- * activations), so the caller can print it or refuse before starting. */
-size_t wn_trainer_memory_bytes(const wn_config *c, int batch, int window);
+/* Bytes the trainer will allocate on `device` for this shape (parameters, gradients, Adam moments,
+ * activations), so the caller can print it or refuse before starting. 0 when the device's backend
+ * is not compiled in. */
+size_t wn_trainer_memory_bytes(const wn_config *c, int batch, int window, wn_device device);
 
 /* Parameters start at zero; set them with wn_trainer_set_params. */
 wn_status wn_trainer_create(const wn_config *c, int batch, int window, wn_device device, wn_trainer **out);

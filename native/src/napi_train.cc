@@ -302,10 +302,16 @@ Napi::Value TrainerMemoryBytes(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   wn_config c = config_from_js(env, info[0]);
   if (info.Length() < 3 || !info[1].IsNumber() || !info[2].IsNumber())
-    type_error(env, "trainerMemoryBytes(config, batch: number, window: number)");
+    type_error(env, "trainerMemoryBytes(config, batch: number, window: number, device?: 'cpu' | 'cuda')");
   const int batch = info[1].As<Napi::Number>().Int32Value(), window = info[2].As<Napi::Number>().Int32Value();
   if (batch < 1 || window < 1) type_error(env, "trainerMemoryBytes: batch and window must be >= 1");
-  return Napi::Number::New(env, (double)wn_trainer_memory_bytes(&c, batch, window));
+  wn_device device = WN_DEVICE_CPU;
+  if (info.Length() > 3 && !info[3].IsUndefined()) {
+    const std::string d = info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "";
+    if (d == "cuda") device = WN_DEVICE_CUDA;
+    else if (d != "cpu") type_error(env, "trainerMemoryBytes: device must be 'cpu' or 'cuda'");
+  }
+  return Napi::Number::New(env, (double)wn_trainer_memory_bytes(&c, batch, window, device));
 }
 
 // Test-only: wn::sgemm (or the naive loop) on caller arrays.

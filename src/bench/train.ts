@@ -84,7 +84,7 @@ export async function benchTrain(o: TrainBenchOptions): Promise<TrainBenchResult
   const nc = toNative(o.config);
   const layout = addon.layout(nc);
   const N = receptiveField(o.config) + o.window;
-  const memoryBytes = addon.trainerMemoryBytes(nc, o.batch, o.window);
+  const memoryBytes = addon.trainerMemoryBytes(nc, o.batch, o.window, dev.device);
   const t = new addon.Trainer(nc, o.batch, o.window, dev.device);
   try {
     const r = rng(1);

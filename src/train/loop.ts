@@ -49,7 +49,7 @@ export interface TrainOptions {
   eps?: number;
   /** For tests and embedding: how to build a trainer and estimate its memory (default: the native addon). */
   createTrainer?: (config: ModelConfig, batch: number, window: number, device: Device) => NativeTrainer;
-  memoryBytes?: (config: ModelConfig, batch: number, window: number) => number;
+  memoryBytes?: (config: ModelConfig, batch: number, window: number, device: Device) => number;
 }
 
 export interface TrainEvents {
@@ -115,8 +115,8 @@ export class TrainingSession {
     this.dataset = dataset;
     this.receptiveField = receptiveField(options.config);
     this.paramCount = paramCount(options.config);
-    const mem = options.memoryBytes ?? ((c, b, w) => native().trainerMemoryBytes(toNative(c), b, w));
-    this.memoryBytes = mem(options.config, options.training.batch, options.training.window);
+    const mem = options.memoryBytes ?? ((c, b, w, d) => native().trainerMemoryBytes(toNative(c), b, w, d));
+    this.memoryBytes = mem(options.config, options.training.batch, options.training.window, options.device);
     this.startStep = ck ? ck.weights.step : 0;
     this.step = this.startStep;
     this.resumedFrom = ck ? ck.path : null;
