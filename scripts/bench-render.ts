@@ -8,7 +8,9 @@
  *        [--repeats 1] [--device cpu|cuda] [--out bench-results/render-cpu.json]
  *
  * default config: dilations 10x3, R 64, D 64, S 256, H 256 (DESIGN.md); small: 10x2, R 32, D 32, S 128, H 128.
- * Runs alternate (batched, one at a time, batched, ...) and the medians are reported.
+ * Runs alternate (batched, one at a time, batched, ...): with --repeats R each mode renders R x
+ * textures x seconds of audio in all, and the medians and the per-pair speedups are reported (pairs
+ * run back to back, so a busy machine slows both sides of a pair alike).
  * Prints a table and writes JSON.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -104,13 +106,16 @@ const result = {
   batched: { batch: textures, xRealTime: batched, median: mb },
   oneAtATime: { batch: 1, xRealTime: single, median: ms },
   speedup: mb / ms,
+  pairedSpeedups: batched.map((b, i) => b / single[i]),
+  medianPairedSpeedup: median(batched.map((b, i) => b / single[i])),
   goal: 'batched >= 4x one at a time',
   goalMet: mb / ms >= 4,
 };
 console.log('mode            batch   x real time (median)   samples/s');
 console.log(`batched         ${String(textures).padEnd(6)}  ${mb.toFixed(3).padEnd(21)}  ${(mb * MODEL_RATE).toFixed(0)}`);
 console.log(`one at a time   1       ${ms.toFixed(3).padEnd(21)}  ${(ms * MODEL_RATE).toFixed(0)}`);
-console.log(`speedup: ${(mb / ms).toFixed(2)}x (goal >= 4x: ${result.goalMet ? 'met' : 'NOT met'})`);
+console.log(`speedup: ${(mb / ms).toFixed(2)}x (ratio of medians; per pair: ${result.pairedSpeedups.map((x) => x.toFixed(2)).join(', ')}) (goal >= 4x: ${result.goalMet ? 'met' : 'NOT met'})`);
+console.log(`load average (1 min) at start ${load0.toFixed(1)}, at end ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`);
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
 console.log(`wrote ${out}`);

@@ -19,7 +19,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync,
 import { basename, dirname, join } from 'node:path';
 import wavefile from 'wavefile';
 import { native, type NativeSynth } from '../native.js';
-import { receptiveField, type ModelConfig } from '../model/config.js';
+import { receptiveField, toNative, type ModelConfig } from '../model/config.js';
 import { MODEL_RATE, Synthesizer } from '../synth/synthesizer.js';
 import { isAtomicTemp, writeFileAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
@@ -387,6 +387,26 @@ async function renderLocked(o: RenderOptions): Promise<RenderResult> {
   const rendered: string[] = [];
   let stopped = false;
 
+  // One native synth is kept across waves of the same size (each Synthesizer resets it at start):
+  // creating one costs weight repacking and thread start-up, which adds up with many small waves.
+  const make: SynthFactory = o.createSynth ?? ((c, p, b, d) => new (native().Synth)(toNative(c), p, b, d));
+  let cached: NativeSynth | null = null;
+  const reuse: SynthFactory = (config, params, batch, device) => {
+    if (!cached || cached.batch !== batch) {
+      cached?.free();
+      cached = null;
+      cached = make(config, params, batch, device);
+    }
+    const real = cached;
+    return {
+      batch: real.batch,
+      reset: () => real.reset(),
+      prime: (classes, n) => real.prime(classes, n),
+      generate: (n, t, seeds, wantLogits) => real.generate(n, t, seeds, wantLogits),
+      free: () => {}, // freed when the render ends
+    };
+  };
+
   const finish = async (j: Job, classes: Uint8Array) => {
     let x = decodeClasses(classes);
     if (rate !== MODEL_RATE) x = await o.resample!(x, MODEL_RATE, rate);
@@ -435,59 +455,63 @@ async function renderLocked(o: RenderOptions): Promise<RenderResult> {
     texturesDone++;
   };
 
-  for (const wave of waves) {
-    if (stopped) break;
-    // One Synthesizer (src/synth) per wave: its streams are this wave's textures. Primes all have
-    // exactly `rf` classes, so none is padded on account of another.
-    const synth = new Synthesizer({
-      config: o.model.config,
-      params: o.model.params,
-      device: o.device,
-      factory: o.createSynth,
-      streams: wave.map((j) => ({
-        seed: BigInt(j.spec.seed),
-        temperature: j.spec.temperature,
-        prime: j.spec.prime ? primeClasses.get(j.spec.prime)! : undefined,
-      })),
-    });
-    try {
-      await synth.start();
-      const b = wave.length;
-      const total = wave[0].genSamples; // longest first
-      const out = wave.map((j) => new Uint8Array(j.genSamples));
-      const done = wave.map(() => false);
-      let t = 0;
-      while (t < total) {
-        if (o.shouldStop?.()) {
-          stopped = true;
-          break;
-        }
-        const n = Math.min(chunk, total - t);
-        const c0 = performance.now();
-        const { classes } = await synth.generate(n);
-        if (adaptive) {
-          const perStep = (performance.now() - c0) / 1000 / n;
-          if (perStep > 0) chunk = Math.max(64, Math.min(16000, Math.round(0.5 / perStep)));
-        }
-        for (let s = 0; s < b; s++) {
-          const want = wave[s].genSamples;
-          if (t >= want) continue;
-          const m = Math.min(n, want - t);
-          out[s].set(classes[s].subarray(0, m), t);
-          audioDone += m / MODEL_RATE;
-        }
-        t += n;
-        for (let s = 0; s < b; s++) {
-          if (!done[s] && t >= wave[s].genSamples) {
-            done[s] = true;
-            await finish(wave[s], out[s]);
+  try {
+    for (const wave of waves) {
+      if (stopped) break;
+      // One Synthesizer (src/synth) per wave: its streams are this wave's textures. Primes all have
+      // exactly `rf` classes, so none is padded on account of another.
+      const synth = new Synthesizer({
+        config: o.model.config,
+        params: o.model.params,
+        device: o.device,
+        factory: reuse,
+        streams: wave.map((j) => ({
+          seed: BigInt(j.spec.seed),
+          temperature: j.spec.temperature,
+          prime: j.spec.prime ? primeClasses.get(j.spec.prime)! : undefined,
+        })),
+      });
+      try {
+        await synth.start();
+        const b = wave.length;
+        const total = wave[0].genSamples; // longest first
+        const out = wave.map((j) => new Uint8Array(j.genSamples));
+        const done = wave.map(() => false);
+        let t = 0;
+        while (t < total) {
+          if (o.shouldStop?.()) {
+            stopped = true;
+            break;
           }
+          const n = Math.min(chunk, total - t);
+          const c0 = performance.now();
+          const { classes } = await synth.generate(n);
+          if (adaptive) {
+            const perStep = (performance.now() - c0) / 1000 / n;
+            if (perStep > 0) chunk = Math.max(64, Math.min(16000, Math.round(0.5 / perStep)));
+          }
+          for (let s = 0; s < b; s++) {
+            const want = wave[s].genSamples;
+            if (t >= want) continue;
+            const m = Math.min(n, want - t);
+            out[s].set(classes[s].subarray(0, m), t);
+            audioDone += m / MODEL_RATE;
+          }
+          t += n;
+          for (let s = 0; s < b; s++) {
+            if (!done[s] && t >= wave[s].genSamples) {
+              done[s] = true;
+              await finish(wave[s], out[s]);
+            }
+          }
+          report();
         }
-        report();
+      } finally {
+        synth.free();
       }
-    } finally {
-      synth.free();
     }
+  } finally {
+    (cached as NativeSynth | null)?.free();
   }
 
   // Contact sheet over every finished texture of the plan (re-reading those from earlier runs).
