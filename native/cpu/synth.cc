@@ -434,7 +434,11 @@ class CpuSynth final : public SynthImpl {
       if (T_ > 1 && force_ < 0 && sub.n >= CHUNK / 4) {
         Adapt &a = adapt_[mode];
         const int m = par ? 1 : 0;
-        a.ema[m] = a.ema[m] <= 0 ? dt : 0.5 * a.ema[m] + 0.5 * dt;
+        // the latest measurement decides (an average would let one cold or preempted chunk keep
+        // a mode out for many back-off periods); the very first chunk (cold caches, thread start)
+        // is not measured
+        if (a.first) a.first = false;
+        else a.ema[m] = dt;
         a.chunks++;
         if (a.ema[1 - m] > 0 && a.ema[m] > a.ema[1 - m]) {  // this mode lost: back off before trying it again
           a.backoff[m] = std::min(64, a.backoff[m] * 2);
@@ -671,7 +675,8 @@ class CpuSynth final : public SynthImpl {
 
   Job job_;
   struct Adapt {
-    double ema[2] = {0, 0};  // seconds per step: [solo, parallel]
+    double ema[2] = {0, 0};  // seconds per step of the latest measured chunk: [solo, parallel]
+    bool first = true;
     long chunks = 0;
     long next_try[2] = {0, 0};
     int backoff[2] = {1, 1};
