@@ -90,6 +90,8 @@ test('kill -9 at any moment leaves a valid dataset; a rerun completes and cleans
   let killed = 0;
   for (const delay of [0, 400, 2300]) {
     const child = spawn(process.execPath, [...CLI, 'ingest', dir, '--out', out, '--jobs', '1'], { cwd: ROOT, stdio: 'ignore' });
+    // listen from the start: a run that ends before the kill must not leave the wait below hanging
+    const closed = new Promise((r) => child.on('close', (_code, sig) => r(sig)));
     // wait until this run has started writing chunks, then a little longer
     const n0 = readdirSync(join(out, 'chunks')).length;
     const t0 = Date.now();
@@ -98,7 +100,7 @@ test('kill -9 at any moment leaves a valid dataset; a rerun completes and cleans
     }
     await new Promise((r) => setTimeout(r, delay));
     child.kill('SIGKILL');
-    const signal = await new Promise((r) => child.on('close', (_code, sig) => r(sig)));
+    const signal = await closed;
     if (signal === 'SIGKILL') killed++;
     const m = checkDataset(out);
     const left = readdirSync(join(out, 'chunks')).length - m.chunks.length;

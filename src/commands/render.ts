@@ -9,7 +9,8 @@ import { resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { withDevice, withJson } from './options.js';
 import { resolveDevice, type DeviceChoice } from '../device.js';
-import { loadCheckpoint, resolveModel } from '../train/checkpoint.js';
+import { loadCheckpoint } from '../train/checkpoint.js';
+import { resolveModelOrBundled } from '../model/bundled.js';
 import { createProgress } from '../util/progress.js';
 import { parseNormalize } from '../render/dsp.js';
 import { parseDuration, parseTemperature, planFromCount, planFromJob, MAX_SEED, MAX_SECONDS, type RenderDefaults, type TextureSpec } from '../render/spec.js';
@@ -172,10 +173,11 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
     const batch = argv.batch ?? Math.min(plan.textures.length, RENDER_DEFAULTS.maxBatch);
     if (!Number.isInteger(batch) || batch < 1 || batch > 4096) throw new UserError(`--batch ${argv.batch}: expected a whole number from 1 to 4096`);
 
-    const ckPath = resolveModel(argv.model);
+    const { path: ckPath, note: modelNote } = resolveModelOrBundled(argv.model);
     const ck = await loadCheckpoint(ckPath);
     const dev = resolveDevice(argv.device);
     const progress = createProgress({ label: 'render', unit: 's audio', silent: argv.json });
+    if (modelNote && !argv.json) progress.log(modelNote);
     if (dev.note && !argv.json) progress.log(dev.note);
 
     let stop = false;

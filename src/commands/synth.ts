@@ -134,6 +134,7 @@ export async function runSynth(o: SynthRunOptions): Promise<SynthSummary> {
   try {
     // 2. model, prime, device
     const model = await loadSynthModel(o.model);
+    if (model.note) log(model.note);
     let prime: Uint8Array | undefined;
     if (o.prime) {
       prime = await primeFromFile(o.prime, o.primeSeconds);

@@ -1,17 +1,20 @@
 /**
- * Which checkpoint `wavenet synth` loads. The one place to change when a bundled demo model becomes the
- * fallback for "no runs here yet" (a later issue): catch the UserError of resolveModel(undefined) below.
+ * Which checkpoint `wavenet synth` loads: --model, else the newest run's newest checkpoint under
+ * ./runs, else the bundled demo model (src/model/bundled.ts), which the caller is told about.
  */
-import { loadCheckpoint, resolveModel, type LoadedCheckpoint } from '../train/checkpoint.js';
+import { loadCheckpoint, type LoadedCheckpoint } from '../train/checkpoint.js';
+import { resolveModelOrBundled } from '../model/bundled.js';
 
 export interface SynthModel extends LoadedCheckpoint {
   /** The checkpoint file loaded. */
   path: string;
+  /** Set when the bundled demo model was chosen: one line for the user. */
+  note?: string;
 }
 
-/** `--model RUN|CHECKPOINT`, or the newest run's newest checkpoint under ./runs when absent. */
+/** `--model RUN|CHECKPOINT`, or the newest run's newest checkpoint, or the bundled demo model. */
 export async function loadSynthModel(model?: string): Promise<SynthModel> {
-  const path = resolveModel(model);
+  const { path, note } = resolveModelOrBundled(model);
   const ck = await loadCheckpoint(path);
-  return { ...ck, path };
+  return { ...ck, path, note };
 }
