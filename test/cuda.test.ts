@@ -7,30 +7,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { native, type NativeConfig } from '../src/native.js';
 import { DEFAULT_CONFIG, paramLayout, parseDilations, receptiveField, type ModelConfig } from '../src/model/config.js';
+import { lcg, randomParams } from '../src/model/random.js';
 
 const query = native().cudaQuery();
 const skip = query.usable ? false : `no usable CUDA GPU (${query.reason ?? 'unknown reason'})`;
 
-function lcg(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
 
-/** Random weights scaled like a trained model's (uniform, 1/sqrt(fan-in) for matrices). */
-function randomParams(c: ModelConfig, seed: number): Float32Array {
-  const layout = paramLayout(c);
-  const last = layout[layout.length - 1];
-  const p = new Float32Array(last.offset + last.size);
-  const r = lcg(seed);
-  for (const t of layout) {
-    const scale = t.name === 'input.embed' ? 1 : t.shape.length === 2 ? Math.sqrt(3 / t.shape[1]) : 0.1;
-    for (let i = 0; i < t.size; i++) p[t.offset + i] = (r() * 2 - 1) * scale;
-  }
-  return p;
-}
 
 function randomCrops(c: ModelConfig, batch: number, window: number, seed: number): Uint8Array {
   const N = receptiveField(c) + window;

@@ -4,27 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { native, type NativeConfig } from '../src/native.js';
 import { paramLayout, parseDilations, type ModelConfig } from '../src/model/config.js';
+import { lcg, randomParams } from '../src/model/random.js';
 
-function lcg(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
 
-/** Random weights scaled like a trained model's (uniform, 1/sqrt(fan-in) for matrices). */
-export function randomParams(c: ModelConfig, seed = 1): Float32Array {
-  const layout = paramLayout(c);
-  const last = layout[layout.length - 1];
-  const p = new Float32Array(last.offset + last.size);
-  const r = lcg(seed);
-  for (const t of layout) {
-    const scale = t.name === 'input.embed' ? 1 : t.shape.length === 2 ? Math.sqrt(3 / t.shape[1]) : 0.1;
-    for (let i = 0; i < t.size; i++) p[t.offset + i] = (r() * 2 - 1) * scale;
-  }
-  return p;
-}
 
 function cfg(dil: string, R: number, D: number, S: number, H: number): ModelConfig & NativeConfig {
   return { dilations: parseDilations(dil), residual: R, dilation: D, skip: S, head: H, classes: 256 };

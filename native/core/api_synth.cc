@@ -27,15 +27,6 @@ extern "C" wn_status wn_synth_create(const wn_config *c, const float *params, in
 
 extern "C" void wn_synth_free(wn_synth *s) { delete s; }
 
-#define WN_GUARD(expr)                                                           \
-  try {                                                                          \
-    return (expr);                                                               \
-  } catch (const std::bad_alloc &) {                                             \
-    return wn::fail(WN_ERR_NOMEM, "out of host memory");                         \
-  } catch (const std::exception &e) {                                            \
-    return wn::fail(WN_ERR_INTERNAL, std::string("internal error: ") + e.what()); \
-  }
-
 extern "C" wn_status wn_synth_reset(wn_synth *s) { WN_GUARD(s->impl->reset()) }
 extern "C" wn_status wn_synth_prime(wn_synth *s, const uint8_t *classes, int n) {
   if (n < 1) return wn::fail(WN_ERR_INVALID, "synth prime: n must be >= 1");

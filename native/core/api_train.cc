@@ -41,15 +41,6 @@ extern "C" wn_status wn_trainer_create(const wn_config *c, int batch, int window
 extern "C" void wn_trainer_free(wn_trainer *t) { delete t; }
 extern "C" size_t wn_trainer_param_count(const wn_trainer *t) { return t->impl->param_count(); }
 
-#define WN_GUARD(expr)                                                           \
-  try {                                                                          \
-    return (expr);                                                               \
-  } catch (const std::bad_alloc &) {                                             \
-    return wn::fail(WN_ERR_NOMEM, "out of host memory");                         \
-  } catch (const std::exception &e) {                                            \
-    return wn::fail(WN_ERR_INTERNAL, std::string("internal error: ") + e.what()); \
-  }
-
 extern "C" wn_status wn_trainer_set_params(wn_trainer *t, const float *p) { WN_GUARD(t->impl->set_params(p)) }
 extern "C" wn_status wn_trainer_get_params(const wn_trainer *t, float *o) { WN_GUARD(t->impl->get_params(o)) }
 extern "C" wn_status wn_trainer_get_grads(const wn_trainer *t, float *o) { WN_GUARD(t->impl->get_grads(o)) }

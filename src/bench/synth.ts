@@ -20,6 +20,7 @@ import { resolveDevice, type DeviceChoice } from '../device.js';
 import { withDevice, withJson } from '../commands/options.js';
 import { DEFAULT_CONFIG, checkConfig, formatDilations, parseDilations, paramLayout, receptiveField, toNative, type ModelConfig } from '../model/config.js';
 import { UserError } from '../util/errors.js';
+import { lcg, randomParams } from '../model/random.js';
 
 export interface SynthBenchOptions {
   config: ModelConfig;
@@ -69,26 +70,9 @@ export interface SynthBenchResult {
   speedup: number | null;
 }
 
-function lcg(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
 
-/** Random weights with a trained model's scale (uniform, 1/sqrt(fan-in)). Speed does not depend on values. */
-export function benchParams(c: ModelConfig, seed = 1): Float32Array {
-  const layout = paramLayout(c);
-  const last = layout[layout.length - 1];
-  const p = new Float32Array(last.offset + last.size);
-  const r = lcg(seed);
-  for (const t of layout) {
-    const scale = t.name === 'input.embed' ? 1 : t.shape.length === 2 ? Math.sqrt(3 / t.shape[1]) : 0.1;
-    for (let i = 0; i < t.size; i++) p[t.offset + i] = (r() * 2 - 1) * scale;
-  }
-  return p;
-}
+/** Random weights with a trained model's scale; speed does not depend on the values. */
+export const benchParams = randomParams;
 
 /** Multiply-adds of one incremental step (the last layer's residual output is never computed). */
 export function incrementalMacs(c: ModelConfig): number {
