@@ -17,7 +17,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { writeFileSync } from 'node:fs';
 import { native } from '../native.js';
 import { resolveDevice, type DeviceChoice } from '../device.js';
-import { withDevice, withJson } from '../commands/options.js';
+import { withDevice, withJson, withModelOptions } from '../commands/options.js';
 import { DEFAULT_CONFIG, checkConfig, formatDilations, parseDilations, paramLayout, receptiveField, toNative, type ModelConfig } from '../model/config.js';
 import { UserError } from '../util/errors.js';
 import { lcg, randomParams } from '../model/random.js';
@@ -289,12 +289,7 @@ export const benchSynthCommand: CommandModule<object, BenchSynthArgs> = {
   builder: (y: Argv) =>
     withJson(
       withDevice(
-        y
-          .option('dilations', { type: 'string', describe: 'Layers: 10x3 or a list [default: 10x3]' })
-          .option('residual-channels', { type: 'number', describe: 'R [default: 64]' })
-          .option('dilation-channels', { type: 'number', describe: 'D [default: 64]' })
-          .option('skip-channels', { type: 'number', describe: 'S [default: 256]' })
-          .option('head-channels', { type: 'number', describe: 'H [default: 256]' })
+        withModelOptions(y)
           .option('batch', { type: 'number', default: 1, describe: 'Streams generated together' })
           .option('seconds', { type: 'number', default: 2, describe: 'Audio seconds per stream per timed run' })
           .option('repeats', { type: 'number', default: 3, describe: 'Timed runs (the median is reported)' })

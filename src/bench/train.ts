@@ -10,7 +10,7 @@ import { native } from '../native.js';
 import { resolveDevice, type DeviceChoice } from '../device.js';
 import { checkConfig, DEFAULT_CONFIG, formatDilations, parseDilations, paramCount, receptiveField, toNative, type ModelConfig } from '../model/config.js';
 import { UserError } from '../util/errors.js';
-import { withDevice, withJson } from '../commands/options.js';
+import { withDevice, withJson, withModelOptions } from '../commands/options.js';
 
 export interface TrainBenchOptions {
   config: ModelConfig;
@@ -174,12 +174,7 @@ export const benchTrainCommand: CommandModule<object, Args> = {
   builder: (y: Argv) =>
     withJson(
       withDevice(
-        y
-          .option('dilations', { type: 'string', describe: 'Layers: LxS stacks or a list [default: 10x3]' })
-          .option('residual-channels', { type: 'number', describe: 'R [default: 64]' })
-          .option('dilation-channels', { type: 'number', describe: 'D [default: 64]' })
-          .option('skip-channels', { type: 'number', describe: 'S [default: 256]' })
-          .option('head-channels', { type: 'number', describe: 'H [default: 256]' })
+        withModelOptions(y)
           .option('batch', { type: 'number', default: 8, describe: 'Crops per step' })
           .option('window', { type: 'number', default: 1024, describe: 'Predicted samples per crop' })
           .option('steps', { type: 'number', default: 5, describe: 'Timed steps (after one warm-up step)' }),

@@ -13,3 +13,13 @@ export function withDevice<T>(y: Argv<T>) {
     describe: 'Where to compute: cuda, cpu, or auto (CUDA when a GPU is usable)',
   });
 }
+
+/** The model's shape flags (train, bench train, bench synth). Defaults are DEFAULT_CONFIG's. */
+export function withModelOptions<T>(y: Argv<T>) {
+  return y
+    .option('dilations', { type: 'string', describe: 'Layers: LxS stacks (10x3 = 3 stacks of 1,2,..,512) or a list 1,2,4,8 [default: 10x3]' })
+    .option('residual-channels', { type: 'number', describe: 'R, residual channels [default: 64]' })
+    .option('dilation-channels', { type: 'number', describe: 'D, gate channels [default: 64]' })
+    .option('skip-channels', { type: 'number', describe: 'S, skip channels [default: 256]' })
+    .option('head-channels', { type: 'number', describe: 'H, head channels [default: 256]' });
+}

@@ -11,7 +11,7 @@ import { resolveDevice, type DeviceChoice } from '../device.js';
 import { native } from '../native.js';
 import { DEFAULT_CONFIG, checkConfig, formatDilations, parseDilations, type ModelConfig } from '../model/config.js';
 import { UserError } from '../util/errors.js';
-import { withDevice, withJson } from './options.js';
+import { withDevice, withJson, withModelOptions } from './options.js';
 import { newestDataset } from '../train/data.js';
 import { formatDuration, readRunConfig, type LogRow } from '../train/run.js';
 import { TrainingSession, checkTrainOptions, type TrainOptions } from '../train/loop.js';
@@ -152,14 +152,9 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
   builder: (y: Argv) =>
     withJson(
       withDevice(
-        y
+        withModelOptions(y
           .option('data', { type: 'string', describe: 'Dataset folder (from `wavenet ingest`) [default: the newest under ./datasets]' })
-          .option('run', { type: 'string', describe: 'Run folder for checkpoints, log.jsonl, loss.png [default: runs/<dataset name>]' })
-          .option('dilations', { type: 'string', describe: 'Layers: LxS stacks (10x3 = 3 stacks of 1,2,..,512) or a list 1,2,4,8 [default: 10x3]' })
-          .option('residual-channels', { type: 'number', describe: 'R, residual channels [default: 64]' })
-          .option('dilation-channels', { type: 'number', describe: 'D, gate channels [default: 64]' })
-          .option('skip-channels', { type: 'number', describe: 'S, skip channels [default: 256]' })
-          .option('head-channels', { type: 'number', describe: 'H, head channels [default: 256]' })
+          .option('run', { type: 'string', describe: 'Run folder for checkpoints, log.jsonl, loss.png [default: runs/<dataset name>]' }))
           .option('window', { type: 'number', describe: 'Predicted samples per crop; crops are receptive field + window [default: 1024]' })
           .option('batch', { type: 'number', describe: 'Crops per step [default: 8]' })
           .option('lr', { type: 'number', describe: 'Adam learning rate [default: 1e-3]' })
