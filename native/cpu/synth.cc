@@ -312,7 +312,7 @@ class CpuSynth final : public SynthImpl {
     xbuf_.resize((size_t)2 * T_ * B_ * Rp_);
     skipx_.resize((size_t)T_ * B_ * Sp_);
     lbuf_.resize((size_t)T_ * B_ * Qp_);
-    pending_.assign(B_, 128);
+    pending_.assign(B_, silence_class());
     prev_.assign(B_, -1);
     cls_.assign(B_, 0);
     t_ = 0;
@@ -350,9 +350,13 @@ class CpuSynth final : public SynthImpl {
     for (auto &w : workers_) w.join();
   }
 
+  // The pending class after reset: 128 (silence) for 256 classes; half the classes for fewer
+  // (the same rule as native/cuda/synth.cu).
+  int silence_class() const { return Q_ > 128 ? 128 : Q_ / 2; }
+
   wn_status reset() override {
     rings_.zero();
-    std::fill(pending_.begin(), pending_.end(), 128);
+    std::fill(pending_.begin(), pending_.end(), silence_class());
     std::fill(prev_.begin(), prev_.end(), -1);
     t_ = 0;
     return WN_OK;

@@ -3,7 +3,7 @@
  * Each stream is the sequence s[0], s[1], ... of classes fed to the network. A stream holds its
  * per-layer history (a ring buffer of past layer inputs) and a pending class, the next one to feed;
  * after reset the history is all zeros (as before the start of a sequence in the full forward) and
- * the pending class is 128 (silence).
+ * the pending class is 128 (silence; Q/2 for a model of Q <= 128 classes).
  *
  *   generate step: feed the pending class s[t]; the logits predict s[t+1]; sample it from
  *                  softmax(logits / temperature) with u = wn_uniform(seed, t) (inverse CDF over
