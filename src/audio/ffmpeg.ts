@@ -15,6 +15,7 @@ import { constants as osConstants, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { UserError } from '../util/errors.js';
+import { pidAlive } from '../util/lock.js';
 
 export interface Ffmpeg {
   /** Absolute path of the binary. */
@@ -373,15 +374,6 @@ class Launcher {
         if (pid) tryKill(pid);
       },
     };
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -4,7 +4,7 @@
  * (idempotence, appending, crash safety, the split, rejected inputs).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, extname, join, resolve } from 'node:path';
@@ -18,6 +18,7 @@ import {
 } from './manifest.js';
 import { summarize, type DatasetSummary } from './summary.js';
 import { mulawEncodeFast } from './mulaw-table.js';
+import { takePidLock } from '../util/lock.js';
 
 export const DEFAULT_RATE = 16000;
 export const DEFAULT_CHUNK_SECONDS = 16;
@@ -187,42 +188,10 @@ function checkOutDir(dir: string): void {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 const LOCK_FILE = '.ingest.lock';
 
 function takeLock(dir: string): () => void {
-  const p = join(dir, LOCK_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(p, String(process.pid), { flag: 'wx' });
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        try {
-          if (readFileSync(p, 'utf8') === String(process.pid)) unlinkSync(p);
-        } catch {
-          /* already gone */
-        }
-      };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number(readFileSync(p, 'utf8'));
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid)) {
-        throw new UserError(`${dir}: another wavenet ingest (pid ${pid}) is writing this dataset; wait for it or stop it`);
-      }
-      rmSync(p, { force: true }); // stale lock from a killed run
-    }
-  }
-  throw new UserError(`${dir}: could not take the lock ${LOCK_FILE}`);
+  return takePidLock(join(dir, LOCK_FILE), (pid) => `${dir}: another wavenet ingest (pid ${pid}) is writing this dataset; wait for it or stop it`);
 }
 
 /** Delete chunk files the manifest does not name (leftovers of an interrupted run) and temp files. */

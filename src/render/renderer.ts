@@ -15,7 +15,7 @@
  * atomically), so an interrupted render keeps every texture finished so far.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import wavefile from 'wavefile';
 import { native, type NativeSynth } from '../native.js';
@@ -29,6 +29,7 @@ import { readIndex, sameSettings, writeIndex, type ModelRecord, type RenderIndex
 import { spectrogramGrid, type SpectrogramGrid } from './spectrogram.js';
 import { SHEET_COLUMNS, SHEET_ROWS, writeContactSheet, type SheetEntry } from './contact-sheet.js';
 import type { TextureSpec } from './spec.js';
+import { takePidLock } from '../util/lock.js';
 
 export { MODEL_RATE };
 const { WaveFile } = wavefile;
@@ -218,15 +219,6 @@ function crashHook(k: number, phase: string): (() => void) | undefined {
   };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Creates the output folder and takes DIR/.render.lock (a UserError when another live render holds it). */
 function prepareOutDir(dir: string): () => void {
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UserError(`--out-dir ${dir}: exists and is not a folder`);
@@ -235,32 +227,12 @@ function prepareOutDir(dir: string): () => void {
   } catch (e) {
     throw new UserError(`--out-dir ${dir}: cannot create it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  const p = join(dir, '.render.lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(p, String(process.pid), { flag: 'wx' });
-      return () => {
-        try {
-          unlinkSync(p);
-        } catch {
-          /* gone */
-        }
-      };
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'EEXIST') throw new UserError(`--out-dir ${dir}: cannot write in it (${code ?? (e as Error).message})`);
-      const pid = Number(readFileSync(p, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new UserError(`--out-dir ${dir} is in use by another \`wavenet render\` (pid ${pid}); wait for it or stop it first`);
-      }
-      try {
-        unlinkSync(p); // left by a killed render
-      } catch {
-        /* raced */
-      }
-    }
+  try {
+    return takePidLock(join(dir, '.render.lock'), (pid) => `--out-dir ${dir} is in use by another \`wavenet render\` (pid ${pid}); wait for it or stop it first`);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`--out-dir ${dir}: cannot write in it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  throw new UserError(`--out-dir ${dir}: could not take the lock ${p}`);
 }
 
 /** Renders every texture of the plan that is not already complete in outDir. */

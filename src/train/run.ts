@@ -6,13 +6,14 @@
  *   runs/NAME/checkpoints/    see checkpoint.ts
  *   runs/NAME/.lock           pid of the `wavenet train` using the folder
  */
-import { appendFileSync, existsSync, readFileSync, unlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelConfig } from '../model/config.js';
 import { formatDilations } from '../model/config.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomicSync } from '../util/atomic.js';
 import type { TrainingSettings } from './checkpoint.js';
+import { takePidLock } from '../util/lock.js';
 
 export const RUN_FORMAT = 'wavenet-run';
 
@@ -110,38 +111,10 @@ export function truncateLog(runDir: string, step: number): LogRow[] {
   return rows;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Takes runs/NAME/.lock, or a UserError when another live process holds it. Returns the release function. */
 export function lockRun(runDir: string): () => void {
   mkdirSync(runDir, { recursive: true });
-  const p = join(runDir, '.lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(p, String(process.pid), { flag: 'wx' });
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        try { unlinkSync(p); } catch { /* gone */ }
-      };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number(readFileSync(p, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new UserError(`${runDir} is in use by another \`wavenet train\` (pid ${pid}); wait for it or stop it first`);
-      }
-      try { unlinkSync(p); } catch { /* raced */ }
-    }
-  }
-  throw new UserError(`${runDir}: could not take the run lock ${p}`);
+  return takePidLock(join(runDir, '.lock'), (pid) => `${runDir} is in use by another \`wavenet train\` (pid ${pid}); wait for it or stop it first`);
 }
 
 /** Human duration: 0.4s, 42s, 3m05s, 1h02m. */
