@@ -30,26 +30,29 @@ function options(dir: string, over: Partial<TrainOptions> = {}): TrainOptions {
   };
 }
 
-test('a NaN loss stops training with an error naming the step; the last good checkpoint stays', async (t) => {
-  const { dir, cleanup } = tempDir('wn-loop-');
-  t.after(cleanup);
-  writeDataset(join(dir, 'datasets', 'd'), [{ split: 'train', data: periodic(2000, 13) }]);
-  let calls = 0;
-  const createTrainer = (c: ModelConfig, b: number, w: number, d: 'cpu' | 'cuda'): NativeTrainer => {
+/** A real native trainer whose step() goes through `step` (to inject a NaN loss or a failure). */
+function trainerWithStep(step: (real: NativeTrainer, crops: Uint8Array, p: { lr: number }) => Promise<number>) {
+  return (c: ModelConfig, b: number, w: number, d: 'cpu' | 'cuda'): NativeTrainer => {
     const real = new (native().Trainer)(toNative(c), b, w, d);
     return new Proxy(real, {
       get(target, prop) {
-        if (prop === 'step') {
-          return async (crops: Uint8Array, p: { lr: number }) => {
-            const loss = await target.step(crops, p);
-            return ++calls === 3 ? NaN : loss;
-          };
-        }
+        if (prop === 'step') return (crops: Uint8Array, p: { lr: number }) => step(target, crops, p);
         const v = (target as unknown as Record<string | symbol, unknown>)[prop];
         return typeof v === 'function' ? v.bind(target) : v;
       },
     });
   };
+}
+
+test('a NaN loss stops training with an error naming the step; the last good checkpoint stays', async (t) => {
+  const { dir, cleanup } = tempDir('wn-loop-');
+  t.after(cleanup);
+  writeDataset(join(dir, 'datasets', 'd'), [{ split: 'train', data: periodic(2000, 13) }]);
+  let calls = 0;
+  const createTrainer = trainerWithStep(async (real, crops, p) => {
+    const loss = await real.step(crops, p);
+    return ++calls === 3 ? NaN : loss;
+  });
   const notes: string[] = [];
   const s = await TrainingSession.open(options(dir, { createTrainer }), { note: (m) => notes.push(m) });
   await assert.rejects(s.run(), /training diverged: the loss is NaN at step 3; the last good checkpoint \(step 2\) is kept; try a lower --lr/);
@@ -69,21 +72,10 @@ test('a failing trainer step is reported with the step and the kept checkpoint',
   t.after(cleanup);
   writeDataset(join(dir, 'datasets', 'd'), [{ split: 'train', data: periodic(2000, 13) }]);
   let calls = 0;
-  const createTrainer = (c: ModelConfig, b: number, w: number, d: 'cpu' | 'cuda'): NativeTrainer => {
-    const real = new (native().Trainer)(toNative(c), b, w, d);
-    return new Proxy(real, {
-      get(target, prop) {
-        if (prop === 'step') {
-          return async (crops: Uint8Array, p: { lr: number }) => {
-            if (++calls === 4) throw new Error('device lost');
-            return target.step(crops, p);
-          };
-        }
-        const v = (target as unknown as Record<string | symbol, unknown>)[prop];
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-    });
-  };
+  const createTrainer = trainerWithStep(async (real, crops, p) => {
+    if (++calls === 4) throw new Error('device lost');
+    return real.step(crops, p);
+  });
   const s = await TrainingSession.open(options(dir, { createTrainer }));
   await assert.rejects(s.run(), /the cpu trainer failed at step 4: device lost; the last good checkpoint \(step 2\) is kept/);
   assert.deepEqual(listCheckpoints(join(dir, 'runs', 'r')).map((c) => c.step), [2]);

@@ -17,8 +17,8 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { writeFileSync } from 'node:fs';
 import { native } from '../native.js';
 import { resolveDevice, type DeviceChoice } from '../device.js';
-import { withDevice, withJson, withModelOptions } from '../commands/options.js';
-import { DEFAULT_CONFIG, checkConfig, formatDilations, parseDilations, paramLayout, receptiveField, toNative, type ModelConfig } from '../model/config.js';
+import { withDevice, withJson, withModelOptions, wholeNumber } from '../commands/options.js';
+import { DEFAULT_CONFIG, checkConfig, formatDilations, parseDilations, receptiveField, toNative, type ModelConfig } from '../model/config.js';
 import { UserError } from '../util/errors.js';
 import { lcg, randomParams } from '../model/random.js';
 
@@ -278,11 +278,6 @@ interface BenchSynthArgs {
   out?: string;
 }
 
-function intFlag(v: unknown, flag: string, lo: number, hi: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) throw new UserError(`${flag} '${String(v)}': expected a whole number from ${lo} to ${hi}`);
-  return v;
-}
-
 export const benchSynthCommand: CommandModule<object, BenchSynthArgs> = {
   command: 'synth',
   describe: 'Incremental synthesis speed vs a naive full-receptive-field generator',
@@ -310,8 +305,8 @@ export const benchSynthCommand: CommandModule<object, BenchSynthArgs> = {
       head: argv.headChannels ?? DEFAULT_CONFIG.head,
       classes: 256,
     });
-    const batch = intFlag(argv.batch, '--batch', 1, 4096);
-    const repeats = intFlag(argv.repeats, '--repeats', 1, 100);
+    const batch = wholeNumber(argv.batch, '--batch', 1, 4096);
+    const repeats = wholeNumber(argv.repeats, '--repeats', 1, 100);
     if (!(argv.seconds > 0 && argv.seconds <= 3600)) throw new UserError(`--seconds '${argv.seconds}': expected a positive number up to 3600`);
     if (!(argv.naiveSeconds >= 0 && argv.naiveSeconds <= 600)) throw new UserError(`--naive-seconds '${argv.naiveSeconds}': expected 0 to 600`);
     const log = argv.json ? () => {} : (l: string) => process.stderr.write(l + '\n');

@@ -9,8 +9,7 @@ import { loadavg } from 'node:os';
 import { native } from '../native.js';
 import { resolveDevice, type DeviceChoice } from '../device.js';
 import { checkConfig, DEFAULT_CONFIG, formatDilations, parseDilations, paramCount, receptiveField, toNative, type ModelConfig } from '../model/config.js';
-import { UserError } from '../util/errors.js';
-import { withDevice, withJson, withModelOptions } from '../commands/options.js';
+import { withDevice, withJson, withModelOptions, wholeNumber } from '../commands/options.js';
 
 export interface TrainBenchOptions {
   config: ModelConfig;
@@ -162,12 +161,6 @@ interface Args {
   json: boolean;
 }
 
-function whole(v: unknown, flag: string, min = 1, max = 1 << 24): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UserError(`${flag} ${String(v)}: must be a whole number from ${min} to ${max}`);
-  return n;
-}
-
 export const benchTrainCommand: CommandModule<object, Args> = {
   command: 'train',
   describe: 'Training throughput on random data (samples/s, step time, GFLOP/s)',
@@ -191,9 +184,9 @@ export const benchTrainCommand: CommandModule<object, Args> = {
     });
     const r = await benchTrain({
       config,
-      batch: whole(argv.batch, '--batch', 1, 65536),
-      window: whole(argv.window, '--window'),
-      steps: whole(argv.steps, '--steps', 1, 100000),
+      batch: wholeNumber(argv.batch, '--batch', 1, 65536),
+      window: wholeNumber(argv.window, '--window'),
+      steps: wholeNumber(argv.steps, '--steps', 1, 100000),
       device: argv.device,
       log: argv.json ? (s) => process.stderr.write(s + '\n') : undefined,
     });

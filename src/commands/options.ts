@@ -1,6 +1,7 @@
 /** Option builders shared by several commands. */
 import type { Argv } from 'yargs';
 import { DEVICE_CHOICES, type DeviceChoice } from '../device.js';
+import { UserError } from '../util/errors.js';
 
 export function withJson<T>(y: Argv<T>) {
   return y.option('json', { type: 'boolean', default: false, describe: 'Print a machine-readable JSON result on stdout' });
@@ -22,4 +23,11 @@ export function withModelOptions<T>(y: Argv<T>) {
     .option('dilation-channels', { type: 'number', describe: 'D, gate channels [default: 64]' })
     .option('skip-channels', { type: 'number', describe: 'S, skip channels [default: 256]' })
     .option('head-channels', { type: 'number', describe: 'H, head channels [default: 256]' });
+}
+
+/** A flag that must be a whole number in [min, max]; a UserError naming the flag otherwise. */
+export function wholeNumber(v: unknown, flag: string, min = 1, max = 1 << 24): number {
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UserError(`${flag} ${String(v)}: must be a whole number from ${min} to ${max}`);
+  return n;
 }
