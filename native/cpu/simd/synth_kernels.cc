@@ -79,20 +79,23 @@ static inline void micro(const float *__restrict W, int ldw, int k0, const float
 typedef void (*micro_fn)(const float *, int, int, const float *, int, int, const float *, int, float *, int,
                          const float *, int);
 
-template <int NV, int BT>
-struct Table {
-  static void fill(micro_fn (*t)[BTMAX]) {
-    t[NV - 1][BT - 1] = &micro<NV, BT>;
-    if constexpr (BT > 1) Table<NV, BT - 1>::fill(t);
-    else if constexpr (NV > 1) Table<NV - 1, BTMAX>::fill(t);
-  }
-};
-
+// The kernel table is a constant (built at compile time): code of this ISA must never run before
+// dispatch has chosen it, so no dynamic initialiser may live in this file (see native/cpu/dispatch.h).
 struct Micro {
   micro_fn f[NVMAX][BTMAX];
-  Micro() { Table<NVMAX, BTMAX>::fill(f); }
 };
-static const Micro micros;
+template <int NV, int BT>
+constexpr void fill_micro(Micro &t) {
+  t.f[NV - 1][BT - 1] = &micro<NV, BT>;
+  if constexpr (BT > 1) fill_micro<NV, BT - 1>(t);
+  else if constexpr (NV > 1) fill_micro<NV - 1, BTMAX>(t);
+}
+constexpr Micro make_micros() {
+  Micro t{};
+  fill_micro<NVMAX, BTMAX>(t);
+  return t;
+}
+constexpr Micro micros = make_micros();
 
 // exp(x) for x in about [-87, 88] (Cephes' single-precision polynomial, ~1 ulp).
 static inline v16 vexp(v16 x) {
@@ -152,19 +155,21 @@ static inline void micro_bf16(const uint16_t *__restrict W, int w, int kp, const
 }
 
 typedef void (*micro_bf16_fn)(const uint16_t *, int, int, const uint32_t *, int, float *, int, const float *, int);
-template <int NV, int BT>
-struct TableB {
-  static void fill(micro_bf16_fn (*t)[BTMAX]) {
-    t[NV - 1][BT - 1] = &micro_bf16<NV, BT>;
-    if constexpr (BT > 1) TableB<NV, BT - 1>::fill(t);
-    else if constexpr (NV > 1) TableB<NV - 1, BTMAX>::fill(t);
-  }
-};
 struct MicroB {
   micro_bf16_fn f[NVMAX][BTMAX];
-  MicroB() { TableB<NVMAX, BTMAX>::fill(f); }
 };
-static const MicroB micros_bf16;
+template <int NV, int BT>
+constexpr void fill_micro_bf16(MicroB &t) {
+  t.f[NV - 1][BT - 1] = &micro_bf16<NV, BT>;
+  if constexpr (BT > 1) fill_micro_bf16<NV, BT - 1>(t);
+  else if constexpr (NV > 1) fill_micro_bf16<NV - 1, BTMAX>(t);
+}
+constexpr MicroB make_micros_bf16() {
+  MicroB t{};
+  fill_micro_bf16<NVMAX, BTMAX>(t);
+  return t;
+}
+constexpr MicroB micros_bf16 = make_micros_bf16();
 #endif
 
 static inline float bf16_to_f32(uint16_t h) {
