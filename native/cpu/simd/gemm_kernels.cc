@@ -7,13 +7,20 @@
 // it is stored (the broadcasts read A[i][k] at a + i*rs + k*ks), so the activations, the large
 // operand here, are never copied; only a last partial panel of fewer than MR rows is copied into a
 // zero-padded tile.
-#include <algorithm>
-#include <vector>
+// No standard-library templates here (std::vector, std::min, std::fill...): an instantiation in this file
+// would be a COMDAT symbol compiled for this ISA that the linker may keep for shared code (see
+// native/cpu/dispatch.h). Only C functions (malloc, memcpy) and code in this namespace.
+#include <cstdlib>
+#include <new>
 #include "cpu/gemm.h"
 #include "cpu/simd/vec.h"
 
 namespace WN_ISA {
 namespace {
+inline int imin(int a, int b) { return a < b ? a : b; }
+inline void zero_row(float *p, int n) {
+  for (int j = 0; j < n; ++j) p[j] = 0.0f;
+}
 #if defined(__AVX512F__)
 constexpr int MR = 6, NV = 4;
 #elif defined(__AVX2__)
@@ -25,8 +32,19 @@ constexpr int NR = NV * VW;
 constexpr int KC = 256;
 
 struct Scratch {
-  std::vector<float> b;
+  float *b = nullptr;  // packed B panels, malloc'ed, grown on demand
+  size_t cap = 0;      // floats
   alignas(64) float a_edge[KC * MR];
+  float *packed_b(size_t need) {
+    if (cap < need) {
+      std::free(b);
+      b = static_cast<float *>(std::malloc(need * sizeof(float)));
+      cap = b ? need : 0;
+      if (!b) throw std::bad_alloc();
+    }
+    return b;
+  }
+  ~Scratch() { std::free(b); }
 };
 Scratch &scratch() {
   static thread_local Scratch s;
@@ -36,7 +54,7 @@ Scratch &scratch() {
 // Packs op(B)[k0:k0+kc][0:N] into ceil(N/NR) panels of kc x NR.
 void pack_b(bool transB, int N, int k0, int kc, const float *B, int ldb, float *out) {
   for (int j0 = 0; j0 < N; j0 += NR) {
-    const int nr = std::min(NR, N - j0);
+    const int nr = imin(NR, N - j0);
     float *o = out + (size_t)(j0 / NR) * kc * NR;
     if (!transB) {
       for (int k = 0; k < kc; ++k) {
@@ -108,7 +126,7 @@ void run_blocks(int M, int N, int kc, int k0, const float *A, int lda, const flo
                 float *a_edge) {
   const int npan = (N + NR - 1) / NR;
   for (int i0 = 0; i0 < M; i0 += MR) {
-    const int mr = std::min(MR, M - i0);
+    const int mr = imin(MR, M - i0);
     const float *a;
     long ld;
     if (mr == MR) {
@@ -128,7 +146,7 @@ void run_blocks(int M, int N, int kc, int k0, const float *A, int lda, const flo
       a = a_edge;
     }
     for (int jp = 0; jp < npan; ++jp) {
-      const int j0 = jp * NR, nr = std::min(NR, N - j0);
+      const int j0 = jp * NR, nr = imin(NR, N - j0);
       micro_kernel<ATRANS>(kc, a, ld, bp + (size_t)jp * kc * NR, C + (size_t)i0 * ldc + j0, ldc, mr, nr, acc);
     }
   }
@@ -140,16 +158,14 @@ void sgemm(bool transA, bool transB, int M, int N, int K, const float *A, int ld
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     if (!accumulate)
-      for (int i = 0; i < M; ++i) std::fill(C + (size_t)i * ldc, C + (size_t)i * ldc + N, 0.0f);
+      for (int i = 0; i < M; ++i) zero_row(C + (size_t)i * ldc, N);
     return;
   }
   Scratch &s = scratch();
   const int npan = (N + NR - 1) / NR;
-  const size_t need_b = (size_t)npan * NR * std::min(K, KC);
-  if (s.b.size() < need_b) s.b.resize(need_b);
-  float *bp = s.b.data();
+  float *bp = s.packed_b((size_t)npan * NR * imin(K, KC));
   for (int k0 = 0; k0 < K; k0 += KC) {
-    const int kc = std::min(KC, K - k0);
+    const int kc = imin(KC, K - k0);
     const bool acc = accumulate || k0 > 0;
     pack_b(transB, N, k0, kc, B, ldb, bp);
     if (transA)
@@ -164,7 +180,7 @@ size_t sgemm_packed_size(int N, int K) { return (size_t)((N + NR - 1) / NR) * NR
 
 void sgemm_pack(bool transB, int N, int K, const float *B, int ldb, float *out) {
   const size_t npan = (N + NR - 1) / NR;
-  for (int k0 = 0; k0 < K; k0 += KC) pack_b(transB, N, k0, std::min(KC, K - k0), B, ldb, out + npan * NR * k0);
+  for (int k0 = 0; k0 < K; k0 += KC) pack_b(transB, N, k0, imin(KC, K - k0), B, ldb, out + npan * NR * k0);
 }
 
 void sgemm_prepacked(bool transA, int M, int N, int K, const float *A, int lda, const float *Bp, float *C, int ldc,
@@ -172,13 +188,13 @@ void sgemm_prepacked(bool transA, int M, int N, int K, const float *A, int lda, 
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     if (!accumulate)
-      for (int i = 0; i < M; ++i) std::fill(C + (size_t)i * ldc, C + (size_t)i * ldc + N, 0.0f);
+      for (int i = 0; i < M; ++i) zero_row(C + (size_t)i * ldc, N);
     return;
   }
   Scratch &s = scratch();
   const size_t npan = (N + NR - 1) / NR;
   for (int k0 = 0; k0 < K; k0 += KC) {
-    const int kc = std::min(KC, K - k0);
+    const int kc = imin(KC, K - k0);
     const bool acc = accumulate || k0 > 0;
     const float *bp = Bp + npan * NR * k0;
     if (transA)
