@@ -46,6 +46,7 @@ export const ingestCommand: CommandModule<object, IngestArgs> = {
     if (argv.jobs !== undefined && !(Number.isInteger(argv.jobs) && argv.jobs >= 1)) throw new UserError(`--jobs ${argv.jobs}: expected a whole number >= 1`);
     const chunkSeconds = argv.chunk === undefined ? undefined : parseDuration(argv.chunk, '--chunk');
     const trimSilenceDb = argv.trimSilence === undefined ? undefined : parseTrimSilence(argv.trimSilence);
+    if (argv.out !== undefined && String(argv.out).trim() === '') throw new UserError('--out needs a folder name, e.g. --out datasets/mix');
     const out = argv.out ?? defaultOut(inputs);
 
     const progress = createProgress({ label: 'ingest', unit: 'files', silent: argv.json });
@@ -60,6 +61,13 @@ export const ingestCommand: CommandModule<object, IngestArgs> = {
     });
     progress.stop();
     const { summary, run } = result;
+    if (!result.ingestedAny && !argv.json) {
+      // The rejected inputs were listed as they happened; a summary of zeros would only bury them.
+      throw new UserError(
+        `nothing was ingested: ${run.rejected.length} input(s) rejected (listed above` +
+          (summary.manifestHash ? ` and in ${summary.dataset}/manifest.json)` : '; no dataset was created)'),
+      );
+    }
     if (argv.json) {
       console.log(JSON.stringify({ ...summary, run }, null, 2));
     } else {

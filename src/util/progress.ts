@@ -12,7 +12,11 @@
  * - `silent: true` (use it for --json) prints nothing at all; log() lines still go to the stream
  *   because they are messages the user must see (warnings, rejected files).
  * - The line shows `label [bar] done/total unit | rate unit/s | ETA` plus the caller's extra text.
- *   Rate is done/elapsed; ETA is (total - done) / rate. A total of 0 or undefined hides bar and ETA.
+ *   A total of 0 or undefined hides bar and ETA.
+ * - Rate and ETA do not swing: the rate is measured only when the count changes, from the first
+ *   update to the latest (the start-up before the first update, e.g. a synthesizer's priming, is
+ *   left out once there are two updates); between updates the ETA counts down with the clock
+ *   instead of being recomputed from a rate that decays until the next block lands.
  */
 import cliProgress from 'cli-progress';
 
@@ -29,6 +33,8 @@ export interface ProgressOptions {
   stream?: NodeJS.WriteStream;
   /** Seconds between plain lines when the stream is not a TTY (default 5). */
   intervalSeconds?: number;
+  /** Clock in milliseconds (default Date.now; tests pass a fake one). */
+  now?: () => number;
 }
 
 export interface Progress {
@@ -60,32 +66,75 @@ function formatRate(r: number): string {
   return r.toFixed(2);
 }
 
+/**
+ * Rate of a count that advances in steps (blocks of samples, files), measured at the moments it
+ * advances: from the first advance to the latest once there are two (start-up excluded), else
+ * from the start. eta() counts down with the clock between advances.
+ */
+export class RateMeter {
+  private first: { t: number; done: number } | null = null;
+  private last: { t: number; done: number } | null = null;
+
+  constructor(private readonly start: number) {}
+
+  /** Record the count `done` at time `t` (ms); a count that did not change is ignored. */
+  observe(done: number, t: number): void {
+    if (done <= 0 || (this.last && done === this.last.done)) return;
+    if (this.last && done < this.last.done) this.first = null; // restarted
+    this.last = { t, done };
+    this.first ??= this.last;
+  }
+
+  /** Units per second, NaN before the first advance. */
+  rate(): number {
+    const f = this.first;
+    const l = this.last;
+    if (!f || !l) return NaN;
+    if (l !== f && l.t > f.t) return (l.done - f.done) / ((l.t - f.t) / 1000);
+    return l.t > this.start ? l.done / ((l.t - this.start) / 1000) : NaN;
+  }
+
+  /** Seconds until `total`, as of time `now` (ms). */
+  eta(total: number, now: number): number {
+    const r = this.rate();
+    if (!this.last || !(r > 0)) return NaN;
+    return Math.max(0, (total - this.last.done) / r - (now - this.last.t) / 1000);
+  }
+}
+
 export function createProgress(opts: ProgressOptions): Progress {
   const stream = opts.stream ?? process.stderr;
   const unit = opts.unit ?? '';
-  const start = Date.now();
+  const clock = opts.now ?? Date.now;
+  const start = clock();
   let total = opts.total ?? 0;
-  let done = 0;
   let extra = '';
   let stopped = false;
+  const meter = new RateMeter(start);
+  let done = 0;
+  const setDone = (d: number) => {
+    done = d;
+    meter.observe(d, clock());
+  };
 
   const line = (withBar: boolean, barText = ''): string => {
-    const elapsed = (Date.now() - start) / 1000;
-    const rate = elapsed > 0 ? done / elapsed : NaN;
+    const now = clock();
+    const rate = meter.rate();
     const parts = [opts.label];
     if (total > 0 && withBar) parts.push(`[${barText}]`);
     parts.push(total > 0 ? `${done}/${total}${unit ? ' ' + unit : ''}` : `${done}${unit ? ' ' + unit : ''}`);
     let s = parts.join(' ');
-    if (elapsed >= 1 && done > 0) s += ` | ${formatRate(rate)} ${unit || 'units'}/s`;
-    if (total > 0 && done > 0 && done < total) s += ` | ETA ${formatEta((total - done) / rate)}`;
+    const shown = (now - start) / 1000 >= 1 && done > 0 && rate > 0;
+    if (shown) s += ` | ${formatRate(rate)} ${unit || 'units'}/s`;
+    if (shown && total > 0 && done < total) s += ` | ETA ${formatEta(meter.eta(total, now))}`;
     if (extra) s += ` | ${extra}`;
     return s;
   };
 
   if (opts.silent) {
     return {
-      update(d, e) { done = d; if (e !== undefined) extra = e; },
-      increment(n = 1, e) { done += n; if (e !== undefined) extra = e; },
+      update(d, e) { setDone(d); if (e !== undefined) extra = e; },
+      increment(n = 1, e) { setDone(done + n); if (e !== undefined) extra = e; },
       setTotal(t) { total = t; },
       log(l) { stream.write(l.endsWith('\n') ? l : l + '\n'); },
       stop() { stopped = true; },
@@ -112,8 +161,8 @@ export function createProgress(opts: ProgressOptions): Progress {
     );
     bar.start(Math.max(total, 1), 0);
     return {
-      update(d, e) { done = d; if (e !== undefined) extra = e; if (!stopped) bar.update(done); },
-      increment(n = 1, e) { done += n; if (e !== undefined) extra = e; if (!stopped) bar.update(done); },
+      update(d, e) { setDone(d); if (e !== undefined) extra = e; if (!stopped) bar.update(done); },
+      increment(n = 1, e) { setDone(done + n); if (e !== undefined) extra = e; if (!stopped) bar.update(done); },
       setTotal(t) { total = t; if (!stopped) bar.setTotal(Math.max(t, 1)); },
       log(l) {
         stream.write('\r\x1b[2K' + (l.endsWith('\n') ? l : l + '\n'));
@@ -133,15 +182,15 @@ export function createProgress(opts: ProgressOptions): Progress {
   const timer = setInterval(() => stream.write(line(false) + '\n'), every);
   timer.unref();
   return {
-    update(d, e) { done = d; if (e !== undefined) extra = e; },
-    increment(n = 1, e) { done += n; if (e !== undefined) extra = e; },
+    update(d, e) { setDone(d); if (e !== undefined) extra = e; },
+    increment(n = 1, e) { setDone(done + n); if (e !== undefined) extra = e; },
     setTotal(t) { total = t; },
     log(l) { stream.write(l.endsWith('\n') ? l : l + '\n'); },
     stop() {
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
-      stream.write(line(false) + '\n');
+      if (done > 0) stream.write(line(false) + '\n'); // a line of zeros says nothing
     },
   };
 }

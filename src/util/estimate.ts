@@ -1,0 +1,96 @@
+/**
+ * "How long will this take?" before long synthesis work, from a short measured warm-up (never a
+ * guess from a table): synth and render time their first generate calls, and when the whole job
+ * would take more than a minute they say so up front, with what would make it faster.
+ *
+ *   const est = new DurationEstimate({ what: 'synth', total, hints });
+ *   n = est.nextBlock(BLOCK, total - done);       // small blocks while warming up (synth)
+ *   ... generate n ...; const line = est.record(done, performance.now()); if (line) log(line);
+ *
+ * The first call is left out of the measurement (it pays for thread start-up and priming).
+ */
+import type { ModelConfig } from '../model/config.js';
+import { formatEta } from './progress.js';
+
+export interface EstimateOptions {
+  /** Command name at the start of the line. */
+  what: string;
+  /** Units of work in all (samples, seconds of audio). */
+  total: number;
+  /** Say something only when the expected time left is above this (default 60 s). */
+  thresholdSeconds?: number;
+  /** Measure at least this long after the first call (default 1 s). */
+  warmupSeconds?: number;
+  /** What would be faster, e.g. from fasterHints(). */
+  hints?: string[];
+  /** Describes the measured rate for the line, e.g. (r) => `${r.toFixed(0)} samples/s`. */
+  rateText?: (unitsPerSecond: number) => string;
+}
+
+export class DurationEstimate {
+  private ref: { t: number; done: number } | null = null;
+  private finished = false;
+  private block = 256;
+
+  constructor(private readonly o: EstimateOptions) {}
+
+  /** Whether the warm-up measurement is over. */
+  get measured(): boolean {
+    return this.finished;
+  }
+
+  /** Block size for the next generate call: growing from 256 while warming up, then `full`. */
+  nextBlock(full: number, left: number): number {
+    if (this.finished) return Math.min(full, left);
+    const n = Math.min(this.block, full, left);
+    this.block = Math.min(full, this.block * 2);
+    return n;
+  }
+
+  /**
+   * Records that `done` units are finished at time `tMs` (performance.now()). Returns the estimate
+   * line once, when the warm-up is over and the time left is above the threshold.
+   */
+  record(done: number, tMs: number): string | undefined {
+    if (this.finished || done <= 0) return undefined;
+    if (!this.ref) {
+      this.ref = { t: tMs, done };
+      return undefined;
+    }
+    const dt = (tMs - this.ref.t) / 1000;
+    if (done >= this.o.total) {
+      this.finished = true;
+      return undefined;
+    }
+    if (dt < (this.o.warmupSeconds ?? 1) || done <= this.ref.done) return undefined;
+    this.finished = true;
+    const rate = (done - this.ref.done) / dt;
+    const left = (this.o.total - done) / rate;
+    if (!(left > (this.o.thresholdSeconds ?? 60))) return undefined;
+    const hints = this.o.hints ?? [];
+    return (
+      `${this.o.what}: this will take about ${formatEta(left)} ` +
+      `(measured ${this.o.rateText ? this.o.rateText(rate) : `${rate.toFixed(1)}/s`} over ${dt.toFixed(1)} s)` +
+      (hints.length ? `; faster: ${hints.join(', ')}` : '')
+    );
+  }
+}
+
+/** What would make synthesis of this model faster here (for the estimate line). */
+export function fasterHints(config: ModelConfig, device: 'cpu' | 'cuda'): string[] {
+  const hints: string[] = [];
+  const big = config.dilations.length > 16 || config.residual > 32 || config.skip > 128;
+  if (big) {
+    hints.push(`a smaller model (this one: ${config.dilations.length} layers, residual ${config.residual}, skip ${config.skip}; e.g. train with --dilations 10x2 --residual-channels 32 --skip-channels 128)`);
+  }
+  if (device === 'cpu') {
+    if (process.env.WAVENET_SYNTH_PRECISION !== 'bf16') hints.push('WAVENET_SYNTH_PRECISION=bf16 (CPUs with AVX512-BF16)');
+    hints.push('--device cuda (an NVIDIA GPU)');
+  }
+  return hints;
+}
+
+/** A temperature for display: at most 3 decimals, no trailing zeros (0.966667 -> 0.967). */
+export function formatTemperature(t: number): string {
+  return String(Number(t.toFixed(3)));
+}
