@@ -6,16 +6,17 @@
 #   3. synthesize 5 s from it (DIR/demo-quick.wav) and 10 s from the bundled model (DIR/demo-bundled.wav).
 # A few minutes on 2 CPU cores. The short run only shows the loop working: its audio is mostly noise;
 # models/demo/ holds the model trained longer by the command in models/demo/README.md.
+# WAVENET_DEMO_STEPS (default 300) sets the length of the training run.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 if [ $# -gt 1 ]; then echo "usage: npm run demo [-- DIR]" >&2; exit 2; fi
 dir="${1:-}"
 if [ -z "$dir" ]; then dir="$(mktemp -d "${TMPDIR:-/tmp}/wavenet-demo-XXXXXX")"; fi
-mkdir -p "$dir"
-dir="$(cd "$dir" && pwd)"
+dir="$(realpath -m "$dir")"
 case "$dir/" in
   "$root"/*) echo "demo: $dir is inside the checkout; give a folder outside it" >&2; exit 2 ;;
 esac
+mkdir -p "$dir"
 cd "$dir"
 wavenet() { node "$root/bin/wavenet.js" "$@"; }
 wavenet ingest "$root/datasets/demo/recordings" --out datasets/demo-ambient

@@ -50,6 +50,12 @@ export function joinNegativeValues(args: string[], commands: AnyCommand[]): stri
   const name = args.find((a) => !a.startsWith('-'));
   const cmd = commands.find((c) => commandName(c) === name);
   let table: FlagTable | undefined;
+  // Booleans of every command too: a command with subcommands (bench) declares its flags out of reach.
+  const tableOf = (): FlagTable => {
+    const own = cmd ? flagTable(cmd) : { boolean: new Set<string>(), all: [] };
+    for (const c of commands) if (c !== cmd) for (const b of flagTable(c).boolean) own.boolean.add(b);
+    return own;
+  };
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -59,7 +65,7 @@ export function joinNegativeValues(args: string[], commands: AnyCommand[]): stri
     }
     const next = args[i + 1];
     if (/^--[^=]+$/.test(a) && next !== undefined && NEGATIVE_VALUE.test(next)) {
-      table ??= cmd ? flagTable(cmd) : { boolean: new Set(), all: [] };
+      table ??= tableOf();
       const flag = a.slice(2);
       if (!table.boolean.has(flag) && flag !== 'help' && flag !== 'version') {
         out.push(`${a}=${next}`);

@@ -59,7 +59,7 @@ export const ingestCommand: CommandModule<object, IngestArgs> = {
         progress.update(p.filesDone, `${formatSeconds(p.audioSeconds)} of audio, ${x.toFixed(0)}x real time`);
       },
     });
-    progress.stop();
+    progress.stop({ clear: !result.ingestedAny });
     const { summary, run } = result;
     if (!result.ingestedAny && !argv.json) {
       // The rejected inputs were listed as they happened; a summary of zeros would only bury them.

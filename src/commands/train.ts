@@ -72,8 +72,9 @@ export function parseEvery(v: unknown, flag: string, allowOff: boolean): Every |
 /** `500 steps or 10m`, as the header line shows it. */
 export function formatEvery(e: Every): string {
   const parts: string[] = [];
-  if (e.steps) parts.push(`${e.steps} steps`);
-  if (e.seconds) parts.push(formatDuration(e.seconds));
+  if (e.steps) parts.push(`${e.steps} step${e.steps === 1 ? '' : 's'}`);
+  const t = e.seconds;
+  if (t) parts.push(t % 3600 === 0 ? `${t / 3600}h` : t % 60 === 0 ? `${t / 60}m` : t < 60 ? `${t}s` : formatDuration(t));
   return parts.join(' or ');
 }
 

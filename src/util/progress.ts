@@ -46,8 +46,8 @@ export interface Progress {
   setTotal(total: number): void;
   /** Print a message line without tearing the bar. */
   log(line: string): void;
-  /** Final render and newline; idempotent. */
-  stop(): void;
+  /** Final render and newline; idempotent. `{ clear: true }` removes the line instead (nothing worth keeping). */
+  stop(opts?: { clear?: boolean }): void;
 }
 
 /** Human duration for an ETA: 42s, 3m05s, 1h02m. */
@@ -168,11 +168,12 @@ export function createProgress(opts: ProgressOptions): Progress {
         stream.write('\r\x1b[2K' + (l.endsWith('\n') ? l : l + '\n'));
         if (!stopped) bar.render();
       },
-      stop() {
+      stop(o) {
         if (stopped) return;
         stopped = true;
         bar.update(done);
         bar.stop();
+        if (o?.clear) stream.write('\x1b[1A\r\x1b[2K');
       },
     };
   }
@@ -186,11 +187,11 @@ export function createProgress(opts: ProgressOptions): Progress {
     increment(n = 1, e) { setDone(done + n); if (e !== undefined) extra = e; },
     setTotal(t) { total = t; },
     log(l) { stream.write(l.endsWith('\n') ? l : l + '\n'); },
-    stop() {
+    stop(o) {
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
-      if (done > 0) stream.write(line(false) + '\n'); // a line of zeros says nothing
+      if (done > 0 && !o?.clear) stream.write(line(false) + '\n'); // a line of zeros says nothing
     },
   };
 }
