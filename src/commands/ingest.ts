@@ -29,7 +29,7 @@ export const ingestCommand: CommandModule<object, IngestArgs> = {
         .option('out', { type: 'string', describe: 'Dataset folder [default: datasets/<name of the first input>]' })
         .option('chunk', { type: 'string', describe: 'Chunk length: 16s, 500ms, 2m or plain seconds [default: 16s]' })
         .option('rate', { type: 'number', describe: 'Sample rate of the dataset in Hz [default: 16000]' })
-        .option('val', { type: 'number', describe: 'Fraction of chunks held out for validation [default: 0.1]' })
+        .option('val', { type: 'number', describe: 'Fraction of the audio held out for validation: whole recordings when there are enough, else chunks (datasets/README.md) [default: 0.1]' })
         .option('trim-silence', { type: 'string', describe: 'Trim leading/trailing silence below a level, e.g. -50dB [default: off]' })
         .option('jobs', { type: 'number', describe: `Files decoded in parallel [default: number of cores, here ${availableParallelism()}]` }),
     )

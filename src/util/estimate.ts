@@ -30,7 +30,7 @@ export interface EstimateOptions {
 export class DurationEstimate {
   private ref: { t: number; done: number } | null = null;
   private finished = false;
-  private block = 256;
+  private emitted = 0;
 
   constructor(private readonly o: EstimateOptions) {}
 
@@ -39,12 +39,16 @@ export class DurationEstimate {
     return this.finished;
   }
 
-  /** Block size for the next generate call: growing from 256 while warming up, then `full`. */
+  /**
+   * Block size for the next generate call: 256, 256, 512, 1024, ... up to `full` while warming up
+   * (so the first measurement comes within seconds), adding up to exactly one `full` block, so
+   * later blocks stay on multiples of `full`.
+   */
   nextBlock(full: number, left: number): number {
-    if (this.finished) return Math.min(full, left);
-    const n = Math.min(this.block, full, left);
-    this.block = Math.min(full, this.block * 2);
-    return n;
+    const n = this.emitted >= full ? full : this.emitted === 0 ? Math.min(256, full) : Math.min(this.emitted, full - this.emitted);
+    const take = Math.min(n, left);
+    this.emitted += take;
+    return take;
   }
 
   /**
