@@ -17,7 +17,7 @@ import { parseEvery, formatEvery } from '../src/commands/train.ts';
 import { listCheckpoints } from '../src/train/checkpoint.ts';
 import { readManifest } from '../src/dataset/manifest.ts';
 import { RateMeter } from '../src/util/progress.ts';
-import { formatTemperature } from '../src/util/estimate.ts';
+import { DurationEstimate, formatTemperature } from '../src/util/estimate.ts';
 
 let work: { dir: string; cleanup: () => void };
 before(() => {
@@ -230,6 +230,33 @@ test('7: synth and render say how long a job over a minute will take, from a mea
   assert.ok(lines(r).some((l) => /^model \S+model\.safetensors \(step \d+, dilations 10x2, receptive field 2048 samples\)$/.test(l)), r);
   assert.match(lines(r).find((l) => l.startsWith('render: this will take'))!,
     /^render: this will take about (\d+m\d\ds|\d+h\d\dm) \(measured \d+\.\d\dx real time over \d+\.\d s\); faster: .*--device cuda \(an NVIDIA GPU\)$/);
+});
+
+test('7: the estimate leaves the first call out and waits for 3 s and two more calls', () => {
+  const total = 480000;
+  const est = new DurationEstimate({ what: 'synth', total, hints: ['x'] });
+  const blocks: number[] = [];
+  let done = 0;
+  let t = 0;
+  let line: string | undefined;
+  while (!line && done < total) {
+    const n = est.nextBlock(4096, total - done);
+    blocks.push(n);
+    done += n;
+    t += blocks.length === 1 ? 5000 : n / 2; // a slow first call, then 2000 samples/s
+    line = est.record(done, t);
+  }
+  assert.deepEqual(blocks, [1024, 1024, 2048, 4096]); // 3.6 s measured over 3 calls after the first
+  assert.equal(line, `synth: this will take about ${Math.floor((total - done) / 2000 / 60)}m${String(Math.round(((total - done) / 2000) % 60)).padStart(2, '0')}s (measured 2000.0/s over ${((t - 5000) / 1000).toFixed(1)} s); faster: x`);
+  // a job under a minute says nothing
+  const short = new DurationEstimate({ what: 'synth', total: 100_000 });
+  let d = 0;
+  let u = 0;
+  for (let i = 0; i < 20 && d < 100_000; i++) {
+    d += short.nextBlock(4096, 100_000 - d);
+    u += 1000;
+    assert.equal(short.record(d, u), undefined);
+  }
 });
 
 test('7: a short job prints no estimate', () => {

@@ -7,7 +7,8 @@
  *   n = est.nextBlock(BLOCK, total - done);       // small blocks while warming up (synth)
  *   ... generate n ...; const line = est.record(done, performance.now()); if (line) log(line);
  *
- * The first call is left out of the measurement (it pays for thread start-up and priming).
+ * The first call is left out of the measurement (it pays for thread start-up and priming), and the
+ * measurement spans at least 3 s and two calls, so one stall of a busy machine does not decide it.
  */
 import type { ModelConfig } from '../model/config.js';
 import { formatEta } from './progress.js';
@@ -19,7 +20,7 @@ export interface EstimateOptions {
   total: number;
   /** Say something only when the expected time left is above this (default 60 s). */
   thresholdSeconds?: number;
-  /** Measure at least this long after the first call (default 1 s). */
+  /** Measure at least this long after the first call (default 3 s; the first calls are often slow). */
   warmupSeconds?: number;
   /** What would be faster, e.g. from fasterHints(). */
   hints?: string[];
@@ -31,6 +32,7 @@ export class DurationEstimate {
   private ref: { t: number; done: number } | null = null;
   private finished = false;
   private emitted = 0;
+  private calls = 0;
 
   constructor(private readonly o: EstimateOptions) {}
 
@@ -40,12 +42,13 @@ export class DurationEstimate {
   }
 
   /**
-   * Block size for the next generate call: 256, 256, 512, 1024, ... up to `full` while warming up
-   * (so the first measurement comes within seconds), adding up to exactly one `full` block, so
-   * later blocks stay on multiples of `full`.
+   * Block size for the next generate call: 1024, 1024, 2048, then `full` (when full is 4096):
+   * smaller calls first so the measurement starts soon, adding up to exactly one `full` block so
+   * that later blocks stay on multiples of `full`.
    */
   nextBlock(full: number, left: number): number {
-    const n = this.emitted >= full ? full : this.emitted === 0 ? Math.min(256, full) : Math.min(this.emitted, full - this.emitted);
+    const first = Math.max(1, Math.floor(full / 4));
+    const n = this.emitted >= full ? full : this.emitted === 0 ? first : Math.min(this.emitted, full - this.emitted);
     const take = Math.min(n, left);
     this.emitted += take;
     return take;
@@ -53,7 +56,8 @@ export class DurationEstimate {
 
   /**
    * Records that `done` units are finished at time `tMs` (performance.now()). Returns the estimate
-   * line once, when the warm-up is over and the time left is above the threshold.
+   * line once, when the warm-up is over (at least warmupSeconds and two calls after the first) and
+   * the time left is above the threshold.
    */
   record(done: number, tMs: number): string | undefined {
     if (this.finished || done <= 0) return undefined;
@@ -61,12 +65,13 @@ export class DurationEstimate {
       this.ref = { t: tMs, done };
       return undefined;
     }
+    this.calls++;
     const dt = (tMs - this.ref.t) / 1000;
     if (done >= this.o.total) {
       this.finished = true;
       return undefined;
     }
-    if (dt < (this.o.warmupSeconds ?? 1) || done <= this.ref.done) return undefined;
+    if (dt < (this.o.warmupSeconds ?? 3) || this.calls < 2 || done <= this.ref.done) return undefined;
     this.finished = true;
     const rate = (done - this.ref.done) / dt;
     const left = (this.o.total - done) / rate;

@@ -13,10 +13,9 @@
  *   because they are messages the user must see (warnings, rejected files).
  * - The line shows `label [bar] done/total unit | rate unit/s | ETA` plus the caller's extra text.
  *   A total of 0 or undefined hides bar and ETA.
- * - Rate and ETA do not swing: the rate is measured only when the count changes, from the first
- *   update to the latest (the start-up before the first update, e.g. a synthesizer's priming, is
- *   left out once there are two updates); between updates the ETA counts down with the clock
- *   instead of being recomputed from a rate that decays until the next block lands.
+ * - Rate and ETA do not swing: the rate is measured only when the count changes, over a recent
+ *   window (RateMeter: start-up and the first slow calls drop out); between updates the ETA counts
+ *   down with the clock instead of being recomputed from a rate that decays until the next block lands.
  */
 import cliProgress from 'cli-progress';
 
@@ -68,37 +67,54 @@ function formatRate(r: number): string {
 
 /**
  * Rate of a count that advances in steps (blocks of samples, files), measured at the moments it
- * advances: from the first advance to the latest once there are two (start-up excluded), else
- * from the start. eta() counts down with the clock between advances.
+ * advances, over a recent window (the last 10 s, or the last quarter of the run when that is
+ * longer): start-up and the first slow calls drop out, a stall is averaged over several blocks.
+ * Before a second advance it is the count over the time since the start. eta() counts down with
+ * the clock between advances.
  */
 export class RateMeter {
-  private first: { t: number; done: number } | null = null;
-  private last: { t: number; done: number } | null = null;
+  private points: { t: number; done: number }[] = [];
+  private firstT: number | null = null;
 
   constructor(private readonly start: number) {}
 
   /** Record the count `done` at time `t` (ms); a count that did not change is ignored. */
   observe(done: number, t: number): void {
-    if (done <= 0 || (this.last && done === this.last.done)) return;
-    if (this.last && done < this.last.done) this.first = null; // restarted
-    this.last = { t, done };
-    this.first ??= this.last;
+    const last = this.points[this.points.length - 1];
+    if (done <= 0 || (last && done === last.done)) return;
+    if (last && done < last.done) this.points = []; // restarted
+    this.points.push({ t, done });
+    this.firstT ??= t;
+    // Keep one point before the window; older ones can never be in a later window.
+    const from = t - this.windowMs(t);
+    let k = 0;
+    while (k + 1 < this.points.length && this.points[k + 1].t <= from) k++;
+    if (k > 0) this.points.splice(0, k);
+  }
+
+  private windowMs(t: number): number {
+    return Math.max(10_000, 0.25 * (t - (this.firstT ?? t)));
   }
 
   /** Units per second, NaN before the first advance. */
   rate(): number {
-    const f = this.first;
-    const l = this.last;
-    if (!f || !l) return NaN;
-    if (l !== f && l.t > f.t) return (l.done - f.done) / ((l.t - f.t) / 1000);
-    return l.t > this.start ? l.done / ((l.t - this.start) / 1000) : NaN;
+    const n = this.points.length;
+    if (n === 0) return NaN;
+    const l = this.points[n - 1];
+    if (n === 1) return l.t > this.start ? l.done / ((l.t - this.start) / 1000) : NaN;
+    const from = l.t - this.windowMs(l.t);
+    let i = 0;
+    while (i < n - 2 && this.points[i + 1].t <= from) i++;
+    const p = this.points[i];
+    return l.t > p.t ? (l.done - p.done) / ((l.t - p.t) / 1000) : NaN;
   }
 
   /** Seconds until `total`, as of time `now` (ms). */
   eta(total: number, now: number): number {
     const r = this.rate();
-    if (!this.last || !(r > 0)) return NaN;
-    return Math.max(0, (total - this.last.done) / r - (now - this.last.t) / 1000);
+    const l = this.points[this.points.length - 1];
+    if (!l || !(r > 0)) return NaN;
+    return Math.max(0, (total - l.done) / r - (now - l.t) / 1000);
   }
 }
 
