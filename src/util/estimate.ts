@@ -88,9 +88,13 @@ export class DurationEstimate {
 /** What would make synthesis of this model faster here (for the estimate line). */
 export function fasterHints(config: ModelConfig, device: 'cpu' | 'cuda'): string[] {
   const hints: string[] = [];
-  const big = config.dilations.length > 16 || config.residual > 32 || config.skip > 128;
-  if (big) {
-    hints.push(`a smaller model (this one: ${config.dilations.length} layers, residual ${config.residual}, skip ${config.skip}; e.g. train with --dilations 10x2 --residual-channels 32 --skip-channels 128)`);
+  // Only what is smaller than this model: halve the channels, fewer layers.
+  const smaller: string[] = [];
+  if (config.dilations.length > 16) smaller.push('fewer --dilations');
+  if (config.residual > 32) smaller.push(`--residual-channels ${Math.ceil(config.residual / 2)}`);
+  if (config.skip > 128) smaller.push(`--skip-channels ${Math.ceil(config.skip / 2)}`);
+  if (smaller.length > 0) {
+    hints.push(`a smaller model (this one: ${config.dilations.length} layers, residual ${config.residual}, skip ${config.skip}; train with ${smaller.join(', ')})`);
   }
   if (device === 'cpu') {
     if (process.env.WAVENET_SYNTH_PRECISION !== 'bf16') hints.push('WAVENET_SYNTH_PRECISION=bf16 (CPUs with AVX512-BF16)');
