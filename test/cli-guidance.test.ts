@@ -232,7 +232,7 @@ test('7: synth and render say how long a job over a minute will take, from a mea
     /^render: this will take about (\d+m\d\ds|\d+h\d\dm) \(measured \d+\.\d\dx real time over \d+\.\d s\); faster: .*--device cuda \(an NVIDIA GPU\)$/);
 });
 
-test('7: the estimate leaves the first call out and waits for 3 s and two more calls', () => {
+test('7: the estimate leaves the first call out and waits for 3 s and three more calls', () => {
   const total = 480000;
   const est = new DurationEstimate({ what: 'synth', total, hints: ['x'] });
   const blocks: number[] = [];
@@ -246,8 +246,14 @@ test('7: the estimate leaves the first call out and waits for 3 s and two more c
     t += blocks.length === 1 ? 5000 : n / 2; // a slow first call, then 2000 samples/s
     line = est.record(done, t);
   }
-  assert.deepEqual(blocks, [1024, 1024, 2048, 4096]); // 3.6 s measured over 3 calls after the first
+  assert.deepEqual(blocks, [1024, 1024, 2048, 4096]); // 3.6 s over 3 calls after the first
   assert.equal(line, `synth: this will take about ${Math.floor((total - done) / 2000 / 60)}m${String(Math.round(((total - done) / 2000) % 60)).padStart(2, '0')}s (measured 2000.0/s over ${((t - 5000) / 1000).toFixed(1)} s); faster: x`);
+  // the later half counts: a warm-up that speeds up is measured at its later pace
+  const ramp = new DurationEstimate({ what: 'render', total: 1000 });
+  ramp.record(1, 0);
+  ramp.record(2, 1000); // 1 unit/s
+  ramp.record(3, 2000);
+  assert.equal(ramp.record(13, 3000), 'render: this will take about 2m59s (measured 5.5/s over 3.0 s)'); // 11 units from 1 s to 3 s; 987 left
   // a job under a minute says nothing
   const short = new DurationEstimate({ what: 'synth', total: 100_000 });
   let d = 0;

@@ -8,7 +8,8 @@
  *   ... generate n ...; const line = est.record(done, performance.now()); if (line) log(line);
  *
  * The first call is left out of the measurement (it pays for thread start-up and priming), and the
- * measurement spans at least 3 s and two calls, so one stall of a busy machine does not decide it.
+ * warm-up spans at least 3 s and three calls (the rate is taken over its later half), so one stall
+ * of a busy machine does not decide it.
  */
 import type { ModelConfig } from '../model/config.js';
 import { formatEta } from './progress.js';
@@ -30,6 +31,7 @@ export interface EstimateOptions {
 
 export class DurationEstimate {
   private ref: { t: number; done: number } | null = null;
+  private points: { t: number; done: number }[] = [];
   private finished = false;
   private emitted = 0;
   private calls = 0;
@@ -56,7 +58,7 @@ export class DurationEstimate {
 
   /**
    * Records that `done` units are finished at time `tMs` (performance.now()). Returns the estimate
-   * line once, when the warm-up is over (at least warmupSeconds and two calls after the first) and
+   * line once, when the warm-up is over (at least warmupSeconds and three calls after the first) and
    * the time left is above the threshold.
    */
   record(done: number, tMs: number): string | undefined {
@@ -66,14 +68,20 @@ export class DurationEstimate {
       return undefined;
     }
     this.calls++;
+    this.points.push({ t: tMs, done });
     const dt = (tMs - this.ref.t) / 1000;
     if (done >= this.o.total) {
       this.finished = true;
       return undefined;
     }
-    if (dt < (this.o.warmupSeconds ?? 3) || this.calls < 2 || done <= this.ref.done) return undefined;
+    if (dt < (this.o.warmupSeconds ?? 3) || this.calls < 3 || done <= this.ref.done) return undefined;
     this.finished = true;
-    const rate = (done - this.ref.done) / dt;
+    // The rate over the later half of the warm-up: the first calls are slower (thread start-up,
+    // caches; render grows its calls), so the later half is closer to the pace that follows.
+    const half = tMs - (dt * 1000) / 2;
+    let from = this.ref;
+    for (const p of this.points) if (p.t <= half && p !== this.points[this.points.length - 1]) from = p;
+    const rate = (done - from.done) / ((tMs - from.t) / 1000);
     const left = (this.o.total - done) / rate;
     if (!(left > (this.o.thresholdSeconds ?? 60))) return undefined;
     const hints = this.o.hints ?? [];
