@@ -6,12 +6,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError, messageOf } from './util/errors.js';
 import { commands } from './commands/index.js';
+import { commandName, joinNegativeValues, unknownArgumentsLine } from './commands/flags.js';
 
 const pkg = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'package.json'), 'utf8')) as {
   version: string;
 };
 
-export async function main(args: string[]): Promise<number> {
+export async function main(rawArgs: string[]): Promise<number> {
+  const args = joinNegativeValues(rawArgs, commands);
+  const names = commands.map(commandName).join(', ');
   let y = yargs(args)
     .scriptName('wavenet')
     .usage('$0 <command> [options]\n\nRaw-audio WaveNet: ingest audio, train, synthesize.')
@@ -19,11 +22,13 @@ export async function main(args: string[]): Promise<number> {
     .help()
     .alias('h', 'help')
     .strict()
-    .demandCommand(1, 'wavenet: give a command (see --help)')
+    .demandCommand(1, `give a command: ${names} (see wavenet --help)`)
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
       if (err) throw err;
-      throw new UserError(`${msg} (see wavenet --help)`);
+      const unknown = unknownArgumentsLine(msg, args, commands);
+      if (unknown) throw new UserError(unknown);
+      throw new UserError(msg.includes('wavenet --help') ? msg : `${msg} (see wavenet --help)`);
     });
   for (const c of commands) y = y.command(c as never);
   try {

@@ -227,7 +227,7 @@ test('chunking: full chunks, a remainder of at least 1 s, whole short files; --c
   assert.equal(m2.chunks.length, 10);
 });
 
-test('split: deterministic from content, at least one validation chunk', { skip: noFfmpeg }, async () => {
+test('split: deterministic from content, the fraction asked for, at least one validation chunk', { skip: noFfmpeg }, async () => {
   const f = genAudio(join(work, 'split.wav'), { noise: 0.2, rate: 16000, seconds: 30 });
   const a = join(work, 'ds-split-a');
   const b = join(work, 'ds-split-b');
@@ -237,11 +237,10 @@ test('split: deterministic from content, at least one validation chunk', { skip:
   const mb = readManifest(b);
   assert.equal(ma.chunks.length, 30);
   assert.deepEqual(ma.chunks.map((c) => c.split), mb.chunks.map((c) => c.split));
+  // one source: split by chunk, the 3 chunks (10 % of 30) first in hash order
   const keys = ma.chunks.map((c) => splitKey(ma.sources[0].sha256, c.offset));
-  const natural = keys.map((k) => (k < 0.1 ? 'val' : 'train'));
-  const min = keys.indexOf(Math.min(...keys));
-  const want = natural.includes('val') ? natural : natural.map((s, i) => (i === min ? 'val' : s));
-  assert.deepEqual(ma.chunks.map((c) => c.split), want);
+  const third = [...keys].sort((x, y) => x - y)[2];
+  assert.deepEqual(ma.chunks.map((c) => c.split), keys.map((k) => (k <= third ? 'val' : 'train')));
   assert.ok(ma.chunks.some((c) => c.split === 'val'));
   // two chunks, tiny fraction: still one validation chunk
   const two = genAudio(join(work, 'two.wav'), { noise: 0.2, rate: 16000, seconds: 2 });

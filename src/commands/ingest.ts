@@ -29,7 +29,7 @@ export const ingestCommand: CommandModule<object, IngestArgs> = {
         .option('out', { type: 'string', describe: 'Dataset folder [default: datasets/<name of the first input>]' })
         .option('chunk', { type: 'string', describe: 'Chunk length: 16s, 500ms, 2m or plain seconds [default: 16s]' })
         .option('rate', { type: 'number', describe: 'Sample rate of the dataset in Hz [default: 16000]' })
-        .option('val', { type: 'number', describe: 'Fraction of chunks held out for validation [default: 0.1]' })
+        .option('val', { type: 'number', describe: 'Fraction of the audio held out for validation: whole recordings when there are enough, else chunks (datasets/README.md) [default: 0.1]' })
         .option('trim-silence', { type: 'string', describe: 'Trim leading/trailing silence below a level, e.g. -50dB [default: off]' })
         .option('jobs', { type: 'number', describe: `Files decoded in parallel [default: number of cores, here ${availableParallelism()}]` }),
     )
@@ -46,6 +46,7 @@ export const ingestCommand: CommandModule<object, IngestArgs> = {
     if (argv.jobs !== undefined && !(Number.isInteger(argv.jobs) && argv.jobs >= 1)) throw new UserError(`--jobs ${argv.jobs}: expected a whole number >= 1`);
     const chunkSeconds = argv.chunk === undefined ? undefined : parseDuration(argv.chunk, '--chunk');
     const trimSilenceDb = argv.trimSilence === undefined ? undefined : parseTrimSilence(argv.trimSilence);
+    if (argv.out !== undefined && String(argv.out).trim() === '') throw new UserError('--out needs a folder name, e.g. --out datasets/mix');
     const out = argv.out ?? defaultOut(inputs);
 
     const progress = createProgress({ label: 'ingest', unit: 'files', silent: argv.json });
@@ -58,8 +59,15 @@ export const ingestCommand: CommandModule<object, IngestArgs> = {
         progress.update(p.filesDone, `${formatSeconds(p.audioSeconds)} of audio, ${x.toFixed(0)}x real time`);
       },
     });
-    progress.stop();
+    progress.stop({ clear: !result.ingestedAny });
     const { summary, run } = result;
+    if (!result.ingestedAny && !argv.json) {
+      // The rejected inputs were listed as they happened; a summary of zeros would only bury them.
+      throw new UserError(
+        `nothing was ingested: ${run.rejected.length} input(s) rejected (listed above` +
+          (summary.manifestHash ? ` and in ${summary.dataset}/manifest.json)` : '; no dataset was created)'),
+      );
+    }
     if (argv.json) {
       console.log(JSON.stringify({ ...summary, run }, null, 2));
     } else {

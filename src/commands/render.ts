@@ -16,6 +16,8 @@ import { parseNormalize } from '../render/dsp.js';
 import { parseDuration, parseTemperature, planFromCount, planFromJob, MAX_SEED, MAX_SECONDS, type RenderDefaults, type TextureSpec } from '../render/spec.js';
 import { MODEL_RATE, render, sha256File, type RenderResult } from '../render/renderer.js';
 import { decodeFile, resample } from '../audio/decode.js';
+import { formatDilations, receptiveField } from '../model/config.js';
+import { DurationEstimate, fasterHints, formatTemperature } from '../util/estimate.js';
 
 interface RenderArgs {
   model?: string;
@@ -114,7 +116,7 @@ function printSummary(r: RenderResult, device: string) {
   );
   for (const t of r.textures) {
     console.log(
-      `  ${t.file}  ${t.duration.toFixed(2)} s  seed ${t.seed}  temperature ${t.temperature}` +
+      `  ${t.file}  ${t.duration.toFixed(2)} s  seed ${t.seed}  temperature ${formatTemperature(t.temperature)}` +
         `  ${fmtDb(t.loudnessLufs, 'LUFS')}  peak ${fmtDb(t.peakDbfs, 'dBFS')}` +
         (t.loop ? '  loop' : '') + (t.limited ? `  limited ${t.limiterReductionDb.toFixed(1)} dB` : ''),
     );
@@ -179,6 +181,10 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
     const progress = createProgress({ label: 'render', unit: 's audio', silent: argv.json });
     if (modelNote && !argv.json) progress.log(modelNote);
     if (dev.note && !argv.json) progress.log(dev.note);
+    if (!argv.json) {
+      progress.log(`model ${ckPath} (step ${ck.step}, dilations ${formatDilations(ck.config.dilations)}, receptive field ${receptiveField(ck.config)} samples)`);
+    }
+    let est: DurationEstimate | undefined;
 
     let stop = false;
     const onSigint = () => {
@@ -207,6 +213,11 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
         shouldStop: () => stop,
         onLog: (l) => progress.log(l),
         onProgress: (p) => {
+          est ??= new DurationEstimate({
+            what: 'render', total: p.audioTotal, hints: fasterHints(ck.config, dev.device), rateText: (r) => `${r.toFixed(2)}x real time`,
+          });
+          const estimate = argv.json ? undefined : est.record(p.audioDone, performance.now());
+          if (estimate) progress.log(estimate);
           progress.setTotal(Math.round(p.audioTotal * 10) / 10);
           progress.update(
             Math.round(p.audioDone * 10) / 10,

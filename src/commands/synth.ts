@@ -18,6 +18,7 @@ import { SincResampler } from '../audio/decode.js';
 import { loadSynthModel } from '../synth/model.js';
 import { MODEL_RATE, Synthesizer, parseSeed, primeFromFile, randomSeed } from '../synth/synthesizer.js';
 import { formatDilations, receptiveField } from '../model/config.js';
+import { DurationEstimate, fasterHints, formatTemperature } from '../util/estimate.js';
 
 /** Samples per native call: 0.256 s of audio; Ctrl-C is honoured between blocks. */
 export const BLOCK = 4096;
@@ -154,7 +155,7 @@ export async function runSynth(o: SynthRunOptions): Promise<SynthSummary> {
     if (!o.json) {
       log(`model ${model.path} (step ${model.step}, dilations ${formatDilations(model.config.dilations)}, ` +
         `receptive field ${receptiveField(model.config)} samples)`);
-      log(`seed ${o.seed}, temperature ${o.temperature}, device ${dev.description}${dev.note ? ` (${dev.note})` : ''}`);
+      log(`seed ${o.seed}, temperature ${formatTemperature(o.temperature)}, device ${dev.description}${dev.note ? ` (${dev.note})` : ''}`);
       if (prime) log(`prime: last ${(prime.length / MODEL_RATE).toFixed(2)} s of ${o.prime}`);
     } else {
       log(`seed ${o.seed}`);
@@ -168,15 +169,20 @@ export async function runSynth(o: SynthRunOptions): Promise<SynthSummary> {
     const t0 = performance.now();
     let computeMs = 0;
     let done = 0;
+    const est = new DurationEstimate({
+      what: 'synth', total, hints: fasterHints(model.config, dev.device), rateText: (r) => `${Math.round(r)} samples/s, ${(r / MODEL_RATE).toFixed(2)}x real time`,
+    });
     try {
       await synth.start({ stop: () => !!o.stop?.requested }); // Ctrl-C during a long prime: no audio, valid empty WAV
       while (done < total && !o.stop?.requested) {
-        const n = Math.min(BLOCK, total - done);
+        const n = est.nextBlock(BLOCK, total - done); // small blocks first: a measured estimate within seconds
         const c0 = performance.now();
         const { audio } = await synth.generate(n);
         computeMs += performance.now() - c0;
         writer.write(rs ? rs.push(audio[0]) : audio[0]);
         done += n;
+        const estimate = o.json ? undefined : est.record(done, performance.now());
+        if (estimate) progress.log(estimate);
         const xrt = done / MODEL_RATE / ((performance.now() - t0) / 1000);
         progress.update(done, `${(done / MODEL_RATE).toFixed(1)} s, ${xrt.toFixed(2)}x real time`);
       }
@@ -268,7 +274,7 @@ export const synthCommand: CommandModule<object, SynthArgs> = {
     } else {
       console.log(
         `${r.interrupted ? 'interrupted: ' : ''}wrote ${r.path}: ${r.seconds.toFixed(2)} s, ${r.sampleRate} Hz ${r.format}, ` +
-          `seed ${r.seed}, temperature ${r.temperature}; ${Math.round(r.samplesPerSecond)} samples/s (${r.xRealTime.toFixed(2)}x real time)`,
+          `seed ${r.seed}, temperature ${formatTemperature(r.temperature)}; ${Math.round(r.samplesPerSecond)} samples/s (${r.xRealTime.toFixed(2)}x real time)`,
       );
     }
     if (r.interrupted) process.exitCode = 130;

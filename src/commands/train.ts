@@ -12,19 +12,71 @@ import { native } from '../native.js';
 import { DEFAULT_CONFIG, checkConfig, formatDilations, parseDilations, type ModelConfig } from '../model/config.js';
 import { UserError } from '../util/errors.js';
 import { withDevice, withJson, withModelOptions } from './options.js';
-import { newestDataset } from '../train/data.js';
+import { checkDataArg, chooseDataset, datasetChoiceNote, type DatasetChoice } from '../train/data.js';
+import { parseDuration } from '../dataset/options.js';
 import { formatDuration, readRunConfig, type LogRow } from '../train/run.js';
 import { TrainingSession, checkTrainOptions, type TrainOptions } from '../train/loop.js';
 
+/**
+ * Checkpoints and validation come by steps or by wall time, whichever first. The step counts suit a
+ * fast machine (a small model, or CUDA); the times suit a 2-core CPU on the default model (about
+ * 3.5 s a step: a checkpoint every ~170 steps, a validation every ~85), so a new user sees a
+ * validation loss within 5 minutes and never has more than 10 minutes of work unsaved.
+ */
 export const TRAIN_DEFAULTS = {
   window: 1024,
   batch: 8,
   lr: 1e-3,
   seed: 0,
   checkpointEvery: 500,
+  checkpointSeconds: 600,
   keep: 3,
   valEvery: 250,
+  valSeconds: 300,
 };
+
+export interface Every {
+  /** Every N steps; 0 = not by steps. */
+  steps: number;
+  /** Every N seconds of wall time; 0 = not by time. */
+  seconds: number;
+}
+
+/**
+ * `500` (steps), `10m` (time), or both `500,10m` (whichever comes first). `allowOff`: 0 turns it off.
+ * Numbers from yargs count as steps.
+ */
+export function parseEvery(v: unknown, flag: string, allowOff: boolean): Every | undefined {
+  if (v === undefined) return undefined;
+  if (Array.isArray(v)) throw new UserError(`${flag} was given more than once`);
+  const usage = `expected steps (500), a time (10m), or both (500,10m)${allowOff ? '; 0 turns it off' : ''}`;
+  const parts = String(v).split(',').map((p) => p.trim());
+  const e: Every = { steps: 0, seconds: 0 };
+  for (const p of parts) {
+    if (/^\d+$/.test(p) && !e.steps) {
+      e.steps = Number(p);
+      if (p !== '0' || parts.length > 1) continue;
+      if (allowOff) return e;
+      throw new UserError(`${flag} ${String(v)}: ${usage}`);
+    }
+    if (/^(\d+(\.\d+)?|\.\d+)\s*[a-z]+$/i.test(p) && !e.seconds) {
+      e.seconds = parseDuration(p, flag);
+      continue;
+    }
+    throw new UserError(`${flag} ${String(v)}: ${usage}`);
+  }
+  if (e.steps === 0 && e.seconds === 0) throw new UserError(`${flag} ${String(v)}: ${usage}`);
+  return e;
+}
+
+/** `500 steps or 10m`, as the header line shows it. */
+export function formatEvery(e: Every): string {
+  const parts: string[] = [];
+  if (e.steps) parts.push(`${e.steps} step${e.steps === 1 ? '' : 's'}`);
+  const t = e.seconds;
+  if (t) parts.push(t % 3600 === 0 ? `${t / 3600}h` : t % 60 === 0 ? `${t / 60}m` : t < 60 ? `${t}s` : formatDuration(t));
+  return parts.join(' or ');
+}
 
 interface TrainArgs {
   data?: string;
@@ -38,9 +90,9 @@ interface TrainArgs {
   batch?: number;
   lr?: number;
   steps?: number;
-  checkpointEvery?: number;
+  checkpointEvery?: number | string;
   keep?: number;
-  valEvery?: number;
+  valEvery?: number | string;
   seed?: number;
   device: DeviceChoice;
   resume: boolean;
@@ -66,7 +118,7 @@ function rel(p: string): string {
 }
 
 /** Turns flags (and, on --resume, the run's saved settings) into TrainOptions. */
-export function buildOptions(argv: TrainArgs, command: string): TrainOptions {
+export function buildOptions(argv: TrainArgs, command: string): TrainOptions & { datasetNote?: string } {
   // Flag values first, so that malformed ones are reported before anything else.
   const given = {
     dilations: argv.dilations !== undefined ? parseDilations(String(argv.dilations)) : undefined,
@@ -80,9 +132,10 @@ export function buildOptions(argv: TrainArgs, command: string): TrainOptions {
     seed: num(argv.seed, '--seed'),
   };
   const steps = num(argv.steps, '--steps');
-  const checkpointEvery = num(argv.checkpointEvery, '--checkpoint-every') ?? TRAIN_DEFAULTS.checkpointEvery;
+  const ckEvery = parseEvery(argv.checkpointEvery, '--checkpoint-every', false) ?? { steps: TRAIN_DEFAULTS.checkpointEvery, seconds: TRAIN_DEFAULTS.checkpointSeconds };
   const keep = num(argv.keep, '--keep') ?? TRAIN_DEFAULTS.keep;
-  const valEvery = num(argv.valEvery, '--val-every') ?? TRAIN_DEFAULTS.valEvery;
+  const valEvery = parseEvery(argv.valEvery, '--val-every', true) ?? { steps: TRAIN_DEFAULTS.valEvery, seconds: TRAIN_DEFAULTS.valSeconds };
+  const every = { checkpointEvery: ckEvery.steps, checkpointSeconds: ckEvery.seconds, valEvery: valEvery.steps, valSeconds: valEvery.seconds };
   const pick = <T>(g: T | undefined, saved: T | undefined, def: T): T => (g !== undefined ? g : saved !== undefined ? saved : def);
   // Check the given sizes now (with defaults for the rest) so errors name the flag before any work.
   const probe: ModelConfig = {
@@ -96,12 +149,15 @@ export function buildOptions(argv: TrainArgs, command: string): TrainOptions {
   const probeOpts: TrainOptions = {
     runDir: '.', datasetDir: '.', config: probe, device: 'cpu', resume: false, command,
     training: { window: given.window ?? TRAIN_DEFAULTS.window, batch: given.batch ?? TRAIN_DEFAULTS.batch, lr: given.lr ?? TRAIN_DEFAULTS.lr, seed: given.seed ?? TRAIN_DEFAULTS.seed },
-    steps, checkpointEvery, keep, valEvery,
+    steps, keep, ...every,
   };
   checkTrainOptions(probeOpts);
 
-  if (argv.data !== undefined && !existsSync(argv.data)) throw new UserError(`--data ${argv.data}: no such folder`);
-  const runDir = argv.run ?? join('runs', basename(argv.data ?? newestDataset('datasets')));
+  // --data must be a dataset, checked before anything about the run folder (an audio folder is the common mistake).
+  if (argv.data !== undefined) checkDataArg(argv.data);
+  let choice: DatasetChoice | undefined;
+  const chosen = () => (choice ??= chooseDataset('datasets')).dir;
+  const runDir = argv.run ?? join('runs', basename(argv.data ?? chosen()));
   const saved = argv.resume ? readRunConfig(runDir) : undefined;
   let datasetDir: string;
   if (argv.data !== undefined) datasetDir = argv.data;
@@ -111,7 +167,9 @@ export function buildOptions(argv: TrainArgs, command: string): TrainOptions {
       throw new UserError(`the dataset of ${runDir}, ${saved.dataset.path}, is missing; pass --data DIR to resume on another copy of it`);
     }
     datasetDir = saved.dataset.path;
-  } else datasetDir = newestDataset('datasets');
+  } else datasetDir = chosen();
+  // Picked without --data: name the others, or refuse when two fresh datasets make it a guess.
+  const datasetNote = choice ? datasetChoiceNote(choice) : undefined;
   const sm = saved?.model;
   const config = checkConfig({
     dilations: pick(given.dilations, sm?.dilations, DEFAULT_CONFIG.dilations),
@@ -133,12 +191,12 @@ export function buildOptions(argv: TrainArgs, command: string): TrainOptions {
       seed: pick(given.seed, st?.seed, TRAIN_DEFAULTS.seed),
     },
     steps,
-    checkpointEvery,
     keep,
-    valEvery,
+    ...every,
     device: 'cpu',
     resume: argv.resume,
     command,
+    datasetNote,
   };
 }
 
@@ -159,9 +217,9 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
           .option('batch', { type: 'number', describe: 'Crops per step [default: 8]' })
           .option('lr', { type: 'number', describe: 'Adam learning rate [default: 1e-3]' })
           .option('steps', { type: 'number', describe: 'Stop at this step, counted from the start of the run [default: train until Ctrl-C]' })
-          .option('checkpoint-every', { type: 'number', describe: 'Write a checkpoint every N steps (and at the end) [default: 500]' })
+          .option('checkpoint-every', { type: 'string', describe: 'Write a checkpoint every N steps (500), every so long (10m), or whichever comes first (500,10m); and at the end [default: 500,10m]' })
           .option('keep', { type: 'number', describe: 'Keep the newest K checkpoints [default: 3]' })
-          .option('val-every', { type: 'number', describe: 'Validation loss every N steps on a fixed set of 64 crops of the val split; 0 = off [default: 250]' })
+          .option('val-every', { type: 'string', describe: 'Validation loss on a fixed set of 64 crops of the val split every N steps (250), every so long (5m), or whichever first (250,5m); 0 = off [default: 250,5m]' })
           .option('seed', { type: 'number', describe: 'Seed of the initial weights and the crop sampler [default: 0]' })
           .option('resume', {
             type: 'boolean',
@@ -191,6 +249,11 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       if (liveLine) out.write('\r\x1b[2K');
       liveLine = false;
     };
+    if (opts.datasetNote) {
+      // On stderr (seen even with --json), bold on a terminal: training on the wrong data costs hours.
+      const tty = !!process.stderr.isTTY;
+      process.stderr.write(`${tty ? '\x1b[1;33m' : ''}note: ${opts.datasetNote}${tty ? '\x1b[0m' : ''}\n`);
+    }
     const session = await TrainingSession.open(opts, { note: (m) => { clearLive(); say(m); } });
     if (dev.device === 'cpu' && session.memoryBytes > totalmem() * 0.9) {
       throw new UserError(`this config needs about ${fmtBytes(session.memoryBytes)} of memory, the machine has ${fmtBytes(totalmem())}; lower --batch or --window`);
@@ -206,13 +269,19 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     const rf = session.receptiveField;
     const secs = (n: number) => n / ds.sampleRate;
     const trainSamples = ds.train.reduce((a, b) => a + b.samples, 0);
-    say(`dataset    ${rel(ds.dir)}: ${ds.train.length} training chunks (${formatDuration(secs(trainSamples))} of audio), ${ds.val.length} validation`);
+    const valSamples = ds.val.reduce((a, b) => a + b.samples, 0);
+    const valSources = new Set(ds.val.map((v) => v.source)).size;
+    say(`dataset    ${rel(ds.dir)}: ${ds.train.length} training chunks (${formatDuration(secs(trainSamples))} of audio), ${ds.val.length} validation` +
+      (ds.val.length ? ` (${formatDuration(secs(valSamples))}, ${Math.round((100 * valSamples) / (valSamples + trainSamples))}% of the audio, from ${valSources} of ${ds.sources ?? '?'} source${ds.sources === 1 ? '' : 's'})` : ''));
     say(`run        ${rel(session.runDir)}${session.resumedFrom ? ` (resuming from ${basename(session.resumedFrom)})` : opts.resume ? ' (resuming, no checkpoint yet: from step 0)' : ' (new)'}`);
     say(`model      dilations ${formatDilations(c.dilations)} (${c.dilations.length} layers), residual ${c.residual}, dilation ${c.dilation}, skip ${c.skip}, head ${c.head}`);
     say(`receptive field ${rf} samples (${(secs(rf) * 1000).toFixed(1)} ms at ${ds.sampleRate} Hz); parameters ${session.paramCount.toLocaleString('en-US')} (${fmtBytes(session.paramCount * 4)})`);
     say(`memory     about ${fmtBytes(session.memoryBytes)} for batch ${opts.training.batch} x (${rf} + ${opts.training.window}) samples`);
     say(`device     ${dev.description}${dev.note ? ` (${dev.note})` : ''}`);
-    say(`training   lr ${opts.training.lr}, seed ${opts.training.seed}, ${opts.steps !== undefined ? `until step ${opts.steps}` : 'until Ctrl-C'}, checkpoint every ${opts.checkpointEvery} (keep ${opts.keep}), validation ${opts.valEvery > 0 ? `every ${opts.valEvery}` : 'off'}`);
+    const valEvery = { steps: opts.valEvery, seconds: opts.valSeconds ?? 0 };
+    say(`training   lr ${opts.training.lr}, seed ${opts.training.seed}, ${opts.steps !== undefined ? `until step ${opts.steps}` : 'until Ctrl-C'}, ` +
+      `checkpoint every ${formatEvery({ steps: opts.checkpointEvery, seconds: opts.checkpointSeconds ?? 0 })} (keep ${opts.keep}), ` +
+      `validation ${valEvery.steps || valEvery.seconds ? `every ${formatEvery(valEvery)}` : 'off'}`);
 
     let stop = false;
     let signals = 0;
@@ -243,6 +312,10 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       if (lastVal !== undefined) s += `  val ${lastVal.toFixed(3)}`;
       s += ` bits/sample  ${Math.round(rateEma).toLocaleString('en-US')} samples/s`;
       if (opts.steps !== undefined && r.step < opts.steps) s += `  ETA ${formatDuration((opts.steps - r.step) / stepsPerSec)}`;
+      if (opts.steps === undefined) {
+        // Open-ended: how long it has run, and how soon the next checkpoint saves the work.
+        s += `  elapsed ${formatDuration(elapsed)}  next checkpoint in ${formatDuration(session.secondsToNextCheckpoint(1 / stepsPerSec))}`;
+      }
       return s;
     };
     const events = {

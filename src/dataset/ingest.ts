@@ -19,6 +19,7 @@ import {
 import { summarize, type DatasetSummary } from './summary.js';
 import { mulawEncodeFast } from './mulaw-table.js';
 import { takePidLock } from '../util/lock.js';
+import { assignSplits, splitKey } from './split.js';
 
 export const DEFAULT_RATE = 16000;
 export const DEFAULT_CHUNK_SECONDS = 16;
@@ -81,11 +82,7 @@ export interface IngestResult {
   ingestedAny: boolean;
 }
 
-/** Split of a chunk: a hash of its source's content and its offset, as a number in [0, 1). */
-export function splitKey(sourceSha: string, offset: number): number {
-  const h = createHash('sha256').update(`${sourceSha}:${offset}`).digest();
-  return h.readUIntBE(0, 6) / 2 ** 48;
-}
+export { splitKey } from './split.js';
 
 /** At least one validation chunk whenever there are two or more (and val > 0), and one train when val < 1. */
 function ensureSplits(m: Manifest): boolean {
@@ -434,8 +431,7 @@ async function ingestLocked(opts: IngestOptions, dir: string, t0: number): Promi
       m.sources.push(a.source);
       for (const c of a.chunks) {
         m.chunks.push({
-          file: c.file, source: si, offset: c.offset, samples: c.samples,
-          split: splitKey(a.source.sha256, c.offset) < m.valFraction ? 'val' : 'train',
+          file: c.file, source: si, offset: c.offset, samples: c.samples, split: 'train',
         } satisfies ManifestChunk);
       }
     }
@@ -443,6 +439,7 @@ async function ingestLocked(opts: IngestOptions, dir: string, t0: number): Promi
     for (const r of runRejected) processed.add(r.path);
     const keep = m.rejected.filter((r) => !processed.has(r.path));
     m.rejected = [...keep, ...(final ? runRejected.slice().sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) : runRejected)];
+    assignSplits(m, baseChunks.length);
     ensureSplits(m);
   };
   let lastWrite = Date.now();

@@ -1,6 +1,7 @@
 /** The summary `wavenet ingest --json` and `wavenet info DIR --json` print for a dataset. */
 import { manifestHash, type Manifest, type ManifestRejected } from './manifest.js';
 import { formatSeconds } from './options.js';
+import { validationSources, type SourceSplit } from './split.js';
 
 export interface DatasetSummary {
   dataset: string;
@@ -22,6 +23,8 @@ export interface DatasetSummary {
   /** Seconds of decoded source audio (before chunking; includes tails shorter than 1 s). */
   sourceSeconds: number;
   codecs: Record<string, number>;
+  /** The sources with chunks in the validation split (see datasets/README.md, "Split"). */
+  validationSources: SourceSplit[];
 }
 
 /** `hash` overrides reading the manifest file's hash (for a manifest that was not written). */
@@ -53,6 +56,7 @@ export function summarize(dir: string, m: Manifest, hash?: string): DatasetSumma
     seconds: { train: samples.train / r, val: samples.val / r, total: (samples.train + samples.val) / r },
     sourceSeconds: m.sources.reduce((a, s) => a + s.durationSeconds, 0),
     codecs,
+    validationSources: validationSources(m),
   };
 }
 
@@ -66,9 +70,19 @@ export function summaryText(s: DatasetSummary, maxRejected = 20): string {
     `  ${s.sampleRate} Hz, mu-law mu=${s.mu} (${s.classes} classes), chunks of ${formatSeconds(s.chunkSeconds)}` +
       `, validation fraction ${s.valFraction}` + (s.trimSilenceDb === null ? '' : `, silence trimmed below ${s.trimSilenceDb} dB`),
     `  sources:  ${s.sources}${codecs ? ` (${codecs})` : ''}, ${formatSeconds(s.sourceSeconds)} of audio`,
-    `  chunks:   ${s.chunks.train} train (${formatSeconds(s.seconds.train)}), ${s.chunks.val} val (${formatSeconds(s.seconds.val)})`,
-    `  rejected: ${s.rejected}`,
+    `  chunks:   ${s.chunks.train} train (${formatSeconds(s.seconds.train)}), ${s.chunks.val} val (${formatSeconds(s.seconds.val)}` +
+      (s.seconds.total > 0 ? `, ${Math.round((100 * s.seconds.val) / s.seconds.total)}% of the audio)` : ')'),
   ];
+  const vs = s.validationSources ?? [];
+  if (vs.length > 0) {
+    const whole = vs.filter((v) => v.valChunks === v.chunks).length;
+    lines.push(`  validation: ${vs.length} of ${s.sources} source${s.sources === 1 ? '' : 's'}${whole === vs.length ? ', whole recordings' : whole === 0 ? (vs.length === 1 ? ', part of it' : ', part of each') : `, ${whole} of them whole`}`);
+    for (const v of vs.slice(0, maxRejected)) {
+      lines.push(`    ${v.path}: ${v.valChunks === v.chunks ? `whole, ${v.chunks} chunk${v.chunks === 1 ? '' : 's'}` : `${v.valChunks} of ${v.chunks} chunks`} (${formatSeconds(v.valSeconds)})`);
+    }
+    if (vs.length > maxRejected) lines.push(`    ... and ${vs.length - maxRejected} more (see manifest.json)`);
+  }
+  lines.push(`  rejected: ${s.rejected}`);
   for (const r of s.rejectedFiles.slice(0, maxRejected)) lines.push(`    ${r.path}: ${r.reason}`);
   if (s.rejectedFiles.length > maxRejected) lines.push(`    ... and ${s.rejectedFiles.length - maxRejected} more (see manifest.json)`);
   return lines.join('\n');

@@ -9,7 +9,7 @@
  * Validation crops are a fixed set spread evenly over the validation split.
  */
 import { closeSync, existsSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { CHUNKS_DIR, manifestHash, manifestPath, readManifest } from '../dataset/manifest.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
@@ -21,6 +21,8 @@ export interface DataChunk {
   file: string;
   samples: number;
   split: 'train' | 'val';
+  /** Index of its source recording in the manifest. */
+  source?: number;
 }
 
 export interface Dataset {
@@ -28,24 +30,90 @@ export interface Dataset {
   name: string;
   manifestHash: string;
   sampleRate: number;
+  /** Number of source recordings. */
+  sources?: number;
   train: DataChunk[];
   val: DataChunk[];
 }
 
-/** The newest dataset (by manifest.json time) under `root`, or a UserError that says what to do. */
-export function newestDataset(root = 'datasets'): string {
+/** A dataset picked when none was named: the newest, and the others it was picked from. */
+export interface DatasetChoice {
+  dir: string;
+  /** manifest.json modification time, ms since the epoch. */
+  mtimeMs: number;
+  /** The other datasets under the root, newest first. */
+  others: { dir: string; mtimeMs: number }[];
+}
+
+/**
+ * Two datasets written within this long of each other, both that recently, make "the newest"
+ * a guess (a throwaway `ingest --out datasets/x` next to the real one): train asks for --data.
+ */
+export const AMBIGUOUS_WITHIN_MS = 60 * 60 * 1000;
+
+/** Every dataset (folder with manifest.json) under `root`, newest first, or a UserError that says what to do. */
+export function chooseDataset(root = 'datasets'): DatasetChoice {
   const hint = 'create one with `wavenet ingest AUDIO_FOLDER` or pass --data DIR';
   if (!existsSync(root)) throw new UserError(`no datasets found (./${root} does not exist); ${hint}`);
-  let best: { dir: string; t: number } | undefined;
+  const all: { dir: string; mtimeMs: number }[] = [];
   for (const e of readdirSync(root, { withFileTypes: true })) {
     if (!e.isDirectory()) continue;
     const m = join(root, e.name, 'manifest.json');
     if (!existsSync(m)) continue;
-    const t = statSync(m).mtimeMs;
-    if (!best || t > best.t) best = { dir: join(root, e.name), t };
+    all.push({ dir: join(root, e.name), mtimeMs: statSync(m).mtimeMs });
   }
-  if (!best) throw new UserError(`no datasets found under ./${root} (no */manifest.json); ${hint}`);
-  return best.dir;
+  if (all.length === 0) throw new UserError(`no datasets found under ./${root} (no */manifest.json); ${hint}`);
+  all.sort((a, b) => b.mtimeMs - a.mtimeMs || (a.dir < b.dir ? -1 : 1));
+  return { ...all[0], others: all.slice(1) };
+}
+
+/** The newest dataset (by manifest.json time) under `root`, or a UserError that says what to do. */
+export function newestDataset(root = 'datasets'): string {
+  return chooseDataset(root).dir;
+}
+
+/** "3m ago", "2h ago", "5d ago". */
+export function ago(mtimeMs: number, now = Date.now()): string {
+  const s = Math.max(0, (now - mtimeMs) / 1000);
+  if (s < 90) return `${Math.round(s)}s ago`;
+  if (s < 5400) return `${Math.round(s / 60)}m ago`;
+  if (s < 2 * 86400) return `${Math.round(s / 3600)}h ago`;
+  return `${Math.round(s / 86400)}d ago`;
+}
+
+/**
+ * What to say about a dataset picked without --data: nothing when it is the only one; a note naming
+ * the others when there are several; a UserError when the newest two were both written within
+ * the last AMBIGUOUS_WITHIN_MS (then "the newest" is a coin toss between two fresh datasets).
+ */
+export function datasetChoiceNote(c: DatasetChoice, now = Date.now()): string | undefined {
+  if (c.others.length === 0) return undefined;
+  const second = c.others[0];
+  const names = c.others.map((o) => basename(o.dir));
+  if (now - second.mtimeMs < AMBIGUOUS_WITHIN_MS) {
+    throw new UserError(
+      `${c.others.length + 1} datasets were written in the last hour (${c.dir} ${ago(c.mtimeMs, now)}, ${second.dir} ${ago(second.mtimeMs, now)}); ` +
+        `say which to train on: --data ${c.dir} or --data ${second.dir}`,
+    );
+  }
+  const shown = names.slice(0, 4).join(', ') + (names.length > 4 ? `, ... (${names.length} in all)` : '');
+  return `training on ${c.dir}, the newest of ${c.others.length + 1} datasets (written ${ago(c.mtimeMs, now)}; also: ${shown}); choose another with --data ${join(dirname(c.dir), 'NAME')}`;
+}
+
+/**
+ * --data must be a dataset (a folder with manifest.json). An audio folder is the common mistake:
+ * say how to make a dataset of it, and name the one made from it when there is one.
+ */
+export function checkDataArg(data: string, root = 'datasets'): void {
+  if (!existsSync(data)) throw new UserError(`--data ${data}: no such folder`);
+  if (!statSync(data).isDirectory()) throw new UserError(`--data ${data}: not a folder (expected a dataset folder with manifest.json, made by wavenet ingest)`);
+  if (existsSync(join(data, 'manifest.json'))) return;
+  const made = join(root, basename(resolve(data)));
+  const hasMade = resolve(made) !== resolve(data) && existsSync(join(made, 'manifest.json'));
+  throw new UserError(
+    `--data ${data}: not a dataset (no manifest.json); ` +
+      (hasMade ? `the dataset made from it is --data ${made}` : `create one with \`wavenet ingest ${data}\` (then train with --data ${made})`),
+  );
 }
 
 /** Reads and checks a dataset: its manifest (src/dataset/manifest.ts) and every chunk file's size. */
@@ -67,11 +135,11 @@ export function openDataset(dirArg: string): Dataset {
       throw new UserError(`${manifestPath(dir)}: chunk file ${CHUNKS_DIR}/${c.file} is missing`);
     }
     if (size !== c.samples) throw new UserError(`${path}: ${size} bytes, but the manifest says ${c.samples} samples`);
-    (c.split === 'train' ? train : val).push({ path, file: c.file, samples: c.samples, split: c.split });
+    (c.split === 'train' ? train : val).push({ path, file: c.file, samples: c.samples, split: c.split, source: c.source });
   }
   if (train.length + val.length === 0) throw new UserError(`${label}: the dataset has no chunks (ingest some audio into it first)`);
   if (train.length === 0) throw new UserError(`${label}: the dataset has no training chunks (all ${val.length} are validation)`);
-  return { dir, name: basename(dir), manifestHash: manifestHash(dir), sampleRate: m.sampleRate, train, val };
+  return { dir, name: basename(dir), manifestHash: manifestHash(dir), sampleRate: m.sampleRate, sources: m.sources.length, train, val };
 }
 
 /**

@@ -33,10 +33,15 @@ export interface TrainOptions {
   training: TrainingSettings;
   /** Stop at this step (total, counted from the start of the run); undefined = until stopped. */
   steps?: number;
+  /** Checkpoint every N steps; 0 = by time only (checkpointSeconds). */
   checkpointEvery: number;
+  /** Also checkpoint when this many seconds of wall time passed since the last one (undefined/0: off). */
+  checkpointSeconds?: number;
   keep: number;
-  /** Validation every N steps; 0 turns it off. */
+  /** Validation every N steps; 0 turns it off (unless valSeconds is set). */
   valEvery: number;
+  /** Also validate when this many seconds passed since the last validation (undefined/0: off). */
+  valSeconds?: number;
   /** Validation crops (rounded up to a multiple of the batch). Default 64. */
   valCrops?: number;
   device: Device;
@@ -84,9 +89,13 @@ export function checkTrainOptions(o: TrainOptions): void {
   if (!Number.isFinite(o.training.lr) || o.training.lr <= 0 || o.training.lr > 10) throw new UserError(`--lr ${o.training.lr}: must be a number above 0 (and at most 10)`);
   if (!Number.isSafeInteger(o.training.seed) || o.training.seed < 0) throw new UserError(`--seed ${o.training.seed}: must be a whole number >= 0`);
   if (o.steps !== undefined) positiveInt(o.steps, '--steps', 1e12);
-  positiveInt(o.checkpointEvery, '--checkpoint-every', 1e12);
+  const ckSeconds = o.checkpointSeconds ?? 0;
+  if (!(Number.isFinite(ckSeconds) && ckSeconds >= 0)) throw new UserError(`--checkpoint-every: the time must be a duration above 0, like 10m`);
+  if (ckSeconds > 0 && o.checkpointEvery === 0) { /* by time only */ } else positiveInt(o.checkpointEvery, '--checkpoint-every', 1e12);
   positiveInt(o.keep, '--keep', 1e6);
   if (!Number.isSafeInteger(o.valEvery) || o.valEvery < 0) throw new UserError(`--val-every ${o.valEvery}: must be a whole number >= 0 (0 turns validation off)`);
+  const valSeconds = o.valSeconds ?? 0;
+  if (!(Number.isFinite(valSeconds) && valSeconds >= 0)) throw new UserError(`--val-every: the time must be a duration above 0, like 5m`);
 }
 
 export class TrainingSession {
@@ -99,6 +108,9 @@ export class TrainingSession {
   readonly startStep: number;
   readonly resumedFrom: string | null;
   step: number;
+  /** performance.now() of the last checkpoint (or of the start) and its step: for "next checkpoint in". */
+  lastCheckpointAt = performance.now();
+  lastCheckpointStep = -1;
   private rows: LogRow[] = [];
   private trainer: NativeTrainer | null = null;
   private sampler: CropSampler | null = null;
@@ -253,8 +265,9 @@ export class TrainingSession {
       }
 
       const valCount = o.valCrops ?? 64;
-      const val = o.valEvery > 0 ? fixedCrops(ds.val, cropLen, valCount, batch) : { batches: [], positions: [] };
-      if (o.valEvery > 0 && val.batches.length === 0) {
+      const valOn = o.valEvery > 0 || (o.valSeconds ?? 0) > 0;
+      const val = valOn ? fixedCrops(ds.val, cropLen, valCount, batch) : { batches: [], positions: [] };
+      if (valOn && val.batches.length === 0) {
         const longest = ds.val.length ? Math.max(...ds.val.map((c) => c.samples)) : 0;
         this.note(
           ds.val.length === 0
@@ -272,6 +285,11 @@ export class TrainingSession {
       const elapsed = () => elapsedBase + (performance.now() - t0) / 1000;
       let lastCheckpoint: string | null = null;
       let lastCheckpointStep = this.ck ? this.startStep : -1;
+      this.lastCheckpointStep = lastCheckpointStep;
+      this.lastCheckpointAt = performance.now();
+      let lastValAt = performance.now();
+      const due = (step: number, everySteps: number, everySeconds: number | undefined, since: number) =>
+        (everySteps > 0 && step % everySteps === 0) || (!!everySeconds && performance.now() - since >= everySeconds * 1000) || step === o.steps;
       let stoppedBy: 'steps' | 'signal' = 'steps';
       let lastLoss: number | null = null;
       let lastVal: number | null = null;
@@ -297,6 +315,8 @@ export class TrainingSession {
         pruneCheckpoints(this.runDir, o.keep);
         lastCheckpoint = path;
         lastCheckpointStep = this.step;
+        this.lastCheckpointStep = this.step;
+        this.lastCheckpointAt = performance.now();
         try {
           await writeLossPlot(this.runDir, this.rows, `${ds.name}: ${formatDilations(o.config.dilations)}, R${o.config.residual} D${o.config.dilation} S${o.config.skip} H${o.config.head}`);
         } catch (e) {
@@ -338,8 +358,9 @@ export class TrainingSession {
           elapsedSeconds: Number(elapsed().toFixed(3)),
         };
         lastLoss = row.loss;
-        if (val.batches.length > 0 && (this.step % o.valEvery === 0 || this.step === o.steps)) {
+        if (val.batches.length > 0 && due(this.step, o.valEvery, o.valSeconds, lastValAt)) {
           row.valLoss = await validate();
+          lastValAt = performance.now();
           if (!Number.isFinite(row.valLoss)) {
             throw new UserError(`training diverged: the validation loss is ${row.valLoss} at step ${this.step}; the last good checkpoint (step ${lastCheckpointStep}) is kept; try a lower --lr`);
           }
@@ -348,7 +369,7 @@ export class TrainingSession {
         this.rows.push(row);
         appendLog(this.runDir, [row]);
         this.events.step?.(row, this);
-        if (this.step % o.checkpointEvery === 0 || this.step === o.steps) await checkpoint();
+        if (due(this.step, o.checkpointEvery, o.checkpointSeconds, this.lastCheckpointAt)) await checkpoint();
       }
       if (this.step > lastCheckpointStep) await checkpoint();
       return {
@@ -376,6 +397,19 @@ export class TrainingSession {
     this.trainer = null;
     this.release?.();
     this.release = null;
+  }
+
+  /**
+   * Seconds until the next checkpoint at `secondsPerStep`: the sooner of the step trigger and the
+   * time trigger (NaN when neither applies, e.g. before any step).
+   */
+  secondsToNextCheckpoint(secondsPerStep: number): number {
+    const o = this.options;
+    let t = Infinity;
+    if (o.checkpointEvery > 0 && secondsPerStep > 0) t = (o.checkpointEvery - (this.step % o.checkpointEvery)) * secondsPerStep;
+    if (o.checkpointSeconds) t = Math.min(t, Math.max(0, o.checkpointSeconds - (performance.now() - this.lastCheckpointAt) / 1000));
+    if (o.steps !== undefined && secondsPerStep > 0) t = Math.min(t, (o.steps - this.step) * secondsPerStep);
+    return Number.isFinite(t) ? t : NaN;
   }
 
   /** Whether the run folder exists already (for messages). */

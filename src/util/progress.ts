@@ -12,7 +12,10 @@
  * - `silent: true` (use it for --json) prints nothing at all; log() lines still go to the stream
  *   because they are messages the user must see (warnings, rejected files).
  * - The line shows `label [bar] done/total unit | rate unit/s | ETA` plus the caller's extra text.
- *   Rate is done/elapsed; ETA is (total - done) / rate. A total of 0 or undefined hides bar and ETA.
+ *   A total of 0 or undefined hides bar and ETA.
+ * - Rate and ETA do not swing: the rate is measured only when the count changes, over a recent
+ *   window (RateMeter: start-up and the first slow calls drop out); between updates the ETA counts
+ *   down with the clock instead of being recomputed from a rate that decays until the next block lands.
  */
 import cliProgress from 'cli-progress';
 
@@ -29,6 +32,8 @@ export interface ProgressOptions {
   stream?: NodeJS.WriteStream;
   /** Seconds between plain lines when the stream is not a TTY (default 5). */
   intervalSeconds?: number;
+  /** Clock in milliseconds (default Date.now; tests pass a fake one). */
+  now?: () => number;
 }
 
 export interface Progress {
@@ -40,8 +45,8 @@ export interface Progress {
   setTotal(total: number): void;
   /** Print a message line without tearing the bar. */
   log(line: string): void;
-  /** Final render and newline; idempotent. */
-  stop(): void;
+  /** Final render and newline; idempotent. `{ clear: true }` removes the line instead (nothing worth keeping). */
+  stop(opts?: { clear?: boolean }): void;
 }
 
 /** Human duration for an ETA: 42s, 3m05s, 1h02m. */
@@ -60,32 +65,92 @@ function formatRate(r: number): string {
   return r.toFixed(2);
 }
 
+/**
+ * Rate of a count that advances in steps (blocks of samples, files), measured at the moments it
+ * advances, over a recent window (the last 10 s, or the last quarter of the run when that is
+ * longer): start-up and the first slow calls drop out, a stall is averaged over several blocks.
+ * Before a second advance it is the count over the time since the start. eta() counts down with
+ * the clock between advances.
+ */
+export class RateMeter {
+  private points: { t: number; done: number }[] = [];
+  private firstT: number | null = null;
+
+  constructor(private readonly start: number) {}
+
+  /** Record the count `done` at time `t` (ms); a count that did not change is ignored. */
+  observe(done: number, t: number): void {
+    const last = this.points[this.points.length - 1];
+    if (done <= 0 || (last && done === last.done)) return;
+    if (last && done < last.done) this.points = []; // restarted
+    this.points.push({ t, done });
+    this.firstT ??= t;
+    // Keep one point before the window; older ones can never be in a later window.
+    const from = t - this.windowMs(t);
+    let k = 0;
+    while (k + 1 < this.points.length && this.points[k + 1].t <= from) k++;
+    if (k > 0) this.points.splice(0, k);
+  }
+
+  private windowMs(t: number): number {
+    return Math.max(10_000, 0.25 * (t - (this.firstT ?? t)));
+  }
+
+  /** Units per second, NaN before the first advance. */
+  rate(): number {
+    const n = this.points.length;
+    if (n === 0) return NaN;
+    const l = this.points[n - 1];
+    if (n === 1) return l.t > this.start ? l.done / ((l.t - this.start) / 1000) : NaN;
+    const from = l.t - this.windowMs(l.t);
+    let i = 0;
+    while (i < n - 2 && this.points[i + 1].t <= from) i++;
+    const p = this.points[i];
+    return l.t > p.t ? (l.done - p.done) / ((l.t - p.t) / 1000) : NaN;
+  }
+
+  /** Seconds until `total`, as of time `now` (ms). */
+  eta(total: number, now: number): number {
+    const r = this.rate();
+    const l = this.points[this.points.length - 1];
+    if (!l || !(r > 0)) return NaN;
+    return Math.max(0, (total - l.done) / r - (now - l.t) / 1000);
+  }
+}
+
 export function createProgress(opts: ProgressOptions): Progress {
   const stream = opts.stream ?? process.stderr;
   const unit = opts.unit ?? '';
-  const start = Date.now();
+  const clock = opts.now ?? Date.now;
+  const start = clock();
   let total = opts.total ?? 0;
-  let done = 0;
   let extra = '';
   let stopped = false;
+  const meter = new RateMeter(start);
+  let done = 0;
+  const setDone = (d: number) => {
+    done = d;
+    meter.observe(d, clock());
+  };
 
   const line = (withBar: boolean, barText = ''): string => {
-    const elapsed = (Date.now() - start) / 1000;
-    const rate = elapsed > 0 ? done / elapsed : NaN;
+    const now = clock();
+    const rate = meter.rate();
     const parts = [opts.label];
     if (total > 0 && withBar) parts.push(`[${barText}]`);
     parts.push(total > 0 ? `${done}/${total}${unit ? ' ' + unit : ''}` : `${done}${unit ? ' ' + unit : ''}`);
     let s = parts.join(' ');
-    if (elapsed >= 1 && done > 0) s += ` | ${formatRate(rate)} ${unit || 'units'}/s`;
-    if (total > 0 && done > 0 && done < total) s += ` | ETA ${formatEta((total - done) / rate)}`;
+    const shown = (now - start) / 1000 >= 1 && done > 0 && rate > 0;
+    if (shown) s += ` | ${formatRate(rate)} ${unit || 'units'}/s`;
+    if (shown && total > 0 && done < total) s += ` | ETA ${formatEta(meter.eta(total, now))}`;
     if (extra) s += ` | ${extra}`;
     return s;
   };
 
   if (opts.silent) {
     return {
-      update(d, e) { done = d; if (e !== undefined) extra = e; },
-      increment(n = 1, e) { done += n; if (e !== undefined) extra = e; },
+      update(d, e) { setDone(d); if (e !== undefined) extra = e; },
+      increment(n = 1, e) { setDone(done + n); if (e !== undefined) extra = e; },
       setTotal(t) { total = t; },
       log(l) { stream.write(l.endsWith('\n') ? l : l + '\n'); },
       stop() { stopped = true; },
@@ -112,18 +177,19 @@ export function createProgress(opts: ProgressOptions): Progress {
     );
     bar.start(Math.max(total, 1), 0);
     return {
-      update(d, e) { done = d; if (e !== undefined) extra = e; if (!stopped) bar.update(done); },
-      increment(n = 1, e) { done += n; if (e !== undefined) extra = e; if (!stopped) bar.update(done); },
+      update(d, e) { setDone(d); if (e !== undefined) extra = e; if (!stopped) bar.update(done); },
+      increment(n = 1, e) { setDone(done + n); if (e !== undefined) extra = e; if (!stopped) bar.update(done); },
       setTotal(t) { total = t; if (!stopped) bar.setTotal(Math.max(t, 1)); },
       log(l) {
         stream.write('\r\x1b[2K' + (l.endsWith('\n') ? l : l + '\n'));
         if (!stopped) bar.render();
       },
-      stop() {
+      stop(o) {
         if (stopped) return;
         stopped = true;
         bar.update(done);
         bar.stop();
+        if (o?.clear) stream.write('\x1b[1A\r\x1b[2K');
       },
     };
   }
@@ -133,15 +199,15 @@ export function createProgress(opts: ProgressOptions): Progress {
   const timer = setInterval(() => stream.write(line(false) + '\n'), every);
   timer.unref();
   return {
-    update(d, e) { done = d; if (e !== undefined) extra = e; },
-    increment(n = 1, e) { done += n; if (e !== undefined) extra = e; },
+    update(d, e) { setDone(d); if (e !== undefined) extra = e; },
+    increment(n = 1, e) { setDone(done + n); if (e !== undefined) extra = e; },
     setTotal(t) { total = t; },
     log(l) { stream.write(l.endsWith('\n') ? l : l + '\n'); },
-    stop() {
+    stop(o) {
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
-      stream.write(line(false) + '\n');
+      if (done > 0 && !o?.clear) stream.write(line(false) + '\n'); // a line of zeros says nothing
     },
   };
 }
