@@ -13,19 +13,24 @@ extern "C" wn_status wn_synth_create(const wn_config *c, const float *params, in
   wn_status s = wn_config_check(c);
   if (s != WN_OK) return s;
   if (batch < 1 || batch > 1 << 20) return wn::fail(WN_ERR_INVALID, "synth: batch must be 1..1048576");
-  std::unique_ptr<wn::SynthImpl> impl;
-  try {
-    s = device == WN_DEVICE_CUDA ? wn::cuda_synth_create(*c, params, batch, &impl)
-                                 : wn::cpu_synth_create(*c, params, batch, &impl);
-  } catch (const std::bad_alloc &) {
-    return wn::fail(WN_ERR_NOMEM, "out of host memory creating the synthesizer (try a smaller batch)");
-  }
-  if (s != WN_OK) return s;
-  *out = new wn_synth{std::move(impl)};
-  return WN_OK;
+  return wn::guarded(
+      [&]() -> wn_status {
+        std::unique_ptr<wn::SynthImpl> impl;
+        wn_status st = device == WN_DEVICE_CUDA ? wn::cuda_synth_create(*c, params, batch, &impl)
+                                                : wn::cpu_synth_create(*c, params, batch, &impl);
+        if (st != WN_OK) return st;
+        *out = new wn_synth{std::move(impl)};
+        return WN_OK;
+      },
+      "out of host memory creating the synthesizer (try a smaller batch)");
 }
 
-extern "C" void wn_synth_free(wn_synth *s) { delete s; }
+extern "C" void wn_synth_free(wn_synth *s) {
+  wn::guarded([&]() -> wn_status {
+    delete s;  // joins the synthesizer's threads
+    return WN_OK;
+  });
+}
 
 extern "C" wn_status wn_synth_reset(wn_synth *s) { WN_GUARD(s->impl->reset()) }
 extern "C" wn_status wn_synth_prime(wn_synth *s, const uint8_t *classes, int n) {

@@ -18,27 +18,37 @@ static wn_status check_shape(const wn_config *c, int batch, int window) {
 }
 
 extern "C" size_t wn_trainer_memory_bytes(const wn_config *c, int batch, int window, wn_device device) {
-  return device == WN_DEVICE_CUDA ? wn::cuda_trainer_memory_bytes(*c, batch, window)
-                                  : wn::cpu_trainer_memory_bytes(*c, batch, window);
+  size_t bytes = 0;  // 0 when the estimate itself fails (the message is in wn_last_error)
+  wn::guarded([&]() -> wn_status {
+    bytes = device == WN_DEVICE_CUDA ? wn::cuda_trainer_memory_bytes(*c, batch, window)
+                                     : wn::cpu_trainer_memory_bytes(*c, batch, window);
+    return WN_OK;
+  });
+  return bytes;
 }
 
 extern "C" wn_status wn_trainer_create(const wn_config *c, int batch, int window, wn_device device, wn_trainer **out) {
   *out = nullptr;
   wn_status s = check_shape(c, batch, window);
   if (s != WN_OK) return s;
-  std::unique_ptr<wn::TrainerImpl> impl;
-  try {
-    s = device == WN_DEVICE_CUDA ? wn::cuda_trainer_create(*c, batch, window, &impl)
-                                 : wn::cpu_trainer_create(*c, batch, window, &impl);
-  } catch (const std::bad_alloc &) {
-    return wn::fail(WN_ERR_NOMEM, "out of host memory creating the trainer (try a smaller --batch or --window)");
-  }
-  if (s != WN_OK) return s;
-  *out = new wn_trainer{std::move(impl)};
-  return WN_OK;
+  return wn::guarded(
+      [&]() -> wn_status {
+        std::unique_ptr<wn::TrainerImpl> impl;
+        wn_status st = device == WN_DEVICE_CUDA ? wn::cuda_trainer_create(*c, batch, window, &impl)
+                                                : wn::cpu_trainer_create(*c, batch, window, &impl);
+        if (st != WN_OK) return st;
+        *out = new wn_trainer{std::move(impl)};
+        return WN_OK;
+      },
+      "out of host memory creating the trainer (try a smaller --batch or --window)");
 }
 
-extern "C" void wn_trainer_free(wn_trainer *t) { delete t; }
+extern "C" void wn_trainer_free(wn_trainer *t) {
+  wn::guarded([&]() -> wn_status {
+    delete t;
+    return WN_OK;
+  });
+}
 extern "C" size_t wn_trainer_param_count(const wn_trainer *t) { return t->impl->param_count(); }
 
 extern "C" wn_status wn_trainer_set_params(wn_trainer *t, const float *p) { WN_GUARD(t->impl->set_params(p)) }

@@ -12,13 +12,33 @@ void clear_error();
 wn_status fail(wn_status s, const std::string &msg);
 }  // namespace wn
 
-// Body of a C API function that forwards to C++: returns expr's status, and turns a C++ exception
-// into a status with a message (no exception ever crosses the C API).
-#define WN_GUARD(expr)                                                             \
-  try {                                                                            \
-    return (expr);                                                                 \
-  } catch (const std::bad_alloc &) {                                               \
-    return ::wn::fail(WN_ERR_NOMEM, "out of host memory");                         \
-  } catch (const std::exception &e) {                                              \
-    return ::wn::fail(WN_ERR_INTERNAL, std::string("internal error: ") + e.what()); \
+#include <system_error>
+
+namespace wn {
+// Runs f() (which returns a wn_status) and turns any C++ exception into a status with a message:
+// no exception ever crosses the C API. `nomem` is the message for std::bad_alloc (say what to shrink).
+template <class F>
+wn_status guarded(F &&f, const char *nomem = "out of host memory") noexcept {
+  try {
+    return f();
+  } catch (const std::bad_alloc &) {
+    return fail(WN_ERR_NOMEM, nomem);
+  } catch (const std::system_error &e) {  // e.g. std::thread could not start a thread
+    return fail(WN_ERR_INTERNAL, std::string("system error: ") + e.what());
+  } catch (const std::exception &e) {
+    return fail(WN_ERR_INTERNAL, std::string("internal error: ") + e.what());
+  } catch (...) {
+    return fail(WN_ERR_INTERNAL, "internal error: unknown exception");
   }
+}
+}  // namespace wn
+
+// Returns from the enclosing function when expr (a wn_status) is not WN_OK.
+#define WN_TRY(expr)                               \
+  do {                                             \
+    const wn_status wn_try_s_ = (expr);            \
+    if (wn_try_s_ != WN_OK) return wn_try_s_;      \
+  } while (0)
+
+// Body of a C API function that forwards to C++: returns expr's status through wn::guarded.
+#define WN_GUARD(expr) return ::wn::guarded([&]() -> wn_status { return (expr); });

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 #include "cpu/gemm.h"
+#include "core/positions.h"
 #include "cpu/model.h"
 
 namespace wn {
@@ -19,42 +20,24 @@ Shape make_shape(const wn_config &c, int batch, int window) {
   s.S = c.skip;
   s.H = c.head;
   s.Q = c.classes;
-  s.rf = wn_receptive_field(&c);
-  s.N = s.rf + window;
-  s.T = s.N - 1;
+  const CropPositions pos = crop_positions(c, window);
+  s.rf = pos.rf;
+  s.N = pos.N;
+  s.T = pos.T;
+  s.start = pos.start;
   s.dil.assign(c.dilations, c.dilations + c.n_layers);
-  s.start.assign(s.L + 1, 0);
-  s.start[s.L] = s.T - s.W;
-  for (int l = s.L - 1; l >= 0; --l) s.start[l] = s.start[l + 1] - s.dil[l];
+  // Offsets inside one layer's block and inside the head block, from the one layout (wavenet.h).
   wn_layout lay;
   wn_layout_get(&c, &lay);
+  wn_layer_layout ll;
+  wn_layer_layout_get(&c, 0, &ll);
   s.P = lay.total;
-  const size_t R = s.R, D = s.D, S = s.S, H = s.H, Q = s.Q;
-  s.layer_params = 4 * D * R + 2 * D + S * D + S + R * D + R;
-  s.head_params = H * S + H + Q * H + Q;
+  s.layer_off = {0, ll.gate_b - ll.gate_w, ll.skip_w - ll.gate_w, ll.skip_b - ll.gate_w, ll.res_w - ll.gate_w,
+                 ll.res_b - ll.gate_w};
+  s.layer_params = ll.res_b + (size_t)s.R - ll.gate_w;
+  s.head_off = {0, lay.head1_b - lay.head1_w, lay.head2_w - lay.head1_w, lay.head2_b - lay.head1_w};
+  s.head_params = lay.total - lay.head1_w;
   return s;
-}
-
-LayerOffsets layer_offsets(const Shape &s) {
-  const size_t R = s.R, D = s.D, S = s.S;
-  LayerOffsets o;
-  o.gate_w = 0;
-  o.gate_b = o.gate_w + 4 * D * R;
-  o.skip_w = o.gate_b + 2 * D;
-  o.skip_b = o.skip_w + S * D;
-  o.res_w = o.skip_b + S;
-  o.res_b = o.res_w + R * D;
-  return o;
-}
-
-HeadOffsets head_offsets(const Shape &s) {
-  const size_t S = s.S, H = s.H, Q = s.Q;
-  HeadOffsets o;
-  o.w1 = 0;
-  o.b1 = H * S;
-  o.w2 = o.b1 + H;
-  o.b2 = o.w2 + Q * H;
-  return o;
 }
 
 Scratch::Scratch(const Shape &s)
@@ -171,7 +154,7 @@ void residual_backward(const Shape &s, int l, const LayerParams &/*p*/, const Pa
                        const float *dx_next, const float *dskip, int i0, int i1, float *dfg, float *grad,
                        bool acc, Scratch &sc) {
   const int R = s.R, D = s.D, S = s.S, d = s.dil[l], m = i1 - i0, M = s.rows(l);
-  const LayerOffsets o = layer_offsets(s);
+  const LayerOffsets &o = s.layer_off;
   float *z = sc.z.data(), *dz = sc.dz.data();
   WN_DISPATCH(gate_product, (long)m * D, th + (size_t)i0 * D, sg + (size_t)i0 * D, z);
   // dz = dx_next Wr (+ dskip Ws on the last W rows); residual weight gradients.
@@ -253,7 +236,7 @@ void head_forward(const Shape &s, const HeadParams &p, const PackedHead &pk, con
 void head_backward(const Shape &s, const HeadParams &/*p*/, const PackedHead &pk, const float *skip, const float *h1, const float *logits,
                    const uint8_t *targets, int r0, int r1, float *dskip, float *grad, bool acc, Scratch &sc) {
   const int S = s.S, H = s.H, Q = s.Q, m = r1 - r0;
-  const HeadOffsets o = head_offsets(s);
+  const HeadOffsets &o = s.head_off;
   float *dl = sc.dl.data(), *dh = sc.dh.data(), *h0 = sc.h0.data(), *loss = sc.z.data();
   const float *h = h1 + (size_t)r0 * H, *sk = skip + (size_t)r0 * S;
   WN_DISPATCH(softmax_xent, m, Q, logits + (size_t)r0 * Q, targets + r0, loss, dl, 1.0f / ((float)s.B * s.W));

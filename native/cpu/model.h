@@ -29,6 +29,22 @@ constexpr int kChunk = 256;
 // one slot (fewer slots to reduce); fixed, so slots never depend on the thread count.
 constexpr int kGroup = 2;
 
+// Parameters of one residual layer (pointers into the parameter buffer); the gradient of a layer
+// has the same layout, starting at gate_w.
+struct LayerParams {
+  const float *gate_w, *gate_b, *skip_w, *skip_b, *res_w, *res_b;
+};
+// Offsets (in floats) inside one layer's contiguous block.
+struct LayerOffsets {
+  size_t gate_w, gate_b, skip_w, skip_b, res_w, res_b;
+};
+struct HeadParams {
+  const float *w1, *b1, *w2, *b2;
+};
+struct HeadOffsets {
+  size_t w1, b1, w2, b2;
+};
+
 struct Shape {
   int B, W, N, T, L, R, D, S, H, Q, rf;
   std::vector<int> dil;    // L
@@ -36,6 +52,8 @@ struct Shape {
   size_t P;                // parameter count
   size_t layer_params;     // floats per residual layer (gate_w .. res_b, contiguous)
   size_t head_params;      // head.1.weight .. head.2.bias, contiguous
+  LayerOffsets layer_off;  // offsets inside one layer's block (from wn_layer_layout_get)
+  HeadOffsets head_off;    // offsets inside the head block (from wn_layout_get)
   int len(int l) const { return T - start[l]; }
   int rows(int l) const { return T - start[l + 1]; }
   // Chunks of `n` rows per example, for all B examples: count, and the range of chunk c.
@@ -48,24 +66,6 @@ struct Shape {
   }
 };
 Shape make_shape(const wn_config &c, int batch, int window);
-
-// Parameters of one residual layer (pointers into the parameter buffer); the gradient of a layer
-// has the same layout, starting at gate_w.
-struct LayerParams {
-  const float *gate_w, *gate_b, *skip_w, *skip_b, *res_w, *res_b;
-};
-// Offsets (in floats) inside one layer's contiguous block.
-struct LayerOffsets {
-  size_t gate_w, gate_b, skip_w, skip_b, res_w, res_b;
-};
-LayerOffsets layer_offsets(const Shape &s);
-struct HeadParams {
-  const float *w1, *b1, *w2, *b2;
-};
-struct HeadOffsets {
-  size_t w1, b1, w2, b2;
-};
-HeadOffsets head_offsets(const Shape &s);
 
 // The weights of one residual layer packed for wn::sgemm_prepacked (cpu/gemm.h), once per layer and
 // pass instead of once per chunk. Forward products are x W^T, backward ones dY W.

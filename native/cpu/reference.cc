@@ -8,8 +8,8 @@
 #include "wavenet.h"
 #include "wn_train.h"
 
-extern "C" wn_status wn_reference_logits(const wn_config *c, const float *params, const uint8_t *classes, int T,
-                                         float *out) {
+static wn_status reference_logits(const wn_config *c, const float *params, const uint8_t *classes, int T,
+                                  float *out) {
   wn_status st = wn_config_check(c);
   if (st != WN_OK) return st;
   if (T < 1) return wn::fail(WN_ERR_INVALID, "reference_logits: T must be >= 1");
@@ -80,4 +80,9 @@ extern "C" wn_status wn_reference_logits(const wn_config *c, const float *params
     }
   }
   return WN_OK;
+}
+
+extern "C" wn_status wn_reference_logits(const wn_config *c, const float *params, const uint8_t *classes, int T,
+                                         float *out) {
+  WN_GUARD(reference_logits(c, params, classes, T, out))
 }

@@ -5,7 +5,7 @@
 
 extern "C" int wn_cuda_compiled(void) { return 1; }
 
-extern "C" wn_status wn_cuda_query(int *runtime_version, int *driver_version, int *device_count) {
+static wn_status cuda_query(int *runtime_version, int *driver_version, int *device_count) {
   *runtime_version = 0;
   *driver_version = 0;
   *device_count = 0;
@@ -24,6 +24,10 @@ extern "C" wn_status wn_cuda_query(int *runtime_version, int *driver_version, in
   }
   if (*device_count == 0) return wn::fail(WN_ERR_UNSUPPORTED, "no CUDA device found");
   return WN_OK;
+}
+
+extern "C" wn_status wn_cuda_query(int *runtime_version, int *driver_version, int *device_count) {
+  WN_GUARD(cuda_query(runtime_version, driver_version, device_count))
 }
 
 extern "C" wn_status wn_cuda_device(int index, wn_cuda_device_info *out) {

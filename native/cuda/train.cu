@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 #include "core/backend.h"
+#include "core/positions.h"
 #include "cuda/common.cuh"
 #include "cuda/gemm.cuh"
 #include "cuda/layers.cuh"
@@ -42,13 +43,12 @@ struct TrainPlan {
     S = c.skip;
     H = c.head;
     Q = c.classes;
-    rf = wn_receptive_field(&c);
-    N = rf + W;
-    T = N - 1;
+    const CropPositions pos = crop_positions(c, W);
+    rf = pos.rf;
+    N = pos.N;
+    T = pos.T;
+    start = pos.start;
     dil.assign(c.dilations, c.dilations + L);
-    start.assign(L + 1, 0);
-    start[L] = T - W;
-    for (int l = L - 1; l >= 0; --l) start[l] = start[l + 1] - dil[l];
     wn_layout_get(&c, &lay);
     P = lay.total;
     for (int l = 0; l < L; ++l) {
@@ -348,123 +348,152 @@ class CudaTrainer final : public TrainerImpl {
   float *TSl(int l) const { return TS_ + (size_t)l * p_.B * p_.T * 2 * p_.D; }
   float *Zl(int l) const { return Z_ + (size_t)l * p_.B * p_.T * p_.D; }
 
+  // The forward and backward passes as sequences of stages named after the CPU trainer's functions
+  // (native/cpu/model.h, native/cpu/layers.cc), so one search finds both implementations.
   wn_status run_forward(bool want_grad) {
+    WN_TRY(input_forward());
+    for (int l = 0; l < p_.L; ++l) WN_TRY(residual_forward(l));
+    WN_TRY(skip_forward());
+    WN_TRY(head_forward());
+    return softmax_xent(want_grad);
+  }
+
+  wn_status run_backward() {
+    WN_CUDA_TRY(cudaMemsetAsync(grads_, 0, p_.P * sizeof(float), stream_));
+    WN_TRY(head_backward());
+    WN_TRY(skip_backward());
+    // residual_backward, last layer first. dXn: gradient of x_{l+1}; dX: of x_l.
+    float *dX = dX_, *dXn = dXn_;
+    for (int l = p_.L - 1; l >= 0; --l) {
+      WN_TRY(residual_backward(l, dXn));
+      WN_TRY(residual_backward_input(l, dXn, dX));
+      std::swap(dX, dXn);
+    }
+    return input_backward(dXn);  // dx_0 is in dXn after the last swap
+  }
+
+  // x_0 at [start[0], T)
+  wn_status input_forward() {
     const TrainPlan &P = p_;
-    cudaStream_t st = stream_;
-    wn_status s;
-    const int BW = (int)P.nBW, LD = P.L * P.D;
-    // input_forward: x_0 at [start[0], T)
-    {
-      const size_t total = (size_t)P.B * (P.T - P.start[0]) * P.R;
-      const int blocks = (int)std::min<size_t>((total + 255) / 256, 8192);
-      WN_LAUNCH(input_forward_kernel, blocks, 256, 0, st)(crops_, params_ + P.lay.input_embed, params_ + P.lay.input_bias,
-                                                   Xl(0), P.B, P.N, P.T, P.start[0], P.R, P.Q);
-      WN_CUDA_TRY(cudaGetLastError());
-    }
-    // residual_forward of every layer: gate (+ gating epilogue), then the residual projection.
-    for (int l = 0; l < P.L; ++l) {
-      const RowRange out{P.T, P.start[l + 1], P.T - P.start[l + 1]};
-      const int M = P.B * out.len;
-      const float *Wg = params_ + P.gate_w[l];
-      s = gemm(st, M, 2 * P.D, 2 * P.R, GateInputLoader{Xl(l), out, P.R, P.dil[l]}, GateWeightLoader{Wg, P.D, P.R},
-               GateForwardEP{params_ + P.gate_b[l], TSl(l), Zl(l), out, P.D});
-      if (s != WN_OK) return s;
-      if (l < P.L - 1) {
-        s = gemm(st, M, P.R, P.D, RangeRowLoader{Zl(l), out, P.D}, WeightT{params_ + P.res_w[l], P.D},
-                 ResidualForwardEP{Xl(l), params_ + P.res_b[l], Xl(l + 1), out, P.R});
-        if (s != WN_OK) return s;
-      }
-    }
-    // skip_forward: all layers' skip projections at the last W positions.
-    WN_LAUNCH(skip_bias_sum_kernel, (P.S + 255) / 256, 256, 0, st)(params_, skip_b_, P.L, P.S, bsum_);
-    WN_CUDA_TRY(cudaGetLastError());
-    s = gemm(st, BW, P.S, LD, SkipZLoader{Z_, P.B, P.T, P.W, P.D}, SkipWeightLoader{params_, skip_w_, P.D},
-             SkipForwardEP{bsum_, skip_, P.S});
-    if (s != WN_OK) return s;
-    // head_forward
-    s = gemm(st, BW, P.H, P.S, ReluRowLoader{skip_, P.S}, WeightT{params_ + P.lay.head1_w, P.S},
-             BiasEP{params_ + P.lay.head1_b, h1_, P.H, true});
-    if (s != WN_OK) return s;
-    s = gemm(st, BW, P.Q, P.H, RowLoader{h1_, P.H}, WeightT{params_ + P.lay.head2_w, P.H},
-             BiasEP{params_ + P.lay.head2_b, logits_, P.Q, false});
-    if (s != WN_OK) return s;
-    // softmax_xent and the mean loss
-    WN_LAUNCH(softmax_xent_kernel, (BW + 7) / 8, 256, 0, st)(logits_, crops_, P.B, P.W, P.N, P.rf, P.Q, 1.f / (float)BW,
-                                                       row_loss_, want_grad ? dlogits_ : nullptr);
-    WN_CUDA_TRY(cudaGetLastError());
-    WN_LAUNCH(mean_kernel, 1, 256, 0, st)(row_loss_, BW, loss_);
+    const size_t total = (size_t)P.B * (P.T - P.start[0]) * P.R;
+    const int blocks = (int)std::min<size_t>((total + 255) / 256, 8192);
+    WN_LAUNCH(input_forward_kernel, blocks, 256, 0, stream_)(crops_, params_ + P.lay.input_embed,
+                                                             params_ + P.lay.input_bias, Xl(0), P.B, P.N, P.T,
+                                                             P.start[0], P.R, P.Q);
     WN_CUDA_TRY(cudaGetLastError());
     return WN_OK;
   }
 
-  wn_status run_backward() {
+  // Layer l: gate (+ gating epilogue), then the residual projection. (Skip projections: skip_forward.)
+  wn_status residual_forward(int l) {
     const TrainPlan &P = p_;
-    cudaStream_t st = stream_;
-    wn_status s;
-    const int BW = (int)P.nBW, LD = P.L * P.D;
+    const RowRange out{P.T, P.start[l + 1], P.T - P.start[l + 1]};
+    const int M = P.B * out.len;
+    const float *Wg = params_ + P.gate_w[l];
+    WN_TRY(gemm(stream_, M, 2 * P.D, 2 * P.R, GateInputLoader{Xl(l), out, P.R, P.dil[l]},
+                GateWeightLoader{Wg, P.D, P.R}, GateForwardEP{params_ + P.gate_b[l], TSl(l), Zl(l), out, P.D}));
+    if (l == P.L - 1) return WN_OK;  // the last layer's residual output is never read
+    return gemm(stream_, M, P.R, P.D, RangeRowLoader{Zl(l), out, P.D}, WeightT{params_ + P.res_w[l], P.D},
+                ResidualForwardEP{Xl(l), params_ + P.res_b[l], Xl(l + 1), out, P.R});
+  }
+
+  // All layers' skip projections at the last W positions, as one product over the concatenated z.
+  wn_status skip_forward() {
+    const TrainPlan &P = p_;
+    WN_LAUNCH(skip_bias_sum_kernel, (P.S + 255) / 256, 256, 0, stream_)(params_, skip_b_, P.L, P.S, bsum_);
+    WN_CUDA_TRY(cudaGetLastError());
+    return gemm(stream_, (int)P.nBW, P.S, P.L * P.D, SkipZLoader{Z_, P.B, P.T, P.W, P.D},
+                SkipWeightLoader{params_, skip_w_, P.D}, SkipForwardEP{bsum_, skip_, P.S});
+  }
+
+  wn_status head_forward() {
+    const TrainPlan &P = p_;
+    const int BW = (int)P.nBW;
+    WN_TRY(gemm(stream_, BW, P.H, P.S, ReluRowLoader{skip_, P.S}, WeightT{params_ + P.lay.head1_w, P.S},
+                BiasEP{params_ + P.lay.head1_b, h1_, P.H, true}));
+    return gemm(stream_, BW, P.Q, P.H, RowLoader{h1_, P.H}, WeightT{params_ + P.lay.head2_w, P.H},
+                BiasEP{params_ + P.lay.head2_b, logits_, P.Q, false});
+  }
+
+  // Row losses (and dlogits when training), then their mean in a fixed order.
+  wn_status softmax_xent(bool want_grad) {
+    const TrainPlan &P = p_;
+    const int BW = (int)P.nBW;
+    WN_LAUNCH(softmax_xent_kernel, (BW + 7) / 8, 256, 0, stream_)(logits_, crops_, P.B, P.W, P.N, P.rf, P.Q,
+                                                                  1.f / (float)BW, row_loss_,
+                                                                  want_grad ? dlogits_ : nullptr);
+    WN_CUDA_TRY(cudaGetLastError());
+    WN_LAUNCH(mean_kernel, 1, 256, 0, stream_)(row_loss_, BW, loss_);
+    WN_CUDA_TRY(cudaGetLastError());
+    return WN_OK;
+  }
+
+  wn_status head_backward() {
+    const TrainPlan &P = p_;
+    const int BW = (int)P.nBW;
     float *g = grads_;
-    WN_CUDA_TRY(cudaMemsetAsync(grads_, 0, P.P * sizeof(float), st));
-    // head_backward
-    s = gemm_splitk(st, P.Q, P.H + 1, BW, ColLoader{dlogits_, P.Q}, RowOnes<false>{h1_, P.H}, partial_,
-                    WeightGradEP{g + P.lay.head2_w, g + P.lay.head2_b, P.H});
-    if (s != WN_OK) return s;
-    s = gemm(st, BW, P.H, P.Q, RowLoader{dlogits_, P.Q}, WeightN{params_ + P.lay.head2_w, P.H},
-             StoreEP{da1_, h1_, P.H});
-    if (s != WN_OK) return s;
-    s = gemm_splitk(st, P.H, P.S + 1, BW, ColLoader{da1_, P.H}, RowOnes<true>{skip_, P.S}, partial_,
-                    WeightGradEP{g + P.lay.head1_w, g + P.lay.head1_b, P.S});
-    if (s != WN_OK) return s;
-    s = gemm(st, BW, P.S, P.H, RowLoader{da1_, P.H}, WeightN{params_ + P.lay.head1_w, P.S}, StoreEP{dsk_, skip_, P.S});
-    if (s != WN_OK) return s;
-    // skip_backward: weight gradients of every layer's skip projection, and dz from the skip path.
+    WN_TRY(gemm_splitk(stream_, P.Q, P.H + 1, BW, ColLoader{dlogits_, P.Q}, RowOnes<false>{h1_, P.H}, partial_,
+                       WeightGradEP{g + P.lay.head2_w, g + P.lay.head2_b, P.H}));
+    WN_TRY(gemm(stream_, BW, P.H, P.Q, RowLoader{dlogits_, P.Q}, WeightN{params_ + P.lay.head2_w, P.H},
+                StoreEP{da1_, h1_, P.H}));
+    WN_TRY(gemm_splitk(stream_, P.H, P.S + 1, BW, ColLoader{da1_, P.H}, RowOnes<true>{skip_, P.S}, partial_,
+                       WeightGradEP{g + P.lay.head1_w, g + P.lay.head1_b, P.S}));
+    return gemm(stream_, BW, P.S, P.H, RowLoader{da1_, P.H}, WeightN{params_ + P.lay.head1_w, P.S},
+                StoreEP{dsk_, skip_, P.S});
+  }
+
+  // Weight gradients of every layer's skip projection, and dz from the skip path (dzl).
+  wn_status skip_backward() {
+    const TrainPlan &P = p_;
+    const int BW = (int)P.nBW, LD = P.L * P.D;
     const SkipZLoader zl{Z_, P.B, P.T, P.W, P.D};
-    s = gemm_splitk(st, P.S, LD + 1, BW, ColLoader{dsk_, P.S}, SkipZOnes{zl, LD}, partial_,
-                    SkipWeightGradEP{g, skip_w_, skip_b_, P.D, P.L});
-    if (s != WN_OK) return s;
-    s = gemm(st, BW, LD, P.S, RowLoader{dsk_, P.S}, SkipWeightLoaderN{params_, skip_w_, P.D},
-             StoreEP{dzl_, nullptr, LD});
-    if (s != WN_OK) return s;
-    // residual_backward, last layer first. dXn: gradient of x_{l+1}; dX: of x_l.
-    float *dX = dX_, *dXn = dXn_;
-    for (int l = P.L - 1; l >= 0; --l) {
-      const bool last = l == P.L - 1;
-      const RowRange out{P.T, P.start[l + 1], P.T - P.start[l + 1]};
-      const RowRange in{P.T, P.start[l], P.T - P.start[l]};
-      const int M = P.B * out.len;
-      const float *Wg = params_ + P.gate_w[l];
-      // dz (residual path + skip path) and the gate's backward -> dfg
-      s = gemm(st, M, P.D, last ? 0 : P.R, RangeRowLoader{dXn, out, P.R}, WeightN{params_ + P.res_w[l], P.D},
-               GateBackwardEP{TSl(l), dzl_, dfg_, out, P.D, P.W, LD, l});
-      if (s != WN_OK) return s;
-      // gate weight and bias gradients
-      s = gemm_splitk(st, 2 * P.D, 2 * P.R + 1, M, ColLoader{dfg_, 2 * P.D},
-                      GateInputOnes{GateInputLoader{Xl(l), out, P.R, P.dil[l]}}, partial_,
-                      WeightGradEP{g + P.gate_w[l], g + P.gate_b[l], 2 * P.R});
-      if (s != WN_OK) return s;
-      // residual projection gradients (the last layer's residual output is unused: its gradient is 0)
-      if (!last) {
-        s = gemm_splitk(st, P.R, P.D + 1, M, RangeColLoader{dXn, out, P.R}, RangeRowOnes{Zl(l), out, P.D}, partial_,
-                        WeightGradEP{g + P.res_w[l], g + P.res_b[l], P.D});
-        if (s != WN_OK) return s;
-      }
-      // residual_backward_input: dx_l at [start[l], T)
-      s = gemm(st, P.B * in.len, P.R, 4 * P.D, GateGradLoader{dfg_, in, out.s, P.D, P.dil[l]},
-               GateGradWeights{Wg, P.D, P.R}, InputGradEP{last ? nullptr : dXn, dX, in, out.s, P.R});
-      if (s != WN_OK) return s;
-      std::swap(dX, dXn);
-    }
-    // input_backward from dx_0 (now in dXn)
-    {
-      const int threads = std::min(256, (P.R + 31) / 32 * 32);
-      dim3 grid(P.Q + 1, P.in_chunks);
-      WN_LAUNCH(input_backward_kernel, grid, threads, 0, st)(crops_, dXn, in_partial_, P.B, P.N, P.T, P.start[0], P.R, P.Q,
-                                                      P.in_chunk_rows);
-      WN_CUDA_TRY(cudaGetLastError());
-      const int per = (P.Q + 1) * 2 * P.R;
-      WN_LAUNCH(input_backward_reduce_kernel, (per + 255) / 256, 256, 0, st)(in_partial_, P.in_chunks, P.R, P.Q,
-                                                                     g + P.lay.input_embed, g + P.lay.input_bias);
-      WN_CUDA_TRY(cudaGetLastError());
-    }
+    WN_TRY(gemm_splitk(stream_, P.S, LD + 1, BW, ColLoader{dsk_, P.S}, SkipZOnes{zl, LD}, partial_,
+                       SkipWeightGradEP{grads_, skip_w_, skip_b_, P.D, P.L}));
+    return gemm(stream_, BW, LD, P.S, RowLoader{dsk_, P.S}, SkipWeightLoaderN{params_, skip_w_, P.D},
+                StoreEP{dzl_, nullptr, LD});
+  }
+
+  // Layer l: dz (residual path + skip path) and the gate's backward -> dfg, then the gate and residual
+  // weight gradients. dXn: gradient of x_{l+1} (unused for the last layer).
+  wn_status residual_backward(int l, const float *dXn) {
+    const TrainPlan &P = p_;
+    const bool last = l == P.L - 1;
+    const RowRange out{P.T, P.start[l + 1], P.T - P.start[l + 1]};
+    const int M = P.B * out.len, LD = P.L * P.D;
+    float *g = grads_;
+    WN_TRY(gemm(stream_, M, P.D, last ? 0 : P.R, RangeRowLoader{dXn, out, P.R}, WeightN{params_ + P.res_w[l], P.D},
+                GateBackwardEP{TSl(l), dzl_, dfg_, out, P.D, P.W, LD, l}));
+    WN_TRY(gemm_splitk(stream_, 2 * P.D, 2 * P.R + 1, M, ColLoader{dfg_, 2 * P.D},
+                       GateInputOnes{GateInputLoader{Xl(l), out, P.R, P.dil[l]}}, partial_,
+                       WeightGradEP{g + P.gate_w[l], g + P.gate_b[l], 2 * P.R}));
+    if (last) return WN_OK;  // the last layer's residual output is unused: its gradient is 0
+    return gemm_splitk(stream_, P.R, P.D + 1, M, RangeColLoader{dXn, out, P.R}, RangeRowOnes{Zl(l), out, P.D},
+                       partial_, WeightGradEP{g + P.res_w[l], g + P.res_b[l], P.D});
+  }
+
+  // dx_l at positions [start[l], T) from dfg and (skip connection) dx_{l+1}.
+  wn_status residual_backward_input(int l, const float *dXn, float *dX) {
+    const TrainPlan &P = p_;
+    const bool last = l == P.L - 1;
+    const RowRange out{P.T, P.start[l + 1], P.T - P.start[l + 1]};
+    const RowRange in{P.T, P.start[l], P.T - P.start[l]};
+    return gemm(stream_, P.B * in.len, P.R, 4 * P.D, GateGradLoader{dfg_, in, out.s, P.D, P.dil[l]},
+                GateGradWeights{params_ + P.gate_w[l], P.D, P.R},
+                InputGradEP{last ? nullptr : dXn, dX, in, out.s, P.R});
+  }
+
+  // Embedding and input-bias gradients from dx_0, chunk partials reduced in a fixed order.
+  wn_status input_backward(const float *dX0) {
+    const TrainPlan &P = p_;
+    const int threads = std::min(256, (P.R + 31) / 32 * 32);
+    dim3 grid(P.Q + 1, P.in_chunks);
+    WN_LAUNCH(input_backward_kernel, grid, threads, 0, stream_)(crops_, dX0, in_partial_, P.B, P.N, P.T, P.start[0],
+                                                                P.R, P.Q, P.in_chunk_rows);
+    WN_CUDA_TRY(cudaGetLastError());
+    const int per = (P.Q + 1) * 2 * P.R;
+    WN_LAUNCH(input_backward_reduce_kernel, (per + 255) / 256, 256, 0, stream_)(
+        in_partial_, P.in_chunks, P.R, P.Q, grads_ + P.lay.input_embed, grads_ + P.lay.input_bias);
+    WN_CUDA_TRY(cudaGetLastError());
     return WN_OK;
   }
 };

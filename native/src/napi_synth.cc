@@ -14,15 +14,6 @@
 namespace wnjs {
 namespace {
 
-static const char *status_code(wn_status s) {
-  return s == WN_ERR_INVALID       ? "WN_INVALID"
-         : s == WN_ERR_NOMEM       ? "WN_NOMEM"
-         : s == WN_ERR_UNSUPPORTED ? "WN_UNSUPPORTED"
-         : s == WN_ERR_DEVICE      ? "WN_DEVICE"
-         : s == WN_ERR_CANCELLED   ? "WN_CANCELLED"
-                                   : "WN_INTERNAL";
-}
-
 class SynthWrap;
 
 // Runs one prime or generate call on a libuv thread and settles a promise.
@@ -198,11 +189,7 @@ class SynthWrap : public Napi::ObjectWrap<SynthWrap> {
 void SynthWorker::Execute() {
   wn_synth *s = owner_->raw();
   status = is_prime ? wn_synth_prime(s, classes, n) : wn_synth_generate(s, n, temperature, seeds, out, logits);
-  if (status != WN_OK) {
-    std::string msg = wn_last_error();
-    if (msg.empty()) msg = std::string(is_prime ? "synth prime" : "synth generate") + " failed";
-    SetError(msg);
-  }
+  if (status != WN_OK) SetError(status_message(status, is_prime ? "synth prime" : "synth generate"));
 }
 
 void SynthWorker::OnOK() {
@@ -221,9 +208,7 @@ void SynthWorker::OnOK() {
 void SynthWorker::OnError(const Napi::Error &e) {
   Napi::Env env = Env();
   owner_->set_busy(false);
-  Napi::Error err = Napi::Error::New(env, e.Message());
-  err.Set("code", Napi::String::New(env, status_code(status)));
-  deferred_.Reject(err.Value());
+  deferred_.Reject(status_error(env, status, e.Message()).Value());
 }
 
 }  // namespace

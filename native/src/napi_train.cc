@@ -235,32 +235,16 @@ class TrainWork : public Napi::AsyncWorker {
   void Execute() override {
     status_ = step_ ? wn_trainer_step(tr_->handle(), crops_.data(), &p_, &loss_)
                     : wn_trainer_forward(tr_->handle(), crops_.data(), &loss_, nullptr);
-    if (status_ != WN_OK) {
-      msg_ = wn_last_error();
-      if (msg_.empty()) msg_ = std::string(step_ ? "step" : "evaluate") + " failed (status " + std::to_string((int)status_) + ")";
-    }
+    if (status_ != WN_OK) SetError(status_message(status_, step_ ? "step" : "evaluate"));
   }
   void OnOK() override {
     tr_->set_busy(false);
-    Napi::Env env = Env();
-    if (status_ != WN_OK) {
-      Napi::Error err = Napi::Error::New(env, msg_);
-      const char *code = status_ == WN_ERR_INVALID ? "WN_INVALID"
-                         : status_ == WN_ERR_NOMEM ? "WN_NOMEM"
-                         : status_ == WN_ERR_UNSUPPORTED ? "WN_UNSUPPORTED"
-                         : status_ == WN_ERR_DEVICE ? "WN_DEVICE"
-                         : status_ == WN_ERR_CANCELLED ? "WN_CANCELLED"
-                                                       : "WN_INTERNAL";
-      err.Set("code", Napi::String::New(env, code));
-      deferred_.Reject(err.Value());
-    } else {
-      deferred_.Resolve(Napi::Number::New(env, loss_));
-    }
+    deferred_.Resolve(Napi::Number::New(Env(), loss_));
     self_.Reset();
   }
   void OnError(const Napi::Error &e) override {
     tr_->set_busy(false);
-    deferred_.Reject(e.Value());
+    deferred_.Reject(status_error(Env(), status_, e.Message()).Value());
     self_.Reset();
   }
 
@@ -272,7 +256,6 @@ class TrainWork : public Napi::AsyncWorker {
   bool step_;
   wn_adam_params p_;
   wn_status status_ = WN_OK;
-  std::string msg_;
   float loss_ = 0.0f;
 };
 

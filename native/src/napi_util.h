@@ -6,18 +6,35 @@
 
 namespace wnjs {
 
-inline void throw_status(Napi::Env env, wn_status s, const char *what) {
+// The one mapping from wn_status to the `code` property of the JavaScript error (src/native.ts).
+inline const char *status_code(wn_status s) {
+  switch (s) {
+    case WN_ERR_INVALID: return "WN_INVALID";
+    case WN_ERR_NOMEM: return "WN_NOMEM";
+    case WN_ERR_UNSUPPORTED: return "WN_UNSUPPORTED";
+    case WN_ERR_DEVICE: return "WN_DEVICE";
+    case WN_ERR_CANCELLED: return "WN_CANCELLED";
+    default: return "WN_INTERNAL";
+  }
+}
+
+// The message of a failed call: wn_last_error() of the calling thread, or "<what> failed (status N)".
+// Call it on the thread that made the C API call (an AsyncWorker's Execute for async work).
+inline std::string status_message(wn_status s, const char *what) {
   std::string msg = wn_last_error();
   if (msg.empty()) msg = std::string(what) + " failed (status " + std::to_string((int)s) + ")";
+  return msg;
+}
+
+// A JavaScript Error with the message and the status code set.
+inline Napi::Error status_error(Napi::Env env, wn_status s, const std::string &msg) {
   Napi::Error err = Napi::Error::New(env, msg);
-  const char *code = s == WN_ERR_INVALID     ? "WN_INVALID"
-                     : s == WN_ERR_NOMEM     ? "WN_NOMEM"
-                     : s == WN_ERR_UNSUPPORTED ? "WN_UNSUPPORTED"
-                     : s == WN_ERR_DEVICE    ? "WN_DEVICE"
-                     : s == WN_ERR_CANCELLED ? "WN_CANCELLED"
-                                             : "WN_INTERNAL";
-  err.Set("code", Napi::String::New(env, code));
-  throw err;
+  err.Set("code", Napi::String::New(env, status_code(s)));
+  return err;
+}
+
+inline void throw_status(Napi::Env env, wn_status s, const char *what) {
+  throw status_error(env, s, status_message(s, what));
 }
 
 #define WNJS_CHECK(env, call, what)                       \
