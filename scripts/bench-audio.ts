@@ -6,7 +6,8 @@
 // (src/synth Synthesizer, as render does); each take is the generated audio only (a prime is cut), DC
 // blocked as synth/render do by default. Per take: clicks/s (|x[t+1]-x[t]| > 0.5 FS), DC of the raw
 // and of the blocked take, the largest |DC| of a 1 s block (blocked), spectral flatness (median over
-// 0.5 s blocks), seconds of broadband noise at the start (0.5 s blocks with flatness >= 0.5), RMS.
+// 0.5 s blocks), settling (src/synth/audio-metrics.ts: seconds until the take keeps its own character,
+// and seconds of broadband noise it opens with before settling into something else), RMS.
 // The table shows medians over the seeds (and the worst noise opening).
 // --defaults: runs the `synth` command's own code (runSynth, default flags) once per seed with
 // --seconds and measures the WAV files written: the Done-when check of issue 13.
@@ -19,7 +20,7 @@ import { MODEL_RATE, Synthesizer } from '../src/synth/synthesizer.js';
 import { primeFromDataset } from '../src/synth/prime-dataset.js';
 import { blockDc } from '../src/render/dsp.js';
 import { levelReport } from '../src/render/loudness.js';
-import { blockFlatness, clicksPerSecond, median, noiseOpening } from '../src/synth/audio-metrics.js';
+import { blockFlatness, clicksPerSecond, median, settling } from '../src/synth/audio-metrics.js';
 import { readWav16 } from '../src/render/renderer.js';
 import { runSynth, checkSynthArgs, SYNTH_DEFAULTS } from '../src/commands/synth.js';
 import { closeFfmpegLauncher } from '../src/audio/ffmpeg.js';
@@ -43,11 +44,15 @@ interface TakeMetrics {
   dcMaxBlock: number;
   flatness: number;
   noiseOpening: number;
+  settle: number;
+  noiseTexture: boolean;
   rmsDbfs: number | null;
+  blockFlatness: number[];
 }
 
 function measure(raw: Float32Array, blocked: Float32Array): TakeMetrics {
   const lv = levelReport(blocked, MODEL_RATE);
+  const st = settling(blocked, MODEL_RATE);
   let s = 0;
   for (const v of raw) s += v;
   return {
@@ -56,8 +61,11 @@ function measure(raw: Float32Array, blocked: Float32Array): TakeMetrics {
     dc: lv.dc,
     dcMaxBlock: lv.dcMaxBlock,
     flatness: median(blockFlatness(blocked, MODEL_RATE)),
-    noiseOpening: noiseOpening(blocked, MODEL_RATE),
+    noiseOpening: st.noiseOpening,
+    settle: st.settle,
+    noiseTexture: st.noiseTexture,
     rmsDbfs: lv.rmsDbfs,
+    blockFlatness: st.blocks.map((v) => Math.round(v * 1000) / 1000),
   };
 }
 
@@ -72,6 +80,9 @@ function summarize(takes: TakeMetrics[]) {
     flatness: med((t) => t.flatness),
     noiseOpening: med((t) => t.noiseOpening),
     worstNoiseOpening: Math.max(...takes.map((t) => t.noiseOpening)),
+    settle: med((t) => t.settle),
+    noiseTextures: takes.filter((t) => t.noiseTexture).length,
+    quietTakes: takes.filter((t) => (t.rmsDbfs ?? -200) < -40).length,
     rmsDbfs: med((t) => t.rmsDbfs ?? -200),
   };
 }
@@ -96,8 +107,8 @@ async function grid() {
   const ck = await loadCheckpoint(modelPath);
   const rows = [];
   console.log(`# ${label}: ${modelPath} (step ${ck.step}), ${seeds} seeds x ${seconds} s, load ${load()}`);
-  console.log('| T | top-p | top-k | prime | clicks/s | abs DC raw | abs DC blocked | 1 s block DC (median / worst) | flatness | noise opening s (median / worst) | RMS dBFS |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| T | top-p | top-k | prime | clicks/s | abs DC raw | abs DC blocked | 1 s block DC (median / worst) | flatness | settle s | noise opening s (median / worst) | noise textures | RMS dBFS (median) | takes under -40 dBFS |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const prime of primes)
     for (const T of temps)
       for (const p of tops)
@@ -136,7 +147,7 @@ async function grid() {
           rows.push(row);
           console.log(
             `| ${T} | ${p} | ${k} | ${prime} | ${f(s.clicksPerSec, 1)} | ${f(s.absDcRaw, 4)} | ${f(s.absDc, 5)} | ${f(s.dcMaxBlock, 4)} / ${f(s.worstDcMaxBlock, 4)} | ` +
-              `${f(s.flatness, 3)} | ${f(s.noiseOpening, 1)} / ${f(s.worstNoiseOpening, 1)} | ${f(s.rmsDbfs, 1)} |`,
+              `${f(s.flatness, 3)} | ${f(s.settle, 1)} | ${f(s.noiseOpening, 1)} / ${f(s.worstNoiseOpening, 1)} | ${s.noiseTextures}/${takes.length} | ${f(s.rmsDbfs, 1)} | ${s.quietTakes}/${takes.length} |`,
           );
         }
   return { ...header, mode: 'grid', rows };
@@ -147,17 +158,18 @@ async function defaults() {
   const dir = mkdtempSync(join(tmpdir(), 'wavenet-bench-audio-'));
   const takes = [];
   console.log(`# synth with default flags (top-p ${SYNTH_DEFAULTS.topP}, prime ${SYNTH_DEFAULTS.prime}, DC blocker on): ${modelPath}, ${seeds} seeds x ${seconds} s, load ${load()}`);
-  console.log('| seed | abs DC | worst 1 s block DC | peak dBFS | RMS dBFS | LUFS | clicks/s | noise opening s |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| seed | abs DC | worst 1 s block DC | peak dBFS | RMS dBFS | LUFS | clicks/s | settle s | noise opening s | texture |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   try {
     for (let i = 0; i < seeds; i++) {
       const out = join(dir, `take-${i + 1}.wav`);
       const checked = checkSynthArgs({ seconds: String(seconds), out, temperature: String(SYNTH_DEFAULTS.temperature), seed: String(i + 1), primeSeconds: '1', sampleRate: '16000', format: 's16' });
       const r = await runSynth({ ...checked, model: modelPath === BUNDLED_MODEL ? undefined : modelPath, device: 'cpu', json: true, log: () => {} });
       const x = readWav16(out).samples;
-      const t = { seed: i + 1, ...r.levels, clicksPerSec: clicksPerSecond(x, MODEL_RATE), noiseOpening: noiseOpening(x, MODEL_RATE), prime: r.primeFrom };
+      const st = settling(x, MODEL_RATE);
+      const t = { seed: i + 1, ...r.levels, clicksPerSec: clicksPerSecond(x, MODEL_RATE), noiseOpening: st.noiseOpening, settle: st.settle, noiseTexture: st.noiseTexture, blockFlatness: st.blocks.map((v) => Math.round(v * 1000) / 1000), prime: r.primeFrom };
       takes.push(t);
-      console.log(`| ${t.seed} | ${f(Math.abs(t.dc), 5)} | ${f(t.dcMaxBlock, 4)} | ${t.peakDbfs} | ${t.rmsDbfs} | ${t.loudnessLufs} | ${f(t.clicksPerSec, 2)} | ${t.noiseOpening} |`);
+      console.log(`| ${t.seed} | ${f(Math.abs(t.dc), 5)} | ${f(t.dcMaxBlock, 4)} | ${t.peakDbfs} | ${t.rmsDbfs} | ${t.loudnessLufs} | ${f(t.clicksPerSec, 2)} | ${t.settle} | ${t.noiseOpening} | ${t.noiseTexture ? 'noise' : 'tonal'} |`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -172,8 +184,9 @@ async function defaults() {
     rmsDbfs: med((t) => t.rmsDbfs ?? -200),
     clicksPerSec: med((t) => t.clicksPerSec),
     worstNoiseOpening: Math.max(...takes.map((t) => t.noiseOpening)),
+    settle: med((t) => t.settle),
   };
-  console.log(`| median | ${f(s.absDc, 5)} | ${f(s.dcMaxBlock, 4)} (worst ${f(s.worstDcMaxBlock, 4)}) | ${s.peakDbfs} | ${s.rmsDbfs} | | ${f(s.clicksPerSec, 2)} | worst ${s.worstNoiseOpening} |`);
+  console.log(`| median | ${f(s.absDc, 5)} | ${f(s.dcMaxBlock, 4)} (worst ${f(s.worstDcMaxBlock, 4)}) | ${s.peakDbfs} | ${s.rmsDbfs} | | ${f(s.clicksPerSec, 2)} | ${s.settle} | worst ${s.worstNoiseOpening} | |`);
   return { ...header, mode: 'defaults', seconds, defaults: { topP: SYNTH_DEFAULTS.topP, topK: SYNTH_DEFAULTS.topK, prime: SYNTH_DEFAULTS.prime }, takes, summary: s };
 }
 

@@ -11,7 +11,7 @@ import { inflateSync } from 'node:zlib';
 import wavefile from 'wavefile';
 import { DcBlocker, blockDc, DC_BLOCK_HZ } from '../src/render/dsp.js';
 import { LevelMeter, integratedLoudness, levelReport } from '../src/render/loudness.js';
-import { clicksPerSecond, noiseOpening, spectralFlatness, NOISE_FLATNESS } from '../src/synth/audio-metrics.js';
+import { clicksPerSecond, noiseOpening, settling, spectralFlatness, NOISE_FLATNESS } from '../src/synth/audio-metrics.js';
 import { entropyBits, recordValEntropy } from '../src/dataset/entropy.js';
 import { encodeWav, smplChunk } from '../src/audio/wav-writer.js';
 import { findFfmpeg, outputFormatOf, resetFfmpegCache } from '../src/audio/ffmpeg.js';
@@ -96,6 +96,16 @@ test('listener metrics: clicks per second, flatness of noise vs a drone, the noi
   take.set(drone, 1.5 * RATE);
   take.set(drone.subarray(0, 1.5 * RATE > drone.length ? drone.length : RATE), 2.5 * RATE);
   assert.equal(noiseOpening(take, RATE), 1.5);
+  const st = settling(take, RATE);
+  assert.deepEqual([st.settle, st.noiseTexture], [1.5, false]);
+  // noise throughout: that is the texture, not an opening
+  const allNoise = new Float32Array(3 * RATE);
+  for (let k = 0; k < 3; k++) allNoise.set(noise, k * RATE);
+  assert.deepEqual([settling(allNoise, RATE).settle, settling(allNoise, RATE).noiseOpening, settling(allNoise, RATE).noiseTexture], [0, 0, true]);
+  // a tonal half second, then noise for good: settles at 0.5 s, but that is no noise opening
+  const toNoise = Float32Array.from(allNoise);
+  toNoise.set(drone.subarray(0, RATE / 2));
+  assert.deepEqual([settling(toNoise, RATE).settle, settling(toNoise, RATE).noiseOpening], [0.5, 0]);
 });
 
 test('entropy: known distributions, and ingest-style recording from the validation chunks', () => {

@@ -213,6 +213,7 @@ function textureLines(r: TextureRecord): string[] {
     `seed ${r.seed}  temperature ${r.temperature}`,
     `${r.duration.toFixed(r.duration < 10 ? 2 : 1)} s${r.loop ? `  loop (crossfade ${r.crossfade} s)` : ''}`,
     `${r.loudnessLufs === null ? '-inf' : r.loudnessLufs.toFixed(1)} LUFS  peak ${r.peakDbfs === null ? '-inf' : r.peakDbfs.toFixed(1)} dBFS`,
+    ...(r.rmsDbfs !== undefined ? [`RMS ${r.rmsDbfs === null ? '-inf' : r.rmsDbfs.toFixed(1)} dBFS  DC ${(r.dc ?? 0).toFixed(4)}`] : []),
   ];
   if (r.prime) lines.push(`prime ${basename(r.prime)}`);
   if (r.limited) lines.push(`limited ${r.limiterReductionDb.toFixed(1)} dB`);

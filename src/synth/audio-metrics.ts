@@ -6,8 +6,9 @@
  *                     Welch-averaged power spectrum (512-point Hann frames, hop 256) over 250 Hz to
  *                     7.5 kHz (below that, rumble and DC would dominate the arithmetic mean and hide
  *                     the noise). Broadband noise reads 0.93-0.97, the bundled model's drones 0.72-0.80.
- *   noiseOpening      seconds from the start until the first 0.5 s block with flatness below
- *                     NOISE_FLATNESS (0.85): how long a take opens with broadband noise before it settles.
+ *   settling          blocks with flatness >= NOISE_FLATNESS (0.85) are broadband noise; how long a
+ *                     take needs to settle into its own character, and how long it opens with
+ *                     broadband noise before settling into something else (see below).
  */
 import { stft } from '../render/spectrogram.js';
 
@@ -63,11 +64,31 @@ export function blockFlatness(x: Float32Array, rate: number): number[] {
   return out;
 }
 
-/** Seconds of broadband noise the take opens with (see the file comment); the whole length if it never settles. */
-export function noiseOpening(x: Float32Array, rate: number, threshold = NOISE_FLATNESS): number {
+/**
+ * How long a take needs to settle, and whether it opens with broadband noise before it does. Each
+ * 0.5 s block is noise (flatness >= threshold) or not; the take's own character is that of most of
+ * its last 2 s; it has settled from the first block after which every block has that character.
+ *   settle        seconds until then (0: in its character from the start);
+ *   noiseOpening  the same when the opening before it is broadband noise (the first block is noise)
+ *                 and the take then settles into something else; 0 otherwise (a take that is noise
+ *                 throughout has noise as its texture, not as an opening);
+ *   noiseTexture  whether the settled character is broadband noise.
+ */
+export function settling(x: Float32Array, rate: number, threshold = NOISE_FLATNESS): { settle: number; noiseOpening: number; noiseTexture: boolean; blocks: number[] } {
   const f = blockFlatness(x, rate);
-  const i = f.findIndex((v) => v < threshold);
-  return (i < 0 ? f.length : i) * FLATNESS_BLOCK_SECONDS;
+  if (f.length === 0) return { settle: 0, noiseOpening: 0, noiseTexture: false, blocks: f };
+  const noisy = f.map((v) => v >= threshold);
+  const tail = noisy.slice(-4);
+  const final = tail.filter(Boolean).length * 2 > tail.length;
+  let last = -1;
+  for (let i = 0; i < noisy.length; i++) if (noisy[i] !== final) last = i;
+  const settle = (last + 1) * FLATNESS_BLOCK_SECONDS;
+  return { settle, noiseOpening: noisy[0] && !final ? settle : 0, noiseTexture: final, blocks: f };
+}
+
+/** Seconds of broadband noise the take opens with before it settles (see settling). */
+export function noiseOpening(x: Float32Array, rate: number, threshold = NOISE_FLATNESS): number {
+  return settling(x, rate, threshold).noiseOpening;
 }
 
 export function median(v: number[]): number {
