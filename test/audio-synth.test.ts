@@ -218,6 +218,16 @@ test('--prime dataset on the bundled model primes from the bundled recordings; -
   assert.ok(d.some((l) => /^note: starting from silence/.test(l)), d.join('\n'));
 });
 
+test('--warmup S drops the first S seconds of the take: the output is the rest of the same take', async () => {
+  const whole = await runSynth({ ...args(join(dir, 'w-whole.wav'), { seconds: '1.5' }), model: untrainedCk, device: 'cpu', json: false, log: quiet });
+  const warm = await runSynth({ ...args(join(dir, 'w-warm.wav'), { seconds: '1', warmup: '0.5' }), model: untrainedCk, device: 'cpu', json: false, log: quiet });
+  assert.equal(whole.samples, 24000);
+  assert.equal(warm.samples, 16000);
+  assert.equal(warm.warmup, 0.5);
+  assert.deepEqual(readWav16(join(dir, 'w-warm.wav')).samples, readWav16(join(dir, 'w-whole.wav')).samples.subarray(8000));
+  assert.throws(() => args('x.wav', { warmup: '-1' }), /--warmup '-1': expected seconds from 0 to 600/);
+});
+
 test('--out x.flac / x.ogg / x.mp3 are encoded by ffmpeg and nothing else is left', { skip: findFfmpeg() ? false : 'no ffmpeg' }, async () => {
   const magic: Record<string, (b: Buffer) => boolean> = {
     flac: (b) => b.subarray(0, 4).toString('ascii') === 'fLaC',

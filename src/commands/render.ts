@@ -37,6 +37,7 @@ interface RenderArgs {
   topK?: string;
   raw?: boolean;
   format?: 's16' | 'f32';
+  warmup?: string;
   sampleRate?: number;
   batch?: number;
   device: DeviceChoice;
@@ -153,6 +154,7 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
           .option('top-p', { type: 'string', default: String(SAMPLING_DEFAULTS.topP), describe: 'Nucleus sampling: only the most likely classes holding this share of the probability (fewer clicks); 1 = no cut' })
           .option('top-k', { type: 'string', default: String(SAMPLING_DEFAULTS.topK), describe: 'Only the K most likely classes; 0 = no limit' })
           .option('raw', { type: 'boolean', default: false, describe: 'The model\'s samples untouched (no DC blocker before loops, fades and normalization)' })
+          .option('warmup', { type: 'string', default: String(SAMPLING_DEFAULTS.warmup), describe: 'Seconds generated and dropped at the start of each texture, so it has settled into its texture (docs/audio.md)' })
           .option('format', { choices: ['s16', 'f32'] as const, default: 's16' as const, describe: 'WAV sample format: 16-bit PCM or 32-bit float' })
           .option('sample-rate', { type: 'number', describe: `Output sample rate in Hz (default: the model's ${MODEL_RATE}); resampled after generation` })
           .option('batch', { type: 'number', describe: `Streams per batched synthesis call (default: the number of textures, at most ${RENDER_DEFAULTS.maxBatch}); more textures are done in waves` })
@@ -224,6 +226,7 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
         topK,
         raw: !!argv.raw,
         format: argv.format ?? 's16',
+        warmup: seconds('--warmup', argv.warmup ?? SAMPLING_DEFAULTS.warmup, { allowZero: true }),
         sampleRate,
         resample,
         decodePrime: (path, rate) => decodeFile(path, { rate }),

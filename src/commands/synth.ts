@@ -38,6 +38,7 @@ export const SYNTH_DEFAULTS = {
   topK: SAMPLING_DEFAULTS.topK,
   prime: SAMPLING_DEFAULTS.prime,
   primeSeconds: 1,
+  warmup: SAMPLING_DEFAULTS.warmup,
   sampleRate: MODEL_RATE,
   format: 's16' as WavSampleFormat,
 };
@@ -51,6 +52,7 @@ interface SynthArgs {
   topK?: unknown;
   raw?: boolean;
   keepPrime?: boolean;
+  warmup?: unknown;
   seed?: unknown;
   prime?: string;
   primeSeconds: unknown;
@@ -78,6 +80,7 @@ export interface SynthSummary {
   /** Where a `--prime dataset` prime came from. */
   primeFrom: string | null;
   primeKept: boolean;
+  warmup: number;
   topP: number;
   topK: number;
   /** DC blocker applied (false with --raw). */
@@ -111,6 +114,8 @@ export interface CheckedSynthArgs {
   topK: number;
   raw: boolean;
   keepPrime: boolean;
+  /** Seconds generated and discarded before the output starts (the take settles in them). */
+  warmup: number;
   seed: number;
   primeSeconds: number;
   sampleRate: number;
@@ -137,6 +142,11 @@ export function checkSynthArgs(a: SynthArgs): CheckedSynthArgs {
     seed = Number(s);
   }
   const primeSeconds = positive(a.primeSeconds, '--prime-seconds', MAX_PRIME_SECONDS, 'seconds');
+  const wv = single(a.warmup ?? SYNTH_DEFAULTS.warmup, '--warmup');
+  const warmup = typeof wv === 'number' ? wv : Number(String(wv).trim());
+  if (String(wv).trim() === '' || !Number.isFinite(warmup) || warmup < 0 || warmup > MAX_PRIME_SECONDS) {
+    throw new UserError(`--warmup '${String(wv)}': expected seconds from 0 to ${MAX_PRIME_SECONDS}`);
+  }
   const sr = single(a.sampleRate, '--sample-rate');
   const sampleRate = typeof sr === 'number' ? sr : Number(String(sr).trim());
   if (!Number.isInteger(sampleRate) || sampleRate < 1000 || sampleRate > 384000) {
@@ -148,7 +158,7 @@ export function checkSynthArgs(a: SynthArgs): CheckedSynthArgs {
   if (Math.ceil(seconds * sampleRate) * bytes > 0xffffffff - 64) {
     throw new UserError(`--seconds ${seconds}: too long for one WAV file at ${sampleRate} Hz ${format} (4 GiB limit)`);
   }
-  return { seconds, out, temperature, topP, topK, raw: !!a.raw, keepPrime: !!a.keepPrime, seed, primeSeconds, sampleRate, format };
+  return { seconds, out, temperature, topP, topK, raw: !!a.raw, keepPrime: !!a.keepPrime, warmup, seed, primeSeconds, sampleRate, format };
 }
 
 export interface SynthRunOptions extends CheckedSynthArgs {
@@ -212,7 +222,7 @@ export async function runSynth(o: SynthRunOptions): Promise<SynthSummary> {
     if (!o.json) {
       log(`model ${model.path} (step ${model.step}, dilations ${formatDilations(model.config.dilations)}, ` +
         `receptive field ${receptiveField(model.config)} samples)`);
-      log(`seed ${o.seed}, temperature ${o.temperature}${cut}, device ${dev.description}${dev.note ? ` (${dev.note})` : ''}`);
+      log(`seed ${o.seed}, temperature ${o.temperature}${cut}${o.warmup > 0 ? `, warm-up ${o.warmup} s` : ''}, device ${dev.description}${dev.note ? ` (${dev.note})` : ''}`);
       if (prime) {
         const what = primeFrom ?? o.prime;
         log(`prime: ${(prime.length / MODEL_RATE).toFixed(2)} s of ${primeFrom ? what : `the end of ${what}`} (${o.keepPrime ? 'kept at the start of the output' : 'not in the output'})`);
@@ -244,6 +254,15 @@ export async function runSynth(o: SynthRunOptions): Promise<SynthSummary> {
     let done = 0;
     try {
       await synth.start({ stop: () => !!o.stop?.requested }); // Ctrl-C during a long prime: no audio, valid empty WAV
+      // warm-up: generated and dropped (through the DC blocker, so it stays settled); not written
+      const warm = Math.round(o.warmup * MODEL_RATE);
+      for (let w = 0; w < warm && !o.stop?.requested; ) {
+        const n = Math.min(BLOCK, warm - w);
+        const { audio } = await synth.generate(n);
+        dc?.process(audio[0]);
+        w += n;
+        progress.update(0, `warming up ${(w / MODEL_RATE).toFixed(1)}/${o.warmup} s`);
+      }
       while (done < total && !o.stop?.requested) {
         const n = Math.min(BLOCK, total - done);
         const c0 = performance.now();
@@ -287,6 +306,7 @@ export async function runSynth(o: SynthRunOptions): Promise<SynthSummary> {
       primeSeconds: prime ? prime.length / MODEL_RATE : 0,
       primeFrom,
       primeKept: !!prime && o.keepPrime,
+      warmup: o.warmup,
       topP: o.topP,
       topK: o.topK,
       dcBlocked: !o.raw,
@@ -323,6 +343,7 @@ export const synthCommand: CommandModule<object, SynthArgs> = {
           .option('top-p', { type: 'string', default: String(SYNTH_DEFAULTS.topP), describe: 'Nucleus sampling: sample only from the most likely classes holding this share of the probability (cuts the unlikely tail that makes clicks); 1 = no cut' })
           .option('top-k', { type: 'string', default: String(SYNTH_DEFAULTS.topK), describe: 'Sample only from the K most likely classes; 0 = no limit' })
           .option('raw', { type: 'boolean', default: false, describe: 'Write the model\'s samples untouched (no DC blocker)' })
+          .option('warmup', { type: 'string', default: String(SYNTH_DEFAULTS.warmup), describe: 'Seconds generated and dropped before the output starts, so the take has settled into its texture (docs/audio.md)' })
           .option('keep-prime', { type: 'boolean', default: false, describe: 'Keep the prime\'s audio at the start of the output (default: the output starts where generation starts)' })
           .option('seed', { type: 'string', describe: 'Random seed (default: random; always printed so a result can be reproduced)' })
           .option('prime', { type: 'string', describe: `What to feed the network before free generation: an audio file (any format ffmpeg reads; WAV without ffmpeg; its end is used), \`dataset\` (a random stretch of the model's own training data, or of the bundled recordings for the bundled model) or \`none\` (start from silence). Default: ${SYNTH_DEFAULTS.prime}` })

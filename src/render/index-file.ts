@@ -41,6 +41,8 @@ export interface TextureSettings {
   dcBlock?: boolean;
   /** WAV sample format (absent in older indexes: s16). */
   format?: 's16' | 'f32';
+  /** Seconds generated and dropped at the start (absent in older indexes: 0). */
+  warmup?: number;
 }
 
 export interface TextureRecord extends TextureSettings {
@@ -114,9 +116,9 @@ export async function writeIndex(path: string, index: RenderIndex): Promise<void
 export function sameSettings(r: TextureSettings, s: TextureSettings): boolean {
   const keys: (keyof TextureSettings)[] = [
     'seconds', 'seed', 'temperature', 'prime', 'primeSha256', 'loop', 'crossfade', 'fadeIn', 'fadeOut', 'normalize', 'sampleRate', 'modelSha256',
-    'topP', 'topK', 'dcBlock', 'format',
+    'topP', 'topK', 'dcBlock', 'format', 'warmup',
   ];
   // settings added later: an older record holds what was done before they existed
-  const dflt: Partial<TextureSettings> = { topP: 1, topK: 0, dcBlock: false, format: 's16' };
+  const dflt: Partial<TextureSettings> = { topP: 1, topK: 0, dcBlock: false, format: 's16', warmup: 0 };
   return keys.every((k) => (r[k] ?? dflt[k]) === (s[k] ?? dflt[k]));
 }

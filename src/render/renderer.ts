@@ -86,6 +86,8 @@ export interface RenderOptions {
   raw?: boolean;
   /** WAV sample format (default s16). */
   format?: WavSampleFormat;
+  /** Seconds generated and dropped at the start of every texture (default 0). */
+  warmup?: number;
   batch: number;
   device: 'cpu' | 'cuda';
   /**
@@ -148,6 +150,7 @@ function settingsFor(t: TextureSpec, o: RenderOptions, primeSha: Map<string, str
     topK: o.topK ?? 0,
     dcBlock: !o.raw,
     format: o.format ?? 's16',
+    warmup: o.warmup ?? 0,
   };
 }
 
@@ -289,11 +292,12 @@ async function renderLocked(o: RenderOptions): Promise<RenderResult> {
   const primeSha = new Map<string, string>();
   for (const t of o.textures) if (t.prime && t.prime !== DATASET_PRIME && !primeSha.has(t.prime)) primeSha.set(t.prime, sha256File(t.prime));
 
+  const warmSamples = Math.round((o.warmup ?? 0) * MODEL_RATE);
   // What is already done?
   const plan: Job[] = o.textures.map((spec, order) => {
     const settings = settingsFor(spec, o, primeSha);
     const cf = spec.loop ? Math.round(o.crossfade * MODEL_RATE) : 0;
-    return { spec, settings, genSamples: Math.max(1, Math.round(spec.seconds * MODEL_RATE)) + cf, order };
+    return { spec, settings, genSamples: Math.max(1, Math.round(spec.seconds * MODEL_RATE)) + cf + warmSamples, order };
   });
   for (const j of plan) {
     if (j.spec.loop && o.crossfade > j.spec.seconds) {
@@ -417,6 +421,7 @@ async function renderLocked(o: RenderOptions): Promise<RenderResult> {
       if (pr) dc.process(decodeClasses(pr));
       dc.process(x);
     }
+    x = x.subarray(warmSamples); // the warm-up is dropped (after the DC blocker ran over it)
     if (rate !== MODEL_RATE) x = await o.resample!(x, MODEL_RATE, rate);
     const n = Math.max(1, Math.round(j.spec.seconds * rate));
     const c = j.spec.loop ? Math.min(n, Math.round(o.crossfade * rate)) : 0;

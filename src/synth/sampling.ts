@@ -12,6 +12,8 @@ export const SAMPLING_DEFAULTS = {
   topK: 0,
   /** What a take is primed with when --prime is not given: 'dataset' or 'none'. */
   prime: 'dataset' as 'dataset' | 'none',
+  /** Seconds generated and dropped before the output starts. */
+  warmup: 0,
 };
 
 function number(v: unknown, flag: string, what: string): number {
