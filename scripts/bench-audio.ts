@@ -11,7 +11,10 @@
 // The table shows medians over the seeds (and the worst noise opening).
 // --defaults: runs the `synth` command's own code (runSynth, default flags) once per seed with
 // --seconds and measures the WAV files written: the Done-when check of issue 13.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+//   node --import tsx scripts/bench-audio.ts --warmup-table OUT.json
+// prints what --warmup W would do to the takes of an earlier --defaults or one-row grid JSON: a take
+// with warm-up W is the same stream from W on, so its opening is the blocks from W on.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, loadavg, cpus } from 'node:os';
 import { join } from 'node:path';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
@@ -20,7 +23,7 @@ import { MODEL_RATE, Synthesizer } from '../src/synth/synthesizer.js';
 import { primeFromDataset } from '../src/synth/prime-dataset.js';
 import { blockDc } from '../src/render/dsp.js';
 import { levelReport } from '../src/render/loudness.js';
-import { blockFlatness, clicksPerSecond, median, settling } from '../src/synth/audio-metrics.js';
+import { blockFlatness, clicksPerSecond, median, settling, settlingOfBlocks, FLATNESS_BLOCK_SECONDS } from '../src/synth/audio-metrics.js';
 import { readWav16 } from '../src/render/renderer.js';
 import { runSynth, checkSynthArgs, SYNTH_DEFAULTS } from '../src/commands/synth.js';
 import { closeFfmpegLauncher } from '../src/audio/ffmpeg.js';
@@ -190,6 +193,23 @@ async function defaults() {
   return { ...header, mode: 'defaults', seconds, defaults: { topP: SYNTH_DEFAULTS.topP, topK: SYNTH_DEFAULTS.topK, prime: SYNTH_DEFAULTS.prime }, takes, summary: s };
 }
 
+function warmupTable(path: string) {
+  const d = JSON.parse(readFileSync(path, 'utf8')) as { takes?: { blockFlatness: number[] }[]; rows?: { takes: { blockFlatness: number[] }[] }[] };
+  const takes = d.takes ?? d.rows![0].takes;
+  console.log(`# ${path}: ${takes.length} takes`);
+  console.log('| warm-up s | noise openings > 1 s | worst noise opening s | median settle s |');
+  console.log('| --- | --- | --- | --- |');
+  for (const w of [0, 2, 3, 5, 8]) {
+    const r = takes.map((t) => settlingOfBlocks(t.blockFlatness.slice(w / FLATNESS_BLOCK_SECONDS)));
+    const op = r.map((x) => x.noiseOpening);
+    console.log(`| ${w} | ${op.filter((o) => o > 1).length}/${op.length} | ${Math.max(...op)} | ${median(r.map((x) => x.settle))} |`);
+  }
+}
+
+if (args.includes('--warmup-table')) {
+  warmupTable(opt('warmup-table', ''));
+  process.exit(0);
+}
 const result = args.includes('--defaults') ? await defaults() : await grid();
 if (jsonOut) {
   writeFileSync(jsonOut, JSON.stringify(result, null, 1) + '\n');

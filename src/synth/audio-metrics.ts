@@ -75,7 +75,11 @@ export function blockFlatness(x: Float32Array, rate: number): number[] {
  *   noiseTexture  whether the settled character is broadband noise.
  */
 export function settling(x: Float32Array, rate: number, threshold = NOISE_FLATNESS): { settle: number; noiseOpening: number; noiseTexture: boolean; blocks: number[] } {
-  const f = blockFlatness(x, rate);
+  return settlingOfBlocks(blockFlatness(x, rate), threshold);
+}
+
+/** settling() from the flatness of each 0.5 s block. */
+export function settlingOfBlocks(f: number[], threshold = NOISE_FLATNESS): { settle: number; noiseOpening: number; noiseTexture: boolean; blocks: number[] } {
   if (f.length === 0) return { settle: 0, noiseOpening: 0, noiseTexture: false, blocks: f };
   const noisy = f.map((v) => v >= threshold);
   const tail = noisy.slice(-4);
