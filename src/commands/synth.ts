@@ -188,8 +188,9 @@ export async function runSynth(o: SynthRunOptions): Promise<SynthSummary> {
     // 2. model, prime, device
     const model = await loadSynthModel(o.model);
     if (model.note) log(model.note);
+    // notes are printed once every input has been checked (a bad input gives one line only)
     const readiness = readinessNote(model.path, model.step, model.metadata);
-    if (readiness) log(readiness);
+    const notes: string[] = readiness ? [readiness] : [];
     let prime: Uint8Array | undefined;
     let primeFrom: string | null = null;
     const primeMode = o.prime ?? SYNTH_DEFAULTS.prime;
@@ -201,7 +202,7 @@ export async function runSynth(o: SynthRunOptions): Promise<SynthSummary> {
         primeFrom = p.from;
       } catch (e) {
         if (o.prime !== undefined || !(e instanceof UserError)) throw e;
-        log(`note: starting from silence (${e.message.replace(/^--prime dataset: /, '')})`); // only the default asked for it
+        notes.push(`note: starting from silence (${e.message.replace(/^--prime dataset: /, '')})`); // only the default asked for it
       }
     } else if (primeMode !== 'none') {
       prime = await primeFromFile(primeMode, o.primeSeconds);
@@ -218,6 +219,7 @@ export async function runSynth(o: SynthRunOptions): Promise<SynthSummary> {
     } catch (e) {
       throw e instanceof UserError ? e : new UserError(`synth: cannot create the synthesizer on ${dev.description}: ${messageOf(e)}`);
     }
+    for (const n of notes) log(n);
     const cut = `${o.topP < 1 ? `, top-p ${o.topP}` : ''}${o.topK > 0 ? `, top-k ${o.topK}` : ''}`;
     if (!o.json) {
       log(`model ${model.path} (step ${model.step}, dilations ${formatDilations(model.config.dilations)}, ` +
