@@ -12,8 +12,10 @@ import wavefile from 'wavefile';
 import { DcBlocker, blockDc, DC_BLOCK_HZ } from '../src/render/dsp.js';
 import { LevelMeter, integratedLoudness, levelReport } from '../src/render/loudness.js';
 import { clicksPerSecond, noiseOpening, settling, spectralFlatness, NOISE_FLATNESS } from '../src/synth/audio-metrics.js';
-import { entropyBits, recordValEntropy } from '../src/dataset/entropy.js';
-import { encodeWav, smplChunk } from '../src/audio/wav-writer.js';
+import { classCounts, entropyBits, recordValEntropy } from '../src/dataset/entropy.js';
+import { ingest } from '../src/dataset/ingest.js';
+import { readManifest } from '../src/dataset/manifest.js';
+import { encodeWav, smplChunk, WavWriter } from '../src/audio/wav-writer.js';
 import { findFfmpeg, outputFormatOf, resetFfmpegCache } from '../src/audio/ffmpeg.js';
 import { renderLossPlot } from '../src/train/plot.js';
 import { readinessNote, READY_MARGIN } from '../src/synth/readiness.js';
@@ -127,6 +129,27 @@ test('entropy: known distributions, and ingest-style recording from the validati
     assert.equal(recordValEntropy(dir, m), true);
     assert.equal(m.valEntropyBits, 2); // only the validation chunk counts
     assert.equal(recordValEntropy(dir, m), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('ingest records valEntropyBits in the manifest: the entropy of the validation chunks', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wavenet-entropy-ingest-'));
+  try {
+    const r = rng(6);
+    for (let k = 0; k < 4; k++) {
+      const w = new WavWriter(join(dir, `in-${k}.wav`), RATE, 's16');
+      w.write(Float32Array.from({ length: 3 * RATE }, (_, i) => 0.3 * Math.sin(i / (5 + k)) + 0.05 * (r() - 0.5)));
+      w.close();
+    }
+    const out = join(dir, 'ds');
+    await ingest({ inputs: [dir], out, jobs: 1, chunkSeconds: 1, val: 0.3, onMessage: () => {} });
+    const m = readManifest(out);
+    assert.ok(m.chunks.some((c) => c.split === 'val'));
+    const counts = classCounts(out, m, 'val');
+    assert.equal(m.valEntropyBits, Math.round(entropyBits(counts) * 10000) / 10000);
+    assert.ok(m.valEntropyBits! > 3 && m.valEntropyBits! < 8, `${m.valEntropyBits}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
