@@ -110,6 +110,9 @@ export interface NativeSynth {
     samples: Uint8Array;
     logits?: Float32Array;
   }>;
+  /** The per-stream cut before sampling (top-p in (0, 1], top-k >= 0 with 0 = none; null = no cut of
+   * that kind); kept across reset. Optional so test doubles without it still type-check. */
+  setCut?(topP: Float32Array | null, topK: Int32Array | null): void;
   free(): void;
 }
 

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { native, type NativeConfig } from '../src/native.js';
 import { DEFAULT_CONFIG, paramLayout, parseDilations, receptiveField, type ModelConfig } from '../src/model/config.js';
 import { lcg, randomParams } from '../src/model/random.js';
+import { wnUniform } from './helpers/wn-uniform.js';
 
 const query = native().cudaQuery();
 const skip = query.usable ? false : `no usable CUDA GPU (${query.reason ?? 'unknown reason'})`;
@@ -177,18 +178,6 @@ function nearTie(logits: Float32Array, temperature: number, u: number): boolean 
   return false;
 }
 
-/** wn_uniform(seed, counter) in JavaScript (native/core/rng.h). */
-function wnUniform(seed: bigint, counter: bigint): number {
-  const M = (1n << 64n) - 1n;
-  const mix = (z: bigint) => {
-    z = (z + 0x9e3779b97f4a7c15n) & M;
-    z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & M;
-    z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & M;
-    return z ^ (z >> 31n);
-  };
-  const r = mix(seed ^ mix(counter));
-  return Number(r >> 40n) / 16777216;
-}
 
 interface Generated {
   samples: Uint8Array;

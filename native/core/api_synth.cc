@@ -5,6 +5,7 @@
 
 struct wn_synth {
   std::unique_ptr<wn::SynthImpl> impl;
+  int batch;
 };
 
 extern "C" wn_status wn_synth_create(const wn_config *c, const float *params, int batch, wn_device device,
@@ -19,7 +20,7 @@ extern "C" wn_status wn_synth_create(const wn_config *c, const float *params, in
         wn_status st = device == WN_DEVICE_CUDA ? wn::cuda_synth_create(*c, params, batch, &impl)
                                                 : wn::cpu_synth_create(*c, params, batch, &impl);
         if (st != WN_OK) return st;
-        *out = new wn_synth{std::move(impl)};
+        *out = new wn_synth{std::move(impl), batch};
         return WN_OK;
       },
       "out of host memory creating the synthesizer (try a smaller batch)");
@@ -41,4 +42,16 @@ extern "C" wn_status wn_synth_generate(wn_synth *s, int n, const float *temperat
                                        uint8_t *out, float *logits) {
   if (n < 0) return wn::fail(WN_ERR_INVALID, "synth generate: n must be >= 0");
   WN_GUARD(s->impl->generate(n, temperature, seed, out, logits))
+}
+extern "C" wn_status wn_synth_set_cut(wn_synth *s, const float *top_p, const int *top_k) {
+  const int B = s->batch;
+  for (int b = 0; b < B; ++b) {
+    if (top_p && !(top_p[b] > 0.f && top_p[b] <= 1.f))
+      return wn::fail(WN_ERR_INVALID, "synth set_cut: top_p of stream " + std::to_string(b) + " must be in (0, 1]");
+    if (top_k && top_k[b] < 0)
+      return wn::fail(WN_ERR_INVALID, "synth set_cut: top_k of stream " + std::to_string(b) + " must be >= 0");
+  }
+  s->impl->top_p.assign(top_p ? top_p : nullptr, top_p ? top_p + B : nullptr);
+  s->impl->top_k.assign(top_k ? top_k : nullptr, top_k ? top_k + B : nullptr);
+  return WN_OK;
 }

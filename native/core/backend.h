@@ -4,6 +4,7 @@
 // Both backends implement the same interface, so the C API and everything above it is identical.
 #pragma once
 #include <memory>
+#include <vector>
 #include "wavenet.h"
 #include "wn_synth.h"
 #include "wn_train.h"
@@ -31,6 +32,13 @@ class SynthImpl {
   virtual wn_status reset() = 0;
   virtual wn_status prime(const uint8_t *classes, int n) = 0;
   virtual wn_status generate(int n, const float *temperature, const uint64_t *seed, uint8_t *out, float *logits) = 0;
+
+  // The cut of each stream's distribution (core/sample.h), set by wn_synth_set_cut; kept across
+  // reset. Empty = no cut for any stream. Backends read them in generate.
+  std::vector<float> top_p;
+  std::vector<int> top_k;
+  float cut_p(int b) const { return top_p.empty() ? 1.f : top_p[(size_t)b]; }
+  int cut_k(int b) const { return top_k.empty() ? 0 : top_k[(size_t)b]; }
 };
 
 // Factories: return WN_OK and set *out, or a status with the message set.

@@ -39,6 +39,7 @@
 #include "core/error.h"
 #include "core/platform.h"
 #include "core/rng.h"
+#include "core/sample.h"
 #include "core/threadpool.h"
 #include "cpu/simd/synth_kernels.h"
 
@@ -611,7 +612,7 @@ class CpuSynth final : public SynthImpl {
           const float *pl = lbuf_.data() + ((size_t)p * B + b) * Qp;
           for (int q = 0; q < Q; ++q) lg[q] += pl[q];
         }
-        const int s = sample(lg, Q, j.temperature[b], wn_uniform(j.seed[b], t));
+        const int s = wn_sample(lg, Q, j.temperature[b], cut_p(b), cut_k(b), wn_uniform(j.seed[b], t));
         if (split_sample || k == 0) {
           j.out[(size_t)b * j.n_total + gi] = (uint8_t)s;
           if (j.logits) std::memcpy(j.logits + ((size_t)b * j.n_total + gi) * Q, lg, sizeof(float) * Q);
@@ -629,34 +630,6 @@ class CpuSynth final : public SynthImpl {
       end_prev_ = prev;
       end_cur_ = cur;
     }
-  }
-
-  // Inverse-CDF sampling over classes in order from softmax(logits / temperature); argmax at 0.
-  static int sample(const float *lg, int Q, float temperature, float u) {
-    int best = 0;
-    float m = lg[0];
-    for (int q = 1; q < Q; ++q)
-      if (lg[q] > m) {
-        m = lg[q];
-        best = q;
-      }
-    if (temperature == 0.f) return best;
-    float w[256];
-    const float inv = 1.0f / temperature;
-    float total = 0.f;
-    for (int q = 0; q < Q; ++q) {
-      w[q] = std::exp((lg[q] - m) * inv);
-      total += w[q];
-    }
-    const float target = u * total;
-    float acc = 0.f;
-    int last = best;
-    for (int q = 0; q < Q; ++q) {
-      acc += w[q];
-      if (w[q] > 0.f) last = q;
-      if (target < acc) return q;
-    }
-    return last;
   }
 
   float *ring_slot(int l, uint64_t t) {

@@ -7,7 +7,8 @@
 //   per layer l: past = ring_l[t mod d_l] (x_l(t - d_l)), ring_l[t mod d_l] = x_l(t);
 //                fg = Wg.[past; x] + bg; z = tanh(f) sigmoid(g); skip += Ws.z; x += Wr.z + br
 //   head: logits = W2.relu(W1.relu(skip + sum bs) + b1) + b2
-//   sample: inverse CDF of softmax(logits / temperature) with u = wn_uniform(seed, t), as the CPU.
+//   sample: inverse CDF of softmax(logits / temperature), cut to top-p/top-k, with u = wn_uniform(seed, t):
+//           the rule of core/sample.h, shared with the CPU.
 // Activations of the block's streams stay in shared memory for the whole step (the gate output and z
 // never go to device memory); weights are read transposed ([in][out]) so that the threads of a warp
 // read consecutive outputs of one input row (coalesced), and every weight load feeds all G streams.
@@ -19,6 +20,7 @@
 #include <vector>
 #include "core/backend.h"
 #include "core/rng.h"
+#include "core/sample.h"
 #include "cuda/common.cuh"
 
 namespace wn {
@@ -37,6 +39,8 @@ struct SynthArgs {
   float *ring;               // [batch][ring_stride]
   unsigned long long ring_stride;
   int *prev, *pending;       // [batch]
+  const float *top_p;        // [batch] or null (no cut): wn_synth_set_cut
+  const int *top_k;          // [batch] or null
   int batch, L, R, D, S, H, Q;
 };
 
@@ -97,10 +101,12 @@ __device__ void matvec(const float *__restrict__ WT, int In, int Out, const floa
   __syncthreads();
 }
 
-// Inverse-CDF sample of one stream by one warp (the CPU's rule: argmax at temperature 0, lowest class
-// on ties; otherwise w_q = exp((l_q - max) / T), the first q with u * sum(w) < w_0 + ... + w_q, or the
-// last class with w_q > 0 when rounding leaves none). Lane k owns classes [k*per, (k+1)*per).
-__device__ int sample_warp(const float *lg, int Q, float temperature, float u) {
+// Sample of one stream by one warp, by the rule of core/sample.h (the CPU's): the lanes find the max
+// (exact in any order; lowest class on ties) and compute the weights w_q = wn_sample_weight(...) in
+// place of the logits (lane k owns classes [k*per, (k+1)*per)); lane 0 then applies the cut and the
+// inverse CDF with the same functions the CPU calls, summing in class order as the CPU does. `lg` is
+// overwritten. Every lane returns the sample.
+__device__ int sample_warp(float *lg, int Q, float temperature, float top_p, int top_k, float u) {
   const int lane = threadIdx.x & 31;
   const int per = (Q + 31) / 32;
   const int q0 = min(Q, lane * per), q1 = min(Q, q0 + per);
@@ -121,35 +127,14 @@ __device__ int sample_warp(const float *lg, int Q, float temperature, float u) {
   }
   if (temperature == 0.f) return best;
   const float inv = 1.0f / temperature;
-  float local = 0.f;
-  int lastpos = -1;
-  for (int q = q0; q < q1; ++q) {
-    const float w = expf((lg[q] - m) * inv);
-    local += w;
-    if (w > 0.f) lastpos = q;
+  for (int q = q0; q < q1; ++q) lg[q] = wn_sample_weight(lg[q], m, inv);
+  __syncwarp();
+  int s = 0;
+  if (lane == 0) {
+    float heap[WN_SAMPLE_MAX_CLASSES];
+    s = wn_sample_from_weights(lg, Q, top_p, top_k, u, best, heap);
   }
-  // inclusive scan of the lane sums
-  float incl = local;
-  for (int o = 1; o < 32; o <<= 1) {
-    const float v = __shfl_up_sync(0xffffffffu, incl, o);
-    if (lane >= o) incl += v;
-  }
-  const float total = __shfl_sync(0xffffffffu, incl, 31);
-  const float target = u * total;
-  float acc = incl - local;
-  int hit = -1;
-  for (int q = q0; q < q1; ++q) {
-    acc += expf((lg[q] - m) * inv);
-    if (target < acc) {
-      hit = q;
-      break;
-    }
-  }
-  const unsigned any = __ballot_sync(0xffffffffu, hit >= 0);
-  if (any) return __shfl_sync(0xffffffffu, hit, __ffs(any) - 1);
-  int last = lastpos;
-  for (int o = 16; o > 0; o >>= 1) last = max(last, __shfl_xor_sync(0xffffffffu, last, o));
-  return last >= 0 ? last : best;
+  return __shfl_sync(0xffffffffu, s, 0);
 }
 
 // mode 0: prime (fed class of step i = forced[b * fstride + i]; no head); mode 1: generate.
@@ -237,14 +222,17 @@ __global__ void synth_kernel(SynthArgs a, int mode, int n, unsigned long long t0
     const int warp = tid / 32;
     for (int g = warp; g < gn; g += NT / 32) {
       const int b = b0 + g;
-      const int s = sample_warp(lg + g * Q, Q, temperature[b], wn_uniform(seed[b], t));
+      if (logits_out)  // before sampling, which overwrites the logits with weights
+        for (int q = tid & 31; q < Q; q += 32) logits_out[((size_t)b * n + i) * Q + q] = lg[g * Q + q];
+      __syncwarp();
+      const float top_p = a.top_p ? a.top_p[b] : 1.f;
+      const int top_k = a.top_k ? a.top_k[b] : 0;
+      const int s = sample_warp(lg + g * Q, Q, temperature[b], top_p, top_k, wn_uniform(seed[b], t));
       if ((tid & 31) == 0) {
         out[(size_t)b * n + i] = (uint8_t)s;
         prev[g] = cur[g];
         cur[g] = s;
       }
-      if (logits_out)
-        for (int q = tid & 31; q < Q; q += 32) logits_out[((size_t)b * n + i) * Q + q] = lg[g * Q + q];
     }
     __syncthreads();
   }
@@ -342,6 +330,8 @@ class CudaSynth final : public SynthImpl {
     if ((s = alloc((void **)&args_.pending, (size_t)B_ * sizeof(int))) != WN_OK) return s;
     if ((s = alloc((void **)&temp_, (size_t)B_ * sizeof(float))) != WN_OK) return s;
     if ((s = alloc((void **)&seed_, (size_t)B_ * sizeof(unsigned long long))) != WN_OK) return s;
+    if ((s = alloc((void **)&top_p_, (size_t)B_ * sizeof(float))) != WN_OK) return s;
+    if ((s = alloc((void **)&top_k_, (size_t)B_ * sizeof(int))) != WN_OK) return s;
     // (copies on the synthesizer's non-blocking stream, so the kernels are ordered after them)
     WN_CUDA_TRY(cudaMemcpyAsync(dw, w.data(), w.size() * sizeof(float), cudaMemcpyHostToDevice, stream_));
     WN_CUDA_TRY(cudaMemcpyAsync(dl, layers.data(), layers.size() * sizeof(SynthLayer), cudaMemcpyHostToDevice, stream_));
@@ -410,6 +400,10 @@ class CudaSynth final : public SynthImpl {
     float *dlog = logits ? reinterpret_cast<float *>(buf + ((outn + 15) / 16) * 16) : nullptr;
     WN_CUDA_TRY(cudaMemcpyAsync(temp_, temperature, B_ * sizeof(float), cudaMemcpyHostToDevice, stream_));
     WN_CUDA_TRY(cudaMemcpyAsync(seed_, seed, B_ * sizeof(uint64_t), cudaMemcpyHostToDevice, stream_));
+    args_.top_p = top_p.empty() ? nullptr : top_p_;
+    args_.top_k = top_k.empty() ? nullptr : top_k_;
+    if (!top_p.empty()) WN_CUDA_TRY(cudaMemcpyAsync(top_p_, top_p.data(), B_ * sizeof(float), cudaMemcpyHostToDevice, stream_));
+    if (!top_k.empty()) WN_CUDA_TRY(cudaMemcpyAsync(top_k_, top_k.data(), B_ * sizeof(int), cudaMemcpyHostToDevice, stream_));
     if ((s = launch(1, n, nullptr, 0, dout, dlog)) != WN_OK) return s;
     WN_CUDA_TRY(cudaMemcpyAsync(out, dout, outn, cudaMemcpyDeviceToHost, stream_));
     if (logits) WN_CUDA_TRY(cudaMemcpyAsync(logits, dlog, logn, cudaMemcpyDeviceToHost, stream_));
@@ -426,6 +420,8 @@ class CudaSynth final : public SynthImpl {
   SynthArgs args_{};
   float *temp_ = nullptr;
   unsigned long long *seed_ = nullptr;
+  float *top_p_ = nullptr;  // [batch] on the device (the cut of each stream)
+  int *top_k_ = nullptr;
   uint8_t *scratch_ = nullptr;
   size_t scratch_size_ = 0;
   std::vector<void *> allocs_;

@@ -8,7 +8,9 @@
  *   generate step: feed the pending class s[t]; the logits predict s[t+1]; sample it from
  *                  softmax(logits / temperature) with u = wn_uniform(seed, t) (inverse CDF over
  *                  classes 0..Q-1 in order; temperature 0 = argmax, lowest class on ties);
- *                  the sample is written out and becomes the pending class.
+ *                  the sample is written out and becomes the pending class. With a cut set by
+ *                  wn_synth_set_cut the sampled distribution is cut to its nucleus first (the rule,
+ *                  shared by both backends, is in native/core/sample.h).
  *   prime(c[0..n-1]): feeds c[0..n-2] and makes c[n-1] the pending class.
  *
  * So the logits of step t equal the full forward pass's logits at position t of the sequence
@@ -29,6 +31,10 @@ void wn_synth_free(wn_synth *s);
 wn_status wn_synth_reset(wn_synth *s);
 /* classes: batch x n, row-major (stream-major). n >= 1. */
 wn_status wn_synth_prime(wn_synth *s, const uint8_t *classes, int n);
+/* Cuts the distribution of each stream before sampling: top_p[batch] in (0, 1] (nucleus: the most
+ * likely classes holding that mass), top_k[batch] >= 0 (at most that many classes; 0 = no limit).
+ * Either pointer may be null (no cut of that kind). Kept across reset. */
+wn_status wn_synth_set_cut(wn_synth *s, const float *top_p, const int *top_k);
 /* n steps for every stream. temperature[batch], seed[batch]. out: batch x n classes.
  * logits (optional, batch x n x Q): the logits of each step, for tests. */
 wn_status wn_synth_generate(wn_synth *s, int n, const float *temperature, const uint64_t *seed, uint8_t *out,

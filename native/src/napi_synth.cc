@@ -1,6 +1,7 @@
 // N-API bindings for synthesis (wn_synth.h): the `Synth` class typed as NativeSynth in src/native.ts.
 //   new Synth(config, params: Float32Array, batch, device: 'cpu' | 'cuda')
 //   reset(); prime(classes, n): Promise<void>; generate(n, temperature, seeds, wantLogits?): Promise<...>
+//   setCut(topP: Float32Array | null, topK: Int32Array | null): the per-stream cut (wn_synth_set_cut)
 // prime/generate run in an AsyncWorker (off the JavaScript thread). The inputs' typed arrays and the
 // outputs (allocated before the work starts) are held by references until the work is done; one
 // call at a time per synth (a second call while one runs throws).
@@ -57,6 +58,7 @@ class SynthWrap : public Napi::ObjectWrap<SynthWrap> {
                            InstanceMethod<&SynthWrap::Reset>("reset"),
                            InstanceMethod<&SynthWrap::Prime>("prime"),
                            InstanceMethod<&SynthWrap::Generate>("generate"),
+                           InstanceMethod<&SynthWrap::SetCut>("setCut"),
                            InstanceMethod<&SynthWrap::Free>("free"),
                        });
   }
@@ -171,6 +173,28 @@ class SynthWrap : public Napi::ObjectWrap<SynthWrap> {
     Napi::Promise pr = w->Promise();
     w->Queue();
     return pr;
+  }
+
+  Napi::Value SetCut(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    wn_synth *s = handle(env);
+    const char *usage = "Synth.setCut(topP: Float32Array | null, topK: Int32Array | null)";
+    const float *p = nullptr;
+    const int *k = nullptr;
+    if (!info[0].IsNull() && !info[0].IsUndefined()) {
+      if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+          info[0].As<Napi::TypedArray>().ElementLength() != (size_t)batch_)
+        type_error(env, std::string(usage) + ": topP must be a Float32Array of batch values or null");
+      p = info[0].As<Napi::Float32Array>().Data();
+    }
+    if (!info[1].IsNull() && !info[1].IsUndefined()) {
+      if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+          info[1].As<Napi::TypedArray>().ElementLength() != (size_t)batch_)
+        type_error(env, std::string(usage) + ": topK must be an Int32Array of batch values or null");
+      k = info[1].As<Napi::Int32Array>().Data();
+    }
+    WNJS_CHECK(env, wn_synth_set_cut(s, p, k), "synth setCut");
+    return env.Undefined();
   }
 
   Napi::Value Free(const Napi::CallbackInfo &info) {

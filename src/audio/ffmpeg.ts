@@ -384,3 +384,44 @@ function tryKill(pid: number): void {
     /* already gone */
   }
 }
+
+/** Output formats by file extension: WAV is written directly, the others are encoded by ffmpeg. */
+export const OUTPUT_FORMATS = {
+  '.wav': null,
+  '.flac': ['-c:a', 'flac', '-compression_level', '8'],
+  '.ogg': ['-c:a', 'libvorbis', '-q:a', '6'],
+  '.mp3': ['-c:a', 'libmp3lame', '-q:a', '2'],
+} as const;
+export type OutputExtension = keyof typeof OUTPUT_FORMATS;
+
+/**
+ * The output format of `path` from its extension (case-insensitive). UserError for any other
+ * extension, and for an encoded format when there is no ffmpeg (naming the flag).
+ */
+export function outputFormatOf(path: string, flag = '--out'): { ext: OutputExtension; encoded: boolean } {
+  const m = /\.[^./\\]+$/.exec(path);
+  const ext = (m ? m[0].toLowerCase() : '') as OutputExtension;
+  if (!(ext in OUTPUT_FORMATS)) {
+    throw new UserError(`${flag} ${path}: unknown audio format '${m ? m[0] : '(no extension)'}'; use .wav, .flac, .ogg or .mp3`);
+  }
+  const encoded = OUTPUT_FORMATS[ext] !== null;
+  if (encoded && !findFfmpeg()) {
+    throw new UserError(`${flag} ${path}: writing ${ext.slice(1)} needs ffmpeg (${ffmpegReason()}); install ffmpeg or write .wav`);
+  }
+  return { ext, encoded };
+}
+
+/** Encodes the WAV file `wav` into `out` (format from its extension) with ffmpeg; UserError on failure. */
+export async function encodeWith(wav: string, out: string): Promise<void> {
+  const { ext } = outputFormatOf(out);
+  const codec = OUTPUT_FORMATS[ext];
+  if (!codec) throw new Error(`encodeWith: ${out} is a WAV, nothing to encode`);
+  const ff = findFfmpeg()!;
+  const r = runFfmpeg(ff, ['-nostdin', '-hide_banner', '-v', 'error', '-y', '-i', wav, ...codec, '-f', ext.slice(1), out]);
+  for await (const _ of r.stdout) void _;
+  const { code, signal, stderr } = await r.done;
+  if (code !== 0) {
+    const why = stderr.trim().split('\n').pop() || (signal ? `killed by ${signal}` : `exit status ${code}`);
+    throw new UserError(`${out}: ffmpeg could not encode ${ext.slice(1)} (${why})`);
+  }
+}

@@ -10,6 +10,9 @@
  *
  * Formats: `s16` (PCM 16-bit, samples clamped to [-1, 1] and rounded; 44-byte header) or `f32`
  * (IEEE float 32-bit, WAVE_FORMAT_IEEE_FLOAT with an 18-byte fmt chunk and a fact chunk; 58 bytes).
+ *
+ * `encodeWav` builds a whole WAV in memory in the same formats, optionally with a `smpl` chunk that
+ * marks a loop (so samplers loop a seamless texture without setup).
  */
 import { closeSync, openSync, writeSync, fsyncSync } from 'node:fs';
 import { UserError } from '../util/errors.js';
@@ -51,35 +54,7 @@ export class WavWriter {
   }
 
   private header(): Buffer {
-    const h = Buffer.alloc(this.headerBytes);
-    const dataBytes = this.frames * this.bytesPerSample;
-    h.write('RIFF', 0, 'ascii');
-    h.writeUInt32LE(this.headerBytes - 8 + dataBytes, 4);
-    h.write('WAVE', 8, 'ascii');
-    h.write('fmt ', 12, 'ascii');
-    if (this.format === 'f32') {
-      h.writeUInt32LE(18, 16);
-      h.writeUInt16LE(3, 20); // WAVE_FORMAT_IEEE_FLOAT
-    } else {
-      h.writeUInt32LE(16, 16);
-      h.writeUInt16LE(1, 20); // PCM
-    }
-    h.writeUInt16LE(1, 22); // mono
-    h.writeUInt32LE(this.sampleRate, 24);
-    h.writeUInt32LE(this.sampleRate * this.bytesPerSample, 28);
-    h.writeUInt16LE(this.bytesPerSample, 32);
-    h.writeUInt16LE(this.bytesPerSample * 8, 34);
-    if (this.format === 'f32') {
-      h.writeUInt16LE(0, 36); // cbSize
-      h.write('fact', 38, 'ascii');
-      h.writeUInt32LE(4, 42);
-      h.writeUInt32LE(this.frames, 46);
-      h.write('data', this.dataSizeOffset - 4, 'ascii');
-    } else {
-      h.write('data', 36, 'ascii');
-    }
-    h.writeUInt32LE(dataBytes, this.dataSizeOffset);
-    return h;
+    return wavHeader(this.format, this.sampleRate, this.frames);
   }
 
   /** Most frames a WAV can hold (the 32-bit RIFF size). */
@@ -119,4 +94,89 @@ export class WavWriter {
     closeSync(this.fd);
     this.fd = null;
   }
+}
+
+/** The header of a mono WAV of `frames` samples (44 bytes for s16, 58 for f32), data chunk last. */
+export function wavHeader(format: WavSampleFormat, sampleRate: number, frames: number): Buffer {
+  const f32 = format === 'f32';
+  const headerBytes = f32 ? 58 : 44;
+  const bytesPerSample = f32 ? 4 : 2;
+  const h = Buffer.alloc(headerBytes);
+  const dataBytes = frames * bytesPerSample;
+  h.write('RIFF', 0, 'ascii');
+  h.writeUInt32LE(headerBytes - 8 + dataBytes, 4);
+  h.write('WAVE', 8, 'ascii');
+  h.write('fmt ', 12, 'ascii');
+  h.writeUInt32LE(f32 ? 18 : 16, 16);
+  h.writeUInt16LE(f32 ? 3 : 1, 20); // WAVE_FORMAT_IEEE_FLOAT or PCM
+  h.writeUInt16LE(1, 22); // mono
+  h.writeUInt32LE(sampleRate, 24);
+  h.writeUInt32LE(sampleRate * bytesPerSample, 28);
+  h.writeUInt16LE(bytesPerSample, 32);
+  h.writeUInt16LE(bytesPerSample * 8, 34);
+  if (f32) {
+    h.writeUInt16LE(0, 36); // cbSize
+    h.write('fact', 38, 'ascii');
+    h.writeUInt32LE(4, 42);
+    h.writeUInt32LE(frames, 46);
+  }
+  h.write('data', headerBytes - 8, 'ascii');
+  h.writeUInt32LE(dataBytes, headerBytes - 4);
+  return h;
+}
+
+/** Samples as the WAV stores them: s16 clamps to [-1, 1] and rounds to 1/32767 steps. */
+export function quantize(x: Float32Array, format: WavSampleFormat): Float32Array {
+  if (format === 'f32') return x;
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    out[i] = (v >= 1 ? 32767 : v <= -1 ? -32767 : Number.isNaN(v) ? 0 : Math.round(v * 32767)) / 32767;
+  }
+  return out;
+}
+
+/**
+ * A `smpl` chunk (the sampler chunk of the RIFF WAVE spec) with one forward loop over sample frames
+ * start..end (end inclusive), played forever, MIDI unity note 60.
+ */
+export function smplChunk(sampleRate: number, start: number, end: number): Buffer {
+  const c = Buffer.alloc(8 + 36 + 24);
+  c.write('smpl', 0, 'ascii');
+  c.writeUInt32LE(36 + 24, 4);
+  c.writeUInt32LE(0, 8); // manufacturer
+  c.writeUInt32LE(0, 12); // product
+  c.writeUInt32LE(Math.round(1e9 / sampleRate), 16); // sample period, ns
+  c.writeUInt32LE(60, 20); // MIDI unity note
+  c.writeUInt32LE(0, 24); // pitch fraction
+  c.writeUInt32LE(0, 28); // SMPTE format
+  c.writeUInt32LE(0, 32); // SMPTE offset
+  c.writeUInt32LE(1, 36); // one loop
+  c.writeUInt32LE(0, 40); // sampler data bytes
+  c.writeUInt32LE(0, 44); // cue point id
+  c.writeUInt32LE(0, 48); // type: forward
+  c.writeUInt32LE(start, 52);
+  c.writeUInt32LE(end, 56);
+  c.writeUInt32LE(0, 60); // fraction
+  c.writeUInt32LE(0, 64); // play count: forever
+  return c;
+}
+
+/**
+ * A whole mono WAV in memory. `loop`: a smpl chunk after the data marking frames start..end (inclusive).
+ * Returns the bytes and the samples as stored (for metering what was written).
+ */
+export function encodeWav(x: Float32Array, sampleRate: number, format: WavSampleFormat, loop?: { start: number; end: number }): { bytes: Uint8Array; written: Float32Array } {
+  const written = quantize(x, format);
+  const head = wavHeader(format, sampleRate, x.length);
+  const bps = format === 'f32' ? 4 : 2;
+  const data = Buffer.alloc(x.length * bps);
+  if (format === 'f32') Buffer.from(written.buffer, written.byteOffset, written.byteLength).copy(data);
+  else for (let i = 0; i < x.length; i++) data.writeInt16LE(Math.round(written[i] * 32767), i * 2);
+  const parts = [head, data];
+  if (data.length % 2) parts.push(Buffer.alloc(1)); // RIFF chunks are word-aligned
+  if (loop) parts.push(smplChunk(sampleRate, loop.start, loop.end));
+  const bytes = Buffer.concat(parts);
+  bytes.writeUInt32LE(bytes.length - 8, 4); // RIFF size covers every chunk
+  return { bytes, written };
 }

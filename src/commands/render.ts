@@ -18,6 +18,9 @@ import { MODEL_RATE, render, sha256File, type RenderResult } from '../render/ren
 import { decodeFile, resample } from '../audio/decode.js';
 import { formatDilations, receptiveField } from '../model/config.js';
 import { DurationEstimate, fasterHints, formatTemperature } from '../util/estimate.js';
+import { SAMPLING_DEFAULTS, checkCut } from '../synth/sampling.js';
+import { DATASET_PRIME, datasetPrimeSource } from '../synth/prime-dataset.js';
+import { readinessNote } from '../synth/readiness.js';
 
 interface RenderArgs {
   model?: string;
@@ -32,6 +35,11 @@ interface RenderArgs {
   fadeIn: string;
   fadeOut: string;
   normalize?: string;
+  topP?: string;
+  topK?: string;
+  raw?: boolean;
+  format?: 's16' | 'f32';
+  warmup?: string;
   sampleRate?: number;
   batch?: number;
   device: DeviceChoice;
@@ -70,7 +78,9 @@ export function planRender(a: Partial<RenderArgs>): RenderPlan {
   const secs = seconds('--seconds', a.seconds ?? RENDER_DEFAULTS.seconds, { allowZero: false });
   const seed = a.seed ?? RENDER_DEFAULTS.seed;
   if (!Number.isSafeInteger(seed) || seed < 0 || seed > MAX_SEED) throw new UserError(`--seed ${seed}: expected a whole number from 0 to 2^53-1`);
-  const primes = (a.prime ?? []).map((p) => {
+  // `dataset`: the model's own data (src/synth/prime-dataset.ts); `none`: from silence
+  const primes = (a.prime ?? [SAMPLING_DEFAULTS.prime]).filter((p) => p !== 'none').map((p) => {
+    if (p === DATASET_PRIME) return p;
     if (!existsSync(p)) throw new UserError(`--prime ${p}: no such file`);
     if (statSync(p).isDirectory()) throw new UserError(`--prime ${p}: is a folder, expected an audio file`);
     return resolve(p);
@@ -117,7 +127,7 @@ function printSummary(r: RenderResult, device: string) {
   for (const t of r.textures) {
     console.log(
       `  ${t.file}  ${t.duration.toFixed(2)} s  seed ${t.seed}  temperature ${formatTemperature(t.temperature)}` +
-        `  ${fmtDb(t.loudnessLufs, 'LUFS')}  peak ${fmtDb(t.peakDbfs, 'dBFS')}` +
+        `  ${fmtDb(t.loudnessLufs, 'LUFS')}  peak ${fmtDb(t.peakDbfs, 'dBFS')}  RMS ${fmtDb(t.rmsDbfs ?? null, 'dBFS')}  DC ${(t.dc ?? 0).toFixed(4)}` +
         (t.loop ? '  loop' : '') + (t.limited ? `  limited ${t.limiterReductionDb.toFixed(1)} dB` : ''),
     );
   }
@@ -137,12 +147,17 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
           .option('out-dir', { type: 'string', default: RENDER_DEFAULTS.outDir, describe: 'Output folder: NAME.wav per texture, index.json, contact-sheet.png' })
           .option('seed', { type: 'number', default: RENDER_DEFAULTS.seed, describe: 'Base seed: texture i (from 0) uses seed BASE+i' })
           .option('temperature', { type: 'string', default: RENDER_DEFAULTS.temperature, describe: 'Sampling temperature T, or a range 0.8..1.1 spread evenly over the textures (0 = most likely class)' })
-          .option('prime', { type: 'string', array: true, describe: 'Audio file(s) to continue from (the last receptive field of each); several are assigned round-robin' })
+          .option('prime', { type: 'string', array: true, describe: `Audio file(s) to continue from (the last receptive field of each; several are assigned round-robin), \`dataset\` (a random stretch of the model's own training data per texture) or \`none\`. Default: ${SAMPLING_DEFAULTS.prime}` })
           .option('loop', { type: 'boolean', default: false, describe: 'Seamless loops: generate S + crossfade seconds and fold the tail into the head (equal-power)' })
           .option('crossfade', { type: 'string', default: RENDER_DEFAULTS.crossfade, describe: 'Crossfade length of --loop' })
           .option('fade-in', { type: 'string', default: '0', describe: 'Fade-in length (starts exactly at silence)' })
           .option('fade-out', { type: 'string', default: '0', describe: 'Fade-out length (ends exactly at silence)' })
           .option('normalize', { type: 'string', requiresArg: true, describe: 'Peak (e.g. -1dBFS) or integrated loudness (e.g. -16LUFS, ITU-R BS.1770; peaks then limited to -1 dBFS)' })
+          .option('top-p', { type: 'string', default: String(SAMPLING_DEFAULTS.topP), describe: 'Nucleus sampling: only the most likely classes holding this share of the probability (fewer clicks); 1 = no cut' })
+          .option('top-k', { type: 'string', default: String(SAMPLING_DEFAULTS.topK), describe: 'Only the K most likely classes; 0 = no limit' })
+          .option('raw', { type: 'boolean', default: false, describe: 'The model\'s samples untouched (no DC blocker before loops, fades and normalization)' })
+          .option('warmup', { type: 'string', default: String(SAMPLING_DEFAULTS.warmup), describe: 'Seconds generated and dropped at the start of each texture, so it has settled into its texture (docs/audio.md)' })
+          .option('format', { choices: ['s16', 'f32'] as const, default: 's16' as const, describe: 'WAV sample format: 16-bit PCM or 32-bit float' })
           .option('sample-rate', { type: 'number', describe: `Output sample rate in Hz (default: the model's ${MODEL_RATE}); resampled after generation` })
           .option('batch', { type: 'number', describe: `Streams per batched synthesis call (default: the number of textures, at most ${RENDER_DEFAULTS.maxBatch}); more textures are done in waves` })
           .option('job', { type: 'string', describe: 'JSON array of textures [{name, seconds, seed, temperature, prime, loop}], instead of --count' })
@@ -155,7 +170,8 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
       .example('$0 render --count 4 --prime a.wav b.flac --fade-in 2s --fade-out 2s', 'Continue from two recordings (round-robin), with fades')
       .epilog(
         'Rerunning the same command skips finished textures (complete WAV and index entry) and redoes unfinished ones. ' +
-          'Each WAV is 16-bit mono, written under a temporary name and renamed when complete. Ctrl-C stops after the current step.',
+          'Each WAV is mono (16-bit, or float with --format f32), written under a temporary name and renamed when complete; a --loop texture carries a smpl chunk with its loop points. ' +
+          'A DC blocker (10 Hz) runs first unless --raw; index.json records DC, peak, RMS and loudness. Ctrl-C stops after the current step.',
       ) as unknown as Argv<RenderArgs>,
   handler: async (argv: ArgumentsCamelCase<RenderArgs>) => {
     const plan = planRender(argv);
@@ -175,11 +191,24 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
     const batch = argv.batch ?? Math.min(plan.textures.length, RENDER_DEFAULTS.maxBatch);
     if (!Number.isInteger(batch) || batch < 1 || batch > 4096) throw new UserError(`--batch ${argv.batch}: expected a whole number from 1 to 4096`);
 
+    const { topP, topK } = checkCut(argv.topP ?? SAMPLING_DEFAULTS.topP, argv.topK ?? SAMPLING_DEFAULTS.topK);
     const { path: ckPath, note: modelNote } = resolveModelOrBundled(argv.model);
     const ck = await loadCheckpoint(ckPath);
     const dev = resolveDevice(argv.device);
     const progress = createProgress({ label: 'render', unit: 's audio', silent: argv.json });
     if (modelNote && !argv.json) progress.log(modelNote);
+    const readiness = readinessNote(ckPath, ck.step, ck.metadata);
+    if (readiness) progress.log(readiness);
+    if (plan.textures.some((t) => t.prime === DATASET_PRIME)) {
+      try {
+        datasetPrimeSource(ckPath, ck.metadata);
+      } catch (e) {
+        if (argv.prime !== undefined || !(e instanceof UserError)) throw e;
+        // only the default asked for it: render from silence instead
+        if (!argv.json) progress.log(`note: textures start from silence (${e.message.replace(/^--prime dataset: /, '')})`);
+        for (const t of plan.textures) if (t.prime === DATASET_PRIME) t.prime = null;
+      }
+    }
     if (dev.note && !argv.json) progress.log(dev.note);
     if (!argv.json) {
       progress.log(`model ${ckPath} (step ${ck.step}, dilations ${formatDilations(ck.config.dilations)}, receptive field ${receptiveField(ck.config)} samples)`);
@@ -198,7 +227,12 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
       result = await render({
         outDir: argv.outDir,
         textures: plan.textures,
-        model: { path: ckPath, sha256: sha256File(ckPath), step: ck.step, config: ck.config, params: ck.params },
+        model: { path: ckPath, sha256: sha256File(ckPath), step: ck.step, config: ck.config, params: ck.params, metadata: ck.metadata },
+        topP,
+        topK,
+        raw: !!argv.raw,
+        format: argv.format ?? 's16',
+        warmup: seconds('--warmup', argv.warmup ?? SAMPLING_DEFAULTS.warmup, { allowZero: true }),
         sampleRate,
         resample,
         decodePrime: (path, rate) => decodeFile(path, { rate }),

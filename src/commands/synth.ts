@@ -13,10 +13,17 @@ import { withDevice, withJson } from './options.js';
 import { resolveDevice, type DeviceChoice } from '../device.js';
 import { UserError, messageOf } from '../util/errors.js';
 import { createProgress } from '../util/progress.js';
-import { WavWriter, type WavSampleFormat } from '../audio/wav-writer.js';
+import { WavWriter, quantize, type WavSampleFormat } from '../audio/wav-writer.js';
+import { native } from '../native.js';
 import { SincResampler } from '../audio/decode.js';
 import { loadSynthModel } from '../synth/model.js';
 import { MODEL_RATE, Synthesizer, parseSeed, primeFromFile, randomSeed } from '../synth/synthesizer.js';
+import { DcBlocker } from '../render/dsp.js';
+import { LevelMeter, formatLevels, type LevelReport } from '../render/loudness.js';
+import { closeFfmpegLauncher, encodeWith, outputFormatOf } from '../audio/ffmpeg.js';
+import { primeFromDataset } from '../synth/prime-dataset.js';
+import { readinessNote } from '../synth/readiness.js';
+import { checkCut, SAMPLING_DEFAULTS } from '../synth/sampling.js';
 import { formatDilations, receptiveField } from '../model/config.js';
 import { DurationEstimate, fasterHints, formatTemperature } from '../util/estimate.js';
 
@@ -25,13 +32,28 @@ export const BLOCK = 4096;
 /** Longest run accepted (24 hours of audio). */
 export const MAX_SECONDS = 24 * 3600;
 export const MAX_PRIME_SECONDS = 600;
-export const SYNTH_DEFAULTS = { seconds: 30, temperature: 1, primeSeconds: 1, sampleRate: MODEL_RATE, format: 's16' as WavSampleFormat };
+export const SYNTH_DEFAULTS = {
+  seconds: 30,
+  temperature: SAMPLING_DEFAULTS.temperature,
+  topP: SAMPLING_DEFAULTS.topP,
+  topK: SAMPLING_DEFAULTS.topK,
+  prime: SAMPLING_DEFAULTS.prime,
+  primeSeconds: 1,
+  warmup: SAMPLING_DEFAULTS.warmup,
+  sampleRate: MODEL_RATE,
+  format: 's16' as WavSampleFormat,
+};
 
 interface SynthArgs {
   model?: string;
   seconds: unknown;
   out?: string;
   temperature: unknown;
+  topP?: unknown;
+  topK?: unknown;
+  raw?: boolean;
+  keepPrime?: boolean;
+  warmup?: unknown;
   seed?: unknown;
   prime?: string;
   primeSeconds: unknown;
@@ -56,6 +78,17 @@ export interface SynthSummary {
   device: string;
   prime: string | null;
   primeSeconds: number;
+  /** Where a `--prime dataset` prime came from. */
+  primeFrom: string | null;
+  primeKept: boolean;
+  warmup: number;
+  topP: number;
+  topK: number;
+  /** DC blocker applied (false with --raw). */
+  dcBlocked: boolean;
+  levels: LevelReport;
+  /** The readiness note printed (null when the model is past the "knows nothing" level). */
+  readiness: string | null;
   interrupted: boolean;
 }
 
@@ -78,6 +111,12 @@ export interface CheckedSynthArgs {
   seconds: number;
   out: string;
   temperature: number;
+  topP: number;
+  topK: number;
+  raw: boolean;
+  keepPrime: boolean;
+  /** Seconds generated and discarded before the output starts (the take settles in them). */
+  warmup: number;
   seed: number;
   primeSeconds: number;
   sampleRate: number;
@@ -89,6 +128,8 @@ export function checkSynthArgs(a: SynthArgs): CheckedSynthArgs {
   const seconds = positive(a.seconds, '--seconds', MAX_SECONDS, 'seconds');
   const out = single(a.out, '--out');
   if (typeof out !== 'string' || out.trim() === '') throw new UserError('--out FILE.wav is required (where to write the audio)');
+  outputFormatOf(out);
+  const { topP, topK } = checkCut(single(a.topP ?? SYNTH_DEFAULTS.topP, '--top-p'), single(a.topK ?? SYNTH_DEFAULTS.topK, '--top-k'));
   const tv = single(a.temperature, '--temperature');
   const temperature = typeof tv === 'number' ? tv : Number(String(tv).trim());
   if (String(tv).trim() === '' || !Number.isFinite(temperature) || temperature < 0 || temperature > 100) {
@@ -102,6 +143,11 @@ export function checkSynthArgs(a: SynthArgs): CheckedSynthArgs {
     seed = Number(s);
   }
   const primeSeconds = positive(a.primeSeconds, '--prime-seconds', MAX_PRIME_SECONDS, 'seconds');
+  const wv = single(a.warmup ?? SYNTH_DEFAULTS.warmup, '--warmup');
+  const warmup = typeof wv === 'number' ? wv : Number(String(wv).trim());
+  if (String(wv).trim() === '' || !Number.isFinite(warmup) || warmup < 0 || warmup > MAX_PRIME_SECONDS) {
+    throw new UserError(`--warmup '${String(wv)}': expected seconds from 0 to ${MAX_PRIME_SECONDS}`);
+  }
   const sr = single(a.sampleRate, '--sample-rate');
   const sampleRate = typeof sr === 'number' ? sr : Number(String(sr).trim());
   if (!Number.isInteger(sampleRate) || sampleRate < 1000 || sampleRate > 384000) {
@@ -113,7 +159,7 @@ export function checkSynthArgs(a: SynthArgs): CheckedSynthArgs {
   if (Math.ceil(seconds * sampleRate) * bytes > 0xffffffff - 64) {
     throw new UserError(`--seconds ${seconds}: too long for one WAV file at ${sampleRate} Hz ${format} (4 GiB limit)`);
   }
-  return { seconds, out, temperature, seed, primeSeconds, sampleRate, format };
+  return { seconds, out, temperature, topP, topK, raw: !!a.raw, keepPrime: !!a.keepPrime, warmup, seed, primeSeconds, sampleRate, format };
 }
 
 export interface SynthRunOptions extends CheckedSynthArgs {
@@ -129,16 +175,38 @@ export interface SynthRunOptions extends CheckedSynthArgs {
 /** The whole command without yargs (tests call it directly). */
 export async function runSynth(o: SynthRunOptions): Promise<SynthSummary> {
   const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
-  // 1. the output file: created now, so an unwritable path fails before anything else
-  const writer = new WavWriter(o.out, o.sampleRate, o.format);
+  // 1. the output file: created now, so an unwritable path fails before anything else. Encoded
+  //    formats stream into OUT.part.wav (valid at every moment) and are encoded at the end.
+  const { encoded } = outputFormatOf(o.out);
+  const wavPath = encoded ? `${o.out}.part.wav` : o.out;
+  if (encoded) {
+    new WavWriter(o.out, o.sampleRate, o.format).close(); // checks that OUT itself can be written
+    unlinkSync(o.out);
+  }
+  const writer = new WavWriter(wavPath, o.sampleRate, o.format);
   let started = false;
   try {
     // 2. model, prime, device
     const model = await loadSynthModel(o.model);
     if (model.note) log(model.note);
+    // notes are printed once every input has been checked (a bad input gives one line only)
+    const readiness = readinessNote(model.path, model.step, model.metadata);
+    const notes: string[] = readiness ? [readiness] : [];
     let prime: Uint8Array | undefined;
-    if (o.prime) {
-      prime = await primeFromFile(o.prime, o.primeSeconds);
+    let primeFrom: string | null = null;
+    const primeMode = o.prime ?? SYNTH_DEFAULTS.prime;
+    const primeSamples = Math.max(1, Math.round(o.primeSeconds * MODEL_RATE));
+    if (primeMode === 'dataset') {
+      try {
+        const p = await primeFromDataset(model.path, model.metadata, primeSamples, BigInt(o.seed));
+        prime = p.classes;
+        primeFrom = p.from;
+      } catch (e) {
+        if (o.prime !== undefined || !(e instanceof UserError)) throw e;
+        notes.push(`note: starting from silence (${e.message.replace(/^--prime dataset: /, '')})`); // only the default asked for it
+      }
+    } else if (primeMode !== 'none') {
+      prime = await primeFromFile(primeMode, o.primeSeconds);
     }
     const dev = resolveDevice(o.device);
     let synth: Synthesizer;
@@ -147,24 +215,42 @@ export async function runSynth(o: SynthRunOptions): Promise<SynthSummary> {
         config: model.config,
         params: model.params,
         device: dev.device,
-        streams: [{ seed: BigInt(o.seed), temperature: o.temperature, prime }],
+        streams: [{ seed: BigInt(o.seed), temperature: o.temperature, topP: o.topP, topK: o.topK, prime }],
       });
     } catch (e) {
       throw e instanceof UserError ? e : new UserError(`synth: cannot create the synthesizer on ${dev.description}: ${messageOf(e)}`);
     }
+    for (const n of notes) log(n);
+    const cut = `${o.topP < 1 ? `, top-p ${o.topP}` : ''}${o.topK > 0 ? `, top-k ${o.topK}` : ''}`;
     if (!o.json) {
       log(`model ${model.path} (step ${model.step}, dilations ${formatDilations(model.config.dilations)}, ` +
         `receptive field ${receptiveField(model.config)} samples)`);
-      log(`seed ${o.seed}, temperature ${formatTemperature(o.temperature)}, device ${dev.description}${dev.note ? ` (${dev.note})` : ''}`);
-      if (prime) log(`prime: last ${(prime.length / MODEL_RATE).toFixed(2)} s of ${o.prime}`);
+      log(`seed ${o.seed}, temperature ${formatTemperature(o.temperature)}${cut}${o.warmup > 0 ? `, warm-up ${o.warmup} s` : ''}, device ${dev.description}${dev.note ? ` (${dev.note})` : ''}`);
+      if (prime) {
+        const what = primeFrom ?? o.prime;
+        log(`prime: ${(prime.length / MODEL_RATE).toFixed(2)} s of ${primeFrom ? what : `the end of ${what}`} (${o.keepPrime ? 'kept at the start of the output' : 'not in the output'})`);
+      }
     } else {
       log(`seed ${o.seed}`);
     }
     started = true;
 
-    // 3. generate
+    // 3. generate: DC blocker (state carried across blocks) -> meter -> resampler -> WAV
     const total = Math.round(o.seconds * MODEL_RATE);
     const rs = o.sampleRate !== MODEL_RATE ? new SincResampler(MODEL_RATE, o.sampleRate) : null;
+    const dc = o.raw ? null : new DcBlocker(MODEL_RATE);
+    const meter = new LevelMeter(o.sampleRate);
+    const emit = (x: Float32Array) => {
+      if (x.length === 0) return;
+      writer.write(x);
+      meter.push(quantize(x, o.format));
+    };
+    if (prime) {
+      // the prime's audio runs through the DC blocker either way, so a cut prime leaves it settled
+      const px = native().mulawDecode(prime);
+      dc?.process(px);
+      if (o.keepPrime) emit(rs ? rs.push(px) : px);
+    }
     const progress = createProgress({ label: 'synth', total, unit: 'samples', silent: o.json });
     const t0 = performance.now();
     let computeMs = 0;
@@ -174,28 +260,46 @@ export async function runSynth(o: SynthRunOptions): Promise<SynthSummary> {
     });
     try {
       await synth.start({ stop: () => !!o.stop?.requested }); // Ctrl-C during a long prime: no audio, valid empty WAV
+      // warm-up: generated and dropped (through the DC blocker, so it stays settled); not written
+      const warm = Math.round(o.warmup * MODEL_RATE);
+      for (let w = 0; w < warm && !o.stop?.requested; ) {
+        const n = Math.min(BLOCK, warm - w);
+        const { audio } = await synth.generate(n);
+        dc?.process(audio[0]);
+        w += n;
+        progress.update(0, `warming up ${(w / MODEL_RATE).toFixed(1)}/${o.warmup} s`);
+      }
       while (done < total && !o.stop?.requested) {
         const n = est.nextBlock(BLOCK, total - done); // small blocks first: a measured estimate within seconds
         const c0 = performance.now();
         const { audio } = await synth.generate(n);
         computeMs += performance.now() - c0;
-        writer.write(rs ? rs.push(audio[0]) : audio[0]);
+        const x = dc ? dc.process(audio[0]) : audio[0];
+        emit(rs ? rs.push(x) : x);
         done += n;
         const estimate = o.json ? undefined : est.record(done, performance.now());
         if (estimate) progress.log(estimate);
         const xrt = done / MODEL_RATE / ((performance.now() - t0) / 1000);
         progress.update(done, `${(done / MODEL_RATE).toFixed(1)} s, ${xrt.toFixed(2)}x real time`);
       }
-      if (rs) writer.write(rs.flush());
+      if (rs) emit(rs.flush());
     } finally {
       progress.stop();
       synth.free();
     }
     writer.close();
+    if (encoded) {
+      try {
+        await encodeWith(wavPath, o.out);
+      } finally {
+        await closeFfmpegLauncher();
+      }
+      unlinkSync(wavPath);
+    }
     const sps = computeMs > 0 ? done / (computeMs / 1000) : 0;
     return {
       path: o.out,
-      seconds: done / MODEL_RATE,
+      seconds: writer.frames / o.sampleRate,
       samples: writer.frames,
       sampleRate: o.sampleRate,
       format: o.format,
@@ -206,17 +310,27 @@ export async function runSynth(o: SynthRunOptions): Promise<SynthSummary> {
       model: model.path,
       step: model.step,
       device: dev.description,
-      prime: o.prime ?? null,
+      prime: prime ? (primeFrom ? 'dataset' : (o.prime ?? null)) : null,
       primeSeconds: prime ? prime.length / MODEL_RATE : 0,
+      primeFrom,
+      primeKept: !!prime && o.keepPrime,
+      warmup: o.warmup,
+      topP: o.topP,
+      topK: o.topK,
+      dcBlocked: !o.raw,
+      levels: meter.report(),
+      readiness,
       interrupted: done < total,
     };
   } catch (e) {
     writer.close();
     if (!started) {
-      try {
-        unlinkSync(o.out);
-      } catch {
-        /* already gone */
+      for (const p of encoded ? [wavPath, o.out] : [o.out]) {
+        try {
+          unlinkSync(p);
+        } catch {
+          /* already gone */
+        }
       }
     }
     throw e;
@@ -232,10 +346,15 @@ export const synthCommand: CommandModule<object, SynthArgs> = {
         y
           .option('model', { type: 'string', describe: 'A run folder or a .safetensors checkpoint (default: the newest run\'s newest checkpoint under ./runs)' })
           .option('seconds', { type: 'string', default: String(SYNTH_DEFAULTS.seconds), describe: `Length of the audio to generate, up to ${MAX_SECONDS} (24 h)` })
-          .option('out', { type: 'string', describe: 'Output WAV file (valid at every moment while it is written)' })
+          .option('out', { type: 'string', describe: 'Output file: .wav (valid at every moment while it is written), or .flac, .ogg, .mp3 (encoded by ffmpeg at the end)' })
           .option('temperature', { type: 'string', default: String(SYNTH_DEFAULTS.temperature), describe: 'Sampling temperature: 1 = the model\'s distribution, lower = tamer, 0 = argmax' })
+          .option('top-p', { type: 'string', default: String(SYNTH_DEFAULTS.topP), describe: 'Nucleus sampling: sample only from the most likely classes holding this share of the probability (cuts the unlikely tail that makes clicks); 1 = no cut' })
+          .option('top-k', { type: 'string', default: String(SYNTH_DEFAULTS.topK), describe: 'Sample only from the K most likely classes; 0 = no limit' })
+          .option('raw', { type: 'boolean', default: false, describe: 'Write the model\'s samples untouched (no DC blocker)' })
+          .option('warmup', { type: 'string', default: String(SYNTH_DEFAULTS.warmup), describe: 'Seconds generated and dropped before the output starts, so the take has settled into its texture (docs/audio.md)' })
+          .option('keep-prime', { type: 'boolean', default: false, describe: 'Keep the prime\'s audio at the start of the output (default: the output starts where generation starts)' })
           .option('seed', { type: 'string', describe: 'Random seed (default: random; always printed so a result can be reproduced)' })
-          .option('prime', { type: 'string', describe: 'Audio file (any format ffmpeg reads; WAV without ffmpeg) whose end is fed to the network before free generation' })
+          .option('prime', { type: 'string', describe: `What to feed the network before free generation: an audio file (any format ffmpeg reads; WAV without ffmpeg; its end is used), \`dataset\` (a random stretch of the model's own training data, or of the bundled recordings for the bundled model) or \`none\` (start from silence). Default: ${SYNTH_DEFAULTS.prime}` })
           .option('prime-seconds', { type: 'string', default: String(SYNTH_DEFAULTS.primeSeconds), describe: 'How much of the end of --prime to feed, in seconds' })
           .option('sample-rate', { type: 'string', default: String(SYNTH_DEFAULTS.sampleRate), describe: 'Output sample rate; the 16 kHz model output is resampled (windowed sinc)' })
           .option('format', { choices: ['s16', 'f32'] as const, default: SYNTH_DEFAULTS.format, describe: 'Output sample format: 16-bit PCM or 32-bit float' }),
@@ -245,9 +364,12 @@ export const synthCommand: CommandModule<object, SynthArgs> = {
       .example('$0 synth --model runs/eno --seed 7 --temperature 0.9 --out a.wav', 'Reproducible take from one run')
       .example('$0 synth --prime field.flac --prime-seconds 2 --out b.wav', 'Continue the last 2 s of a recording')
       .example('$0 synth --out c.wav --sample-rate 48000 --format f32', '48 kHz float for a DAW')
+      .example('$0 synth --out d.flac --top-p 1 --prime none --raw', 'The model\'s raw samples, no cut, from silence, as FLAC')
       .epilogue(
         'The WAV is written as it is generated and is valid at every moment: Ctrl-C stops after the current block ' +
-          '(0.256 s of audio) and keeps everything generated so far. A prime shorter than --prime-seconds is used whole. ' +
+          '(0.256 s of audio) and keeps everything generated so far (an .flac/.ogg/.mp3 is encoded from it). A prime shorter than --prime-seconds is used whole. ' +
+          'A DC blocker (10 Hz, before anything else) is on unless --raw; the summary reports DC, peak, RMS and loudness. ' +
+          'Defaults (--top-p, --prime) were chosen by measurement: docs/audio.md. ' +
           'Environment: WAVENET_SYNTH_PRECISION=bf16 runs the CPU kernel with bf16 weights on CPUs with AVX512-BF16 ' +
           '(faster; logits within about 1% of fp32, so the audio differs from the fp32 default); WAVENET_THREADS caps the threads.',
       ) as unknown as Argv<SynthArgs>,
@@ -276,6 +398,7 @@ export const synthCommand: CommandModule<object, SynthArgs> = {
         `${r.interrupted ? 'interrupted: ' : ''}wrote ${r.path}: ${r.seconds.toFixed(2)} s, ${r.sampleRate} Hz ${r.format}, ` +
           `seed ${r.seed}, temperature ${formatTemperature(r.temperature)}; ${Math.round(r.samplesPerSecond)} samples/s (${r.xRealTime.toFixed(2)}x real time)`,
       );
+      console.log(`  ${formatLevels(r.levels)}${r.dcBlocked ? '' : ' (raw: no DC blocker)'}`);
     }
     if (r.interrupted) process.exitCode = 130;
   },

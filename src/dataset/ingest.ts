@@ -16,6 +16,7 @@ import {
   CHUNKS_DIR, MANIFEST_FILE, emptyManifest, fsyncDir, manifestPath, readManifest, writeManifest,
   type Manifest, type ManifestChunk, type ManifestRejected, type ManifestSource,
 } from './manifest.js';
+import { recordValEntropy } from './entropy.js';
 import { summarize, type DatasetSummary } from './summary.js';
 import { mulawEncodeFast } from './mulaw-table.js';
 import { takePidLock } from '../util/lock.js';
@@ -523,7 +524,8 @@ async function ingestLocked(opts: IngestOptions, dir: string, t0: number): Promi
 
   compose(true);
   fsyncDir(chunksDir);
-  const changed = added.length > 0 || JSON.stringify(m.rejected) !== rejectedBefore || !existed || m.valFraction !== valBefore;
+  const entropyChanged = recordValEntropy(dir, m);
+  const changed = entropyChanged || added.length > 0 || JSON.stringify(m.rejected) !== rejectedBefore || !existed || m.valFraction !== valBefore;
   const empty = !existed && m.sources.length === 0; // nothing to keep: the folder is removed
   if (changed && !empty) {
     m.updated = new Date().toISOString();

@@ -58,6 +58,9 @@ export interface Manifest {
   sources: ManifestSource[];
   chunks: ManifestChunk[];
   rejected: ManifestRejected[];
+  /** Unigram entropy of the validation data, bits/sample: the "knows nothing" loss (src/dataset/entropy.ts).
+   * Absent in manifests written before it existed; null for an empty dataset. */
+  valEntropyBits?: number | null;
 }
 
 export const MANIFEST_FILE = 'manifest.json';

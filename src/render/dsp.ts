@@ -3,6 +3,7 @@
  *   loopFold    seamless loop: fold the extra tail into the head with an equal-power crossfade
  *   applyFades  fade in / fade out that start and end exactly at silence
  *   normalize   to a peak (dBFS) or an integrated-loudness (LUFS) target, with a peak limiter
+ *   DcBlocker   the DC blocker `synth` and `render` apply first (before fades, loops and normalization)
  */
 import { mulawDecodeValue } from '../audio/mulaw.js';
 import { fromDb, integratedLoudness, peakLinear, toDb } from './loudness.js';
@@ -172,4 +173,50 @@ export function decodeClasses(q: Uint8Array, mu = 255): Float32Array {
   const out = new Float32Array(q.length);
   for (let i = 0; i < q.length; i++) out[i] = table[q[i]];
   return out;
+}
+
+/** Corner frequency of the DC blocker, Hz: far below anything audible (and below the RLB filter of BS.1770). */
+export const DC_BLOCK_HZ = 10;
+
+/**
+ * DC blocker: two cascaded one-pole high-passes y[n] = x[n] - x[n-1] + r y[n-1], r = exp(-2 pi fc / rate)
+ * (each -3 dB at fc, 12 dB per octave below fc together; 0.05 dB down at 40 Hz with fc = 10 Hz).
+ * Streaming: the state carries over from one `process` call to the next, so a signal processed in
+ * blocks of any size gives exactly the same samples as processed whole. The state starts at rest
+ * (as if silence came before), which is what the network starts from too.
+ */
+export class DcBlocker {
+  readonly r: number;
+  private x1 = 0;
+  private y1 = 0;
+  private x2 = 0;
+  private y2 = 0;
+
+  constructor(readonly rate: number, readonly cutoffHz = DC_BLOCK_HZ) {
+    if (!(rate > 0) || !(cutoffHz > 0) || cutoffHz >= rate / 2) throw new Error(`DcBlocker: bad rate ${rate} or cutoff ${cutoffHz}`);
+    this.r = Math.exp((-2 * Math.PI * cutoffHz) / rate);
+  }
+
+  /** Filters x in place and returns it. */
+  process(x: Float32Array): Float32Array {
+    const r = this.r;
+    let { x1, y1, x2, y2 } = this;
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      const a = v - x1 + r * y1;
+      x1 = v;
+      y1 = a;
+      const b = a - x2 + r * y2;
+      x2 = a;
+      y2 = b;
+      x[i] = b;
+    }
+    Object.assign(this, { x1, y1, x2, y2 });
+    return x;
+  }
+}
+
+/** A copy of x with its DC blocked (DcBlocker from rest). */
+export function blockDc(x: Float32Array, rate: number, cutoffHz = DC_BLOCK_HZ): Float32Array {
+  return new DcBlocker(rate, cutoffHz).process(Float32Array.from(x));
 }

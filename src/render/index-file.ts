@@ -34,6 +34,15 @@ export interface TextureSettings {
   normalize: string | null;
   sampleRate: number;
   modelSha256: string;
+  /** Sampling cut (absent in older indexes: no cut). */
+  topP?: number;
+  topK?: number;
+  /** DC blocker applied (absent in older indexes: not applied). */
+  dcBlock?: boolean;
+  /** WAV sample format (absent in older indexes: s16). */
+  format?: 's16' | 'f32';
+  /** Seconds generated and dropped at the start (absent in older indexes: 0). */
+  warmup?: number;
 }
 
 export interface TextureRecord extends TextureSettings {
@@ -46,6 +55,10 @@ export interface TextureRecord extends TextureSettings {
   sha256: string;
   peakDbfs: number | null;
   loudnessLufs: number | null;
+  /** RMS level in dBFS, mean (DC) and the largest |mean| of a 1 s block (absent in older indexes). */
+  rmsDbfs?: number | null;
+  dc?: number;
+  dcMaxBlock?: number;
   gainDb: number;
   limited: boolean;
   limiterReductionDb: number;
@@ -103,6 +116,9 @@ export async function writeIndex(path: string, index: RenderIndex): Promise<void
 export function sameSettings(r: TextureSettings, s: TextureSettings): boolean {
   const keys: (keyof TextureSettings)[] = [
     'seconds', 'seed', 'temperature', 'prime', 'primeSha256', 'loop', 'crossfade', 'fadeIn', 'fadeOut', 'normalize', 'sampleRate', 'modelSha256',
+    'topP', 'topK', 'dcBlock', 'format', 'warmup',
   ];
-  return keys.every((k) => r[k] === s[k]);
+  // settings added later: an older record holds what was done before they existed
+  const dflt: Partial<TextureSettings> = { topP: 1, topK: 0, dcBlock: false, format: 's16', warmup: 0 };
+  return keys.every((k) => (r[k] ?? dflt[k]) === (s[k] ?? dflt[k]));
 }

@@ -101,6 +101,11 @@ export function integratedLoudness(x: ArrayLike<number>, rate: number): number {
   for (let i = 0; i < y.length; i++) cum[i + 1] = cum[i] + y[i] * y[i];
   const z: number[] = [];
   for (let s = 0; s + block <= y.length; s += step) z.push((cum[s + block] - cum[s]) / block);
+  return gatedLoudness(z);
+}
+
+/** BS.1770 gating over the mean squares z of the 400 ms blocks: LUFS, or -Infinity. */
+function gatedLoudness(z: number[]): number {
   const lufs = (ms: number) => -0.691 + 10 * Math.log10(ms);
   const passAbs = z.filter((v) => v > 0 && lufs(v) > ABSOLUTE_GATE);
   if (passAbs.length === 0) return -Infinity;
@@ -114,4 +119,107 @@ export function integratedLoudness(x: ArrayLike<number>, rate: number): number {
 /** A finite number for JSON, or null for -Infinity/NaN, rounded to 0.01. */
 export function dbForJson(v: number): number | null {
   return Number.isFinite(v) ? Math.round(v * 100) / 100 : null;
+}
+
+/** What a listener's meters would say about a take (all from the samples as written). */
+export interface LevelReport {
+  /** Mean of the whole signal (full scale = 1). */
+  dc: number;
+  /** Largest |mean| over the whole 1 s blocks (the whole signal when shorter than 1 s). */
+  dcMaxBlock: number;
+  /** Sample peak, dBFS (null for silence). */
+  peakDbfs: number | null;
+  /** RMS level, dBFS (null for silence). */
+  rmsDbfs: number | null;
+  /** Integrated loudness, LUFS (BS.1770-4 gated; null when silent or shorter than 400 ms). */
+  loudnessLufs: number | null;
+}
+
+/**
+ * Level meter over a signal that arrives in blocks (a streamed take of any length: memory grows by
+ * one number per 100 ms). Gives the same integrated loudness as `integratedLoudness` on the whole
+ * signal (400 ms blocks made of four 100 ms steps).
+ */
+export class LevelMeter {
+  private n = 0;
+  private sum = 0;
+  private sumSq = 0;
+  private peak = 0;
+  private blockSum = 0;
+  private blockN = 0;
+  private dcMax = 0;
+  private readonly blockLen: number;
+  // K-weighting state (two biquads, DF2T) and 100 ms energies
+  private readonly k: [Biquad, Biquad];
+  private z = [0, 0, 0, 0];
+  private readonly step: number;
+  private stepSum = 0;
+  private stepN = 0;
+  private readonly steps: number[] = [];
+
+  constructor(readonly rate: number) {
+    this.blockLen = Math.max(1, Math.round(rate));
+    this.k = kWeightingFilters(rate);
+    this.step = Math.max(1, Math.round(0.1 * rate));
+  }
+
+  push(x: ArrayLike<number>): void {
+    const [s, h] = this.k;
+    let [z1, z2, w1, w2] = this.z;
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      this.sum += v;
+      this.sumSq += v * v;
+      const a = Math.abs(v);
+      if (a > this.peak) this.peak = a;
+      this.blockSum += v;
+      if (++this.blockN === this.blockLen) {
+        this.dcMax = Math.max(this.dcMax, Math.abs(this.blockSum / this.blockLen));
+        this.blockSum = 0;
+        this.blockN = 0;
+      }
+      const o1 = s.b[0] * v + z1;
+      z1 = s.b[1] * v - s.a[1] * o1 + z2;
+      z2 = s.b[2] * v - s.a[2] * o1;
+      const o2 = h.b[0] * o1 + w1;
+      w1 = h.b[1] * o1 - h.a[1] * o2 + w2;
+      w2 = h.b[2] * o1 - h.a[2] * o2;
+      this.stepSum += o2 * o2;
+      if (++this.stepN === this.step) {
+        this.steps.push(this.stepSum);
+        this.stepSum = 0;
+        this.stepN = 0;
+      }
+    }
+    this.z = [z1, z2, w1, w2];
+    this.n += x.length;
+  }
+
+  report(): LevelReport {
+    const n = this.n;
+    const dc = n ? this.sum / n : 0;
+    const dcMaxBlock = n < this.blockLen ? Math.abs(dc) : this.dcMax;
+    const z: number[] = [];
+    for (let i = 0; i + 4 <= this.steps.length; i++) z.push((this.steps[i] + this.steps[i + 1] + this.steps[i + 2] + this.steps[i + 3]) / (4 * this.step));
+    return {
+      dc,
+      dcMaxBlock,
+      peakDbfs: dbForJson(toDb(this.peak)),
+      rmsDbfs: dbForJson(toDb(n ? Math.sqrt(this.sumSq / n) : 0)),
+      loudnessLufs: dbForJson(gatedLoudness(z)),
+    };
+  }
+}
+
+/** One LevelReport of a whole signal. */
+export function levelReport(x: ArrayLike<number>, rate: number): LevelReport {
+  const m = new LevelMeter(rate);
+  m.push(x);
+  return m.report();
+}
+
+/** "DC -0.0002 (1 s blocks <= 0.0011), peak -3.2 dBFS, RMS -18.0 dBFS, -17.5 LUFS" */
+export function formatLevels(r: LevelReport): string {
+  const db = (v: number | null, u: string) => (v === null ? `-inf ${u}` : `${v.toFixed(1)} ${u}`);
+  return `DC ${r.dc.toFixed(4)} (1 s blocks <= ${r.dcMaxBlock.toFixed(4)}), peak ${db(r.peakDbfs, 'dBFS')}, RMS ${db(r.rmsDbfs, 'dBFS')}, ${db(r.loudnessLufs, 'LUFS')}`;
 }

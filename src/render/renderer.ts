@@ -23,8 +23,10 @@ import { receptiveField, toNative, type ModelConfig } from '../model/config.js';
 import { MODEL_RATE, Synthesizer } from '../synth/synthesizer.js';
 import { isAtomicTemp, writeFileAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
-import { applyFades, decodeClasses, formatNormalize, loopFold, normalize, type NormalizeTarget } from './dsp.js';
-import { dbForJson, integratedLoudness, peakDbfs } from './loudness.js';
+import { applyFades, DcBlocker, decodeClasses, formatNormalize, loopFold, normalize, type NormalizeTarget } from './dsp.js';
+import { levelReport } from './loudness.js';
+import { encodeWav, type WavSampleFormat } from '../audio/wav-writer.js';
+import { DATASET_PRIME, primeFromDataset } from '../synth/prime-dataset.js';
 import { readIndex, sameSettings, writeIndex, type ModelRecord, type RenderIndex, type TextureRecord, type TextureSettings } from './index-file.js';
 import { spectrogramGrid, type SpectrogramGrid } from './spectrogram.js';
 import { SHEET_COLUMNS, SHEET_ROWS, writeContactSheet, type SheetEntry } from './contact-sheet.js';
@@ -44,6 +46,8 @@ export interface LoadedModel {
   step: number;
   config: ModelConfig;
   params: Float32Array;
+  /** The checkpoint's safetensors metadata (for `--prime dataset`: which dataset it was trained on). */
+  metadata?: Record<string, string>;
 }
 
 export type SynthFactory = (config: ModelConfig, params: Float32Array, batch: number, device: 'cpu' | 'cuda') => NativeSynth;
@@ -75,6 +79,15 @@ export interface RenderOptions {
   fadeIn: number;
   fadeOut: number;
   normalize: NormalizeTarget | null;
+  /** Sampling cut of every stream (default: no cut). */
+  topP?: number;
+  topK?: number;
+  /** Write the model's samples untouched (no DC blocker). Default false: DC blocked first. */
+  raw?: boolean;
+  /** WAV sample format (default s16). */
+  format?: WavSampleFormat;
+  /** Seconds generated and dropped at the start of every texture (default 0). */
+  warmup?: number;
   batch: number;
   device: 'cpu' | 'cuda';
   /**
@@ -125,7 +138,7 @@ function settingsFor(t: TextureSpec, o: RenderOptions, primeSha: Map<string, str
     seed: t.seed,
     temperature: t.temperature,
     prime: t.prime,
-    primeSha256: t.prime ? primeSha.get(t.prime)! : null,
+    primeSha256: t.prime && t.prime !== DATASET_PRIME ? primeSha.get(t.prime)! : null,
     loop: t.loop,
     crossfade: t.loop ? o.crossfade : 0,
     fadeIn: o.fadeIn,
@@ -133,6 +146,11 @@ function settingsFor(t: TextureSpec, o: RenderOptions, primeSha: Map<string, str
     normalize: o.normalize ? formatNormalize(o.normalize) : null,
     sampleRate: o.sampleRate ?? MODEL_RATE,
     modelSha256: o.model.sha256,
+    topP: o.topP ?? 1,
+    topK: o.topK ?? 0,
+    dcBlock: !o.raw,
+    format: o.format ?? 's16',
+    warmup: o.warmup ?? 0,
   };
 }
 
@@ -151,13 +169,14 @@ export function encodeWav16(x: Float32Array, rate: number): { bytes: Uint8Array;
   return { bytes: w.toBuffer(), written };
 }
 
-/** Mono float samples of a 16-bit WAV written by encodeWav16 (same scale). */
+/** Mono float samples of a WAV written by render (16-bit: the scale of encodeWav16; or 32-bit float). */
 export function readWav16(path: string): { rate: number; samples: Float32Array } {
   const w = new WaveFile(readFileSync(path));
   const fmt = w.fmt as { sampleRate: number; numChannels: number };
   const raw = w.getSamples(false, Float64Array) as unknown as Float64Array;
+  const scale = (w.fmt as { audioFormat: number }).audioFormat === 3 ? 1 : 1 / 32767; // float WAVs hold the samples as they are
   const out = new Float32Array(raw.length);
-  for (let i = 0; i < raw.length; i++) out[i] = raw[i] / 32767;
+  for (let i = 0; i < raw.length; i++) out[i] = raw[i] * scale;
   return { rate: fmt.sampleRate, samples: out };
 }
 
@@ -197,6 +216,7 @@ function textureLines(r: TextureRecord): string[] {
     `seed ${r.seed}  temperature ${r.temperature}`,
     `${r.duration.toFixed(r.duration < 10 ? 2 : 1)} s${r.loop ? `  loop (crossfade ${r.crossfade} s)` : ''}`,
     `${r.loudnessLufs === null ? '-inf' : r.loudnessLufs.toFixed(1)} LUFS  peak ${r.peakDbfs === null ? '-inf' : r.peakDbfs.toFixed(1)} dBFS`,
+    ...(r.rmsDbfs !== undefined ? [`RMS ${r.rmsDbfs === null ? '-inf' : r.rmsDbfs.toFixed(1)} dBFS  DC ${(r.dc ?? 0).toFixed(4)}`] : []),
   ];
   if (r.prime) lines.push(`prime ${basename(r.prime)}`);
   if (r.limited) lines.push(`limited ${r.limiterReductionDb.toFixed(1)} dB`);
@@ -270,13 +290,14 @@ async function renderLocked(o: RenderOptions): Promise<RenderResult> {
 
   // Primes: hash each file once.
   const primeSha = new Map<string, string>();
-  for (const t of o.textures) if (t.prime && !primeSha.has(t.prime)) primeSha.set(t.prime, sha256File(t.prime));
+  for (const t of o.textures) if (t.prime && t.prime !== DATASET_PRIME && !primeSha.has(t.prime)) primeSha.set(t.prime, sha256File(t.prime));
 
+  const warmSamples = Math.round((o.warmup ?? 0) * MODEL_RATE);
   // What is already done?
   const plan: Job[] = o.textures.map((spec, order) => {
     const settings = settingsFor(spec, o, primeSha);
     const cf = spec.loop ? Math.round(o.crossfade * MODEL_RATE) : 0;
-    return { spec, settings, genSamples: Math.max(1, Math.round(spec.seconds * MODEL_RATE)) + cf, order };
+    return { spec, settings, genSamples: Math.max(1, Math.round(spec.seconds * MODEL_RATE)) + cf + warmSamples, order };
   });
   for (const j of plan) {
     if (j.spec.loop && o.crossfade > j.spec.seconds) {
@@ -293,8 +314,19 @@ async function renderLocked(o: RenderOptions): Promise<RenderResult> {
   }
   // Prime classes, receptiveField each, per distinct prime file (decoded before anything is written).
   const primeClasses = new Map<string, Uint8Array>();
+  const datasetPrimes = new Map<string, Uint8Array>(); // by texture name
+  const primeOf = (j: Job): Uint8Array | undefined =>
+    j.spec.prime === DATASET_PRIME ? datasetPrimes.get(j.spec.name) : j.spec.prime ? primeClasses.get(j.spec.prime) : undefined;
   for (const j of pending) {
     const p = j.spec.prime;
+    if (p === DATASET_PRIME) {
+      // a random stretch of the model's own training data, chosen by the texture's seed
+      const d = await primeFromDataset(o.model.path, o.model.metadata ?? {}, rf, BigInt(j.spec.seed));
+      const c = new Uint8Array(rf).fill(128);
+      c.set(d.classes, rf - d.classes.length);
+      datasetPrimes.set(j.spec.name, c);
+      continue;
+    }
     if (!p || primeClasses.has(p)) continue;
     if (!o.decodePrime) throw new Error('render: textures have primes but no prime decoder was given');
     const audio = await o.decodePrime(p, MODEL_RATE);
@@ -375,12 +407,21 @@ async function renderLocked(o: RenderOptions): Promise<RenderResult> {
       reset: () => real.reset(),
       prime: (classes, n) => real.prime(classes, n),
       generate: (n, t, seeds, wantLogits) => real.generate(n, t, seeds, wantLogits),
+      setCut: (p, k) => real.setCut?.(p, k),
       free: () => {}, // freed when the render ends
     };
   };
 
   const finish = async (j: Job, classes: Uint8Array) => {
     let x = decodeClasses(classes);
+    if (!o.raw) {
+      // DC blocker first (before the loop fold, fades and normalization), warmed up over the prime's audio
+      const dc = new DcBlocker(MODEL_RATE);
+      const pr = primeOf(j);
+      if (pr) dc.process(decodeClasses(pr));
+      dc.process(x);
+    }
+    x = x.subarray(warmSamples); // the warm-up is dropped (after the DC blocker ran over it)
     if (rate !== MODEL_RATE) x = await o.resample!(x, MODEL_RATE, rate);
     const n = Math.max(1, Math.round(j.spec.seconds * rate));
     const c = j.spec.loop ? Math.min(n, Math.round(o.crossfade * rate)) : 0;
@@ -394,8 +435,9 @@ async function renderLocked(o: RenderOptions): Promise<RenderResult> {
     applyFades(y, o.fadeIn * rate, o.fadeOut * rate);
     let norm = { gainDb: 0, limited: false, limiterReductionDb: 0 };
     if (o.normalize) norm = normalize(y, o.normalize, rate, j.spec.loop && o.fadeIn === 0 && o.fadeOut === 0);
-    const { bytes, written } = encodeWav16(y, rate);
+    const { bytes, written } = encodeWav(y, rate, o.format ?? 's16', j.spec.loop ? { start: 0, end: y.length - 1 } : undefined);
     y = written;
+    const levels = levelReport(y, rate);
     const file = `${j.spec.name}.wav`;
     const path = join(o.outDir, file);
     mkdirSync(dirname(path), { recursive: true });
@@ -410,8 +452,11 @@ async function renderLocked(o: RenderOptions): Promise<RenderResult> {
       duration: y.length / rate,
       bytes: bytes.byteLength,
       sha256: createHash('sha256').update(bytes).digest('hex'),
-      peakDbfs: dbForJson(peakDbfs(y)),
-      loudnessLufs: dbForJson(integratedLoudness(y, rate)),
+      peakDbfs: levels.peakDbfs,
+      loudnessLufs: levels.loudnessLufs,
+      rmsDbfs: levels.rmsDbfs,
+      dc: Math.round(levels.dc * 1e6) / 1e6,
+      dcMaxBlock: Math.round(levels.dcMaxBlock * 1e6) / 1e6,
       gainDb: Math.round(norm.gainDb * 1000) / 1000,
       limited: norm.limited,
       limiterReductionDb: Math.round(norm.limiterReductionDb * 1000) / 1000,
@@ -440,7 +485,9 @@ async function renderLocked(o: RenderOptions): Promise<RenderResult> {
         streams: wave.map((j) => ({
           seed: BigInt(j.spec.seed),
           temperature: j.spec.temperature,
-          prime: j.spec.prime ? primeClasses.get(j.spec.prime)! : undefined,
+          topP: o.topP,
+          topK: o.topK,
+          prime: primeOf(j),
         })),
       });
       try {

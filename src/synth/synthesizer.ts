@@ -9,6 +9,8 @@
  *   const { classes, audio } = await s.generate(4096);   // per stream: mu-law classes, floats
  *   s.free();
  *
+ * Sampling: softmax(logits / temperature), optionally cut to its nucleus (topP) and/or its topK most
+ * likely classes (the rule: native/core/sample.h, the same on CPU and CUDA).
  * Reproducibility: the sample of step t of a stream is drawn with wn_uniform(seed, t) where t counts
  * every class fed since reset, so a stream's audio depends on its seed, temperature, prime and the
  * weights only (not on the other streams, nor on how generate calls are split into blocks). When the
@@ -34,6 +36,10 @@ export interface SynthStream {
   seed: bigint;
   /** >= 0; 0 is argmax. */
   temperature: number;
+  /** Nucleus sampling: keep the most likely classes holding this much of the mass, (0, 1]; 1 = no cut. */
+  topP?: number;
+  /** Keep at most this many of the most likely classes; 0 or absent = no limit. */
+  topK?: number;
   /** Mu-law classes to feed before free generation (see primeFromAudio). */
   prime?: Uint8Array;
 }
@@ -94,10 +100,27 @@ export class Synthesizer {
       this.temperature[b] = s.temperature;
       this.seeds[b] = s.seed;
     });
+    const topP = new Float32Array(this.batch).fill(1);
+    const topK = new Int32Array(this.batch);
+    opts.streams.forEach((s, b) => {
+      const p = s.topP ?? 1;
+      const k = s.topK ?? 0;
+      if (!(p > 0 && p <= 1)) throw new UserError(`synth: top-p ${p} of stream ${b} must be in (0, 1]`);
+      if (!Number.isInteger(k) || k < 0 || k > 65535) throw new UserError(`synth: top-k ${k} of stream ${b} must be a whole number >= 0`);
+      topP[b] = p;
+      topK[b] = k;
+    });
+    const cut = opts.streams.some((s) => (s.topP ?? 1) < 1 || (s.topK ?? 0) > 0);
     const make =
       opts.factory ??
       ((c: ModelConfig, p: Float32Array, batch: number, device: 'cpu' | 'cuda') => new (native().Synth)(toNative(c), p, batch, device));
     this.synth = make(opts.config, opts.params, this.batch, opts.device);
+    if (cut) {
+      if (!this.synth.setCut) throw new Error('synth: this native synthesizer cannot cut the distribution (no setCut)');
+      this.synth.setCut(topP, topK);
+    } else {
+      this.synth.setCut?.(null, null); // a reused native synth may hold an earlier cut
+    }
   }
 
   /**

@@ -101,6 +101,10 @@ export interface SaveCheckpointInput {
   elapsedSeconds: number;
   dataset: string;
   manifestHash: string;
+  /** The newest validation loss (bits/sample) at or before this step, and its step; absent when none yet. */
+  valLoss?: { bits: number; step: number } | null;
+  /** The dataset's "knows nothing" level (unigram entropy of its validation data, bits/sample). */
+  dataEntropyBits?: number | null;
 }
 
 /**
@@ -166,6 +170,8 @@ export async function saveCheckpoint(s: SaveCheckpointInput): Promise<string> {
       dataset_manifest_hash: s.manifestHash,
       params_sha256: paramsSha,
       created: new Date().toISOString(),
+      ...(s.valLoss ? { val_loss_bits: String(s.valLoss.bits), val_loss_step: String(s.valLoss.step) } : {}),
+      ...(s.dataEntropyBits != null ? { data_entropy_bits: String(s.dataEntropyBits) } : {}),
     },
   );
   await writeFileAtomic(weightsPath, weights, { onPartial: crashHook(s.step, 'weights-partial') });

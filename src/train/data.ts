@@ -11,6 +11,7 @@
 import { closeSync, existsSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CHUNKS_DIR, manifestHash, manifestPath, readManifest } from '../dataset/manifest.js';
+import { recordValEntropy } from '../dataset/entropy.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 
@@ -29,6 +30,8 @@ export interface Dataset {
   dir: string;
   name: string;
   manifestHash: string;
+  /** Unigram entropy of the validation data, bits/sample (src/dataset/entropy.ts); null for no data. */
+  valEntropyBits?: number | null;
   sampleRate: number;
   /** Number of source recordings. */
   sources?: number;
@@ -139,7 +142,9 @@ export function openDataset(dirArg: string): Dataset {
   }
   if (train.length + val.length === 0) throw new UserError(`${label}: the dataset has no chunks (ingest some audio into it first)`);
   if (train.length === 0) throw new UserError(`${label}: the dataset has no training chunks (all ${val.length} are validation)`);
-  return { dir, name: basename(dir), manifestHash: manifestHash(dir), sampleRate: m.sampleRate, sources: m.sources.length, train, val };
+  // (manifests from before valEntropyBits existed: computed here from the chunks)
+  const valEntropyBits = m.valEntropyBits !== undefined ? m.valEntropyBits : (recordValEntropy(dir, m), m.valEntropyBits ?? null);
+  return { dir, name: basename(dir), manifestHash: manifestHash(dir), sampleRate: m.sampleRate, sources: m.sources.length, train, val, valEntropyBits };
 }
 
 /**

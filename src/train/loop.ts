@@ -311,6 +311,8 @@ export class TrainingSession {
           elapsedSeconds: elapsed(),
           dataset: ds.dir,
           manifestHash: ds.manifestHash,
+          valLoss: lastValRow(this.rows),
+          dataEntropyBits: ds.valEntropyBits,
         });
         pruneCheckpoints(this.runDir, o.keep);
         lastCheckpoint = path;
@@ -318,7 +320,7 @@ export class TrainingSession {
         this.lastCheckpointStep = this.step;
         this.lastCheckpointAt = performance.now();
         try {
-          await writeLossPlot(this.runDir, this.rows, `${ds.name}: ${formatDilations(o.config.dilations)}, R${o.config.residual} D${o.config.dilation} S${o.config.skip} H${o.config.head}`);
+          await writeLossPlot(this.runDir, this.rows, `${ds.name}: ${formatDilations(o.config.dilations)}, R${o.config.residual} D${o.config.dilation} S${o.config.skip} H${o.config.head}`, ds.valEntropyBits);
         } catch (e) {
           this.note(`warning: could not draw loss.png (${(e as Error).message})`);
         }
@@ -416,4 +418,13 @@ export class TrainingSession {
   static runExists(runDir: string): boolean {
     return existsSync(resolve(runDir, 'config.json'));
   }
+}
+
+/** The newest row with a validation loss (rows of earlier sessions of a resumed run included). */
+function lastValRow(rows: LogRow[]): { bits: number; step: number } | null {
+  for (let i = rows.length - 1; i >= 0; i--) {
+    const v = rows[i].valLoss;
+    if (typeof v === 'number' && Number.isFinite(v)) return { bits: v, step: rows[i].step };
+  }
+  return null;
 }

@@ -147,9 +147,14 @@ const LIGHT_BLUE: RGB = [190, 212, 238];
 const ORANGE: RGB = [230, 120, 20];
 const GRID: RGB = [230, 230, 230];
 const AXIS: RGB = [60, 60, 60];
+const REF: RGB = [120, 120, 120];
 
-/** Renders the loss curves as a PNG. */
-export function renderLossPlot(rows: LogRow[], title: string, width = 900, height = 500): Buffer {
+/**
+ * Renders the loss curves as a PNG. `knowsNothing`: the dataset's unigram entropy (bits/sample, see
+ * src/dataset/entropy.ts), drawn as a dashed grey reference line labelled in plain words: a model
+ * whose validation loss sits on it has learned nothing you would hear.
+ */
+export function renderLossPlot(rows: LogRow[], title: string, width = 900, height = 500, knowsNothing?: number | null): Buffer {
   const img = new Image(width, height);
   const L = 80, R = 40, T = 64, B = 60;
   const pw = width - L - R, ph = height - T - B;
@@ -165,6 +170,8 @@ export function renderLossPlot(rows: LogRow[], title: string, width = 900, heigh
   let y0 = Infinity, y1 = -Infinity;
   for (const r of pts) { y0 = Math.min(y0, r.loss); y1 = Math.max(y1, r.loss); }
   for (const r of vals) { y0 = Math.min(y0, r.valLoss!); y1 = Math.max(y1, r.valLoss!); }
+  const ref = knowsNothing != null && Number.isFinite(knowsNothing) && knowsNothing > 0 ? knowsNothing : null;
+  if (ref !== null) { y0 = Math.min(y0, ref); y1 = Math.max(y1, ref); }
   if (y1 - y0 < 1e-6) { y0 -= 0.5; y1 += 0.5; }
   const ys = niceStep(y1 - y0, 6);
   y0 = Math.floor(y0 / ys) * ys;
@@ -212,6 +219,14 @@ export function renderLossPlot(rows: LogRow[], title: string, width = 900, heigh
     img.rect(p[0] - 2, p[1] - 2, 5, 5, ORANGE);
     prev = p;
   }
+  if (ref !== null) {
+    const y = Y(ref);
+    for (let x = L; x < L + pw; x += 12) img.line(x, y, Math.min(x + 6, L + pw), y, REF, 2);
+    const label = `knows nothing: ${ref.toFixed(2)}`;
+    const ty = y - 20 < T ? y + 6 : y - 20;
+    img.rect(L + 4, ty - 3, Image.textWidth(label) + 8, 20, [255, 255, 255]);
+    img.text(L + 8, ty, label, AXIS);
+  }
   // Legend.
   const lx = L + pw - 230, ly = T + 8;
   img.rect(lx, ly + 5, 24, 3, BLUE);
@@ -221,8 +236,8 @@ export function renderLossPlot(rows: LogRow[], title: string, width = 900, heigh
   return img.png();
 }
 
-export async function writeLossPlot(runDir: string, rows: LogRow[], title: string): Promise<string> {
+export async function writeLossPlot(runDir: string, rows: LogRow[], title: string, knowsNothing?: number | null): Promise<string> {
   const path = join(runDir, 'loss.png');
-  await writeFileAtomic(path, renderLossPlot(rows, title));
+  await writeFileAtomic(path, renderLossPlot(rows, title, 900, 500, knowsNothing));
   return path;
 }

@@ -151,6 +151,7 @@ inline unsigned __ballot_sync(unsigned, int pred) {
   (void)lane;
   return acc;
 }
+inline void __syncwarp(unsigned = 0xffffffffu) { ::wn_emu::tl_block->warp_bar[threadIdx.x / 32]->arrive_and_wait(); }
 inline int __ffs(unsigned x) { return x ? __builtin_ctz(x) + 1 : 0; }
 
 // ---- runtime API

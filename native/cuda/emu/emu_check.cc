@@ -196,9 +196,22 @@ static int synth_check(const wn_config &c, int B, uint32_t seed) {
     temp[b] = b % 3 == 0 ? 1.0f : b % 3 == 1 ? 0.f : 0.7f;
     seeds[b] = 1000 + 17 * b;
   }
-  for (int round = 0; round < 2; ++round) {
+  // round 2: the same after reset with a cut per stream (top-p 0.3 / 0.8 / 1, top-k 0 / 4 / 2)
+  std::vector<float> top_p(B);
+  std::vector<int> top_k(B);
+  for (int b = 0; b < B; ++b) {
+    top_p[b] = b % 3 == 0 ? 0.3f : b % 3 == 1 ? 0.8f : 1.f;
+    top_k[b] = b % 3 == 0 ? 0 : b % 3 == 1 ? 4 : 2;
+  }
+  for (int round = 0; round < 3; ++round) {
     std::vector<uint8_t> oc((size_t)B * n), og(oc.size());
     std::vector<float> lc((size_t)B * n * Q), lgv(lc.size());
+    if (round == 2) {
+      TRY(wn_synth_set_cut(cpu, top_p.data(), top_k.data()));
+      TRY(wn_synth_set_cut(gpu, top_p.data(), top_k.data()));
+      for (int b = 0; b < B; ++b)
+        if (temp[b] == 0.f) temp[b] = 1.2f;  // (argmax ignores the cut)
+    }
     if (round == 0) {
       TRY(wn_synth_prime(cpu, prime.data(), np));
       TRY(wn_synth_prime(gpu, prime.data(), np));
@@ -215,7 +228,7 @@ static int synth_check(const wn_config &c, int B, uint32_t seed) {
         if (oc[(size_t)b * n + i] == og[(size_t)b * n + i]) ++same;
         else if (first_diff < 0) first_diff = b * n + i;
       }
-    const std::string tag = round == 0 ? "primed" : "after reset";
+    const std::string tag = round == 0 ? "primed" : round == 1 ? "after reset" : "top-p/top-k cut";
     check(("synth logits " + tag).c_str(), lgv.data(), lc.data(), lc.size(), 1e-4, 1e-4);
     expect(same == B * n, "synth samples " + tag + ": " + std::to_string(same) + "/" + std::to_string(B * n) +
                               " equal" + (first_diff >= 0 ? " (first difference at " + std::to_string(first_diff) + ")" : ""));
@@ -229,7 +242,10 @@ static int synth_check(const wn_config &c, int B, uint32_t seed) {
   return 0;
 }
 
-int main() {
+int main(int argc, char **argv) {
+  // `emu_check synth`: the synthesizer checks only (sampling changes need nothing else)
+  const bool synth_only = argc > 1 && std::strcmp(argv[1], "synth") == 0;
+  setvbuf(stdout, nullptr, _IOLBF, 0);  // progress visible when piped to a file
   wn_config c{};
   const int dil[] = {1, 2, 4, 1, 3};
   c.n_layers = 5;
@@ -239,7 +255,7 @@ int main() {
   c.skip = 24;
   c.head = 20;
   c.classes = 256;
-  if (train_check(c, 3, 37, 1)) return 1;
+  if (!synth_only && train_check(c, 3, 37, 1)) return 1;
   wn_config c2 = c;  // sizes across several GEMM tiles, one layer
   c2.n_layers = 2;
   c2.dilations[0] = 8;
@@ -248,7 +264,7 @@ int main() {
   c2.dilation = 66;
   c2.skip = 130;
   c2.head = 72;
-  if (train_check(c2, 2, 90, 2)) return 1;
+  if (!synth_only && train_check(c2, 2, 90, 2)) return 1;
   if (synth_check(c, 1, 3)) return 1;
   if (synth_check(c, 3, 4)) return 1;
   if (synth_check(c2, 9, 5)) return 1;
