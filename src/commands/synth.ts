@@ -18,6 +18,7 @@ import { SincResampler } from '../audio/decode.js';
 import { loadSynthModel } from '../synth/model.js';
 import { MODEL_RATE, Synthesizer, parseSeed, primeFromFile, randomSeed } from '../synth/synthesizer.js';
 import { formatDilations, receptiveField } from '../model/config.js';
+import { checkSynthMemory } from '../model/memory.js';
 
 /** Samples per native call: 0.256 s of audio; Ctrl-C is honoured between blocks. */
 export const BLOCK = 4096;
@@ -96,9 +97,8 @@ export function checkSynthArgs(a: SynthArgs): CheckedSynthArgs {
   let seed: number;
   if (a.seed === undefined) seed = Number(randomSeed());
   else {
-    const s = parseSeed(single(a.seed, '--seed'));
-    if (s > BigInt(Number.MAX_SAFE_INTEGER)) throw new UserError(`--seed ${s}: at most ${Number.MAX_SAFE_INTEGER} (2^53 - 1)`);
-    seed = Number(s);
+    // seeds are printed and recorded as JSON numbers: 2^53-1 is the real limit
+    seed = Number(parseSeed(single(a.seed, '--seed'), '--seed', BigInt(Number.MAX_SAFE_INTEGER)));
   }
   const primeSeconds = positive(a.primeSeconds, '--prime-seconds', MAX_PRIME_SECONDS, 'seconds');
   const sr = single(a.sampleRate, '--sample-rate');
@@ -140,6 +140,7 @@ export async function runSynth(o: SynthRunOptions): Promise<SynthSummary> {
       prime = await primeFromFile(o.prime, o.primeSeconds);
     }
     const dev = resolveDevice(o.device);
+    checkSynthMemory(model.config, 1, dev.device);
     let synth: Synthesizer;
     try {
       synth = new Synthesizer({

@@ -6,9 +6,11 @@
  * bytes; tensors are stored back to back with no gaps, as the reference reader requires.
  * Only F32 tensors are written and read here (the whole model is float32).
  */
-import { promises as fsp } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { UserError } from '../util/errors.js';
+import { openRegular, readRegularFileAsync } from '../util/files.js';
+import { ioError } from '../util/io-errors.js';
 
 export interface TensorEntry {
   name: string;
@@ -33,7 +35,18 @@ export interface SafetensorsHeader {
   dataBytes: number;
 }
 
-const MAX_HEADER = 100 * 1024 * 1024;
+/** Largest header accepted: a checkpoint of 256 layers has ~1,550 tensors, a header of ~150 KB. */
+const MAX_HEADER = 16 * 1024 * 1024;
+
+/** Largest file read by default (a checkpoint of the largest config the limits allow, with headroom). */
+export const MAX_SAFETENSORS_BYTES = 2 ** 30 + MAX_HEADER + 8;
+
+export interface ReadOptions {
+  /** Largest file size accepted (default MAX_SAFETENSORS_BYTES). */
+  maxBytes?: number;
+  /** How the file is named in errors (default none: the path alone). */
+  what?: string;
+}
 
 if (endianness() !== 'LE') {
   // float32 tensors are written as the in-memory bytes; safetensors is little-endian.
@@ -127,25 +140,30 @@ export function parseHeader(head: Buffer, fileSize: number, label: string): Safe
   return { metadata, tensors, dataStart, dataBytes: expect };
 }
 
-/** Reads only the header of a file (cheap for big files). */
-export async function readHeader(path: string): Promise<SafetensorsHeader> {
-  let h: fsp.FileHandle;
+/** Reads only the header of a file (cheap for big files). Refuses anything but a regular file. */
+export async function readHeader(path: string, o: ReadOptions = {}): Promise<SafetensorsHeader> {
+  const { fd, size } = openRegular(path, { what: o.what ?? '', maxBytes: o.maxBytes ?? MAX_SAFETENSORS_BYTES });
   try {
-    h = await fsp.open(path, 'r');
-  } catch (e) {
-    throw new UserError(`${path}: cannot open (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  try {
-    const size = (await h.stat()).size;
+    const read = (buf: Buffer, n: number) => {
+      let got = 0;
+      while (got < n) {
+        const r = readSync(fd, buf, got, n - got, got);
+        if (r === 0) break;
+        got += r;
+      }
+    };
     const lenBuf = Buffer.alloc(8);
-    await h.read(lenBuf, 0, Math.min(8, size), 0);
+    read(lenBuf, Math.min(8, size));
     const n = size >= 8 ? Number(lenBuf.readBigUInt64LE(0)) : 0;
     const want = size >= 8 && n >= 2 && n <= MAX_HEADER && 8 + n <= size ? 8 + n : Math.min(size, 8);
     const head = Buffer.alloc(want);
-    await h.read(head, 0, want, 0);
+    read(head, want);
     return parseHeader(head, size, path);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw ioError(e, path, 'read');
   } finally {
-    await h.close();
+    closeSync(fd);
   }
 }
 
@@ -157,14 +175,14 @@ export interface ReadResult {
   data: Buffer;
 }
 
-export async function readSafetensors(path: string): Promise<ReadResult> {
-  let buf: Buffer;
-  try {
-    buf = await fsp.readFile(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read (${code ?? (e as Error).message})`);
-  }
+/**
+ * Reads a whole file (a regular file of at most `maxBytes`: a FIFO, a device or a folder is refused
+ * before anything is read). The header is checked first, so a lying header never allocates.
+ */
+export async function readSafetensors(path: string, o: ReadOptions = {}): Promise<ReadResult> {
+  const maxBytes = o.maxBytes ?? MAX_SAFETENSORS_BYTES;
+  await readHeader(path, { ...o, maxBytes }); // type, size and header checked before reading it whole
+  const buf = await readRegularFileAsync(path, { what: o.what ?? '', maxBytes });
   const header = parseHeader(buf, buf.length, path);
   const data = buf.subarray(header.dataStart);
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
