@@ -108,7 +108,8 @@ export function formatDilations(d: number[]): string {
  * Checks a config (from flags or from a file: any JSON value is accepted as input) against the
  * limits; returns a clean copy holding only the config's fields. UserError naming the flag otherwise.
  */
-export function checkConfig(c: ModelConfig): ModelConfig {
+export function checkConfig(c: ModelConfig, names: 'flags' | 'fields' = 'flags'): ModelConfig {
+  const flags = names === 'flags';
   const raw = c as unknown;
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`config: expected an object, got ${describeValue(raw)}`);
   const o = raw as Record<string, unknown>;
@@ -119,13 +120,14 @@ export function checkConfig(c: ModelConfig): ModelConfig {
     ['head', '--head-channels'],
   ];
   const max = CONFIG_LIMITS.maxChannels;
-  for (const [k, flag] of sizes) {
+  for (const [k, f] of sizes) {
+    const flag = flags ? f : k;
     const v = o[k];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) throw new UserError(`${flag} ${describeValue(v)}: must be a whole number from 1 to ${max}`);
   }
   if (o.classes !== 256) throw new UserError(`classes must be 256 (got ${describeValue(o.classes)})`);
   const out: ModelConfig = {
-    dilations: checkDilations(o.dilations).slice(),
+    dilations: checkDilations(o.dilations, flags ? '--dilations' : 'dilations').slice(),
     residual: o.residual as number,
     dilation: o.dilation as number,
     skip: o.skip as number,

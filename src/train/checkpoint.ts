@@ -183,7 +183,7 @@ function parseConfigMeta(meta: Record<string, string>, label: string): ModelConf
     throw new UserError(`${label}: its __metadata__.config is not valid JSON`);
   }
   try {
-    return checkConfig(c as ModelConfig);
+    return checkConfig(c as ModelConfig, 'fields');
   } catch (e) {
     throw new UserError(`${label}: its config is invalid (${(e as Error).message})`);
   }

@@ -64,7 +64,7 @@ export function readRunConfig(runDir: string): RunConfigFile | undefined {
     throw new UserError(`${p}: not a wavenet run config (format '${String(c?.format)}')`);
   }
   try {
-    c.model = checkConfig(c.model);
+    c.model = checkConfig(c.model, 'fields');
   } catch (e) {
     throw new UserError(`${p}: its model config is invalid (${(e as Error).message})`);
   }
