@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { LIMITS, readRegularFile, sha256RegularFile } from '../util/files.js';
-import { makeDirs } from '../util/io-errors.js';
+import { ioError, makeDirs } from '../util/io-errors.js';
 import { basename, dirname, join } from 'node:path';
 import wavefile from 'wavefile';
 import { native, type NativeSynth } from '../native.js';
@@ -230,8 +230,7 @@ function prepareOutDir(dir: string): () => void {
   try {
     return takePidLock(join(dir, '.render.lock'), (pid) => `--out-dir ${dir} is in use by another \`wavenet render\` (pid ${pid}); wait for it or stop it first`);
   } catch (e) {
-    if (e instanceof UserError) throw e;
-    throw new UserError(`--out-dir ${dir}: cannot write in it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw ioError(e, join(dir, '.render.lock'), 'write', '--out-dir lock');
   }
 }
 
