@@ -134,7 +134,7 @@ function changedOutside(before: Map<string, string>, after: Map<string, string>,
 function expectUserErrorOrOk(e: unknown, label: string): void {
   if (e === undefined) return;
   assert.ok(e instanceof UserError, `${label}: ${e instanceof Error ? e.stack : String(e)}`);
-  assert.ok(!e.message.includes('\n') && e.message.length < 2000, `${label}: not one line: ${e.message}`);
+  assert.ok(!e.message.includes('\n') && e.message.length < 500, `${label}: not one line: ${e.message}`);
   assert.doesNotMatch(e.message, /internal error|undefined is not|is not a function|Cannot read propert/, label);
 }
 

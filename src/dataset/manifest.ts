@@ -7,7 +7,7 @@ import { closeSync, existsSync, fsyncSync, openSync, renameSync, unlinkSync, wri
 import { LIMITS, readRegularText, sha256RegularFile } from '../util/files.js';
 import { ioError } from '../util/io-errors.js';
 import { dirname, join } from 'node:path';
-import { UserError } from '../util/errors.js';
+import { UserError, shown } from '../util/errors.js';
 
 export const MANIFEST_FORMAT = 'wavenet-dataset';
 export const MANIFEST_VERSION = 1;
@@ -88,22 +88,22 @@ export function readManifest(dir: string): Manifest {
   }
   const m = raw as Manifest;
   if (typeof m !== 'object' || m === null || Array.isArray(m)) bad(dir, 'not a JSON object');
-  if (m.format !== MANIFEST_FORMAT) bad(dir, `format is ${JSON.stringify(m.format)}, expected "${MANIFEST_FORMAT}"`);
+  if (m.format !== MANIFEST_FORMAT) bad(dir, `format is ${shown(m.format)}, expected "${MANIFEST_FORMAT}"`);
   if (m.version === undefined) bad(dir, `no version field`);
   if (m.version !== MANIFEST_VERSION) {
-    bad(dir, `version ${JSON.stringify(m.version)} is not one this wavenet knows (it reads version ${MANIFEST_VERSION}); ${typeof m.version === 'number' && m.version > MANIFEST_VERSION ? 'upgrade wavenet' : 'the file is damaged'}`);
+    bad(dir, `version ${shown(m.version)} is not one this wavenet knows (it reads version ${MANIFEST_VERSION}); ${typeof m.version === 'number' && m.version > MANIFEST_VERSION ? 'upgrade wavenet' : 'the file is damaged'}`);
   }
   const posInt = (v: unknown, max = Number.MAX_SAFE_INTEGER) => typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= max;
   const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
-  if (!posInt(m.sampleRate) || m.sampleRate < 1000 || m.sampleRate > 384000) bad(dir, `sampleRate ${JSON.stringify(m.sampleRate)}: expected a whole number of Hz from 1000 to 384000`);
+  if (!posInt(m.sampleRate) || m.sampleRate < 1000 || m.sampleRate > 384000) bad(dir, `sampleRate ${shown(m.sampleRate)}: expected a whole number of Hz from 1000 to 384000`);
   if (!posInt(m.mu, 65535) || !posInt(m.classes) || m.classes !== m.mu + 1) bad(dir, 'mu/classes must be positive integers with classes = mu + 1 (mu at most 65535)');
-  if (!posInt(m.chunkSamples, MAX_CHUNK_SAMPLES)) bad(dir, `chunkSamples ${JSON.stringify(m.chunkSamples)}: expected a whole number of samples from 1 to ${MAX_CHUNK_SAMPLES}`);
+  if (!posInt(m.chunkSamples, MAX_CHUNK_SAMPLES)) bad(dir, `chunkSamples ${shown(m.chunkSamples)}: expected a whole number of samples from 1 to ${MAX_CHUNK_SAMPLES}`);
   if (!Array.isArray(m.sources) || !Array.isArray(m.chunks) || !Array.isArray(m.rejected)) bad(dir, 'sources, chunks and rejected must be arrays');
   m.valFraction ??= 0.1;
   m.trimSilenceDb ??= null;
-  if (!finite(m.valFraction) || m.valFraction < 0 || m.valFraction > 1) bad(dir, `valFraction ${JSON.stringify(m.valFraction)}: expected a fraction from 0 to 1`);
+  if (!finite(m.valFraction) || m.valFraction < 0 || m.valFraction > 1) bad(dir, `valFraction ${shown(m.valFraction)}: expected a fraction from 0 to 1`);
   if (m.trimSilenceDb !== null && (!finite(m.trimSilenceDb) || m.trimSilenceDb >= 0)) {
-    bad(dir, `trimSilenceDb ${JSON.stringify(m.trimSilenceDb)}: expected null or a level in dBFS below 0`);
+    bad(dir, `trimSilenceDb ${shown(m.trimSilenceDb)}: expected null or a level in dBFS below 0`);
   }
   m.sources.forEach((s, i) => {
     if (typeof s?.path !== 'string' || typeof s.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(s.sha256)) bad(dir, `sources[${i}] needs path and a sha256`);

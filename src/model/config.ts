@@ -3,7 +3,7 @@
  * The layout mirrors native/core/model_config.cc exactly (tested against it): one contiguous float32
  * buffer holding every tensor in this order, matrices row-major [out][in].
  */
-import { UserError } from '../util/errors.js';
+import { UserError, shown } from '../util/errors.js';
 
 export interface ModelConfig {
   /** Dilation of each residual layer, in order. */
@@ -67,14 +67,10 @@ export function parseDilations(spec: string, flag = '--dilations'): number[] {
   if (/^\d+(\s*,\s*\d+)*$/.test(s)) {
     return checkDilations(s.split(',').map((x) => Number(x.trim())), flag);
   }
-  throw new UserError(`${flag} '${s}': expected stacks like 10x3 (3 stacks of 1..512) or a list like 1,2,4,8`);
+  throw new UserError(`${flag} ${shown(s)}: expected stacks like 10x3 (3 stacks of 1..512) or a list like 1,2,4,8`);
 }
 
-function describeValue(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  const j = JSON.stringify(v);
-  return j === undefined ? String(v) : j.length > 40 ? `${j.slice(0, 37)}...` : j;
-}
+const describeValue = (v: unknown) => shown(v);
 
 /** Checks a list of dilations against the limits (whole numbers, 1..maxDilation, layers, receptive field). */
 export function checkDilations(d: unknown, flag = '--dilations'): number[] {

@@ -10,7 +10,7 @@
  */
 import { existsSync, lstatSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { UserError } from '../util/errors.js';
+import { UserError, shown } from '../util/errors.js';
 import { checkRegularFile, kindOf, LIMITS, readRegularText } from '../util/files.js';
 
 export interface TextureSpec {
@@ -237,7 +237,7 @@ export function validateJob(data: unknown, file: string, d: RenderDefaults): Tex
     const o = e as Record<string, unknown>;
     for (const k of Object.keys(o)) {
       if (!JOB_FIELDS.includes(k)) {
-        throw new UserError(`${where}: unknown field "${k}" (fields: ${JOB_FIELDS.join(', ')})`);
+        throw new UserError(`${where}: unknown field ${shown(k)} (fields: ${JOB_FIELDS.join(', ')})`);
       }
     }
     if (!('name' in o)) throw new UserError(`${where}: field "name" is missing`);

@@ -10,7 +10,7 @@ import { existsSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { checkConfig, paramCount, paramLayout, receptiveField, type ModelConfig } from '../model/config.js';
-import { UserError } from '../util/errors.js';
+import { UserError, shown } from '../util/errors.js';
 import { writeFileAtomic, isAtomicTemp } from '../util/atomic.js';
 import { encodeSafetensors, readSafetensors, readHeader, MAX_SAFETENSORS_BYTES, type ReadResult } from './safetensors.js';
 import { makeDirs } from '../util/io-errors.js';
@@ -193,7 +193,7 @@ function parseConfigMeta(meta: Record<string, string>, label: string): ModelConf
 function checkFormatVersion(meta: Record<string, string>, label: string): void {
   const v = meta.format_version;
   if (v === undefined) throw new UserError(`${label}: its __metadata__ has no format_version; not a checkpoint written by \`wavenet train\``);
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UserError(`${label}: format_version '${v}' is not a version number`);
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UserError(`${label}: format_version ${shown(v)} is not a version number`);
   if (Number(v) > CHECKPOINT_VERSION) {
     throw new UserError(`${label}: checkpoint format version ${v} is newer than this wavenet understands (${CHECKPOINT_VERSION}); upgrade wavenet`);
   }
@@ -202,7 +202,7 @@ function checkFormatVersion(meta: Record<string, string>, label: string): void {
 function checkStep(meta: Record<string, string>, label: string): number {
   const step = Number(meta.step);
   if (meta.step === undefined || !/^\d+$/.test(meta.step) || !Number.isSafeInteger(step)) {
-    throw new UserError(`${label}: its __metadata__.step '${meta.step}' is not a step number`);
+    throw new UserError(`${label}: its __metadata__.step ${shown(meta.step)} is not a step number`);
   }
   return step;
 }
@@ -252,7 +252,7 @@ function assembleParams(r: ReadResult, config: ModelConfig, path: string): Float
   }
   if (r.tensors.size !== layout.length) {
     const extra = [...r.tensors.keys()].filter((k) => !layout.some((t) => t.name === k));
-    throw new UserError(`${path}: unexpected tensors ${extra.slice(0, 3).join(', ')} for its config`);
+    throw new UserError(`${path}: unexpected tensors ${shown(extra.slice(0, 3).join(', '), 80)} for its config`);
   }
   return params;
 }
@@ -305,7 +305,7 @@ function parseJsonObject(meta: Record<string, string>, key: string, path: string
 function num(o: Record<string, unknown>, k: string, path: string, where: string, ok: (x: number) => boolean, expect: string): number {
   const v = o[k];
   if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) {
-    throw new UserError(`${path}: __metadata__.${where}.${k} is ${JSON.stringify(v) ?? 'missing'}; expected ${expect}`);
+    throw new UserError(`${path}: __metadata__.${where}.${k} is ${shown(v)}; expected ${expect}`);
   }
   return v;
 }
@@ -352,12 +352,12 @@ export async function loadOptimizer(weightsPath: string, ck: LoadedCheckpoint): 
   };
   const rng = samplerRaw.rng;
   if (typeof rng !== 'string' || !/^[0-9a-f]{32}$/i.test(rng) || /^0{32}$/.test(rng)) {
-    throw new UserError(`${path}: __metadata__.sampler.rng is ${JSON.stringify(rng) ?? 'missing'}; expected 32 hex digits, not all zero`);
+    throw new UserError(`${path}: __metadata__.sampler.rng is ${shown(rng)}; expected 32 hex digits, not all zero`);
   }
   const drawn = num(samplerRaw, 'drawn', path, 'sampler', (x) => int(x) && x >= 0, 'a whole number >= 0');
   const training = checkTrainingSettings(trainingRaw, path);
   const elapsed = meta.elapsed_seconds === undefined ? 0 : Number(meta.elapsed_seconds);
-  if (!Number.isFinite(elapsed) || elapsed < 0) throw new UserError(`${path}: __metadata__.elapsed_seconds '${meta.elapsed_seconds}' is not a number of seconds`);
+  if (!Number.isFinite(elapsed) || elapsed < 0) throw new UserError(`${path}: __metadata__.elapsed_seconds ${shown(meta.elapsed_seconds)} is not a number of seconds`);
   const r = await readSafetensors(path, { maxBytes });
   const n = paramCount(ck.config);
   const m = r.tensors.get('adam.m');

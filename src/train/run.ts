@@ -14,7 +14,7 @@ import { checkTrainingSettings } from './checkpoint.js';
 import { join } from 'node:path';
 import type { ModelConfig } from '../model/config.js';
 import { formatDilations } from '../model/config.js';
-import { UserError } from '../util/errors.js';
+import { UserError, shown } from '../util/errors.js';
 import { writeFileAtomicSync } from '../util/atomic.js';
 import type { TrainingSettings } from './checkpoint.js';
 import { takePidLock } from '../util/lock.js';
@@ -61,7 +61,7 @@ export function readRunConfig(runDir: string): RunConfigFile | undefined {
     throw new UserError(`${p}: not valid JSON (${(e as Error).message})`);
   }
   if (!c || typeof c !== 'object' || c.format !== RUN_FORMAT || !c.model || !c.training) {
-    throw new UserError(`${p}: not a wavenet run config (format '${String(c?.format)}')`);
+    throw new UserError(`${p}: not a wavenet run config (format ${shown(c?.format)})`);
   }
   try {
     c.model = checkConfig(c.model, 'fields');

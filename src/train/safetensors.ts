@@ -8,7 +8,7 @@
  */
 import { closeSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { UserError } from '../util/errors.js';
+import { UserError, shown } from '../util/errors.js';
 import { openRegular, readRegularFileAsync } from '../util/files.js';
 import { ioError } from '../util/io-errors.js';
 
@@ -72,7 +72,7 @@ export function encodeSafetensors(tensors: TensorEntry[], metadata: Record<strin
     if (seen.has(t.name) || t.name === '__metadata__') throw new TypeError(`safetensors: duplicate or reserved tensor name ${t.name}`);
     seen.add(t.name);
     const n = t.shape.reduce((a, b) => a * b, 1);
-    if (n !== t.data.length) throw new TypeError(`safetensors: tensor ${t.name} has ${t.data.length} values, shape [${t.shape}] needs ${n}`);
+    if (n !== t.data.length) throw new TypeError(`safetensors: tensor ${shown(t.name)} has ${t.data.length} values, shape [${t.shape}] needs ${n}`);
     header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [off, off + t.data.byteLength] };
     off += t.data.byteLength;
   }
@@ -110,26 +110,26 @@ export function parseHeader(head: Buffer, fileSize: number, label: string): Safe
     if (name === '__metadata__') {
       if (!v || typeof v !== 'object') throw bad('__metadata__ is not an object');
       for (const [k, s] of Object.entries(v as Record<string, unknown>)) {
-        if (typeof s !== 'string') throw bad(`__metadata__.${k} is not a string`);
+        if (typeof s !== 'string') throw bad(`__metadata__.${shown(k)} is not a string`);
         metadata[k] = s;
       }
       continue;
     }
     const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (!e || typeof e.dtype !== 'string' || !(e.dtype in DTYPE_BYTES)) throw bad(`tensor ${name}: unknown dtype`);
-    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw bad(`tensor ${name}: bad shape`);
+    if (!e || typeof e.dtype !== 'string' || !(e.dtype in DTYPE_BYTES)) throw bad(`tensor ${shown(name)}: unknown dtype`);
+    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw bad(`tensor ${shown(name)}: bad shape`);
     const o = e.data_offsets;
     if (!Array.isArray(o) || o.length !== 2 || !o.every((d) => Number.isSafeInteger(d) && d >= 0) || o[1] < o[0]) {
-      throw bad(`tensor ${name}: bad data_offsets`);
+      throw bad(`tensor ${shown(name)}: bad data_offsets`);
     }
     const count = (e.shape as number[]).reduce((a, b) => a * b, 1);
-    if (count * DTYPE_BYTES[e.dtype] !== o[1] - o[0]) throw bad(`tensor ${name}: data_offsets do not match shape and dtype`);
+    if (count * DTYPE_BYTES[e.dtype] !== o[1] - o[0]) throw bad(`tensor ${shown(name)}: data_offsets do not match shape and dtype`);
     tensors.push({ name, dtype: e.dtype, shape: e.shape as number[], begin: o[0], end: o[1] });
   }
   const sorted = [...tensors].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let expect = 0;
   for (const t of sorted) {
-    if (t.begin !== expect) throw bad(`tensor ${t.name}: data is not contiguous`);
+    if (t.begin !== expect) throw bad(`tensor ${shown(t.name)}: data is not contiguous`);
     expect = t.end;
   }
   const dataStart = 8 + n;
@@ -187,7 +187,7 @@ export async function readSafetensors(path: string, o: ReadOptions = {}): Promis
   const data = buf.subarray(header.dataStart);
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const t of header.tensors) {
-    if (t.dtype !== 'F32') throw new UserError(`${path}: tensor ${t.name} is ${t.dtype}; wavenet checkpoints hold F32 tensors only`);
+    if (t.dtype !== 'F32') throw new UserError(`${path}: tensor ${shown(t.name)} is ${shown(t.dtype)}; wavenet checkpoints hold F32 tensors only`);
     const bytes = data.subarray(t.begin, t.end);
     const arr = new Float32Array(bytes.length / 4);
     Buffer.from(arr.buffer).set(bytes);
