@@ -138,7 +138,7 @@ test('CLI: synth and render give one clear line (exit 1, never 70) for bad confi
   const { dir, cleanup } = tempDir('wn-hostile-cli-');
   t.after(cleanup);
   const jobs: { args: string[]; cwd: string; re: RegExp }[] = [];
-  const cases: unknown[] = [[1, -2, 4, 8], 2 ** 40, null, 8, {}, new Array(257).fill(1), [4294967297], [2.5]];
+  const cases: unknown[] = [[1, -2, 4, 8], 2 ** 40, null, 8, {}, new Array(257).fill(1), [4294967297], [2.5], new Array(256).fill(1048576)];
   cases.forEach((d, i) => {
     const p = writeCheckpoint(join(dir, `bad${i}.safetensors`), { config: JSON.stringify({ ...SMALL, dilations: d }) });
     jobs.push({ cwd: dir, re: /its config is invalid/, args: ['synth', '--model', p, '--seconds', '0.05', '--out', `s${i}.wav`] });
@@ -148,6 +148,9 @@ test('CLI: synth and render give one clear line (exit 1, never 70) for bad confi
   const wide: ModelConfig = { dilations: new Array(3).fill(65536), residual: 1024, dilation: 4, skip: 4, head: 4, classes: 256 };
   const w = await makeRun(join(dir, 'wide'), wide);
   jobs.push({ cwd: dir, re: /synthesis with this model .* needs about [\d.]+ GiB of memory/, args: ['render', '--model', w, '--count', '400', '--batch', '400', '--seconds', '0.05', '--out-dir', 'rw', '--no-sheet'] });
+  // --seed states the real limit (seeds are recorded as JSON numbers)
+  jobs.push({ cwd: dir, re: /--seed 18446744073709551615: at most 9007199254740991$/, args: ['synth', '--model', w, '--seconds', '0.05', '--out', 'seed.wav', '--seed', '18446744073709551615'] });
+  jobs.push({ cwd: dir, re: /--seed 'x': expected a whole number from 0 to 9007199254740991$/, args: ['synth', '--model', w, '--seconds', '0.05', '--out', 'seed.wav', '--seed', 'x'] });
   const rs = await cliAll(jobs, 4);
   rs.forEach((r, i) => {
     const label = `${jobs[i].args.slice(0, 3).join(' ')}: exit ${r.status} ${r.signal}\n${r.stderr}`;

@@ -14,7 +14,9 @@ import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 
 import { open as openAsync } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { UserError } from './errors.js';
-import { ioErrorMessage } from './io-errors.js';
+import { formatBytes, ioErrorMessage } from './io-errors.js';
+
+export { formatBytes };
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
@@ -40,12 +42,6 @@ export function kindOf(st: Stats): string {
   return 'not a regular file';
 }
 
-export function formatBytes(n: number): string {
-  if (n >= GiB) return `${(n / GiB).toFixed(1)} GiB`;
-  if (n >= MiB) return `${(n / MiB).toFixed(1)} MiB`;
-  if (n >= KiB) return `${(n / KiB).toFixed(1)} KiB`;
-  return `${n} bytes`;
-}
 
 function label(path: string, o: RegularFileOptions): string {
   return o.what ? `${o.what} ${path}` : path;

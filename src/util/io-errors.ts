@@ -7,7 +7,8 @@ import { mkdirSync, statSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { UserError } from './errors.js';
 
-function fmt(n: number): string {
+/** 1.5 GiB, 12.0 MiB, 3.2 KiB, 100 bytes. */
+export function formatBytes(n: number): string {
   if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(1)} GiB`;
   if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
   if (n >= 2 ** 10) return `${(n / 2 ** 10).toFixed(1)} KiB`;
@@ -70,8 +71,8 @@ export function ioErrorMessage(e: unknown, path: string, action: string, what = 
     case 'ENOSPC':
     case 'EDQUOT': {
       const free = freeBytes(path);
-      const need = ctx.needed !== undefined ? `needed ${fmt(ctx.needed)}` : '';
-      const have = free !== undefined ? `${fmt(free)} free` : '';
+      const need = ctx.needed !== undefined ? `needed ${formatBytes(ctx.needed)}` : '';
+      const have = free !== undefined ? `${formatBytes(free)} free` : '';
       const detail = [need, have].filter(Boolean).join(', ');
       return `${verb}: the disk is ${code === 'EDQUOT' ? 'over its quota' : 'full'}${detail ? ` (${detail})` : ''}; free some space and run the same command again`;
     }
