@@ -51,8 +51,8 @@ test('loadCheckpoint and readCheckpointMetadata refuse bad configs, versions and
   await bad({ config: '[]' }, /its config is invalid \(config: expected an object/);
   await bad({ format_version: undefined as never }, /has no format_version/);
   await bad({ format_version: '2' }, /format version 2 is newer/);
-  await bad({ format_version: 'abc' }, /format_version 'abc' is not a version number/);
-  await bad({ step: '-1' }, /step '-1' is not a step number/);
+  await bad({ format_version: 'abc' }, /format_version "abc" is not a version number/);
+  await bad({ step: '-1' }, /step "-1" is not a step number/);
   await bad({ step: '1e400' }, /is not a step number/);
 });
 
@@ -98,7 +98,7 @@ test('loadOptimizer: one validation of adam, sampler and training state', async 
     [{ sampler: JSON.stringify({ rng: 'a'.repeat(32), drawn: -3 }) }, /sampler\.drawn is -3/],
     [{ training: JSON.stringify({ window: 0, batch: 2, lr: 1e-3, seed: 1 }) }, /training\.window is 0/],
     [{ training: JSON.stringify({ window: 32, batch: 1e9, lr: 1e-3, seed: 1 }) }, /training\.batch/],
-    [{ elapsed_seconds: 'soon' }, /elapsed_seconds 'soon'/],
+    [{ elapsed_seconds: 'soon' }, /elapsed_seconds "soon"/],
     [{ format_version: '9' }, /format version 9 is newer/],
     [{ step: '4' }, /does not belong to/],
   ];
