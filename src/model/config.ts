@@ -65,9 +65,13 @@ export function parseDilations(spec: string, flag = '--dilations'): number[] {
     return checkDilations(out, flag);
   }
   if (/^\d+(\s*,\s*\d+)*$/.test(s)) {
-    return checkDilations(s.split(',').map((x) => Number(x.trim())), flag);
+    const out = s.split(',').map((x) => Number(x.trim()));
+    if (out.some((d) => !Number.isInteger(d) || d < 1 || d > L.maxDilation)) {
+      throw new UserError(`${flag} ${s}: every dilation must be a whole number from 1 to ${L.maxDilation}`);
+    }
+    return checkDilations(out, flag);
   }
-  throw new UserError(`${flag} ${shown(s)}: expected stacks like 10x3 (3 stacks of 1..512) or a list like 1,2,4,8`);
+  throw new UserError(`${flag} '${s}': expected stacks like 10x3 (3 stacks of 1..512) or a list like 1,2,4,8`);
 }
 
 const describeValue = (v: unknown) => shown(v);
