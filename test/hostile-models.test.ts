@@ -148,6 +148,10 @@ test('CLI: synth and render give one clear line (exit 1, never 70) for bad confi
   const wide: ModelConfig = { dilations: new Array(3).fill(65536), residual: 1024, dilation: 4, skip: 4, head: 4, classes: 256 };
   const w = await makeRun(join(dir, 'wide'), wide);
   jobs.push({ cwd: dir, re: /synthesis with this model .* needs about [\d.]+ GiB of memory/, args: ['render', '--model', w, '--count', '400', '--batch', '400', '--seconds', '0.05', '--out-dir', 'rw', '--no-sheet'] });
+  // train: the native trainer's plan for a huge batch is refused before the trainer exists
+  const { writeDataset, periodic } = await import('./train-cli-helpers.js');
+  writeDataset(join(dir, 'ds'), [{ split: 'train', data: periodic(8000, 50) }, { split: 'val', data: periodic(8000, 50) }]);
+  jobs.push({ cwd: dir, re: /training with this config needs about [\d.]+ (GiB|TiB) of memory/, args: ['train', '--data', 'ds', '--run', 'runs/huge', '--steps', '1', '--dilations', '1,2', '--residual-channels', '1024', '--dilation-channels', '1024', '--skip-channels', '1024', '--head-channels', '1024', '--window', '4096', '--batch', '60000'] });
   // --seed states the real limit (seeds are recorded as JSON numbers)
   jobs.push({ cwd: dir, re: /--seed 18446744073709551615: at most 9007199254740991$/, args: ['synth', '--model', w, '--seconds', '0.05', '--out', 'seed.wav', '--seed', '18446744073709551615'] });
   jobs.push({ cwd: dir, re: /--seed 'x': expected a whole number from 0 to 9007199254740991$/, args: ['synth', '--model', w, '--seconds', '0.05', '--out', 'seed.wav', '--seed', 'x'] });
