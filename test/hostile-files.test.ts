@@ -122,3 +122,16 @@ test('CLI: synth/render --model, render --prime, job prime, synth --prime, info,
     if (j.outDir) assert.ok(!existsSync(join(j.outDir, '.render.lock')), `${label}: no stale .render.lock`);
   });
 });
+
+test('ingest: special files given as inputs are rejected by kind (a FIFO never blocks the hashing)', async (t) => {
+  const { dir, cleanup } = tempDir('wn-hostile-');
+  t.after(cleanup);
+  const { ingest } = await import('../src/dataset/ingest.js');
+  const inputs = SPECIAL_KINDS.filter((k) => k !== 'folder').map((k) => makeSpecial(join(dir, `${k}.wav`), k));
+  inputs.push(writeWav16(join(dir, 'ok.wav'), noise(20000, 5), 16000));
+  const messages: string[] = [];
+  const r = await ingest({ inputs, out: join(dir, 'ds'), jobs: 2, onMessage: (l) => messages.push(l) });
+  assert.equal(r.run.added, 1);
+  const reasons = new Map(r.run.rejected.map((x) => [x.path, x.reason]));
+  for (const p of inputs.slice(0, 3)) assert.match(reasons.get(p) ?? '', /^is a (character device|FIFO \(named pipe\)), expected a regular file$/, p);
+});

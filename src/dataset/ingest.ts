@@ -538,7 +538,9 @@ async function ingestLocked(opts: IngestOptions, dir: string, t0: number): Promi
     try {
       sha = await sha256File(path);
     } catch (e) {
-      return reject(path, e instanceof UserError ? e.message.replace(`${path}: `, '') : fsReason(e));
+      // an errno (missing, permission) in the words of the other rejections; a FIFO or device by its kind
+      const coded = (e as NodeJS.ErrnoException).code !== undefined;
+      return reject(path, e instanceof UserError && !coded ? e.message.replace(`${path}: `, '') : fsReason(e));
     }
     const same = known.get(sha);
     if (same !== undefined) {

@@ -60,8 +60,11 @@ function checkStats(st: Stats, path: string, o: RegularFileOptions): number {
 
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 
+/** The one-line error for a failed open or read; it keeps the errno `code` for callers that word it themselves. */
 function openError(e: unknown, path: string, o: RegularFileOptions): UserError {
-  return new UserError(ioErrorMessage(e, path, 'read', o.what));
+  const err = new UserError(ioErrorMessage(e, path, 'read', o.what));
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code ? Object.assign(err, { code }) : err;
 }
 
 /** Opens `path` for reading after the checks above; returns the descriptor and the size. Close it. */
