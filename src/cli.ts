@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError, messageOf } from './util/errors.js';
+import { describeStrayIoError } from './util/io-errors.js';
 import { commands } from './commands/index.js';
 import { commandName, joinNegativeValues, unknownArgumentsLine } from './commands/flags.js';
 
@@ -38,6 +39,11 @@ export async function main(rawArgs: string[]): Promise<number> {
     if (e instanceof UserError) {
       process.stderr.write(`wavenet: ${e.message}\n`);
       return e.exitCode;
+    }
+    const io = describeStrayIoError(e); // a file-system error no module translated: still one clear line
+    if (io) {
+      process.stderr.write(`wavenet: ${io}\n`);
+      return 1;
     }
     process.stderr.write(`wavenet: internal error: ${messageOf(e)}\n`);
     if (process.env.WAVENET_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);

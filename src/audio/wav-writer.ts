@@ -14,8 +14,14 @@
  * `encodeWav` builds a whole WAV in memory in the same formats, optionally with a `smpl` chunk that
  * marks a loop (so samplers loop a seamless texture without setup).
  */
-import { closeSync, openSync, writeSync, fsyncSync } from 'node:fs';
+import { closeSync, openSync, writeSync, fsyncSync, fstatSync, unlinkSync } from 'node:fs';
 import { UserError } from '../util/errors.js';
+import { ioError } from '../util/io-errors.js';
+
+/** For tests: the write call (default fs.writeSync), so a disk-full write can be simulated. */
+export interface WavWriterIo {
+  writeSync?: (fd: number, buf: Uint8Array, off: number, len: number, pos: number) => number;
+}
 
 export type WavSampleFormat = 's16' | 'f32';
 
@@ -31,7 +37,10 @@ export class WavWriter {
    * Creates (truncates) `path` and writes an empty WAV. Throws a UserError naming the path when it
    * cannot be created, so callers can check writability before any compute.
    */
-  constructor(readonly path: string, readonly sampleRate: number, readonly format: WavSampleFormat = 's16') {
+  private readonly io: Required<WavWriterIo>;
+
+  constructor(readonly path: string, readonly sampleRate: number, readonly format: WavSampleFormat = 's16', io: WavWriterIo = {}) {
+    this.io = { writeSync: io.writeSync ?? ((fd, b, o, l, p) => writeSync(fd, b, o, l, p)) };
     if (!Number.isInteger(sampleRate) || sampleRate < 1 || sampleRate > 1_000_000) {
       throw new UserError(`wav: sample rate ${sampleRate} must be a whole number from 1 to 1000000`);
     }
@@ -50,7 +59,14 @@ export class WavWriter {
       const why = err.code === 'ENOENT' ? 'its folder does not exist' : err.code === 'EACCES' || err.code === 'EPERM' ? 'permission denied' : err.code === 'EISDIR' ? 'it is a folder' : (err.message ?? String(e));
       throw new UserError(`${path}: cannot write the output file (${why})`);
     }
-    writeSync(this.fd, this.header(), 0, this.headerBytes, 0);
+    try {
+      this.writeHeader();
+    } catch (e) {
+      closeSync(this.fd);
+      this.fd = null;
+      try { unlinkSync(path); } catch { /* gone */ }
+      throw ioError(e, path, 'write', '', { needed: this.headerBytes });
+    }
   }
 
   private header(): Buffer {
@@ -78,9 +94,45 @@ export class WavWriter {
         buf.writeInt16LE(c < -32768 ? -32768 : c, i * 2);
       }
     }
-    writeSync(this.fd, buf, 0, buf.length, this.headerBytes + this.frames * this.bytesPerSample);
-    this.frames += x.length;
-    writeSync(this.fd, this.header(), 0, this.headerBytes, 0);
+    const start = this.headerBytes + this.frames * this.bytesPerSample;
+    let done = 0;
+    try {
+      while (done < buf.length) done += this.put(buf, done, buf.length - done, start + done);
+      this.frames += x.length;
+      this.writeHeader();
+    } catch (e) {
+      this.recover(start + done);
+      throw ioError(e, this.path, 'write', '', { needed: buf.length - done });
+    }
+  }
+
+  private writeHeader(): void {
+    const h = this.header();
+    let done = 0;
+    while (done < h.length) done += this.put(h, done, h.length - done, done);
+  }
+
+  /** One write call; a write that makes no progress is treated as a full disk (never loops). */
+  private put(b: Buffer, off: number, len: number, pos: number): number {
+    const n = this.io.writeSync(this.fd!, b, off, len, pos);
+    if (!(n > 0)) throw Object.assign(new Error('no progress writing'), { code: 'ENOSPC' });
+    return n;
+  }
+
+  /**
+   * After a failed write (disk full, I/O error): the header is rewritten to declare only the whole
+   * samples that are on disk (the header's bytes already exist, so rewriting them needs no space),
+   * so the file never claims more than it holds. Best effort: a header that cannot be written
+   * still declares the blocks before the failed one, which are on disk.
+   */
+  private recover(endOfGoodData: number): void {
+    try {
+      const end = Math.min(fstatSync(this.fd!).size, endOfGoodData);
+      this.frames = Math.max(0, Math.floor((end - this.headerBytes) / this.bytesPerSample));
+      this.writeHeader();
+    } catch {
+      /* see above */
+    }
   }
 
   /** Flushes to disk and closes. Idempotent. */

@@ -4,8 +4,7 @@
  * fades and normalization; one WAV per texture, index.json and a contact sheet. Resumable.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
 import { UserError } from '../util/errors.js';
 import { withDevice, withJson } from './options.js';
 import { resolveDevice, type DeviceChoice } from '../device.js';
@@ -13,7 +12,7 @@ import { loadCheckpoint } from '../train/checkpoint.js';
 import { resolveModelOrBundled } from '../model/bundled.js';
 import { createProgress } from '../util/progress.js';
 import { parseNormalize } from '../render/dsp.js';
-import { parseDuration, parseTemperature, planFromCount, planFromJob, MAX_SEED, MAX_SECONDS, type RenderDefaults, type TextureSpec } from '../render/spec.js';
+import { checkPrimeFile, parseDuration, parseTemperature, planFromCount, planFromJob, MAX_SEED, MAX_SECONDS, type RenderDefaults, type TextureSpec } from '../render/spec.js';
 import { MODEL_RATE, render, sha256File, type RenderResult } from '../render/renderer.js';
 import { decodeFile, resample } from '../audio/decode.js';
 import { formatDilations, receptiveField } from '../model/config.js';
@@ -82,8 +81,7 @@ export function planRender(a: Partial<RenderArgs>): RenderPlan {
   const primes = (a.prime ?? [SAMPLING_DEFAULTS.prime]).filter((p) => p !== 'none').map((p) => {
     if (p === DATASET_PRIME) return p;
     if (!existsSync(p)) throw new UserError(`--prime ${p}: no such file`);
-    if (statSync(p).isDirectory()) throw new UserError(`--prime ${p}: is a folder, expected an audio file`);
-    return resolve(p);
+    return checkPrimeFile(p, '--prime');
   });
   const defaults: RenderDefaults = {
     seconds: secs,

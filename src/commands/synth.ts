@@ -26,6 +26,7 @@ import { readinessNote } from '../synth/readiness.js';
 import { checkCut, SAMPLING_DEFAULTS } from '../synth/sampling.js';
 import { formatDilations, receptiveField } from '../model/config.js';
 import { DurationEstimate, fasterHints, formatTemperature } from '../util/estimate.js';
+import { checkSynthMemory } from '../model/memory.js';
 
 /** Samples per native call: 0.256 s of audio; Ctrl-C is honoured between blocks. */
 export const BLOCK = 4096;
@@ -138,9 +139,8 @@ export function checkSynthArgs(a: SynthArgs): CheckedSynthArgs {
   let seed: number;
   if (a.seed === undefined) seed = Number(randomSeed());
   else {
-    const s = parseSeed(single(a.seed, '--seed'));
-    if (s > BigInt(Number.MAX_SAFE_INTEGER)) throw new UserError(`--seed ${s}: at most ${Number.MAX_SAFE_INTEGER} (2^53 - 1)`);
-    seed = Number(s);
+    // seeds are printed and recorded as JSON numbers: 2^53-1 is the real limit
+    seed = Number(parseSeed(single(a.seed, '--seed'), '--seed', BigInt(Number.MAX_SAFE_INTEGER)));
   }
   const primeSeconds = positive(a.primeSeconds, '--prime-seconds', MAX_PRIME_SECONDS, 'seconds');
   const wv = single(a.warmup ?? SYNTH_DEFAULTS.warmup, '--warmup');
@@ -209,6 +209,7 @@ export async function runSynth(o: SynthRunOptions): Promise<SynthSummary> {
       prime = await primeFromFile(primeMode, o.primeSeconds);
     }
     const dev = resolveDevice(o.device);
+    checkSynthMemory(model.config, 1, dev.device);
     let synth: Synthesizer;
     try {
       synth = new Synthesizer({

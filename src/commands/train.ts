@@ -6,9 +6,8 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { basename, join, relative } from 'node:path';
 import { existsSync } from 'node:fs';
-import { totalmem } from 'node:os';
 import { resolveDevice, type DeviceChoice } from '../device.js';
-import { native } from '../native.js';
+import { checkMemory } from '../model/memory.js';
 import { DEFAULT_CONFIG, checkConfig, formatDilations, parseDilations, type ModelConfig } from '../model/config.js';
 import { UserError } from '../util/errors.js';
 import { withDevice, withJson, withModelOptions } from './options.js';
@@ -255,15 +254,9 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       process.stderr.write(`${tty ? '\x1b[1;33m' : ''}note: ${opts.datasetNote}${tty ? '\x1b[0m' : ''}\n`);
     }
     const session = await TrainingSession.open(opts, { note: (m) => { clearLive(); say(m); } });
-    if (dev.device === 'cpu' && session.memoryBytes > totalmem() * 0.9) {
-      throw new UserError(`this config needs about ${fmtBytes(session.memoryBytes)} of memory, the machine has ${fmtBytes(totalmem())}; lower --batch or --window`);
-    }
-    if (dev.device === 'cuda') {
-      const total = native().cudaQuery().devices[0]?.totalMemory ?? 0;
-      if (total > 0 && session.memoryBytes > total * 0.95) {
-        throw new UserError(`this config needs about ${fmtBytes(session.memoryBytes)} on the GPU, which has ${fmtBytes(total)}; lower --batch or --window, or use --device cpu`);
-      }
-    }
+    // the native trainer's allocation plan, against RAM (total and available now) or the GPU's memory
+    const need = session.memoryBytes;
+    checkMemory('training with this config', dev.device === 'cuda' ? { host: 0, device: need } : { host: need, device: 0 }, dev.device, 'lower --batch or --window');
     const ds = session.dataset;
     const c = opts.config;
     const rf = session.receptiveField;

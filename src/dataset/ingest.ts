@@ -4,7 +4,9 @@
  * (idempotence, appending, crash safety, the split, rejected inputs).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, lstatSync, readdirSync, realpathSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { kindOf, openRegular } from '../util/files.js';
+import { ioError, makeDirs } from '../util/io-errors.js';
 import { open, rename, unlink } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, extname, join, resolve } from 'node:path';
@@ -46,6 +48,11 @@ export interface IngestOptions {
   onProgress?: (p: IngestProgress) => void;
   /** Message lines for stderr (rejected inputs, warnings). */
   onMessage?: (line: string) => void;
+  /**
+   * Fault injection for tests: called before each chunk file is written; what it throws (e.g. an
+   * Error with code ENOSPC) is handled as that write's failure.
+   */
+  beforeChunkWrite?: (file: string) => void;
 }
 
 export interface IngestProgress {
@@ -105,9 +112,11 @@ function ensureSplits(m: Manifest): boolean {
   return changed;
 }
 
+/** sha256 of an input; a FIFO, device or folder is refused before reading (a FIFO would block). */
 async function sha256File(path: string): Promise<string> {
+  const { fd } = openRegular(path, { what: '' });
   const h = createHash('sha256');
-  for await (const b of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) h.update(b);
+  for await (const b of createReadStream('', { fd, highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) h.update(b);
   return h.digest('hex');
 }
 
@@ -179,6 +188,7 @@ function checkOutDir(dir: string): void {
   if (!existsSync(dir)) return;
   const st = statSync(dir);
   if (!st.isDirectory()) throw new UserError(`--out ${dir}: exists and is not a folder`);
+  checkChunksDir(dir);
   if (existsSync(manifestPath(dir))) return;
   const other = readdirSync(dir).filter((n) => n !== CHUNKS_DIR && !n.startsWith('.') && !n.endsWith('.tmp'));
   if (other.length > 0) {
@@ -188,27 +198,78 @@ function checkOutDir(dir: string): void {
 
 const LOCK_FILE = '.ingest.lock';
 
+/** Names of the chunk files ingest writes (sha prefix, index) and of their temporaries. */
+export const CHUNK_FILE_RE = /^[0-9a-f]{16}-\d{5,}\.mulaw(\.tmp)?$/;
+
+/**
+ * DIR/chunks must be a real folder inside the dataset: a symbolic link (to a folder holding other
+ * files) or a file there is refused, so cleanup can never reach files outside the dataset.
+ */
+function checkChunksDir(dir: string): void {
+  const c = join(dir, CHUNKS_DIR);
+  let st;
+  try {
+    st = lstatSync(c);
+  } catch {
+    return; // absent: created by ingest
+  }
+  if (st.isSymbolicLink()) {
+    throw new UserError(`--out ${dir}: ${CHUNKS_DIR} is a symbolic link; a dataset's chunks must be a real folder inside it (replace the link by the folder it points to)`);
+  }
+  if (!st.isDirectory()) throw new UserError(`--out ${dir}: ${CHUNKS_DIR} is ${kindOf(st)}, expected the dataset's chunk folder`);
+}
+
+/** Removes the chunk files (by name pattern) in DIR/chunks that `keep` does not name; returns the count. */
+function removeUnlistedChunks(dir: string, keep: Set<string>): number {
+  const cdir = join(dir, CHUNKS_DIR);
+  let n = 0;
+  let names: string[];
+  try {
+    names = readdirSync(cdir);
+  } catch {
+    return 0;
+  }
+  for (const f of names) {
+    if (keep.has(f) || !CHUNK_FILE_RE.test(f)) continue;
+    const p = join(cdir, f);
+    try {
+      if (!lstatSync(p).isFile()) continue;
+      unlinkSync(p);
+      n++;
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return n;
+}
+
 function takeLock(dir: string): () => void {
   return takePidLock(join(dir, LOCK_FILE), (pid) => `${dir}: another wavenet ingest (pid ${pid}) is writing this dataset; wait for it or stop it`);
 }
 
-/** Delete chunk files the manifest does not name (leftovers of an interrupted run) and temp files. */
+/**
+ * Delete chunk files the manifest does not name (leftovers of an interrupted run) and manifest temp
+ * files. Only files named as ingest names them are touched: anything else in the folder is left alone.
+ */
 function cleanLeftovers(dir: string, m: Manifest): number {
-  const named = new Set(m.chunks.map((c) => c.file));
-  const cdir = join(dir, CHUNKS_DIR);
-  let n = 0;
-  if (existsSync(cdir)) {
-    for (const f of readdirSync(cdir)) {
-      if (!named.has(f)) {
-        rmSync(join(cdir, f), { force: true, recursive: true });
-        n++;
-      }
+  checkChunksDir(dir);
+  const n = removeUnlistedChunks(dir, new Set(m.chunks.map((c) => c.file)));
+  for (const f of readdirSync(dir)) {
+    if (/^manifest\.json\.\d+\.tmp$/.test(f)) {
+      try { unlinkSync(join(dir, f)); } catch { /* gone */ }
     }
   }
-  for (const f of readdirSync(dir)) {
-    if (f.startsWith(MANIFEST_FILE + '.') && f.endsWith('.tmp')) rmSync(join(dir, f), { force: true });
-  }
   return n;
+}
+
+/** What the manifest on disk (the last complete one) lists; nothing when there is none yet. */
+function listedOnDisk(dir: string): Set<string> | null {
+  if (!existsSync(manifestPath(dir))) return new Set();
+  try {
+    return new Set(readManifest(dir).chunks.map((c) => c.file));
+  } catch {
+    return null; // unreadable: remove nothing
+  }
 }
 
 /** Writes one source's samples as chunk files (temp name, fsync, rename). */
@@ -224,6 +285,7 @@ class ChunkWriter {
     private readonly prefix: string,
     private readonly chunkSamples: number,
     private readonly minTail: number,
+    private readonly hooks: { before?: (file: string) => void; aborted?: () => Error | undefined } = {},
   ) {
     this.buf = new Uint8Array(chunkSamples);
   }
@@ -263,6 +325,8 @@ class ChunkWriter {
   }
 
   private async emit(): Promise<void> {
+    const stop = this.hooks.aborted?.();
+    if (stop) throw stop; // another worker failed: stop writing
     const idx = this.chunks.length;
     const file = `${this.prefix}-${String(idx).padStart(5, '0')}.mulaw`;
     const data = this.fill === this.buf.length ? this.buf : this.buf.slice(0, this.fill);
@@ -274,6 +338,7 @@ class ChunkWriter {
     const tmp = `${target}.tmp`;
     const job = (async () => {
       try {
+        this.hooks.before?.(file);
         const fh = await open(tmp, 'w');
         try {
           await fh.writeFile(data);
@@ -284,7 +349,8 @@ class ChunkWriter {
         await rename(tmp, target);
       } catch (e) {
         // the dataset itself cannot be written (disk full, permissions): stop, do not blame the input
-        throw new UserError(`cannot write ${target}: ${messageOf(e)}`);
+        await unlink(tmp).catch(() => undefined);
+        throw ioError(e, target, 'write', '', { needed: data.byteLength });
       }
     })();
     job.catch(() => undefined); // awaited below or in finish()/discard()
@@ -341,7 +407,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
   if (opts.inputs.length === 0) throw new UserError('ingest: give at least one input file or folder');
   checkOutDir(dir);
   const createdDir = !existsSync(dir);
-  mkdirSync(join(dir, CHUNKS_DIR), { recursive: true });
+  makeDirs(join(dir, CHUNKS_DIR), '--out');
   const release = takeLock(dir);
   const onSignal = (sig: NodeJS.Signals) => {
     release();
@@ -359,12 +425,22 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
     // a new dataset that got nothing at all is not left behind (the reasons were printed)
     if (createdDir && (!result || result.summary.sources === 0)) {
       release();
-      rmSync(dir, { recursive: true, force: true });
+      removeCreatedDataset(dir);
     }
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     release();
   }
+}
+
+/** Removes a dataset folder this run created and filled with nothing: only the files ingest writes. */
+function removeCreatedDataset(dir: string): void {
+  removeUnlistedChunks(dir, new Set());
+  for (const f of [MANIFEST_FILE, LOCK_FILE]) {
+    try { unlinkSync(join(dir, f)); } catch { /* absent */ }
+  }
+  try { rmdirSync(join(dir, CHUNKS_DIR)); } catch { /* not empty: something else is there, keep it */ }
+  try { rmdirSync(dir); } catch { /* idem */ }
 }
 
 async function ingestLocked(opts: IngestOptions, dir: string, t0: number): Promise<IngestResult> {
@@ -453,13 +529,16 @@ async function ingestLocked(opts: IngestOptions, dir: string, t0: number): Promi
     lastWrite = Date.now();
   };
 
+  let failure: Error | undefined;
   const one = async (cand: Candidate) => {
     const path = cand.path;
     let sha: string;
     try {
       sha = await sha256File(path);
     } catch (e) {
-      return reject(path, fsReason(e));
+      // an errno (missing, permission) in the words of the other rejections; a FIFO or device by its kind
+      const coded = (e as NodeJS.ErrnoException).code !== undefined;
+      return reject(path, e instanceof UserError && !coded ? e.message.replace(`${path}: `, '') : fsReason(e));
     }
     const same = known.get(sha);
     if (same !== undefined) {
@@ -469,7 +548,10 @@ async function ingestLocked(opts: IngestOptions, dir: string, t0: number): Promi
       return;
     }
     known.set(sha, path); // claim it, so identical files in this run are decoded once
-    const writer = new ChunkWriter(chunksDir, sha.slice(0, 16), m.chunkSamples, rate);
+    const writer = new ChunkWriter(chunksDir, sha.slice(0, 16), m.chunkSamples, rate, {
+      before: opts.beforeChunkWrite,
+      aborted: () => failure,
+    });
     const trimmer = threshold === null ? null : new SilenceTrimmer(threshold);
     const dec = new AudioDecoder(path, { rate, ffmpeg: ff });
     try {
@@ -511,9 +593,14 @@ async function ingestLocked(opts: IngestOptions, dir: string, t0: number): Promi
 
   let next = 0;
   const worker = async () => {
-    while (next < candidates.length) {
+    while (next < candidates.length && !failure) {
       const cand = candidates[next++];
-      await one(cand);
+      try {
+        await one(cand);
+      } catch (e) {
+        failure ??= e as Error; // the others stop at their next chunk
+        return;
+      }
       filesDone++;
       report();
       maybeWrite();
@@ -521,6 +608,13 @@ async function ingestLocked(opts: IngestOptions, dir: string, t0: number): Promi
   };
   report();
   await Promise.all(Array.from({ length: Math.min(jobs, Math.max(1, candidates.length)) }, worker));
+  if (failure) {
+    // The dataset could not be written (disk full, ...): every worker has stopped; remove the chunk
+    // files no complete manifest lists, so nothing partial stays behind, and report the first error.
+    const listed = listedOnDisk(dir);
+    if (listed) removeUnlistedChunks(dir, listed);
+    throw failure;
+  }
 
   compose(true);
   fsyncDir(chunksDir);

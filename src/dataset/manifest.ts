@@ -3,13 +3,16 @@
  *   DIR/manifest.json      this Manifest, written atomically (temp file, fsync, rename)
  *   DIR/chunks/*.mulaw     one unsigned byte per sample: the mu-law class 0..255 at `sampleRate`
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { LIMITS, readRegularText, sha256RegularFile } from '../util/files.js';
+import { ioError } from '../util/io-errors.js';
 import { dirname, join } from 'node:path';
-import { UserError } from '../util/errors.js';
+import { UserError, shown } from '../util/errors.js';
 
 export const MANIFEST_FORMAT = 'wavenet-dataset';
 export const MANIFEST_VERSION = 1;
+/** Largest chunk (one byte per sample, held in memory while ingesting): 37 hours at 16 kHz. */
+export const MAX_CHUNK_SAMPLES = 2 ** 31 - 1;
 
 export interface ManifestSource {
   /** The path as given on the command line (or found under a given folder), absolute. */
@@ -80,34 +83,48 @@ export function readManifest(dir: string): Manifest {
   if (!existsSync(p)) throw new UserError(`${dir}: not a dataset (no ${MANIFEST_FILE}); create one with wavenet ingest`);
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(p, 'utf8'));
+    raw = JSON.parse(readRegularText(p, { what: '', maxBytes: LIMITS.manifestBytes }));
   } catch (e) {
     if (e instanceof SyntaxError) bad(dir, `corrupt JSON: ${e.message}`);
+    if (e instanceof UserError) throw e;
     throw new UserError(`${p}: cannot read (${(e as Error).message})`);
   }
   const m = raw as Manifest;
   if (typeof m !== 'object' || m === null || Array.isArray(m)) bad(dir, 'not a JSON object');
-  if (m.format !== MANIFEST_FORMAT) bad(dir, `format is ${JSON.stringify(m.format)}, expected "${MANIFEST_FORMAT}"`);
-  if (typeof m.version !== 'number' || m.version > MANIFEST_VERSION) {
-    bad(dir, `version ${m.version} is not supported by this wavenet (knows up to ${MANIFEST_VERSION})`);
+  if (m.format !== MANIFEST_FORMAT) bad(dir, `format is ${shown(m.format)}, expected "${MANIFEST_FORMAT}"`);
+  if (m.version === undefined) bad(dir, `no version field`);
+  if (m.version !== MANIFEST_VERSION) {
+    bad(dir, `version ${shown(m.version)} is not one this wavenet knows (it reads version ${MANIFEST_VERSION}); ${typeof m.version === 'number' && m.version > MANIFEST_VERSION ? 'upgrade wavenet' : 'the file is damaged'}`);
   }
-  const posInt = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
-  if (!posInt(m.sampleRate)) bad(dir, 'sampleRate must be a positive integer');
-  if (!posInt(m.mu) || !posInt(m.classes) || m.classes !== m.mu + 1) bad(dir, 'mu/classes must be positive integers with classes = mu + 1');
-  if (!posInt(m.chunkSamples)) bad(dir, 'chunkSamples must be a positive integer');
+  const posInt = (v: unknown, max = Number.MAX_SAFE_INTEGER) => typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= max;
+  const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+  if (!posInt(m.sampleRate) || m.sampleRate < 1000 || m.sampleRate > 384000) bad(dir, `sampleRate ${shown(m.sampleRate)}: expected a whole number of Hz from 1000 to 384000`);
+  if (!posInt(m.mu, 65535) || !posInt(m.classes) || m.classes !== m.mu + 1) bad(dir, 'mu/classes must be positive integers with classes = mu + 1 (mu at most 65535)');
+  if (!posInt(m.chunkSamples, MAX_CHUNK_SAMPLES)) bad(dir, `chunkSamples ${shown(m.chunkSamples)}: expected a whole number of samples from 1 to ${MAX_CHUNK_SAMPLES}`);
   if (!Array.isArray(m.sources) || !Array.isArray(m.chunks) || !Array.isArray(m.rejected)) bad(dir, 'sources, chunks and rejected must be arrays');
   m.valFraction ??= 0.1;
   m.trimSilenceDb ??= null;
+  if (!finite(m.valFraction) || m.valFraction < 0 || m.valFraction > 1) bad(dir, `valFraction ${shown(m.valFraction)}: expected a fraction from 0 to 1`);
+  if (m.trimSilenceDb !== null && (!finite(m.trimSilenceDb) || m.trimSilenceDb >= 0)) {
+    bad(dir, `trimSilenceDb ${shown(m.trimSilenceDb)}: expected null or a level in dBFS below 0`);
+  }
   m.sources.forEach((s, i) => {
     if (typeof s?.path !== 'string' || typeof s.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(s.sha256)) bad(dir, `sources[${i}] needs path and a sha256`);
-    if (typeof s.durationSeconds !== 'number' || typeof s.sampleRate !== 'number' || typeof s.channels !== 'number') {
-      bad(dir, `sources[${i}] needs durationSeconds, sampleRate and channels`);
+    if (!finite(s.durationSeconds) || s.durationSeconds < 0 || !finite(s.sampleRate) || s.sampleRate <= 0 || !posInt(s.channels, 65535)) {
+      bad(dir, `sources[${i}] needs durationSeconds >= 0, a positive sampleRate and a whole number of channels`);
     }
   });
+  const files = new Set<string>();
   m.chunks.forEach((c, i) => {
-    if (typeof c?.file !== 'string' || c.file.includes('/') || c.file.includes('\\') || !c.file.endsWith('.mulaw')) bad(dir, `chunks[${i}].file must be a file name ending in .mulaw`);
+    if (typeof c?.file !== 'string' || c.file.includes('/') || c.file.includes('\\') || c.file.includes('\0') || !c.file.endsWith('.mulaw') || c.file.startsWith('.')) {
+      bad(dir, `chunks[${i}].file must be a file name ending in .mulaw`);
+    }
+    if (files.has(c.file)) bad(dir, `chunks[${i}].file ${c.file} is listed twice`);
+    files.add(c.file);
     if (!Number.isInteger(c.source) || c.source < 0 || c.source >= m.sources.length) bad(dir, `chunks[${i}].source is not an index into sources`);
-    if (!Number.isInteger(c.offset) || c.offset < 0 || !posInt(c.samples)) bad(dir, `chunks[${i}] needs a non-negative offset and positive samples`);
+    if (!Number.isSafeInteger(c.offset) || c.offset < 0 || !posInt(c.samples, m.chunkSamples)) {
+      bad(dir, `chunks[${i}] needs a non-negative offset and from 1 to chunkSamples (${m.chunkSamples}) samples`);
+    }
     if (c.split !== 'train' && c.split !== 'val') bad(dir, `chunks[${i}].split must be "train" or "val"`);
   });
   m.rejected.forEach((r, i) => {
@@ -120,22 +137,27 @@ export function readManifest(dir: string): Manifest {
 export function manifestHash(dir: string): string {
   const p = manifestPath(dir);
   if (!existsSync(p)) throw new UserError(`${dir}: not a dataset (no ${MANIFEST_FILE})`);
-  return createHash('sha256').update(readFileSync(p)).digest('hex');
+  return sha256RegularFile(p, { what: '', maxBytes: LIMITS.manifestBytes });
 }
 
 /** Write `data` to `path` so that a crash leaves either the old file or the new one, never a mix. */
 export function writeFileAtomic(path: string, data: string | Buffer): void {
   const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w');
+  const buf = typeof data === 'string' ? Buffer.from(data) : data;
   try {
-    const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, 'w');
+    try {
+      let off = 0;
+      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    try { unlinkSync(tmp); } catch { /* not created */ }
+    throw ioError(e, path, 'write', '', { needed: buf.length });
   }
-  renameSync(tmp, path);
   fsyncDir(dirname(path));
 }
 

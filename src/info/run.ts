@@ -83,7 +83,8 @@ export const checkpointDescriber: Describer = {
   kind: 'checkpoint',
   matches(path: string) {
     try {
-      return path.endsWith('.safetensors') && statSync(path).isFile();
+      // any non-folder: describe() refuses special files (FIFO, device) with a clear message
+      return path.endsWith('.safetensors') && !statSync(path).isDirectory();
     } catch {
       return false;
     }

@@ -10,7 +10,8 @@
  *   "textures": [ TextureRecord, ... ]       (in the order of the command's plan)
  * }
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { LIMITS, readRegularText } from '../util/files.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
 import type { ModelConfig } from '../model/config.js';
@@ -93,8 +94,9 @@ export function readIndex(path: string): RenderIndex {
   if (!existsSync(path)) return emptyIndex();
   let j: unknown;
   try {
-    j = JSON.parse(readFileSync(path, 'utf8'));
+    j = JSON.parse(readRegularText(path, { what: '', maxBytes: LIMITS.renderIndexBytes }));
   } catch (e) {
+    if (e instanceof UserError) throw e;
     throw new UserError(`${path}: not valid JSON (${(e as Error).message}); remove it or choose another --out-dir`);
   }
   const o = j as Partial<RenderIndex>;

@@ -15,7 +15,9 @@
  * atomically), so an interrupted render keeps every texture finished so far.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { LIMITS, readRegularFile, sha256RegularFile } from '../util/files.js';
+import { ioError, makeDirs } from '../util/io-errors.js';
 import { basename, dirname, join } from 'node:path';
 import wavefile from 'wavefile';
 import { native, type NativeSynth } from '../native.js';
@@ -30,7 +32,8 @@ import { DATASET_PRIME, primeFromDataset } from '../synth/prime-dataset.js';
 import { readIndex, sameSettings, writeIndex, type ModelRecord, type RenderIndex, type TextureRecord, type TextureSettings } from './index-file.js';
 import { spectrogramGrid, type SpectrogramGrid } from './spectrogram.js';
 import { SHEET_COLUMNS, SHEET_ROWS, writeContactSheet, type SheetEntry } from './contact-sheet.js';
-import type { TextureSpec } from './spec.js';
+import { checkTexturePaths, type TextureSpec } from './spec.js';
+import { checkSynthMemory } from '../model/memory.js';
 import { takePidLock } from '../util/lock.js';
 
 export { MODEL_RATE };
@@ -120,8 +123,9 @@ export interface RenderResult {
   stopped: boolean;
 }
 
+/** sha256 of a regular file (constant memory; a FIFO or device is refused). */
 export function sha256File(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
+  return sha256RegularFile(path, { what: '' });
 }
 
 interface Job {
@@ -171,7 +175,7 @@ export function encodeWav16(x: Float32Array, rate: number): { bytes: Uint8Array;
 
 /** Mono float samples of a WAV written by render (16-bit: the scale of encodeWav16; or 32-bit float). */
 export function readWav16(path: string): { rate: number; samples: Float32Array } {
-  const w = new WaveFile(readFileSync(path));
+  const w = new WaveFile(readRegularFile(path, { what: '', maxBytes: LIMITS.wavBytes }));
   const fmt = w.fmt as { sampleRate: number; numChannels: number };
   const raw = w.getSamples(false, Float64Array) as unknown as Float64Array;
   const scale = (w.fmt as { audioFormat: number }).audioFormat === 3 ? 1 : 1 / 32767; // float WAVs hold the samples as they are
@@ -242,16 +246,11 @@ function crashHook(k: number, phase: string): (() => void) | undefined {
 /** Creates the output folder and takes DIR/.render.lock (a UserError when another live render holds it). */
 function prepareOutDir(dir: string): () => void {
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UserError(`--out-dir ${dir}: exists and is not a folder`);
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    throw new UserError(`--out-dir ${dir}: cannot create it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  makeDirs(dir, '--out-dir');
   try {
     return takePidLock(join(dir, '.render.lock'), (pid) => `--out-dir ${dir} is in use by another \`wavenet render\` (pid ${pid}); wait for it or stop it first`);
   } catch (e) {
-    if (e instanceof UserError) throw e;
-    throw new UserError(`--out-dir ${dir}: cannot write in it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw ioError(e, join(dir, '.render.lock'), 'write', '--out-dir lock');
   }
 }
 
@@ -337,6 +336,12 @@ async function renderLocked(o: RenderOptions): Promise<RenderResult> {
     primeClasses.set(p, c);
   }
 
+  if (pending.length > 0) {
+    const longest = Math.max(...pending.map((j) => j.genSamples));
+    checkSynthMemory(o.model.config, Math.min(o.batch, pending.length), o.device, Math.ceil((longest * rate) / MODEL_RATE));
+  }
+  // Every WAV path must be free to write (no folder or file in the way) before the first texture.
+  checkTexturePaths(o.outDir, pending.map((j) => j.spec.name));
   removeStaleTemps(o.outDir, pending.map((j) => j.spec.name));
   // Drop records of textures about to be redone: they are not complete any more once we start writing.
   const redo = new Set(pending.map((j) => j.spec.name));
@@ -440,7 +445,7 @@ async function renderLocked(o: RenderOptions): Promise<RenderResult> {
     const levels = levelReport(y, rate);
     const file = `${j.spec.name}.wav`;
     const path = join(o.outDir, file);
-    mkdirSync(dirname(path), { recursive: true });
+    makeDirs(dirname(path), '--out-dir');
     const k = rendered.length + 1;
     await writeFileAtomic(path, bytes, { onPartial: crashHook(k, 'wav-partial') });
     crashHook(k, 'after-wav')?.();

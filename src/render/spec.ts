@@ -8,9 +8,10 @@
  * `prime` paths are relative to the job file's folder. Names may contain subfolders ("beds/forest")
  * but never leave the output folder.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
-import { UserError } from '../util/errors.js';
+import { existsSync, lstatSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { UserError, shown } from '../util/errors.js';
+import { checkRegularFile, kindOf, LIMITS, readRegularText } from '../util/files.js';
 
 export interface TextureSpec {
   /** Output name without .wav; relative to the output folder, '/'-separated. */
@@ -100,6 +101,70 @@ export function planFromCount(count: number, d: RenderDefaults): TextureSpec[] {
   return out;
 }
 
+/** Bytes per path segment of a texture name (so the temporary file name fits in 255 bytes). */
+export const MAX_SEGMENT_BYTES = 200;
+/** Files render writes in the output folder itself: no texture folder may take their names. */
+const RESERVED = new Set(['index.json', 'contact-sheet.png']);
+
+/**
+ * Names that would collide on disk: texture `x` writes the file `x.wav`, texture `x.wav/y` needs the
+ * folder `x.wav`. Compared ignoring case (case-insensitive file systems). Throws naming both.
+ */
+export function checkNameCollisions(names: string[], where: string): void {
+  const files = new Map<string, string>();
+  const folders = new Map<string, string>();
+  for (const n of names) {
+    files.set(`${n}.wav`.toLowerCase(), n);
+    const segs = n.split('/');
+    for (let k = 1; k < segs.length; k++) {
+      const f = segs.slice(0, k).join('/').toLowerCase();
+      if (!folders.has(f)) folders.set(f, n);
+    }
+  }
+  for (const [f, n] of files) {
+    const other = folders.get(f);
+    if (other !== undefined) {
+      throw new UserError(`${where}: texture "${n}" writes the file ${n}.wav, which texture "${other}" needs as a folder; rename one of them`);
+    }
+  }
+}
+
+/**
+ * Checks, before anything is written, that every texture's WAV can be placed in `outDir`: no part of
+ * its folder path exists as a file, and the WAV path is not a folder or other non-regular file.
+ */
+export function checkTexturePaths(outDir: string, names: string[]): void {
+  const seen = new Set<string>();
+  for (const n of names) {
+    const segs = `${n}.wav`.split('/');
+    let p = outDir;
+    for (let k = 0; k < segs.length; k++) {
+      p = join(p, segs[k]);
+      if (seen.has(p)) continue;
+      seen.add(p);
+      let st;
+      try {
+        st = lstatSync(p);
+      } catch {
+        break; // absent: created when written
+      }
+      const last = k === segs.length - 1;
+      if (last && !st.isFile()) {
+        throw new UserError(`--out-dir ${outDir}: texture "${n}" would be written to ${p}, which is ${kindOf(st)}; remove it or rename the texture`);
+      }
+      if (!last && !st.isDirectory()) {
+        throw new UserError(`--out-dir ${outDir}: texture "${n}" needs the folder ${p}, which is ${st.isSymbolicLink() ? 'a symbolic link' : kindOf(st)}; remove it or rename the texture`);
+      }
+    }
+  }
+}
+
+/** Checks that a prime is a regular file (a FIFO or a device would block or never end). Returns its absolute path. */
+export function checkPrimeFile(p: string, what: string): string {
+  checkRegularFile(p, { what, maxBytes: LIMITS.audioBytes, nonEmpty: true });
+  return resolve(p);
+}
+
 const JOB_FIELDS = ['name', 'seconds', 'seed', 'temperature', 'prime', 'loop'];
 
 /** Checks a texture name; returns it normalized (no .wav suffix) or throws with `where` in the message. */
@@ -125,6 +190,14 @@ export function checkName(raw: unknown, where: string): string {
   if (segs.some((s) => s.startsWith('.'))) {
     throw new UserError(`${where}: field "name" '${raw}': names starting with '.' are reserved for temporary files`);
   }
+  // A segment becomes `SEG.wav`, written as `.SEG.wav.tmp-PID-XXXXXXXX`: keep that under the 255-byte limit.
+  const long = segs.find((s) => Buffer.byteLength(s) > MAX_SEGMENT_BYTES);
+  if (long !== undefined) {
+    throw new UserError(`${where}: field "name": the part '${long.slice(0, 20)}...' is ${Buffer.byteLength(long)} bytes; file systems allow ${MAX_SEGMENT_BYTES} here`);
+  }
+  if (segs.length > 1 && RESERVED.has(segs[0].toLowerCase())) {
+    throw new UserError(`${where}: field "name" '${raw}': '${segs[0]}' is a file render writes itself; choose another folder name`);
+  }
   return name;
 }
 
@@ -137,10 +210,10 @@ function describe(v: unknown): string {
 /** Reads and validates a job file. Every error names the file, the entry index and the field. */
 export function planFromJob(file: string, d: RenderDefaults): TextureSpec[] {
   if (!existsSync(file)) throw new UserError(`--job ${file}: no such file`);
-  if (statSync(file).isDirectory()) throw new UserError(`--job ${file}: is a folder, expected a JSON file`);
+  const text = readRegularText(file, { what: '--job', maxBytes: LIMITS.jobFileBytes });
   let data: unknown;
   try {
-    data = JSON.parse(readFileSync(file, 'utf8'));
+    data = JSON.parse(text);
   } catch (e) {
     throw new UserError(`--job ${file}: not valid JSON (${(e as Error).message})`);
   }
@@ -164,7 +237,7 @@ export function validateJob(data: unknown, file: string, d: RenderDefaults): Tex
     const o = e as Record<string, unknown>;
     for (const k of Object.keys(o)) {
       if (!JOB_FIELDS.includes(k)) {
-        throw new UserError(`${where}: unknown field "${k}" (fields: ${JOB_FIELDS.join(', ')})`);
+        throw new UserError(`${where}: unknown field ${shown(k)} (fields: ${JOB_FIELDS.join(', ')})`);
       }
     }
     if (!('name' in o)) throw new UserError(`${where}: field "name" is missing`);
@@ -209,8 +282,7 @@ export function validateJob(data: unknown, file: string, d: RenderDefaults): Tex
         }
         const p = resolve(base, o.prime);
         if (!existsSync(p)) throw new UserError(`${w}: field "prime": ${o.prime}: no such file (paths are relative to the job file)`);
-        if (statSync(p).isDirectory()) throw new UserError(`${w}: field "prime": ${o.prime} is a folder, expected an audio file`);
-        prime = p;
+        prime = checkPrimeFile(p, `${w}: field "prime":`);
       }
     }
     let loop = d.loop;
@@ -220,5 +292,6 @@ export function validateJob(data: unknown, file: string, d: RenderDefaults): Tex
     }
     out.push({ name, seconds, seed, temperature, prime, loop });
   });
+  checkNameCollisions(out.map((t) => t.name), `--job ${file}`);
   return out;
 }

@@ -67,12 +67,12 @@ export function randomSeed(): bigint {
   return BigInt('0x' + randomBytes(6).toString('hex'));
 }
 
-/** Parses a --seed value: a whole number 0 .. 2^64-1 (decimal or 0x hex). */
-export function parseSeed(v: unknown, flag = '--seed'): bigint {
+/** Parses a --seed value: a whole number 0 .. max (default 2^64-1; decimal or 0x hex). */
+export function parseSeed(v: unknown, flag = '--seed', max = MAX_SEED): bigint {
   const s = String(v).trim();
-  if (!/^(\d+|0x[0-9a-f]+)$/i.test(s)) throw new UserError(`${flag} '${s}': expected a whole number from 0 to ${MAX_SEED}`);
+  if (!/^(\d+|0x[0-9a-f]+)$/i.test(s)) throw new UserError(`${flag} '${s}': expected a whole number from 0 to ${max}`);
   const n = BigInt(s);
-  if (n > MAX_SEED) throw new UserError(`${flag} ${s}: at most ${MAX_SEED}`);
+  if (n > max) throw new UserError(`${flag} ${s}: at most ${max}`);
   return n;
 }
 

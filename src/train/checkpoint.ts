@@ -6,13 +6,15 @@
  * the commit marker, so a checkpoint exists once its weights file does, and then its optimizer file is
  * complete too. Older checkpoints are removed weights first, so the rule holds while pruning.
  */
-import { existsSync, mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { checkConfig, paramCount, paramLayout, receptiveField, type ModelConfig } from '../model/config.js';
-import { UserError } from '../util/errors.js';
+import { UserError, shown } from '../util/errors.js';
 import { writeFileAtomic, isAtomicTemp } from '../util/atomic.js';
-import { encodeSafetensors, readSafetensors, readHeader, type ReadResult } from './safetensors.js';
+import { encodeSafetensors, readSafetensors, readHeader, MAX_SAFETENSORS_BYTES, type ReadResult } from './safetensors.js';
+import { makeDirs } from '../util/io-errors.js';
+import { checkMemory } from '../model/memory.js';
 
 export const CHECKPOINT_FORMAT = 'wavenet-checkpoint';
 export const OPTIMIZER_FORMAT = 'wavenet-optimizer';
@@ -130,7 +132,7 @@ export async function saveCheckpoint(s: SaveCheckpointInput): Promise<string> {
     throw new Error(`saveCheckpoint: expected ${n} parameters, got ${s.params.length}/${s.adam.m.length}/${s.adam.v.length}`);
   }
   const dir = checkpointsDir(s.runDir);
-  mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   const weightsPath = join(dir, checkpointFileName(s.step));
   const optimPath = optimizerPathFor(weightsPath);
   const paramsSha = sha256(f32Bytes(s.params));
@@ -179,23 +181,53 @@ export async function saveCheckpoint(s: SaveCheckpointInput): Promise<string> {
 }
 
 function parseConfigMeta(meta: Record<string, string>, label: string): ModelConfig {
-  let c: ModelConfig;
+  if (meta.config === undefined) throw new UserError(`${label}: its __metadata__ has no config`);
+  let c: unknown;
   try {
-    c = JSON.parse(meta.config) as ModelConfig;
+    c = JSON.parse(meta.config);
   } catch {
     throw new UserError(`${label}: its __metadata__.config is not valid JSON`);
   }
   try {
-    return checkConfig({
-      dilations: c.dilations,
-      residual: c.residual,
-      dilation: c.dilation,
-      skip: c.skip,
-      head: c.head,
-      classes: c.classes,
-    });
+    return checkConfig(c as ModelConfig, 'fields');
   } catch (e) {
     throw new UserError(`${label}: its config is invalid (${(e as Error).message})`);
+  }
+}
+
+/** `format_version` must be one this wavenet knows (a missing one is refused too). */
+function checkFormatVersion(meta: Record<string, string>, label: string): void {
+  const v = meta.format_version;
+  if (v === undefined) throw new UserError(`${label}: its __metadata__ has no format_version; not a checkpoint written by \`wavenet train\``);
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UserError(`${label}: format_version ${shown(v)} is not a version number`);
+  if (Number(v) > CHECKPOINT_VERSION) {
+    throw new UserError(`${label}: checkpoint format version ${v} is newer than this wavenet understands (${CHECKPOINT_VERSION}); upgrade wavenet`);
+  }
+}
+
+function checkStep(meta: Record<string, string>, label: string): number {
+  const step = Number(meta.step);
+  if (meta.step === undefined || !/^\d+$/.test(meta.step) || !Number.isSafeInteger(step)) {
+    throw new UserError(`${label}: its __metadata__.step ${shown(meta.step)} is not a step number`);
+  }
+  return step;
+}
+
+/**
+ * Largest magnitude accepted for a weight or an Adam moment. Trained WaveNet weights stay within a
+ * few units; values near 1e6 and beyond overflow float32 activations (tanh/sigmoid saturate, the head
+ * does not), so such a file is a corrupt or hostile one, not a model.
+ */
+export const MAX_ABS_VALUE = 1e6;
+
+/** Throws unless every value is finite and |x| <= MAX_ABS_VALUE (and >= 0 when `nonNegative`). */
+export function checkValues(a: Float32Array, label: string, what: string, nonNegative = false): void {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    if (!(x <= MAX_ABS_VALUE && x >= (nonNegative ? 0 : -MAX_ABS_VALUE))) {
+      const why = Number.isNaN(x) ? 'NaN' : !Number.isFinite(x) ? String(x) : `${x.toExponential(2)}, outside ${nonNegative ? '0' : `-${MAX_ABS_VALUE}`}..${MAX_ABS_VALUE}`;
+      throw new UserError(`${label}: ${what} value ${i} is ${why}; the file is corrupt (a model with such values produces only noise or silence)`);
+    }
   }
 }
 
@@ -226,27 +258,33 @@ function assembleParams(r: ReadResult, config: ModelConfig, path: string): Float
   }
   if (r.tensors.size !== layout.length) {
     const extra = [...r.tensors.keys()].filter((k) => !layout.some((t) => t.name === k));
-    throw new UserError(`${path}: unexpected tensors ${extra.slice(0, 3).join(', ')} for its config`);
+    throw new UserError(`${path}: unexpected tensors ${shown(extra.slice(0, 3).join(', '), 80)} for its config`);
   }
   return params;
 }
 
-/** Loads a weights file. UserError on a missing, truncated, corrupt or foreign file. */
+/**
+ * Loads a weights file. UserError on a missing, truncated, corrupt or foreign file, a special file
+ * (FIFO, device, folder), a config outside the limits, or weights that are not finite or implausibly
+ * large. Files without params_sha256 get every check but the checksum.
+ */
 export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
   if (!existsSync(path)) throw new UserError(`${path}: no such checkpoint file`);
-  const r = await readSafetensors(path);
-  const meta = r.header.metadata;
+  // The header alone first: a file whose config is bad or too big is refused before its data is read.
+  const h = await readHeader(path, { maxBytes: MAX_SAFETENSORS_BYTES });
+  const meta = h.metadata;
   if (meta.format !== CHECKPOINT_FORMAT) throw foreign(path, meta);
-  if (Number(meta.format_version) > CHECKPOINT_VERSION) {
-    throw new UserError(`${path}: checkpoint format version ${meta.format_version} is newer than this wavenet understands (${CHECKPOINT_VERSION}); upgrade wavenet`);
-  }
+  checkFormatVersion(meta, path);
   const config = parseConfigMeta(meta, path);
-  const step = Number(meta.step);
-  if (!Number.isSafeInteger(step) || step < 0) throw new UserError(`${path}: its __metadata__.step '${meta.step}' is not a step number`);
+  const step = checkStep(meta, path);
+  // reading holds the file, its tensors and the assembled parameters: about 3x its size
+  checkMemory(`loading ${path}`, { host: 3 * (h.dataStart + h.dataBytes), device: 0 }, 'cpu', 'use a machine with more memory');
+  const r = await readSafetensors(path, { maxBytes: MAX_SAFETENSORS_BYTES });
   const params = assembleParams(r, config, path);
   if (meta.params_sha256 && meta.params_sha256 !== sha256(f32Bytes(params))) {
     throw new UserError(`${path}: corrupt (the weights do not match the checksum in its metadata)`);
   }
+  checkValues(params, path, 'weight');
   return { config, params, step, metadata: meta };
 }
 
@@ -259,47 +297,98 @@ export interface LoadedOptimizer {
   metadata: Record<string, string>;
 }
 
-/** Loads the optimizer file of a checkpoint and checks that it belongs to `ck`. */
+function parseJsonObject(meta: Record<string, string>, key: string, path: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(meta[key] ?? 'null');
+  } catch {
+    throw new UserError(`${path}: its __metadata__.${key} is not valid JSON`);
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new UserError(`${path}: its __metadata__.${key} is missing or not an object`);
+  return v as Record<string, unknown>;
+}
+
+function num(o: Record<string, unknown>, k: string, path: string, where: string, ok: (x: number) => boolean, expect: string): number {
+  const v = o[k];
+  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) {
+    throw new UserError(`${path}: __metadata__.${where}.${k} is ${shown(v)}; expected ${expect}`);
+  }
+  return v;
+}
+
+/** Checks the training settings recorded in a checkpoint (the same rules as the train flags). */
+export function checkTrainingSettings(o: Record<string, unknown>, path: string): TrainingSettings {
+  const int = (x: number) => Number.isSafeInteger(x);
+  return {
+    window: num(o, 'window', path, 'training', (x) => int(x) && x >= 1 && x <= 1 << 24, 'a whole number from 1 to 16777216'),
+    batch: num(o, 'batch', path, 'training', (x) => int(x) && x >= 1 && x <= 65536, 'a whole number from 1 to 65536'),
+    lr: num(o, 'lr', path, 'training', (x) => x > 0 && x <= 10, 'a learning rate > 0'),
+    seed: num(o, 'seed', path, 'training', (x) => int(x) && x >= 0, 'a whole number from 0 to 2^53-1'),
+  };
+}
+
+/**
+ * Loads the optimizer file of a checkpoint and checks that it belongs to `ck` and that every value
+ * is usable (Adam step, moments, RNG state, sampler position, training settings): one validation for
+ * every command that resumes.
+ */
 export async function loadOptimizer(weightsPath: string, ck: LoadedCheckpoint): Promise<LoadedOptimizer> {
   const path = optimizerPathFor(weightsPath);
   if (!existsSync(path)) {
     throw new UserError(`${path} is missing, so ${basename(weightsPath)} cannot be resumed; delete ${basename(weightsPath)} to resume from the previous checkpoint`);
   }
-  const r = await readSafetensors(path);
-  const meta = r.header.metadata;
+  const maxBytes = 2 * MAX_SAFETENSORS_BYTES;
+  const h = await readHeader(path, { maxBytes });
+  const meta = h.metadata;
   if (meta.format !== OPTIMIZER_FORMAT) throw new UserError(`${path}: not a wavenet optimizer state file`);
+  checkFormatVersion(meta, path);
+  if (meta.weights_sha256 !== ck.metadata.params_sha256 || meta.step !== String(ck.step)) {
+    throw new UserError(`${path} does not belong to ${basename(weightsPath)} (step or weights checksum differ)`);
+  }
+  const adam = parseJsonObject(meta, 'adam', path);
+  const samplerRaw = parseJsonObject(meta, 'sampler', path);
+  const trainingRaw = parseJsonObject(meta, 'training', path);
+  const int = (x: number) => Number.isSafeInteger(x);
+  const adamStep = num(adam, 'step', path, 'adam', (x) => int(x) && x >= 0, 'a whole number >= 0');
+  const adamParams = {
+    lr: num(adam, 'lr', path, 'adam', (x) => x > 0 && x <= 10, 'a learning rate > 0'),
+    beta1: num(adam, 'beta1', path, 'adam', (x) => x >= 0 && x < 1, 'a number in [0, 1)'),
+    beta2: num(adam, 'beta2', path, 'adam', (x) => x >= 0 && x < 1, 'a number in [0, 1)'),
+    eps: num(adam, 'eps', path, 'adam', (x) => x > 0 && x < 1, 'a number in (0, 1)'),
+  };
+  const rng = samplerRaw.rng;
+  if (typeof rng !== 'string' || !/^[0-9a-f]{32}$/i.test(rng) || /^0{32}$/.test(rng)) {
+    throw new UserError(`${path}: __metadata__.sampler.rng is ${shown(rng)}; expected 32 hex digits, not all zero`);
+  }
+  const drawn = num(samplerRaw, 'drawn', path, 'sampler', (x) => int(x) && x >= 0, 'a whole number >= 0');
+  const training = checkTrainingSettings(trainingRaw, path);
+  const elapsed = meta.elapsed_seconds === undefined ? 0 : Number(meta.elapsed_seconds);
+  if (!Number.isFinite(elapsed) || elapsed < 0) throw new UserError(`${path}: __metadata__.elapsed_seconds ${shown(meta.elapsed_seconds)} is not a number of seconds`);
+  const r = await readSafetensors(path, { maxBytes });
   const n = paramCount(ck.config);
   const m = r.tensors.get('adam.m');
   const v = r.tensors.get('adam.v');
   if (!m || !v || m.data.length !== n || v.data.length !== n) {
     throw new UserError(`${path}: adam.m and adam.v must hold ${n} values each (it belongs to another config)`);
   }
-  if (meta.weights_sha256 !== ck.metadata.params_sha256 || Number(meta.step) !== ck.step) {
-    throw new UserError(`${path} does not belong to ${basename(weightsPath)} (step or weights checksum differ)`);
-  }
-  try {
-    const adam = JSON.parse(meta.adam) as { step: number; lr: number; beta1: number; beta2: number; eps: number };
-    const sampler = JSON.parse(meta.sampler) as SamplerState;
-    const training = JSON.parse(meta.training) as TrainingSettings;
-    if (!Number.isSafeInteger(adam.step) || typeof sampler.rng !== 'string') throw new Error('fields');
-    return {
-      adam: { m: m.data, v: v.data, step: adam.step },
-      adamParams: { lr: adam.lr, beta1: adam.beta1, beta2: adam.beta2, eps: adam.eps },
-      sampler,
-      training,
-      elapsedSeconds: Number(meta.elapsed_seconds) || 0,
-      metadata: meta,
-    };
-  } catch {
-    throw new UserError(`${path}: its metadata (adam, sampler, training) is malformed`);
-  }
+  checkValues(m.data, path, 'adam.m');
+  checkValues(v.data, path, 'adam.v', true);
+  return {
+    adam: { m: m.data, v: v.data, step: adamStep },
+    adamParams,
+    sampler: { rng: rng.toLowerCase(), drawn },
+    training,
+    elapsedSeconds: elapsed,
+    metadata: meta,
+  };
 }
 
 /** Header-only summary of a weights file (for `wavenet info`). */
 export async function readCheckpointMetadata(path: string): Promise<{ config: ModelConfig; step: number; metadata: Record<string, string>; bytes: number }> {
-  const h = await readHeader(path);
+  const h = await readHeader(path, { maxBytes: MAX_SAFETENSORS_BYTES });
   if (h.metadata.format !== CHECKPOINT_FORMAT) throw foreign(path, h.metadata);
-  return { config: parseConfigMeta(h.metadata, path), step: Number(h.metadata.step), metadata: h.metadata, bytes: h.dataStart + h.dataBytes };
+  checkFormatVersion(h.metadata, path);
+  return { config: parseConfigMeta(h.metadata, path), step: checkStep(h.metadata, path), metadata: h.metadata, bytes: h.dataStart + h.dataBytes };
 }
 
 /**

@@ -8,7 +8,8 @@
  * only state is its RNG (saved in checkpoints), so the stream of crops is exactly reproducible.
  * Validation crops are a fixed set spread evenly over the validation split.
  */
-import { closeSync, existsSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, readSync, readdirSync, statSync } from 'node:fs';
+import { kindOf, openRegular } from '../util/files.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CHUNKS_DIR, manifestHash, manifestPath, readManifest } from '../dataset/manifest.js';
 import { recordValEntropy } from '../dataset/entropy.js';
@@ -133,8 +134,11 @@ export function openDataset(dirArg: string): Dataset {
     const path = join(dir, CHUNKS_DIR, c.file);
     let size: number;
     try {
-      size = statSync(path).size;
-    } catch {
+      const st = statSync(path);
+      if (!st.isFile()) throw new UserError(`${path}: is ${kindOf(st)}, expected a chunk file (a regular file)`);
+      size = st.size;
+    } catch (e) {
+      if (e instanceof UserError) throw e;
       throw new UserError(`${manifestPath(dir)}: chunk file ${CHUNKS_DIR}/${c.file} is missing`);
     }
     if (size !== c.samples) throw new UserError(`${path}: ${size} bytes, but the manifest says ${c.samples} samples`);
@@ -176,7 +180,7 @@ export class ChunkReader {
         closeSync(f);
         this.fds.delete(p);
       }
-      fd = openSync(chunk.path, 'r');
+      fd = openRegular(chunk.path, { what: 'chunk', maxBytes: chunk.samples }).fd;
     } else {
       this.fds.delete(chunk.path); // re-insert as most recently used
     }

@@ -7,7 +7,8 @@
  * State that makes resume exact: parameters, Adam moments and step (in the trainer), the crop
  * sampler's RNG state and the step counter, all saved in each checkpoint (checkpoint.ts).
  */
-import { mkdirSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { makeDirs } from '../util/io-errors.js';
 import { resolve, relative } from 'node:path';
 import { native, type NativeTrainer } from '../native.js';
 import type { Device } from '../device.js';
@@ -216,7 +217,7 @@ export class TrainingSession {
     const ds = this.dataset;
     this.release = lockRun(this.runDir);
     try {
-      mkdirSync(checkpointsDir(this.runDir), { recursive: true });
+      makeDirs(checkpointsDir(this.runDir), '--run');
       removeStaleTemps(checkpointsDir(this.runDir));
       removeStaleTemps(this.runDir);
       const now = new Date().toISOString();

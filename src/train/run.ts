@@ -6,11 +6,15 @@
  *   runs/NAME/checkpoints/    see checkpoint.ts
  *   runs/NAME/.lock           pid of the `wavenet train` using the folder
  */
-import { appendFileSync, existsSync, readFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
+import { LIMITS, readRegularText } from '../util/files.js';
+import { ioError, makeDirs } from '../util/io-errors.js';
+import { checkConfig } from '../model/config.js';
+import { checkTrainingSettings } from './checkpoint.js';
 import { join } from 'node:path';
 import type { ModelConfig } from '../model/config.js';
 import { formatDilations } from '../model/config.js';
-import { UserError } from '../util/errors.js';
+import { UserError, shown } from '../util/errors.js';
 import { writeFileAtomicSync } from '../util/atomic.js';
 import type { TrainingSettings } from './checkpoint.js';
 import { takePidLock } from '../util/lock.js';
@@ -51,16 +55,27 @@ export function readRunConfig(runDir: string): RunConfigFile | undefined {
   if (!existsSync(p)) return undefined;
   let c: RunConfigFile;
   try {
-    c = JSON.parse(readFileSync(p, 'utf8')) as RunConfigFile;
+    c = JSON.parse(readRegularText(p, { what: '', maxBytes: LIMITS.runConfigBytes })) as RunConfigFile;
   } catch (e) {
+    if (e instanceof UserError) throw e;
     throw new UserError(`${p}: not valid JSON (${(e as Error).message})`);
   }
-  if (c.format !== RUN_FORMAT || !c.model || !c.training) throw new UserError(`${p}: not a wavenet run config (format '${String(c.format)}')`);
+  if (!c || typeof c !== 'object' || c.format !== RUN_FORMAT || !c.model || !c.training) {
+    throw new UserError(`${p}: not a wavenet run config (format ${shown(c?.format)})`);
+  }
+  try {
+    c.model = checkConfig(c.model, 'fields');
+  } catch (e) {
+    throw new UserError(`${p}: its model config is invalid (${(e as Error).message})`);
+  }
+  if (typeof c.training !== 'object') throw new UserError(`${p}: its training settings are not an object`);
+  c.training = { ...c.training, ...checkTrainingSettings(c.training as unknown as Record<string, unknown>, p) };
+  if (!Array.isArray(c.resumes)) c.resumes = [];
   return c;
 }
 
 export function writeRunConfig(runDir: string, c: RunConfigFile): void {
-  mkdirSync(runDir, { recursive: true });
+  makeDirs(runDir, '--run');
   writeFileAtomicSync(runConfigPath(runDir), JSON.stringify(c, null, 2) + '\n');
 }
 
@@ -88,7 +103,7 @@ export function readLog(runDir: string): LogRow[] {
   const p = logPath(runDir);
   if (!existsSync(p)) return [];
   const rows: LogRow[] = [];
-  for (const line of readFileSync(p, 'utf8').split('\n')) {
+  for (const line of readRegularText(p, { what: '', maxBytes: LIMITS.logBytes }).split('\n')) {
     if (!line.trim()) continue;
     try {
       const r = JSON.parse(line) as LogRow;
@@ -100,7 +115,12 @@ export function readLog(runDir: string): LogRow[] {
 
 export function appendLog(runDir: string, rows: LogRow[]): void {
   if (rows.length === 0) return;
-  appendFileSync(logPath(runDir), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const text = rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+  try {
+    appendFileSync(logPath(runDir), text);
+  } catch (e) {
+    throw ioError(e, logPath(runDir), 'write', '', { needed: Buffer.byteLength(text) });
+  }
 }
 
 /** Keeps only the rows up to `step` (rows after the resumed checkpoint are from lost work). */
@@ -113,7 +133,7 @@ export function truncateLog(runDir: string, step: number): LogRow[] {
 
 /** Takes runs/NAME/.lock, or a UserError when another live process holds it. Returns the release function. */
 export function lockRun(runDir: string): () => void {
-  mkdirSync(runDir, { recursive: true });
+  makeDirs(runDir, '--run');
   return takePidLock(join(runDir, '.lock'), (pid) => `${runDir} is in use by another \`wavenet train\` (pid ${pid}); wait for it or stop it first`);
 }
 

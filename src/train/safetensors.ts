@@ -6,9 +6,11 @@
  * bytes; tensors are stored back to back with no gaps, as the reference reader requires.
  * Only F32 tensors are written and read here (the whole model is float32).
  */
-import { promises as fsp } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { UserError } from '../util/errors.js';
+import { UserError, shown } from '../util/errors.js';
+import { openRegular, readRegularFileAsync } from '../util/files.js';
+import { ioError } from '../util/io-errors.js';
 
 export interface TensorEntry {
   name: string;
@@ -33,7 +35,18 @@ export interface SafetensorsHeader {
   dataBytes: number;
 }
 
-const MAX_HEADER = 100 * 1024 * 1024;
+/** Largest header accepted: a checkpoint of 256 layers has ~1,550 tensors, a header of ~150 KB. */
+const MAX_HEADER = 16 * 1024 * 1024;
+
+/** Largest file read by default (a checkpoint of the largest config the limits allow, with headroom). */
+export const MAX_SAFETENSORS_BYTES = 2 ** 30 + MAX_HEADER + 8;
+
+export interface ReadOptions {
+  /** Largest file size accepted (default MAX_SAFETENSORS_BYTES). */
+  maxBytes?: number;
+  /** How the file is named in errors (default none: the path alone). */
+  what?: string;
+}
 
 if (endianness() !== 'LE') {
   // float32 tensors are written as the in-memory bytes; safetensors is little-endian.
@@ -59,7 +72,7 @@ export function encodeSafetensors(tensors: TensorEntry[], metadata: Record<strin
     if (seen.has(t.name) || t.name === '__metadata__') throw new TypeError(`safetensors: duplicate or reserved tensor name ${t.name}`);
     seen.add(t.name);
     const n = t.shape.reduce((a, b) => a * b, 1);
-    if (n !== t.data.length) throw new TypeError(`safetensors: tensor ${t.name} has ${t.data.length} values, shape [${t.shape}] needs ${n}`);
+    if (n !== t.data.length) throw new TypeError(`safetensors: tensor ${shown(t.name)} has ${t.data.length} values, shape [${t.shape}] needs ${n}`);
     header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [off, off + t.data.byteLength] };
     off += t.data.byteLength;
   }
@@ -97,26 +110,26 @@ export function parseHeader(head: Buffer, fileSize: number, label: string): Safe
     if (name === '__metadata__') {
       if (!v || typeof v !== 'object') throw bad('__metadata__ is not an object');
       for (const [k, s] of Object.entries(v as Record<string, unknown>)) {
-        if (typeof s !== 'string') throw bad(`__metadata__.${k} is not a string`);
+        if (typeof s !== 'string') throw bad(`__metadata__.${shown(k)} is not a string`);
         metadata[k] = s;
       }
       continue;
     }
     const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (!e || typeof e.dtype !== 'string' || !(e.dtype in DTYPE_BYTES)) throw bad(`tensor ${name}: unknown dtype`);
-    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw bad(`tensor ${name}: bad shape`);
+    if (!e || typeof e.dtype !== 'string' || !(e.dtype in DTYPE_BYTES)) throw bad(`tensor ${shown(name)}: unknown dtype`);
+    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw bad(`tensor ${shown(name)}: bad shape`);
     const o = e.data_offsets;
     if (!Array.isArray(o) || o.length !== 2 || !o.every((d) => Number.isSafeInteger(d) && d >= 0) || o[1] < o[0]) {
-      throw bad(`tensor ${name}: bad data_offsets`);
+      throw bad(`tensor ${shown(name)}: bad data_offsets`);
     }
     const count = (e.shape as number[]).reduce((a, b) => a * b, 1);
-    if (count * DTYPE_BYTES[e.dtype] !== o[1] - o[0]) throw bad(`tensor ${name}: data_offsets do not match shape and dtype`);
+    if (count * DTYPE_BYTES[e.dtype] !== o[1] - o[0]) throw bad(`tensor ${shown(name)}: data_offsets do not match shape and dtype`);
     tensors.push({ name, dtype: e.dtype, shape: e.shape as number[], begin: o[0], end: o[1] });
   }
   const sorted = [...tensors].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let expect = 0;
   for (const t of sorted) {
-    if (t.begin !== expect) throw bad(`tensor ${t.name}: data is not contiguous`);
+    if (t.begin !== expect) throw bad(`tensor ${shown(t.name)}: data is not contiguous`);
     expect = t.end;
   }
   const dataStart = 8 + n;
@@ -127,25 +140,30 @@ export function parseHeader(head: Buffer, fileSize: number, label: string): Safe
   return { metadata, tensors, dataStart, dataBytes: expect };
 }
 
-/** Reads only the header of a file (cheap for big files). */
-export async function readHeader(path: string): Promise<SafetensorsHeader> {
-  let h: fsp.FileHandle;
+/** Reads only the header of a file (cheap for big files). Refuses anything but a regular file. */
+export async function readHeader(path: string, o: ReadOptions = {}): Promise<SafetensorsHeader> {
+  const { fd, size } = openRegular(path, { what: o.what ?? '', maxBytes: o.maxBytes ?? MAX_SAFETENSORS_BYTES });
   try {
-    h = await fsp.open(path, 'r');
-  } catch (e) {
-    throw new UserError(`${path}: cannot open (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  try {
-    const size = (await h.stat()).size;
+    const read = (buf: Buffer, n: number) => {
+      let got = 0;
+      while (got < n) {
+        const r = readSync(fd, buf, got, n - got, got);
+        if (r === 0) break;
+        got += r;
+      }
+    };
     const lenBuf = Buffer.alloc(8);
-    await h.read(lenBuf, 0, Math.min(8, size), 0);
+    read(lenBuf, Math.min(8, size));
     const n = size >= 8 ? Number(lenBuf.readBigUInt64LE(0)) : 0;
     const want = size >= 8 && n >= 2 && n <= MAX_HEADER && 8 + n <= size ? 8 + n : Math.min(size, 8);
     const head = Buffer.alloc(want);
-    await h.read(head, 0, want, 0);
+    read(head, want);
     return parseHeader(head, size, path);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw ioError(e, path, 'read');
   } finally {
-    await h.close();
+    closeSync(fd);
   }
 }
 
@@ -157,19 +175,19 @@ export interface ReadResult {
   data: Buffer;
 }
 
-export async function readSafetensors(path: string): Promise<ReadResult> {
-  let buf: Buffer;
-  try {
-    buf = await fsp.readFile(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read (${code ?? (e as Error).message})`);
-  }
+/**
+ * Reads a whole file (a regular file of at most `maxBytes`: a FIFO, a device or a folder is refused
+ * before anything is read). The header is checked first, so a lying header never allocates.
+ */
+export async function readSafetensors(path: string, o: ReadOptions = {}): Promise<ReadResult> {
+  const maxBytes = o.maxBytes ?? MAX_SAFETENSORS_BYTES;
+  await readHeader(path, { ...o, maxBytes }); // type, size and header checked before reading it whole
+  const buf = await readRegularFileAsync(path, { what: o.what ?? '', maxBytes });
   const header = parseHeader(buf, buf.length, path);
   const data = buf.subarray(header.dataStart);
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const t of header.tensors) {
-    if (t.dtype !== 'F32') throw new UserError(`${path}: tensor ${t.name} is ${t.dtype}; wavenet checkpoints hold F32 tensors only`);
+    if (t.dtype !== 'F32') throw new UserError(`${path}: tensor ${shown(t.name)} is ${shown(t.dtype)}; wavenet checkpoints hold F32 tensors only`);
     const bytes = data.subarray(t.begin, t.end);
     const arr = new Float32Array(bytes.length / 4);
     Buffer.from(arr.buffer).set(bytes);

@@ -7,6 +7,7 @@
 import { promises as fsp, openSync, writeSync, fsyncSync, closeSync, renameSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { ioError } from './io-errors.js';
 
 export type AtomicData = string | Uint8Array | readonly Uint8Array[];
 
@@ -44,11 +45,23 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Writes `data` to `path` atomically (temp file, fsync, rename, fsync folder). */
+/**
+ * Writes `data` to `path` atomically (temp file, fsync, rename, fsync folder). A file-system error
+ * (disk full, permission, name too long, a folder in the way) is a UserError naming `path`, and for a
+ * full disk how much was needed; the temporary file is removed and the old file stays.
+ */
 export async function writeFileAtomic(path: string, data: AtomicData, opts: AtomicOptions = {}): Promise<void> {
-  const tmp = tempPath(path);
   const list = parts(data);
   const total = list.reduce((a, b) => a + b.byteLength, 0);
+  try {
+    await writeFileAtomicRaw(path, list, total, opts);
+  } catch (e) {
+    throw ioError(e, path, 'write', '', { needed: total });
+  }
+}
+
+async function writeFileAtomicRaw(path: string, list: Uint8Array[], total: number, opts: AtomicOptions): Promise<void> {
+  const tmp = tempPath(path);
   const h = await fsp.open(tmp, 'wx', opts.mode ?? 0o644);
   let ok = false;
   try {
@@ -83,6 +96,14 @@ export async function writeFileAtomic(path: string, data: AtomicData, opts: Atom
 
 /** The same, synchronously (for small files written at exit). */
 export function writeFileAtomicSync(path: string, data: AtomicData, mode = 0o644): void {
+  try {
+    writeFileAtomicSyncRaw(path, data, mode);
+  } catch (e) {
+    throw ioError(e, path, 'write', '', { needed: parts(data).reduce((a, b) => a + b.byteLength, 0) });
+  }
+}
+
+function writeFileAtomicSyncRaw(path: string, data: AtomicData, mode: number): void {
   const tmp = tempPath(path);
   const fd = openSync(tmp, 'wx', mode);
   let ok = false;

@@ -15,3 +15,20 @@ export class UserError extends Error {
 export function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
+
+/**
+ * A value from a file, quoted for a message and cut to `max` characters: hostile files can hold
+ * megabytes where a number belongs, and an error stays one short line.
+ */
+export function shown(v: unknown, max = 40): string {
+  if (v === undefined) return 'missing';
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = String(v);
+  }
+  // eslint-disable-next-line no-control-regex
+  s = s.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return s.length > max ? `${s.slice(0, max - 3)}...` : s;
+}

@@ -1,6 +1,12 @@
 /** Pid lock files: one writer per dataset, run folder or render folder. */
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { unlinkSync, writeFileSync } from 'node:fs';
+import { readRegularText } from './files.js';
 import { UserError } from './errors.js';
+
+/** A lock file's text (a pid); a FIFO or device put in its place is refused, never read. */
+function readLock(path: string): string {
+  return readRegularText(path, { what: 'lock file', maxBytes: 64 });
+}
 
 /** Whether a process with this pid exists (EPERM: it exists but belongs to someone else). */
 export function pidAlive(pid: number): boolean {
@@ -28,7 +34,7 @@ export function takePidLock(path: string, busy: (pid: number) => string): () => 
         if (released) return;
         released = true;
         try {
-          if (readFileSync(path, 'utf8') === String(process.pid)) unlinkSync(path);
+          if (readLock(path) === String(process.pid)) unlinkSync(path);
         } catch {
           /* already gone */
         }
@@ -37,7 +43,7 @@ export function takePidLock(path: string, busy: (pid: number) => string): () => 
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       let pid = NaN;
       try {
-        pid = Number(readFileSync(path, 'utf8').trim());
+        pid = Number(readLock(path).trim());
       } catch {
         /* removed meanwhile: try again */
       }
