@@ -5,7 +5,8 @@
  * a model whose validation loss is not clearly below it has learned nothing a listener would hear.
  * Recorded at ingest in manifest.json as `valEntropyBits` (datasets/README.md).
  */
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, readSync } from 'node:fs';
+import { openRegular } from '../util/files.js';
 import { join } from 'node:path';
 import { CHUNKS_DIR, type Manifest } from './manifest.js';
 
@@ -30,7 +31,7 @@ export function classCounts(dir: string, m: Manifest, split: 'train' | 'val'): F
     if (c.split !== split) continue;
     const p = join(dir, CHUNKS_DIR, c.file);
     if (!existsSync(p)) continue;
-    const fd = openSync(p, 'r');
+    const fd = openRegular(p, { what: 'chunk', maxBytes: c.samples }).fd;
     try {
       for (;;) {
         const n = readSync(fd, buf, 0, buf.length, null);

@@ -9,7 +9,8 @@
  * The choice (which chunk or recording, and where in it) follows from the take's seed, so a take is
  * reproducible from its seed; chunks are weighted by length.
  */
-import { closeSync, existsSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, existsSync, readdirSync, readSync } from 'node:fs';
+import { openRegular } from '../util/files.js';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CHUNKS_DIR, readManifest } from '../dataset/manifest.js';
@@ -82,9 +83,9 @@ export async function primeFromDataset(checkpoint: string, metadata: Record<stri
   const classes = new Uint8Array(n);
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openRegular(path, { what: '--prime dataset: chunk', maxBytes: chunk.samples }).fd;
   } catch (e) {
-    throw new UserError(`--prime dataset: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new UserError(e instanceof UserError ? e.message : `--prime dataset: cannot read ${path} (${(e as Error).message})`);
   }
   try {
     let got = 0;

@@ -11,7 +11,8 @@
  * is within READY_MARGIN of the level (expect noise), else null. The bundled demo model is exempt
  * (it is trained well past it: docs/audio.md has its numbers).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { LIMITS, readRegularText } from '../util/files.js';
 import { dirname, join, relative } from 'node:path';
 import { readManifest } from '../dataset/manifest.js';
 import { recordValEntropy } from '../dataset/entropy.js';
@@ -45,7 +46,7 @@ export function readiness(path: string, step: number, metadata: Record<string, s
     const log = join(dirname(dirname(path)), 'log.jsonl');
     try {
       if (existsSync(log)) {
-        for (const line of readFileSync(log, 'utf8').split('\n')) {
+        for (const line of readRegularText(log, { what: 'training log', maxBytes: LIMITS.logBytes }).split('\n')) {
           if (!line.trim()) continue;
           const r = JSON.parse(line) as { step?: number; valLoss?: number };
           if (typeof r.valLoss === 'number' && typeof r.step === 'number' && r.step <= step && Number.isFinite(r.valLoss)) {
