@@ -36,7 +36,7 @@ function sgemmRate(n: number, budgetSeconds: number): { gflops: number; gflopsPe
 async function main() {
   const spec = JSON.parse(process.argv[2]) as CellSpec;
   const f = native().cpuFeatures();
-  const r = await benchSynth({ config: spec.config, batch: spec.batch, device: 'cpu', seconds: spec.seconds, repeats: spec.repeats, naiveSeconds: 0, precision: 'fp32' });
+  const r = await benchSynth({ config: spec.config, batch: spec.batch, device: 'cpu', seconds: spec.seconds, repeats: spec.repeats, naiveSeconds: spec.naiveSeconds, precision: 'fp32' });
   const sg = spec.sgemm ? sgemmRate(512, 0.5) : null;
   const out: CellResult = { kernels: f.kernels, result: r, sgemmGflops: sg?.gflops ?? null, sgemmGflopsPerCpu: sg?.gflopsPerCpu ?? null };
   process.stdout.write(JSON.stringify(out) + '\n');

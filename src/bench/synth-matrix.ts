@@ -33,6 +33,8 @@ export interface CellSpec {
   seconds: number;
   repeats: number;
   sgemm: boolean;
+  /** Wall seconds for each naive generator (0: none). */
+  naiveSeconds: number;
 }
 export interface CellResult {
   kernels: string;
@@ -59,6 +61,9 @@ export interface MatrixRow {
   vsSuperseded: number | null;
   /** aggregate batch-B rate / batch-1 rate of the same variant and threads (CPU-time rates). */
   batchGain: number | null;
+  /** Batch-1 rate / the faster naive generator's (full receptive field per sample), wall clock and per CPU-s. */
+  naiveSpeedup: number | null;
+  naiveSpeedupPerCpu: number | null;
 }
 export interface MatrixResult {
   machine: string;
@@ -119,6 +124,8 @@ export interface MatrixOptions {
   batches: number[];
   seconds: number;
   repeats: number;
+  /** Naive-generator baseline in the batch-1 cells: wall seconds per naive generator (0: none). */
+  naiveSeconds?: number;
   /** Allowed loss of a variant against the one it supersedes before the check fails (0.05 = 5 %). */
   tolerance?: number;
   log?: (line: string) => void;
@@ -140,7 +147,7 @@ export async function benchSynthMatrix(o: MatrixOptions): Promise<MatrixResult> 
         else delete env.WAVENET_SYNTH_MODE;
         delete env.WAVENET_SYNTH_PRECISION;
         // batch B: 1/B of the audio per stream keeps every cell about the same length
-        const spec: CellSpec = { config: o.config, batch, seconds: Math.max(0.1, o.seconds / Math.sqrt(batch)), repeats: o.repeats, sgemm: batch === o.batches[0] };
+        const spec: CellSpec = { config: o.config, batch, seconds: Math.max(0.1, o.seconds / Math.sqrt(batch)), repeats: o.repeats, sgemm: batch === o.batches[0], naiveSeconds: batch === 1 ? (o.naiveSeconds ?? 0) : 0 };
         const c = await runCell(spec, env);
         if (c.kernels !== k) throw new Error(`bench cell: asked for ${k} kernels, the child ran ${c.kernels}`);
         const r = c.result;
@@ -164,6 +171,8 @@ export async function benchSynthMatrix(o: MatrixOptions): Promise<MatrixResult> 
           ofSgemmPerCpu: sgc ? gflopsPerCpu / sgc : null,
           vsSuperseded: null,
           batchGain: null,
+          naiveSpeedup: r.speedup,
+          naiveSpeedupPerCpu: r.naive.length ? r.samplesPerCpuSecond / Math.max(...r.naive.map((n) => n.samplesPerCpuSecond)) : null,
         });
         done++;
         const el = (performance.now() - t0) / 1000;
@@ -172,6 +181,8 @@ export async function benchSynthMatrix(o: MatrixOptions): Promise<MatrixResult> 
   const tol = o.tolerance ?? 0.05;
   const checks: MatrixResult['checks'] = [];
   for (const row of rows) {
+    if (row.naiveSpeedupPerCpu !== null)
+      checks.push({ name: `${row.kernels} x${row.threads}: >= 100x the naive generator`, ok: row.naiveSpeedupPerCpu >= 100, detail: `${Math.round(row.naiveSpeedupPerCpu)}x per CPU-s, ${Math.round(row.naiveSpeedup ?? 0)}x wall` });
     const i = VARIANTS.indexOf(row.kernels);
     const narrower = rows.find((x) => x.threads === row.threads && x.batch === row.batch && VARIANTS.indexOf(x.kernels) === i - 1);
     if (narrower) {
@@ -196,7 +207,7 @@ export async function benchSynthMatrix(o: MatrixOptions): Promise<MatrixResult> 
 }
 
 export function formatMatrix(m: MatrixResult): string {
-  const head = ['kernels', 'threads', 'batch', 'samples/s', 'x real time/stream', 'per CPU-s', 'GFLOP/s', 'GFLOP/CPU-s', 'sgemm GFLOP/CPU-s', 'of sgemm', 'vs superseded', 'batch gain'];
+  const head = ['kernels', 'threads', 'batch', 'samples/s', 'x real time/stream', 'per CPU-s', 'GFLOP/s', 'GFLOP/CPU-s', 'sgemm GFLOP/CPU-s', 'of sgemm', 'vs superseded', 'batch gain', 'vs naive'];
   const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(0)}%`);
   const rows = [head];
   for (const r of m.rows)
@@ -213,6 +224,7 @@ export function formatMatrix(m: MatrixResult): string {
       pct(r.ofSgemmPerCpu),
       r.vsSuperseded === null ? '-' : `${r.vsSuperseded.toFixed(2)}x`,
       r.batchGain === null ? '-' : `${r.batchGain.toFixed(2)}x`,
+      r.naiveSpeedupPerCpu === null ? '-' : `${Math.round(r.naiveSpeedupPerCpu)}x`,
     ]);
   const w = head.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const lines = rows.map((r) => r.map((x, i) => (i === 0 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  '));

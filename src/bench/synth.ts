@@ -322,7 +322,7 @@ export const benchSynthCommand: CommandModule<object, BenchSynthArgs> = {
         throw new UserError((e as Error).message);
       }
       log(`bench synth: ${formatDilations(config.dilations)} R${config.residual} D${config.dilation} S${config.skip} H${config.head}; kernels ${kernels.join(', ')} x threads 1, 2 x batch 1, 16`);
-      const m = await benchSynthMatrix({ config, kernels, threads: [1, 2], batches: [1, 16], seconds: argv.seconds, repeats, log });
+      const m = await benchSynthMatrix({ config, kernels, threads: [1, 2], batches: [1, 16], seconds: argv.seconds, repeats, naiveSeconds: argv.naiveSeconds, log });
       if (argv.out) writeFileSync(argv.out, JSON.stringify(m, null, 2) + '\n');
       if (argv.json) console.log(JSON.stringify(m, null, 2));
       else console.log(`${m.machine}; ${(m.macsPerSample / 1e6).toFixed(2)} M multiply-adds per sample\n${formatMatrix(m)}`);
