@@ -124,7 +124,7 @@ export interface MatrixOptions {
   batches: number[];
   seconds: number;
   repeats: number;
-  /** Naive-generator baseline in the batch-1 cells: wall seconds per naive generator (0: none). */
+  /** Naive-generator baseline in the 1-thread batch-1 cells: wall seconds per naive generator (0: none). */
   naiveSeconds?: number;
   /** Allowed loss of a variant against the one it supersedes before the check fails (0.05 = 5 %). */
   tolerance?: number;
@@ -147,7 +147,7 @@ export async function benchSynthMatrix(o: MatrixOptions): Promise<MatrixResult> 
         else delete env.WAVENET_SYNTH_MODE;
         delete env.WAVENET_SYNTH_PRECISION;
         // batch B: 1/B of the audio per stream keeps every cell about the same length
-        const spec: CellSpec = { config: o.config, batch, seconds: Math.max(0.1, o.seconds / Math.sqrt(batch)), repeats: o.repeats, sgemm: batch === o.batches[0], naiveSeconds: batch === 1 ? (o.naiveSeconds ?? 0) : 0 };
+        const spec: CellSpec = { config: o.config, batch, seconds: Math.max(0.1, o.seconds / Math.sqrt(batch)), repeats: o.repeats, sgemm: batch === o.batches[0], naiveSeconds: batch === 1 && threads === 1 ? (o.naiveSeconds ?? 0) : 0 };
         const c = await runCell(spec, env);
         if (c.kernels !== k) throw new Error(`bench cell: asked for ${k} kernels, the child ran ${c.kernels}`);
         const r = c.result;
