@@ -278,6 +278,7 @@ interface BenchSynthArgs {
   json: boolean;
   out?: string;
   kernels?: string;
+  threadList: string;
 }
 
 export const benchSynthCommand: CommandModule<object, BenchSynthArgs> = {
@@ -293,6 +294,7 @@ export const benchSynthCommand: CommandModule<object, BenchSynthArgs> = {
           .option('naive-seconds', { type: 'number', default: 3, describe: 'Wall seconds for each naive generator; 0 skips it' })
           .option('precision', { choices: ['fp32', 'bf16'] as const, default: 'fp32' as const, describe: 'Incremental kernel weights: fp32, or bf16 (CPUs with AVX512-BF16; same as WAVENET_SYNTH_PRECISION=bf16)' })
           .option('out', { type: 'string', describe: 'Also write the JSON result to this file' })
+          .option('thread-list', { type: 'string', default: '1,2', describe: 'With --kernels: the thread counts to run (comma list)' })
           .option('kernels', { type: 'string', describe: "SIMD variants to compare: 'all' (every one this CPU supports) or a list like generic,avx2; runs threads 1 and 2 x batch 1 and 16, one child process per cell" }),
       ),
     )
@@ -321,8 +323,9 @@ export const benchSynthCommand: CommandModule<object, BenchSynthArgs> = {
       } catch (e) {
         throw new UserError((e as Error).message);
       }
-      log(`bench synth: ${formatDilations(config.dilations)} R${config.residual} D${config.dilation} S${config.skip} H${config.head}; kernels ${kernels.join(', ')} x threads 1, 2 x batch 1, 16`);
-      const m = await benchSynthMatrix({ config, kernels, threads: [1, 2], batches: [1, 16], seconds: argv.seconds, repeats, naiveSeconds: argv.naiveSeconds, log });
+      const threads = String(argv.threadList).split(',').map((t) => wholeNumber(Number(t), '--thread-list', 1, 256));
+      log(`bench synth: ${formatDilations(config.dilations)} R${config.residual} D${config.dilation} S${config.skip} H${config.head}; kernels ${kernels.join(', ')} x threads ${threads.join(', ')} x batch 1, 16`);
+      const m = await benchSynthMatrix({ config, kernels, threads, batches: [1, 16], seconds: argv.seconds, repeats, naiveSeconds: argv.naiveSeconds, log });
       if (argv.out) writeFileSync(argv.out, JSON.stringify(m, null, 2) + '\n');
       if (argv.json) console.log(JSON.stringify(m, null, 2));
       else console.log(`${m.machine}; ${(m.macsPerSample / 1e6).toFixed(2)} M multiply-adds per sample\n${formatMatrix(m)}`);
