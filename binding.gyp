@@ -1,21 +1,35 @@
-# Native core of wavenet. Source lists come from scripts/gyp.mjs so that adding a file needs no edit here.
-#  - wn_simd_avx2 / wn_simd_avx512: the files in native/cpu/simd compiled once per instruction set;
-#    the library picks one at run time (native/cpu/dispatch.cc), so the addon runs on any x86-64 CPU.
+# Native core of wavenet. Source lists and compiler flags come from scripts/gyp.mjs, so that adding a file
+# needs no edit here and the standalone native test (native/test/build.sh) compiles with the same flags.
+#  - wn_simd_avx2 / wn_simd_avx512 (x86-64 only): the files in native/cpu/simd compiled once more per
+#    instruction set; the library picks one at run time (native/cpu/cpu_features.cc, rules in
+#    native/cpu/dispatch.h), so the addon runs on any x86-64 CPU. Other architectures get the generic
+#    variant only (compiled into the main target, as on x86-64).
 #  - wn_cuda: native/cuda/*.cu compiled by nvcc into a static library when nvcc is found (with_cuda);
 #    otherwise native/cuda/absent.cc answers every CUDA call with the reason.
+#  - xcode_settings carry the same flags as cflags (optimisation, -ffp-contract, visibility, ISA flags per
+#    variant), so a macOS build gets what a Linux build gets.
 {
   "variables": {
     "with_cuda%": "<!(node scripts/gyp.mjs with-cuda)",
     "nvcc%": "<!(node scripts/gyp.mjs nvcc)",
     "cuda_home%": "<!(node scripts/gyp.mjs cuda-home)",
-    "wn_common_cflags": ["-O3", "-fno-math-errno", "-ffp-contract=fast", "-fvisibility=hidden", "-Wall", "-Wno-unused-function"]
+    "cuda_lib%": "<!(node scripts/gyp.mjs cuda-lib)"
   },
   "target_defaults": {
     "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
-    "cflags_cc": ["-std=c++17", "-fexceptions", "<@(wn_common_cflags)"],
-    "cflags": ["<@(wn_common_cflags)"],
+    "cflags": ["<!@(node scripts/gyp.mjs cflags)"],
+    "cflags_cc": ["-std=c++17", "-fexceptions"],
     "include_dirs": ["native/include", "native"],
-    "xcode_settings": { "GCC_ENABLE_CPP_EXCEPTIONS": "YES", "CLANG_CXX_LANGUAGE_STANDARD": "c++17", "OTHER_CFLAGS": ["-O3"] }
+    "xcode_settings": {
+      "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+      "GCC_ENABLE_CPP_RTTI": "YES",
+      "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+      "CLANG_CXX_LIBRARY": "libc++",
+      "GCC_OPTIMIZATION_LEVEL": "3",
+      "GCC_SYMBOLS_PRIVATE_EXTERN": "YES",
+      "OTHER_CFLAGS": ["<!@(node scripts/gyp.mjs cflags)"],
+      "OTHER_CPLUSPLUSFLAGS": ["<!@(node scripts/gyp.mjs cflags)"]
+    }
   },
   "targets": [
     {
@@ -37,7 +51,7 @@
         ["with_cuda=='true'", {
           "dependencies": ["wn_cuda"],
           "defines": ["WN_WITH_CUDA=1"],
-          "libraries": ["<(cuda_home)/lib64/libcudart_static.a", "-ldl", "-lrt", "-lpthread"]
+          "libraries": ["<(cuda_lib)/libcudart_static.a", "-ldl", "-lrt", "-lpthread"]
         }, {
           "sources": ["native/cuda/absent.cc"]
         }]
@@ -52,16 +66,16 @@
           "type": "static_library",
           "sources": ["<!@(node scripts/gyp.mjs list native/cpu/simd .cc)"],
           "defines": ["WN_ISA=avx2"],
-          "cflags": ["-mavx2", "-mfma", "-mf16c", "-fPIC"],
-          "cflags_cc": ["-mavx2", "-mfma", "-mf16c", "-fPIC"]
+          "cflags": ["<!@(node scripts/gyp.mjs isa-flags avx2)", "-fPIC"],
+          "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["<!@(node scripts/gyp.mjs isa-flags avx2)"] }
         },
         {
           "target_name": "wn_simd_avx512",
           "type": "static_library",
           "sources": ["<!@(node scripts/gyp.mjs list native/cpu/simd .cc)"],
           "defines": ["WN_ISA=avx512"],
-          "cflags": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx512bf16", "-mavx2", "-mfma", "-mf16c", "-fPIC"],
-          "cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx512bf16", "-mavx2", "-mfma", "-mf16c", "-fPIC"]
+          "cflags": ["<!@(node scripts/gyp.mjs isa-flags avx512)", "-fPIC"],
+          "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["<!@(node scripts/gyp.mjs isa-flags avx512)"] }
         }
       ]
     }],

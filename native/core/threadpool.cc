@@ -6,13 +6,7 @@
 #include <mutex>
 #include <thread>
 #include <vector>
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-static inline void cpu_relax() { _mm_pause(); }
-#else
-static inline void cpu_relax() {}
-#endif
+#include "core/platform.h"
 
 namespace wn {
 

@@ -167,7 +167,7 @@ void residual_forward(const Shape &s, int l, const LayerParams &p, const PackedL
   }
 }
 
-void residual_backward(const Shape &s, int l, const LayerParams &p, const PackedLayer &pk, const float *x, const float *th, const float *sg,
+void residual_backward(const Shape &s, int l, const LayerParams &/*p*/, const PackedLayer &pk, const float *x, const float *th, const float *sg,
                        const float *dx_next, const float *dskip, int i0, int i1, float *dfg, float *grad,
                        bool acc, Scratch &sc) {
   const int R = s.R, D = s.D, S = s.S, d = s.dil[l], m = i1 - i0, M = s.rows(l);
@@ -250,7 +250,7 @@ void head_forward(const Shape &s, const HeadParams &p, const PackedHead &pk, con
   WN_DISPATCH(softmax_xent, m, Q, lg, targets + r0, row_loss + r0, nullptr, 0.0f);
 }
 
-void head_backward(const Shape &s, const HeadParams &p, const PackedHead &pk, const float *skip, const float *h1, const float *logits,
+void head_backward(const Shape &s, const HeadParams &/*p*/, const PackedHead &pk, const float *skip, const float *h1, const float *logits,
                    const uint8_t *targets, int r0, int r1, float *dskip, float *grad, bool acc, Scratch &sc) {
   const int S = s.S, H = s.H, Q = s.Q, m = r1 - r0;
   const HeadOffsets o = head_offsets(s);

@@ -37,16 +37,12 @@
 #include <vector>
 #include "core/backend.h"
 #include "core/error.h"
+#include "core/platform.h"
 #include "core/rng.h"
 #include "core/threadpool.h"
 #include "cpu/simd/synth_kernels.h"
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-static inline void spin_pause() { _mm_pause(); }
-#else
-static inline void spin_pause() {}
-#endif
+static inline void spin_pause() { wn::cpu_relax(); }  // x86 pause, arm64 yield (core/platform.h)
 
 namespace wn {
 namespace {
@@ -73,7 +69,7 @@ class Buf {
     n_ = n;
     if (n == 0) return;
     size_t bytes = ((n * sizeof(float)) + 63) & ~(size_t)63;
-    p_ = static_cast<float *>(std::aligned_alloc(64, bytes));
+    p_ = static_cast<float *>(wn::aligned_malloc(64, bytes));
     if (!p_) throw std::bad_alloc();
     std::memset(p_, 0, bytes);
   }

@@ -165,7 +165,7 @@ constexpr MicroB make_micros_bf16() {
 constexpr MicroB micros_bf16 = make_micros_bf16();
 #endif
 
-static inline float bf16_to_f32(uint16_t h) {
+[[maybe_unused]] static inline float bf16_to_f32(uint16_t h) {  // unused where AVX512-BF16 is compiled in
   uint32_t u = (uint32_t)h << 16;
   float f;
   memcpy(&f, &u, 4);
