@@ -411,33 +411,39 @@ class CpuSynth final : public SynthImpl {
   // numbers are identical). The choice adapts to the measured time per step: on a machine that is
   // busy with other work, threads that must meet at a barrier 30+ times per sample lose far more
   // than they gain, and solo wins. The slower mode is re-tried now and then (exponential back-off).
-  static constexpr int CHUNK = 256;
+  // A chunk run to measure a mode (first use, or a re-try of the losing one) is a short PROBE: on a
+  // busy machine a parallel step can cost 10-20x a solo one, and a fresh synthesizer whose first two
+  // 256-step chunks were parallel probes stalled ~450 ms in each (docs/perf.md). The very first
+  // chunk (cold caches, thread wake-up) runs solo and is not measured.
+  static constexpr int CHUNK = 256, PROBE = 32;
   void run(const Job &j) {
     const int mode = j.mode == Job::GENERATE ? 1 : 0;
     for (int done = 0; done < j.n;) {
       Job sub = j;
-      sub.n = std::min(CHUNK, j.n - done);
-      sub.i0 = done;
-      sub.n_total = j.n;
       bool par = T_ > 1 && force_ != 0;
+      bool probe = false;
       if (par && force_ < 0) {
         Adapt &a = adapt_[mode];
-        if (a.ema[1] <= 0) par = true;        // measure parallel first,
-        else if (a.ema[0] <= 0) par = false;  // then solo,
-        else {                                // then the faster, re-trying the slower now and then
+        if (a.first) par = false, probe = true;                 // warm up, solo
+        else if (a.ema[1] <= 0) par = true, probe = true;       // measure parallel,
+        else if (a.ema[0] <= 0) par = false, probe = true;      // then solo,
+        else {                                                  // then the faster, re-trying the slower now and then
           const int best = a.ema[1] <= a.ema[0] ? 1 : 0, other = 1 - best;
-          par = (a.chunks >= a.next_try[other] ? other : best) == 1;
+          probe = a.chunks >= a.next_try[other];
+          par = (probe ? other : best) == 1;
         }
       }
+      sub.n = std::min(probe ? PROBE : CHUNK, j.n - done);
+      sub.i0 = done;
+      sub.n_total = j.n;
       const auto t0 = std::chrono::steady_clock::now();
       run_chunk(sub, par);
       const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / sub.n;
-      if (T_ > 1 && force_ < 0 && sub.n >= CHUNK / 4) {
+      if (T_ > 1 && force_ < 0 && sub.n >= PROBE / 2) {
         Adapt &a = adapt_[mode];
         const int m = par ? 1 : 0;
         // the latest measurement decides (an average would let one cold or preempted chunk keep
-        // a mode out for many back-off periods); the very first chunk (cold caches, thread start)
-        // is not measured
+        // a mode out for many back-off periods)
         if (a.first) a.first = false;
         else a.ema[m] = dt;
         a.chunks++;

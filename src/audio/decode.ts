@@ -1,13 +1,16 @@
 /**
  * Decoding any audio file to mono float samples at a chosen rate.
  *
- * With ffmpeg (see ffmpeg.ts) one ffmpeg process per file decodes the first audio stream, resamples
- * it with aresample (soxr when the build has it) and writes 32-bit float WAV to a pipe; the WAV header
- * gives the channel count, and the channels are averaged here with equal weights (1/N each). Averaging
- * after resampling equals averaging before (both are linear, the same filter runs on every channel), and
- * it saves a second ffmpeg start per file just to learn the channel count for a `pan` filter: ffmpeg
- * takes ~70 ms to start, more than it needs to decode a typical short file. (`-ac 1` is not used: its
- * downmix gains differ between integer and float output.)
+ * With ffmpeg (see ffmpeg.ts) one ffmpeg process per file decodes the first audio stream, downmixes it
+ * to mono with equal weights (`pan=mono|c0=0.5*c0+0.5*c1` for stereo, 1/N each for N channels), then
+ * resamples it with aresample (soxr when the build has it) and writes 32-bit float WAV to a pipe. The
+ * pan filter needs the channel count before ffmpeg starts: channels.ts reads it from the file's header
+ * (WAV, AIFF, FLAC, Ogg, MPEG audio), since a second ffmpeg/ffprobe start per file costs more than
+ * decoding a short one. Downmixing first resamples one channel instead of N (ingest ran at 0.56 of
+ * plain ffmpeg's throughput when every channel was resampled and averaged here). For formats the header
+ * reader does not know (m4a, ...), or when ffmpeg rejects the pan filter, every channel is resampled
+ * and the channels are averaged here, which gives the same signal (both steps are linear). (`-ac 1` is
+ * not used: its downmix gains differ between integer and float output.)
  *
  * Without ffmpeg (none found, or WAVENET_FFMPEG=none) PCM and float WAV files are read by wav.ts and
  * resampled by the windowed-sinc resampler below. Everything streams: memory does not grow with the
@@ -21,6 +24,7 @@ import { open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { findFfmpeg, ffmpegReason, markNoSoxr, resampleFilter, runFfmpeg, SOXR_MISSING, type Ffmpeg } from './ffmpeg.js';
+import { panFilter, probeChannels } from './channels.js';
 import { looksLikeWav, readWavHeader, readWavMono, wavSupported, WavError, type WavFormat } from './wav.js';
 
 export class DecodeError extends UserError {
@@ -61,7 +65,7 @@ export class AudioDecoder implements AsyncIterable<Float32Array> {
     const ff = this.opts.ffmpeg === undefined ? findFfmpeg() : this.opts.ffmpeg;
     await precheck(this.path, ff !== null);
     for (let attempt = 0; ; attempt++) {
-      const gen = ff ? this.viaFfmpeg(ff) : this.viaWav();
+      const gen = ff ? this.viaFfmpeg(ff, attempt === 0) : this.viaWav();
       try {
         for await (const block of gen) {
           if (block.length === 0) continue;
@@ -75,6 +79,8 @@ export class AudioDecoder implements AsyncIterable<Float32Array> {
           markNoSoxr(ff);
           continue;
         }
+        // the header's channel count did not suit ffmpeg's pan filter: decode every channel instead
+        if (e instanceof PanFailed && ff && attempt === 0 && this.samples === 0) continue;
         throw e;
       }
     }
@@ -104,19 +110,22 @@ export class AudioDecoder implements AsyncIterable<Float32Array> {
     if (rs) yield rs.flush();
   }
 
-  private async *viaFfmpeg(ff: Ffmpeg): AsyncGenerator<Float32Array> {
+  private async *viaFfmpeg(ff: Ffmpeg, pan: boolean): AsyncGenerator<Float32Array> {
     const path = this.path;
+    const srcChannels = pan ? await probeChannels(path) : null;
+    const panf = srcChannels ? panFilter(srcChannels) : null;
     const args = [
       '-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+info',
       '-i', resolve(path),
       '-map', '0:a:0', '-vn', '-sn', '-dn', '-map_metadata', '-1',
-      '-af', resampleFilter(ff, this.opts.rate),
+      '-af', panf ? `${panf},${resampleFilter(ff, this.opts.rate)}` : resampleFilter(ff, this.opts.rate),
       '-c:a', 'pcm_f32le', '-f', 'wav', 'pipe:1',
     ];
     const proc = runFfmpeg(ff, args);
     const errLines: string[] = [];
     let codec = '';
     let srcRate = 0;
+    let streamChannels: number | null = null; // from ffmpeg's description of the input stream
     let inOutput = false;
     const parseLine = (l: string) => {
       if (/^\[info\] Output #/.test(l)) inOutput = true;
@@ -125,6 +134,8 @@ export class AudioDecoder implements AsyncIterable<Float32Array> {
         codec = m[1];
         const r = /(\d+) Hz/.exec(m[2]);
         if (r) srcRate = Number(r[1]);
+        const lay = /\d+ Hz, ([^,]+)/.exec(m[2]);
+        if (lay) streamChannels = layoutChannels(lay[1].trim());
       }
       if (/\[(error|fatal|panic)\]/.test(l) && errLines.length < 20) {
         errLines.push(l.replace(/^\[[^\]]*@ 0x[0-9a-f]+\] /, '').replace(/\[(error|fatal|panic)\] /, '').trim());
@@ -146,7 +157,8 @@ export class AudioDecoder implements AsyncIterable<Float32Array> {
             continue;
           }
           channels = h.channels;
-          this.info = { codec: codec || 'unknown', sampleRate: srcRate || h.sampleRate, channels, decoder: 'ffmpeg' };
+          if (panf && channels !== 1) throw new PanFailed();
+          this.info = { codec: codec || 'unknown', sampleRate: srcRate || h.sampleRate, channels: panf ? srcChannels! : channels, decoder: 'ffmpeg' };
           data = head.subarray(h.dataOffset);
         } else {
           data = chunk;
@@ -163,6 +175,7 @@ export class AudioDecoder implements AsyncIterable<Float32Array> {
       for (const l of stderr.split(/\r?\n/)) parseLine(l);
       if (code !== 0) {
         if (errLines.some((l) => SOXR_MISSING.test(l))) throw new SoxrMissing();
+        if (panf && channels === 0 && errLines.some((l) => /pan|channel/i.test(l))) throw new PanFailed();
         if (code === 127 && errLines.length === 0) throw new UserError(`ffmpeg (${ff.path}) could not be started: ${stderr.trim().split('\n')[0] ?? ''}`);
         throw new DecodeError(path, ffmpegFailure(errLines, code, signal));
       }
@@ -170,6 +183,10 @@ export class AudioDecoder implements AsyncIterable<Float32Array> {
         throw new DecodeError(path, `decoding errors, corrupt or truncated (ffmpeg: ${errLines[0]})`);
       }
       if (channels === 0) throw new DecodeError(path, 'no audio decoded (0 samples)');
+      if (panf && streamChannels !== null && streamChannels !== srcChannels) {
+        // the header said otherwise than the decoder: the pan weights were wrong, say so
+        throw new DecodeError(path, `the header gives ${srcChannels} channels, ffmpeg decoded ${streamChannels}; please report this file`);
+      }
       if (this.info) {
         this.info.codec = codec || this.info.codec;
         if (srcRate) this.info.sampleRate = srcRate;
@@ -183,7 +200,16 @@ export class AudioDecoder implements AsyncIterable<Float32Array> {
   }
 }
 
+/** Channels of an ffmpeg channel-layout name (`stereo`, `5.1(side)`, `3 channels`), or null. */
+export function layoutChannels(layout: string): number | null {
+  const named: Record<string, number> = { mono: 1, stereo: 2, '2.1': 3, '3.0': 3, '3.0(back)': 3, '4.0': 4, quad: 4, 'quad(side)': 4, '3.1': 4, '5.0': 5, '5.0(side)': 5, '4.1': 5, '5.1': 6, '5.1(side)': 6, '6.0': 6, '6.1': 7, '7.0': 7, '7.1': 8, '7.1(wide)': 8 };
+  if (layout in named) return named[layout];
+  const m = /^(\d+) channels/.exec(layout);
+  return m ? Number(m[1]) : null;
+}
+
 class SoxrMissing extends Error {}
+class PanFailed extends Error {}
 
 const EMPTY = Buffer.alloc(0);
 

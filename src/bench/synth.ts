@@ -21,6 +21,7 @@ import { withDevice, withJson, withModelOptions, wholeNumber } from '../commands
 import { DEFAULT_CONFIG, checkConfig, formatDilations, parseDilations, receptiveField, toNative, type ModelConfig } from '../model/config.js';
 import { UserError } from '../util/errors.js';
 import { lcg, randomParams } from '../model/random.js';
+import { benchSynthMatrix, formatMatrix, parseKernels } from './synth-matrix.js';
 
 export interface SynthBenchOptions {
   config: ModelConfig;
@@ -276,6 +277,8 @@ interface BenchSynthArgs {
   device: DeviceChoice;
   json: boolean;
   out?: string;
+  kernels?: string;
+  threadList: string;
 }
 
 export const benchSynthCommand: CommandModule<object, BenchSynthArgs> = {
@@ -290,11 +293,14 @@ export const benchSynthCommand: CommandModule<object, BenchSynthArgs> = {
           .option('repeats', { type: 'number', default: 3, describe: 'Timed runs (the median is reported)' })
           .option('naive-seconds', { type: 'number', default: 3, describe: 'Wall seconds for each naive generator; 0 skips it' })
           .option('precision', { choices: ['fp32', 'bf16'] as const, default: 'fp32' as const, describe: 'Incremental kernel weights: fp32, or bf16 (CPUs with AVX512-BF16; same as WAVENET_SYNTH_PRECISION=bf16)' })
-          .option('out', { type: 'string', describe: 'Also write the JSON result to this file' }),
+          .option('out', { type: 'string', describe: 'Also write the JSON result to this file' })
+          .option('thread-list', { type: 'string', default: '1,2', describe: 'With --kernels: the thread counts to run (comma list)' })
+          .option('kernels', { type: 'string', describe: "SIMD variants to compare: 'all' (every one this CPU supports) or a list like generic,avx2; runs threads 1 and 2 x batch 1 and 16, one child process per cell" }),
       ),
     )
       .example('$0 bench synth', 'Default model (10x3, R64 D64 S256 H256), batch 1, with the naive baseline')
       .example('$0 bench synth --batch 16 --naive-seconds 0', 'Aggregate rate of 16 streams')
+      .example('$0 bench synth --kernels all --seconds 1 --out synth-kernels.json', 'Every SIMD variant x threads 1, 2 x batch 1, 16, with the sgemm rate of each')
       .example('$0 bench synth --residual-channels 32 --skip-channels 128 --json', 'A small model, as JSON') as unknown as Argv<BenchSynthArgs>,
   handler: async (argv: ArgumentsCamelCase<BenchSynthArgs>) => {
     const config = checkConfig({
@@ -310,6 +316,21 @@ export const benchSynthCommand: CommandModule<object, BenchSynthArgs> = {
     if (!(argv.seconds > 0 && argv.seconds <= 3600)) throw new UserError(`--seconds '${argv.seconds}': expected a positive number up to 3600`);
     if (!(argv.naiveSeconds >= 0 && argv.naiveSeconds <= 600)) throw new UserError(`--naive-seconds '${argv.naiveSeconds}': expected 0 to 600`);
     const log = argv.json ? () => {} : (l: string) => process.stderr.write(l + '\n');
+    if (argv.kernels !== undefined) {
+      let kernels;
+      try {
+        kernels = parseKernels(String(argv.kernels));
+      } catch (e) {
+        throw new UserError((e as Error).message);
+      }
+      const threads = String(argv.threadList).split(',').map((t) => wholeNumber(Number(t), '--thread-list', 1, 256));
+      log(`bench synth: ${formatDilations(config.dilations)} R${config.residual} D${config.dilation} S${config.skip} H${config.head}; kernels ${kernels.join(', ')} x threads ${threads.join(', ')} x batch 1, 16`);
+      const m = await benchSynthMatrix({ config, kernels, threads, batches: [1, 16], seconds: argv.seconds, repeats, naiveSeconds: argv.naiveSeconds, log });
+      if (argv.out) writeFileSync(argv.out, JSON.stringify(m, null, 2) + '\n');
+      if (argv.json) console.log(JSON.stringify(m, null, 2));
+      else console.log(`${m.machine}; ${(m.macsPerSample / 1e6).toFixed(2)} M multiply-adds per sample\n${formatMatrix(m)}`);
+      return;
+    }
     log(`bench synth: ${formatDilations(config.dilations)} R${config.residual} D${config.dilation} S${config.skip} H${config.head}, batch ${batch}`);
     const r = await benchSynth({ config, batch, device: argv.device, seconds: argv.seconds, repeats, naiveSeconds: argv.naiveSeconds, precision: argv.precision, log });
     if (argv.out) writeFileSync(argv.out, JSON.stringify(r, null, 2) + '\n');

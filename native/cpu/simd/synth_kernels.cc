@@ -1,79 +1,86 @@
 // SIMD kernels of the CPU incremental synthesizer, compiled once per ISA (WN_ISA = generic, avx2,
-// avx512; see native/cpu/dispatch.h). Written with GCC/Clang vector extensions over 16 floats, so
-// the same source becomes AVX-512 (one zmm per vector), AVX2 (two ymm) or SSE/NEON (four xmm); only
-// the register tile differs per ISA.
+// avx512; see native/cpu/dispatch.h).
+//
+// Vectors are the ISA's native width (16 floats in a zmm, 8 in a ymm, 4 in an xmm: cpu/simd/vec.h).
+// An earlier version used one 64-byte vector type everywhere; GCC lowers such an oversized vector
+// through the stack on AVX2 and SSE (accumulators stored and reloaded every iteration, broadcasts
+// built from 16 scalar stores, halves moved through general registers), which made the AVX2 variant
+// 30x slower than AVX-512 and slower than the generic one (docs/perf.md, "Synthesis kernels").
+//
+// Register tiles (accumulators NV vectors of output rows x BT streams, all in registers):
+//   batch 1 (matrix-vector): NV1 vectors, so a 64-row panel row is NV1 loads and NV1 independent FMA
+//   chains, enough to cover the FMA latency;
+//   batch > 1: NVB x BTB, every weight vector loaded once feeds BTB streams.
+// The arithmetic of one output does not depend on the tile: acc = (out or 0) + bias, then the
+// products in input order; so a stream gets the same numbers in a batch as alone.
 #include <stdint.h>
 #include <string.h>
 #if defined(__AVX512BF16__)
 #include <immintrin.h>
 #endif
 #include "cpu/simd/synth_kernels.h"
-
-// The vector helpers below are internal and inlined; their ABI does not matter.
-#pragma GCC diagnostic ignored "-Wpsabi"
+#include "cpu/simd/vec.h"
 
 namespace WN_ISA {
 namespace {
 
-typedef float v16 __attribute__((vector_size(64), aligned(4)));  // unaligned-safe loads/stores
-typedef int32_t i16v __attribute__((vector_size(64), aligned(4)));
-
-// Register tile: NVMAX vectors of 16 output rows x BTMAX streams.
 #if defined(__AVX512F__)
-constexpr int NVMAX = 4, BTMAX = 6;
+constexpr int NV1 = 4, NVB = 4, BTB = 6;  // 24 zmm accumulators for batches
 #elif defined(__AVX2__)
-constexpr int NVMAX = 2, BTMAX = 3;
+constexpr int NV1 = 8, NVB = 2, BTB = 6;  // 8 chains of 8 rows; 12 ymm accumulators for batches
 #else
-constexpr int NVMAX = 1, BTMAX = 2;
+constexpr int NV1 = 8, NVB = 2, BTB = 4;  // SSE: 8 xmm chains; 8 accumulators (+ mul temporaries)
 #endif
+constexpr int NVMAX = NV1 > NVB ? NV1 : NVB;
+constexpr int PF = 16;  // prefetch distance of the batch tiles, in panel rows
+static_assert(NVMAX * VW <= WN_SYNTH_PANEL, "a tile is at most one panel wide");
 
-static inline v16 load(const float *p) { return *(const v16 *)p; }
-static inline void store(float *p, v16 v) { *(v16 *)p = v; }
-static inline v16 bcast(float x) { return (v16){} + x; }
-
-// acc[b][v] (+)= bias + W[:, cols c..c+16nv) . in[b]
+// acc[b][v] += sum_k W[k][16v..] * in[b][k] over one input segment.
 template <int NV, int BT>
-static inline void micro(const float *__restrict W, int ldw, int k0, const float *__restrict in0, int ld0, int k1,
-                         const float *__restrict in1, int ld1, float *__restrict out, int ldo, const float *bias,
-                         int accumulate) {
-  v16 acc[BT][NV];
+static inline void kloop(vf (&acc)[BT][NV], const float *__restrict W, int ldw, int K, const float *__restrict in,
+                         int ld) {
+  for (int k = 0; k < K; ++k) {
+    const float *wr = W + (size_t)k * ldw;
+    // A batch tile reads a strip of NV*VW rows of a 64-row panel: every k is a jump of one panel
+    // row (256 bytes), a pattern the hardware prefetchers follow poorly; the weight load stalled in
+    // 43 % of the avx2 batch-16 profile (perf record -e cpu-clock). Prefetch PF rows ahead. (The
+    // batch-1 tile reads whole panel rows, one contiguous stream, and needs no help.)
+    if constexpr (BT > 1) {
+#pragma GCC unroll 4
+      for (int l = 0; l < (NV * VW + 15) / 16; ++l) __builtin_prefetch(wr + (size_t)PF * ldw + 16 * l);
+    }
+    vf w[NV];
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) w[v] = vload(wr + VW * v);
+#pragma GCC unroll 8
+    for (int b = 0; b < BT; ++b) {
+      const vf x = vset1(in[(size_t)b * ld + k]);
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) acc[b][v] += w[v] * x;
+    }
+  }
+}
+
+// out[b][c..c+NV*VW) (+)= bias + W . [in0[b]; in1[b]]
+template <int NV, int BT>
+static void micro(const float *__restrict W, int ldw, int k0, const float *__restrict in0, int ld0, int k1,
+                  const float *__restrict in1, int ld1, float *__restrict out, int ldo, const float *bias,
+                  int accumulate) {
+  vf acc[BT][NV];
 #pragma GCC unroll 8
   for (int b = 0; b < BT; ++b)
-#pragma GCC unroll 4
+#pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) {
-      v16 a = accumulate ? load(out + (size_t)b * ldo + 16 * v) : bcast(0.f);
-      if (bias) a += load(bias + 16 * v);
+      vf a = accumulate ? vload(out + (size_t)b * ldo + VW * v) : vset1(0.f);
+      if (bias) a += vload(bias + VW * v);
       acc[b][v] = a;
     }
-  for (int k = 0; k < k0; ++k) {
-    const float *wr = W + (size_t)k * ldw;
-    v16 w[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) w[v] = load(wr + 16 * v);
-#pragma GCC unroll 8
-    for (int b = 0; b < BT; ++b) {
-      const v16 x = bcast(in0[(size_t)b * ld0 + k]);
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[b][v] += w[v] * x;
-    }
-  }
-  const float *W1 = W + (size_t)k0 * ldw;
-  for (int k = 0; k < k1; ++k) {
-    const float *wr = W1 + (size_t)k * ldw;
-    v16 w[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) w[v] = load(wr + 16 * v);
-#pragma GCC unroll 8
-    for (int b = 0; b < BT; ++b) {
-      const v16 x = bcast(in1[(size_t)b * ld1 + k]);
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[b][v] += w[v] * x;
-    }
-  }
+  kloop<NV, BT>(acc, W, ldw, k0, in0, ld0);
+  if (k1 > 0) kloop<NV, BT>(acc, W + (size_t)k0 * ldw, ldw, k1, in1, ld1);
 #pragma GCC unroll 8
   for (int b = 0; b < BT; ++b)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) store(out + (size_t)b * ldo + 16 * v, acc[b][v]);
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) vstore(out + (size_t)b * ldo + VW * v, acc[b][v]);
 }
 
 typedef void (*micro_fn)(const float *, int, int, const float *, int, int, const float *, int, float *, int,
@@ -81,46 +88,32 @@ typedef void (*micro_fn)(const float *, int, int, const float *, int, int, const
 
 // The kernel table is a constant (built at compile time): code of this ISA must never run before
 // dispatch has chosen it, so no dynamic initialiser may live in this file (see native/cpu/dispatch.h).
+// Entries: every NV <= NV1 with BT = 1 (batch 1 and panel remainders), every NV <= NVB with BT <= BTB.
 struct Micro {
-  micro_fn f[NVMAX][BTMAX];
+  micro_fn f[NVMAX][BTB];
 };
 template <int NV, int BT>
 constexpr void fill_micro(Micro &t) {
-  t.f[NV - 1][BT - 1] = &micro<NV, BT>;
+  if constexpr (BT == 1 || NV <= NVB) t.f[NV - 1][BT - 1] = &micro<NV, BT>;
   if constexpr (BT > 1) fill_micro<NV, BT - 1>(t);
-  else if constexpr (NV > 1) fill_micro<NV - 1, BTMAX>(t);
+  else if constexpr (NV > 1) fill_micro<NV - 1, BTB>(t);
 }
 constexpr Micro make_micros() {
   Micro t{};
-  fill_micro<NVMAX, BTMAX>(t);
+  fill_micro<NVMAX, BTB>(t);
   return t;
 }
 constexpr Micro micros = make_micros();
 
-// exp(x) for x in about [-87, 88] (Cephes' single-precision polynomial, ~1 ulp).
-static inline v16 vexp(v16 x) {
-  const v16 hi = bcast(88.3f), lo = bcast(-87.3f);
-  x = x > hi ? hi : x;
-  x = x < lo ? lo : x;
-  v16 t = x * 1.44269504088896341f + 0.5f;
-  i16v n = __builtin_convertvector(t, i16v);  // truncates toward zero
-  v16 nf = __builtin_convertvector(n, v16);
-  i16v adj = nf > t;                            // -1 where truncation rounded up (t < 0)
-  n += adj;
-  nf = __builtin_convertvector(n, v16);
-  v16 r = x - nf * 0.693359375f;
-  r = r - nf * -2.12194440e-4f;
-  v16 p = bcast(1.9875691500e-4f);
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  v16 y = p * (r * r) + r + 1.0f;
-  i16v e = (n + 127) << 23;
-  v16 scale;
-  memcpy(&scale, &e, sizeof scale);
-  return y * scale;
+// tanh(f) * sigmoid(g) with one division: (e - 1) / ((e + 1)(1 + exp(-g))), e = exp(2f).
+// f is clamped to [-9, 9] (tanh is +-1 in float beyond) and g to >= -20 (sigmoid < 2.1e-9 below),
+// which keeps the denominator finite; the absolute error stays around 1e-7. exp is vec.h's (the
+// trainer's), so the incremental and the full forward pass share it.
+static inline vf gate_v(vf f, vf g) {
+  f = vmin(vmax(f, vset1(-9.f)), vset1(9.f));
+  g = vmax(g, vset1(-20.f));
+  const vf e = vexp(f + f);
+  return (e - 1.0f) / ((e + 1.0f) * (1.0f + vexp(-g)));
 }
 
 #if defined(__AVX512BF16__)
@@ -156,17 +149,17 @@ static inline void micro_bf16(const uint16_t *__restrict W, int w, int kp, const
 
 typedef void (*micro_bf16_fn)(const uint16_t *, int, int, const uint32_t *, int, float *, int, const float *, int);
 struct MicroB {
-  micro_bf16_fn f[NVMAX][BTMAX];
+  micro_bf16_fn f[NVMAX][BTB];
 };
 template <int NV, int BT>
 constexpr void fill_micro_bf16(MicroB &t) {
   t.f[NV - 1][BT - 1] = &micro_bf16<NV, BT>;
   if constexpr (BT > 1) fill_micro_bf16<NV, BT - 1>(t);
-  else if constexpr (NV > 1) fill_micro_bf16<NV - 1, BTMAX>(t);
+  else if constexpr (NV > 1) fill_micro_bf16<NV - 1, BTB>(t);
 }
 constexpr MicroB make_micros_bf16() {
   MicroB t{};
-  fill_micro_bf16<NVMAX, BTMAX>(t);
+  fill_micro_bf16<NVMAX, BTB>(t);
   return t;
 }
 constexpr MicroB micros_bf16 = make_micros_bf16();
@@ -177,18 +170,6 @@ constexpr MicroB micros_bf16 = make_micros_bf16();
   float f;
   memcpy(&f, &u, 4);
   return f;
-}
-
-// tanh(f) * sigmoid(g) with one division: (e - 1) / ((e + 1)(1 + exp(-g))), e = exp(2f).
-// f is clamped to [-9, 9] (tanh is +-1 in float beyond) and g to >= -20 (sigmoid < 2.1e-9 below),
-// which keeps the denominator finite; the absolute error stays around 1e-7.
-static inline v16 gate16(v16 f, v16 g) {
-  const v16 fhi = bcast(9.f), flo = bcast(-9.f), glo = bcast(-20.f);
-  f = f > fhi ? fhi : f;
-  f = f < flo ? flo : f;
-  g = g < glo ? glo : g;
-  const v16 e = vexp(f + f);
-  return (e - 1.0f) / ((e + 1.0f) * (1.0f + vexp(-g)));
 }
 
 }  // namespace
@@ -230,8 +211,8 @@ void synth_gemm_bf16(const ::wn::SynthGemmBf16 &g) {
 #if defined(__AVX512BF16__)
     for (int c = 0; c < w; c += 16 * NVMAX) {
       const int nv = (w - c) / 16 < NVMAX ? (w - c) / 16 : NVMAX;
-      for (int b = 0; b < g.batch; b += BTMAX) {
-        const int bt = g.batch - b < BTMAX ? g.batch - b : BTMAX;
+      for (int b = 0; b < g.batch; b += BTB) {
+        const int bt = g.batch - b < BTB ? g.batch - b : BTB;
         micros_bf16.f[nv - 1][bt - 1](panel + 2 * c, w, g.kpairs, g.in + (size_t)b * g.ldi, g.ldi,
                                       g.out + (size_t)b * g.ldo + p0 + c, g.ldo, g.bias ? g.bias + p0 + c : nullptr,
                                       g.accumulate);
@@ -258,13 +239,15 @@ void synth_gemm_bf16(const ::wn::SynthGemmBf16 &g) {
 void synth_gemm(const ::wn::SynthGemm &g) {
   const int P = WN_SYNTH_PANEL;
   const int K = g.k0 + g.k1;
+  // batch 1: the widest single-stream tile; batches: NVB x BTB tiles (BT < BTB for the last streams)
+  const int nvmax = g.batch == 1 ? NV1 : NVB, btmax = g.batch == 1 ? 1 : BTB;
   for (int p0 = 0; p0 < g.mpad; p0 += P) {
-    const int w = g.mpad - p0 < P ? g.mpad - p0 : P;
+    const int w = g.mpad - p0 < P ? g.mpad - p0 : P;  // a multiple of 16, so of VW
     const float *panel = g.w + (size_t)p0 * K;
-    for (int c = 0; c < w; c += 16 * NVMAX) {
-      const int nv = (w - c) / 16 < NVMAX ? (w - c) / 16 : NVMAX;
-      for (int b = 0; b < g.batch; b += BTMAX) {
-        const int bt = g.batch - b < BTMAX ? g.batch - b : BTMAX;
+    for (int c = 0; c < w; c += VW * nvmax) {
+      const int nv = (w - c) / VW < nvmax ? (w - c) / VW : nvmax;
+      for (int b = 0; b < g.batch; b += btmax) {
+        const int bt = g.batch - b < btmax ? g.batch - b : btmax;
         micros.f[nv - 1][bt - 1](panel + c, w, g.k0, g.in0 + (size_t)b * g.ld0, g.ld0, g.k1,
                                  g.in1 ? g.in1 + (size_t)b * g.ld1 : nullptr, g.ld1, g.out + (size_t)b * g.ldo + p0 + c,
                                  g.ldo, g.bias ? g.bias + p0 + c : nullptr, g.accumulate);
@@ -278,15 +261,13 @@ void synth_gate(const float *fg, int ldfg, int goff, int d, int batch, float *z,
     const float *f = fg + (size_t)b * ldfg, *gg = f + goff;
     float *zb = z + (size_t)b * ldz;
     int j = 0;
-    for (; j + 16 <= d; j += 16) {
-      store(zb + j, gate16(load(f + j), load(gg + j)));
-    }
+    for (; j + VW <= d; j += VW) vstore(zb + j, gate_v(vload(f + j), vload(gg + j)));
     if (j < d) {
-      float fb[16] = {0}, gb[16] = {0}, zt[16];
-      memcpy(fb, f + j, sizeof(float) * (d - j));
-      memcpy(gb, gg + j, sizeof(float) * (d - j));
-      store(zt, gate16(load(fb), load(gb)));
-      memcpy(zb + j, zt, sizeof(float) * (d - j));
+      float fb[VW] = {0}, gb[VW] = {0}, zt[VW];
+      __builtin_memcpy(fb, f + j, sizeof(float) * (d - j));
+      __builtin_memcpy(gb, gg + j, sizeof(float) * (d - j));
+      vstore(zt, gate_v(vload(fb), vload(gb)));
+      __builtin_memcpy(zb + j, zt, sizeof(float) * (d - j));
     }
   }
 }
