@@ -116,7 +116,7 @@ async function grid() {
     for (const T of temps)
       for (const p of tops)
         for (const k of ks) {
-          const streams = [];
+          const streams: { seed: bigint; temperature: number; topP: number; topK: number; prime?: Uint8Array }[] = [];
           for (let i = 0; i < seeds; i++) {
             const seed = BigInt(1 + i);
             const pr = prime === 'dataset' ? (await primeFromDataset(modelPath, ck.metadata, MODEL_RATE, seed)).classes : undefined;
@@ -159,18 +159,21 @@ async function grid() {
 async function defaults() {
   const seconds = Number(opt('seconds', '30'));
   const dir = mkdtempSync(join(tmpdir(), 'wavenet-bench-audio-'));
-  const takes = [];
+  const take = (seed: number, r: Awaited<ReturnType<typeof runSynth>>, x: Float32Array) => {
+    const st = settling(x, MODEL_RATE);
+    return { seed, ...r.levels, clicksPerSec: clicksPerSecond(x, MODEL_RATE), noiseOpening: st.noiseOpening, settle: st.settle, noiseTexture: st.noiseTexture, blockFlatness: st.blocks.map((v) => Math.round(v * 1000) / 1000), prime: r.primeFrom };
+  };
+  const takes: ReturnType<typeof take>[] = [];
   console.log(`# synth with default flags (top-p ${SYNTH_DEFAULTS.topP}, prime ${SYNTH_DEFAULTS.prime}, DC blocker on): ${modelPath}, ${seeds} seeds x ${seconds} s, load ${load()}`);
   console.log('| seed | abs DC | worst 1 s block DC | peak dBFS | RMS dBFS | LUFS | clicks/s | settle s | noise opening s | texture |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   try {
     for (let i = 0; i < seeds; i++) {
       const out = join(dir, `take-${i + 1}.wav`);
-      const checked = checkSynthArgs({ seconds: String(seconds), out, temperature: String(SYNTH_DEFAULTS.temperature), seed: String(i + 1), primeSeconds: '1', sampleRate: '16000', format: 's16' });
+      const checked = checkSynthArgs({ seconds: String(seconds), out, temperature: String(SYNTH_DEFAULTS.temperature), seed: String(i + 1), primeSeconds: '1', sampleRate: '16000', format: 's16', device: 'cpu', json: true });
       const r = await runSynth({ ...checked, model: modelPath === BUNDLED_MODEL ? undefined : modelPath, device: 'cpu', json: true, log: () => {} });
       const x = readWav16(out).samples;
-      const st = settling(x, MODEL_RATE);
-      const t = { seed: i + 1, ...r.levels, clicksPerSec: clicksPerSecond(x, MODEL_RATE), noiseOpening: st.noiseOpening, settle: st.settle, noiseTexture: st.noiseTexture, blockFlatness: st.blocks.map((v) => Math.round(v * 1000) / 1000), prime: r.primeFrom };
+      const t = take(i + 1, r, x);
       takes.push(t);
       console.log(`| ${t.seed} | ${f(Math.abs(t.dc), 5)} | ${f(t.dcMaxBlock, 4)} | ${t.peakDbfs} | ${t.rmsDbfs} | ${t.loudnessLufs} | ${f(t.clicksPerSec, 2)} | ${t.settle} | ${t.noiseOpening} | ${t.noiseTexture ? 'noise' : 'tonal'} |`);
     }

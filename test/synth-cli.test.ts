@@ -108,7 +108,7 @@ test('--format f32 and --sample-rate 48000 give a float WAV at 48 kHz that wavef
   const ff = findFfmpeg();
   if (ff) {
     for (const name of ['f.wav', 'a.wav']) {
-      const p = spawnSync(ff.path, ['-v', 'error', '-i', join(dir, name), '-f', 'f32le', '-'], { maxBuffer: 1 << 26 });
+      const p: SpawnSyncReturns<Buffer> = spawnSync(ff.path, ['-v', 'error', '-i', join(dir, name), '-f', 'f32le', '-'], { maxBuffer: 1 << 26 });
       assert.equal(p.status, 0, `ffmpeg failed on ${name}: ${p.stderr}`);
       assert.ok(p.stdout.length > 0);
     }

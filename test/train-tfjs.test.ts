@@ -23,7 +23,7 @@ function rng(seed: number) {
 async function compare(B: number, W: number, tc: { diagnostic(s: string): void }) {
   await tf.setBackend('cpu');
   const config: ModelConfig = { dilations: [1, 2, 4, 1, 2], residual: 4, dilation: 3, skip: 5, head: 6, classes: 256 };
-  const { residual: R, dilation: D, skip: S, head: H, classes: Q } = config;
+  const { residual: R, dilation: D, skip: S, classes: Q } = config;
   const layout = addon.layout(config);
   const rf = layout.receptiveField;
   const N = rf + W;

@@ -31,7 +31,6 @@ export class WavWriter {
   frames = 0;
   private readonly bytesPerSample: number;
   private readonly headerBytes: number;
-  private readonly dataSizeOffset: number;
 
   /**
    * Creates (truncates) `path` and writes an empty WAV. Throws a UserError naming the path when it
@@ -47,10 +46,8 @@ export class WavWriter {
     this.bytesPerSample = format === 'f32' ? 4 : 2;
     if (format === 'f32') {
       this.headerBytes = 58;
-      this.dataSizeOffset = 54;
     } else {
       this.headerBytes = 44;
-      this.dataSizeOffset = 40;
     }
     try {
       this.fd = openSync(path, 'w');

@@ -4,7 +4,7 @@
  * (idempotence, appending, crash safety, the split, rejected inputs).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, lstatSync, readdirSync, realpathSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { createReadStream, existsSync, lstatSync, readdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { kindOf, openRegular } from '../util/files.js';
 import { ioError, makeDirs } from '../util/io-errors.js';
 import { open, rename, unlink } from 'node:fs/promises';

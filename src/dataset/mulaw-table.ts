@@ -77,7 +77,7 @@ export function mulawEncodeFast(x: Float32Array, mu = MU, out?: Uint8Array): Uin
   const zero = mulawEncodeValue(0, mu);
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
-    if (v !== v) {
+    if (Number.isNaN(v)) {
       o[i] = zero;
       continue;
     }

@@ -147,7 +147,8 @@ export function openDataset(dirArg: string): Dataset {
   if (train.length + val.length === 0) throw new UserError(`${label}: the dataset has no chunks (ingest some audio into it first)`);
   if (train.length === 0) throw new UserError(`${label}: the dataset has no training chunks (all ${val.length} are validation)`);
   // (manifests from before valEntropyBits existed: computed here from the chunks)
-  const valEntropyBits = m.valEntropyBits !== undefined ? m.valEntropyBits : (recordValEntropy(dir, m), m.valEntropyBits ?? null);
+  if (m.valEntropyBits === undefined) recordValEntropy(dir, m);
+  const valEntropyBits = m.valEntropyBits ?? null;
   return { dir, name: basename(dir), manifestHash: manifestHash(dir), sampleRate: m.sampleRate, sources: m.sources.length, train, val, valEntropyBits };
 }
 
