@@ -53,6 +53,7 @@ export const ingestCommand: CommandModule<object, IngestArgs> = {
     const result = await ingest({
       inputs, out, chunkSeconds, rate: argv.rate, val: argv.val, trimSilenceDb, jobs: argv.jobs,
       onMessage: (l) => progress.log(l),
+      onLocked: exitOnInterrupt,
       onProgress: (p) => {
         progress.setTotal(p.filesTotal);
         const x = p.elapsedSeconds > 0 ? p.audioSeconds / p.elapsedSeconds : 0;
@@ -87,3 +88,22 @@ export const ingestCommand: CommandModule<object, IngestArgs> = {
     }
   },
 };
+
+/**
+ * Ctrl-C / SIGTERM during ingest: release the dataset lock and exit at once (130 / 143). Chunks are
+ * written before the manifest that lists them, and the manifest is replaced atomically, so the dataset
+ * keeps its last complete state; unlisted chunks are cleaned up by the next ingest.
+ */
+function exitOnInterrupt(release: () => void, dir: string): () => void {
+  const onSignal = (sig: NodeJS.Signals) => {
+    release();
+    process.stderr.write(`\nwavenet: ingest interrupted (${sig}); ${dir} keeps its last complete manifest\n`);
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}

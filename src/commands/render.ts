@@ -3,6 +3,7 @@
  * batched synthesis kernels, each with its own seed, temperature and prime; optional seamless loop,
  * fades and normalization; one WAV per texture, index.json and a contact sheet. Resumable.
  */
+import { faultAt } from '../util/faults.js';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { existsSync } from 'node:fs';
 import { UserError } from '../util/errors.js';
@@ -224,6 +225,8 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
     try {
       result = await render({
         outDir: argv.outDir,
+        // test-only: WAVENET_TEST_RENDER_CRASH=K:PHASE kills this process while finishing texture K
+        faultHook: faultAt(process.env.WAVENET_TEST_RENDER_CRASH, () => process.kill(process.pid, 'SIGKILL')),
         textures: plan.textures,
         model: { path: ckPath, sha256: sha256File(ckPath), step: ck.step, config: ck.config, params: ck.params, metadata: ck.metadata },
         topP,

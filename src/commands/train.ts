@@ -3,6 +3,7 @@
  * folder. The work is done by TrainingSession (src/train/loop.ts); this module parses flags, prints
  * and handles Ctrl-C / SIGTERM (finish the step, write a checkpoint, exit 0).
  */
+import { faultAt } from '../util/faults.js';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { basename, join, relative } from 'node:path';
 import { existsSync } from 'node:fs';
@@ -242,6 +243,8 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     const say = (s: string) => out.write(s + '\n');
     const dev = resolveDevice(argv.device);
     opts.device = dev.device;
+    // test-only: WAVENET_TEST_CHECKPOINT_CRASH=STEP:PHASE kills this process inside a checkpoint write
+    opts.faultHook = faultAt(process.env.WAVENET_TEST_CHECKPOINT_CRASH, () => process.kill(process.pid, 'SIGKILL'));
     let liveLine = false;
     const tty = !!(out as NodeJS.WriteStream).isTTY;
     const clearLive = () => {

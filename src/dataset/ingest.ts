@@ -53,6 +53,12 @@ export interface IngestOptions {
    * Error with code ENOSPC) is handled as that write's failure.
    */
   beforeChunkWrite?: (file: string) => void;
+  /**
+   * Called once the dataset's lock is held, with a function that releases it (for an interrupt handler
+   * at the CLI edge: the manifest on disk is always a complete one, so stopping there loses nothing).
+   * What it returns, if a function, is called when ingest ends (to remove that handler).
+   */
+  onLocked?: (release: () => void, dir: string) => (() => void) | void;
 }
 
 export interface IngestProgress {
@@ -409,13 +415,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
   const createdDir = !existsSync(dir);
   makeDirs(join(dir, CHUNKS_DIR), '--out');
   const release = takeLock(dir);
-  const onSignal = (sig: NodeJS.Signals) => {
-    release();
-    process.stderr.write(`\nwavenet: ingest interrupted (${sig}); ${dir} keeps its last complete manifest\n`);
-    process.exit(sig === 'SIGINT' ? 130 : 143);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const unhook = opts.onLocked?.(release, dir);
   let result: IngestResult | undefined;
   try {
     result = await ingestLocked(opts, dir, t0);
@@ -427,8 +427,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
       release();
       removeCreatedDataset(dir);
     }
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    if (typeof unhook === 'function') unhook();
     release();
   }
 }

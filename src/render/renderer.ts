@@ -14,6 +14,7 @@
  * normalization, meters, WAV written under a temporary name and renamed, index.json rewritten
  * atomically), so an interrupted render keeps every texture finished so far.
  */
+import type { FaultHook } from '../util/faults.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { LIMITS, readRegularFile, sha256RegularFile } from '../util/files.js';
@@ -71,6 +72,12 @@ export interface RenderProgress {
 
 export interface RenderOptions {
   outDir: string;
+  /**
+   * Test-only fault injection: called with the texture's number in this run (from 1) at `wav-partial`
+   * (half of the WAV's temporary file written), `after-wav` (WAV renamed into place, index.json not yet
+   * updated) and `after-index` (index.json updated).
+   */
+  faultHook?: FaultHook;
   textures: TextureSpec[];
   model: LoadedModel;
   /** Output sample rate (default MODEL_RATE). Other rates are resampled with `resample`. */
@@ -225,22 +232,6 @@ function textureLines(r: TextureRecord): string[] {
   if (r.prime) lines.push(`prime ${basename(r.prime)}`);
   if (r.limited) lines.push(`limited ${r.limiterReductionDb.toFixed(1)} dB`);
   return lines;
-}
-
-/**
- * Test-only fault injection: WAVENET_TEST_RENDER_CRASH=K:PHASE kills this process with SIGKILL while
- * finishing the texture that would be the K-th (from 1) finished in this run, at PHASE: `wav-partial`
- * (half of the WAV's temporary file written), `after-wav` (WAV renamed into place, index.json not yet
- * updated) or `after-index` (index.json updated).
- */
-function crashHook(k: number, phase: string): (() => void) | undefined {
-  const spec = process.env.WAVENET_TEST_RENDER_CRASH;
-  if (!spec) return undefined;
-  const [n, p] = spec.split(':');
-  if (Number(n) !== k || p !== phase) return undefined;
-  return () => {
-    process.kill(process.pid, 'SIGKILL');
-  };
 }
 
 /** Creates the output folder and takes DIR/.render.lock (a UserError when another live render holds it). */
@@ -447,8 +438,8 @@ async function renderLocked(o: RenderOptions): Promise<RenderResult> {
     const path = join(o.outDir, file);
     makeDirs(dirname(path), '--out-dir');
     const k = rendered.length + 1;
-    await writeFileAtomic(path, bytes, { onPartial: crashHook(k, 'wav-partial') });
-    crashHook(k, 'after-wav')?.();
+    await writeFileAtomic(path, bytes, { onPartial: o.faultHook?.(k, 'wav-partial') });
+    o.faultHook?.(k, 'after-wav')?.();
     const rec: TextureRecord = {
       name: j.spec.name,
       file,
@@ -472,7 +463,7 @@ async function renderLocked(o: RenderOptions): Promise<RenderResult> {
     index.textures.push(rec);
     sortIndex();
     await writeIndex(indexPath, index);
-    crashHook(k, 'after-index')?.();
+    o.faultHook?.(k, 'after-index')?.();
     rendered.push(j.spec.name);
     texturesDone++;
   };

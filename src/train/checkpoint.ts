@@ -6,6 +6,7 @@
  * the commit marker, so a checkpoint exists once its weights file does, and then its optimizer file is
  * complete too. Older checkpoints are removed weights first, so the rule holds while pruning.
  */
+import type { FaultHook } from '../util/faults.js';
 import { existsSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -93,6 +94,12 @@ export interface TrainingSettings {
 
 export interface SaveCheckpointInput {
   runDir: string;
+  /**
+   * Test-only fault injection (docs/checkpoints.md): called with the step at `optim-partial` (half of
+   * the optimizer temp file written), `after-optim` (optimizer file renamed into place, weights not
+   * started) and `weights-partial` (half of the weights temp file written).
+   */
+  faultHook?: FaultHook;
   config: ModelConfig;
   step: number;
   params: Float32Array;
@@ -107,22 +114,6 @@ export interface SaveCheckpointInput {
   valLoss?: { bits: number; step: number } | null;
   /** The dataset's "knows nothing" level (unigram entropy of its validation data, bits/sample). */
   dataEntropyBits?: number | null;
-}
-
-/**
- * Test-only fault injection (documented in docs/checkpoints.md): WAVENET_TEST_CHECKPOINT_CRASH=STEP:PHASE
- * kills this process with SIGKILL while writing the checkpoint of STEP, at PHASE: `optim-partial`
- * (half of the optimizer temp file written), `after-optim` (optimizer file renamed into place, weights
- * not started) or `weights-partial` (half of the weights temp file written).
- */
-function crashHook(step: number, phase: string): (() => void) | undefined {
-  const spec = process.env.WAVENET_TEST_CHECKPOINT_CRASH;
-  if (!spec) return undefined;
-  const [s, p] = spec.split(':');
-  if (Number(s) !== step || p !== phase) return undefined;
-  return () => {
-    process.kill(process.pid, 'SIGKILL');
-  };
 }
 
 /** Writes one checkpoint (optimizer state first, weights last). Returns the weights path. */
@@ -157,8 +148,8 @@ export async function saveCheckpoint(s: SaveCheckpointInput): Promise<string> {
       weights_sha256: paramsSha,
     },
   );
-  await writeFileAtomic(optimPath, optim, { onPartial: crashHook(s.step, 'optim-partial') });
-  crashHook(s.step, 'after-optim')?.();
+  await writeFileAtomic(optimPath, optim, { onPartial: s.faultHook?.(s.step, 'optim-partial') });
+  s.faultHook?.(s.step, 'after-optim')?.();
   const layout = paramLayout(s.config);
   const weights = encodeSafetensors(
     layout.map((t) => ({ name: t.name, shape: t.shape, data: s.params.subarray(t.offset, t.offset + t.size) })),
@@ -176,7 +167,7 @@ export async function saveCheckpoint(s: SaveCheckpointInput): Promise<string> {
       ...(s.dataEntropyBits != null ? { data_entropy_bits: String(s.dataEntropyBits) } : {}),
     },
   );
-  await writeFileAtomic(weightsPath, weights, { onPartial: crashHook(s.step, 'weights-partial') });
+  await writeFileAtomic(weightsPath, weights, { onPartial: s.faultHook?.(s.step, 'weights-partial') });
   return weightsPath;
 }
 

@@ -7,6 +7,7 @@
  * State that makes resume exact: parameters, Adam moments and step (in the trainer), the crop
  * sampler's RNG state and the step counter, all saved in each checkpoint (checkpoint.ts).
  */
+import type { FaultHook } from '../util/faults.js';
 import { existsSync } from 'node:fs';
 import { makeDirs } from '../util/io-errors.js';
 import { resolve, relative } from 'node:path';
@@ -56,6 +57,8 @@ export interface TrainOptions {
   /** For tests and embedding: how to build a trainer and estimate its memory (default: the native addon). */
   createTrainer?: (config: ModelConfig, batch: number, window: number, device: Device) => NativeTrainer;
   memoryBytes?: (config: ModelConfig, batch: number, window: number, device: Device) => number;
+  /** Test-only fault injection into checkpoint writes (SaveCheckpointInput.faultHook). */
+  faultHook?: FaultHook;
 }
 
 export interface TrainEvents {
@@ -302,6 +305,7 @@ export class TrainingSession {
         const adam = trainer.getAdam();
         const path = await saveCheckpoint({
           runDir: this.runDir,
+          faultHook: o.faultHook,
           config: o.config,
           step: this.step,
           params,
