@@ -6,16 +6,11 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ModelConfig } from './model/config.js';
 import { UserError } from './util/errors.js';
 
-export interface NativeConfig {
-  dilations: number[];
-  residual: number;
-  dilation: number;
-  skip: number;
-  head: number;
-  classes: number;
-}
+/** The config the addon takes: the model config itself (src/model/config.ts; wn_config in wavenet.h). */
+export type NativeConfig = ModelConfig;
 
 export interface CpuFeatures {
   arch: string;
