@@ -76,7 +76,7 @@ fi
 run_core_variants() {  # exe logprefix
   local k got res="" bad=0
   for k in generic avx2 avx512; do
-    if ! WAVENET_KERNELS=$k "$1" >"$2-$k.log" 2>&1; then
+    if ! "$1" "$k" >"$2-$k.log" 2>&1; then
       grep -E '^FAIL|FAILED' "$2-$k.log" >&2
       res="$res $k:FAIL"
       bad=1

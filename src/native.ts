@@ -6,16 +6,11 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ModelConfig } from './model/config.js';
 import { UserError } from './util/errors.js';
 
-export interface NativeConfig {
-  dilations: number[];
-  residual: number;
-  dilation: number;
-  skip: number;
-  head: number;
-  classes: number;
-}
+/** The config the addon takes: the model config itself (src/model/config.ts; wn_config in wavenet.h). */
+export type NativeConfig = ModelConfig;
 
 export interface CpuFeatures {
   arch: string;
@@ -100,6 +95,17 @@ export interface NativeTrainer {
  * Incremental synthesis (native/include/wn_synth.h) of `batch` streams on one device.
  * Async methods run off the JavaScript thread; never call two methods of one synth at once.
  */
+/**
+ * Per-synthesizer choices of the CPU backend (wn_synth_options). Omitted fields take the defaults the
+ * addon read from WAVENET_SYNTH_PRECISION / WAVENET_SYNTH_MODE when it loaded (else fp32, auto).
+ */
+export interface NativeSynthOptions {
+  /** bf16 keeps the weights in bf16 on CPUs with AVX512-BF16 (elsewhere fp32). */
+  precision?: 'fp32' | 'bf16';
+  /** auto measures one and two threads and keeps the faster; solo / parallel force one. */
+  mode?: 'auto' | 'solo' | 'parallel';
+}
+
 export interface NativeSynth {
   readonly batch: number;
   reset(): void;
@@ -123,7 +129,7 @@ export interface NativeSections {
   trainerMemoryBytes(config: NativeConfig, batch: number, window: number, device?: 'cpu' | 'cuda'): number;
   /** Plain reference forward: logits (T x Q) at every position of one sequence. */
   referenceLogits(config: NativeConfig, params: Float32Array, classes: Uint8Array): Float32Array;
-  Synth: new (config: NativeConfig, params: Float32Array, batch: number, device: 'cpu' | 'cuda') => NativeSynth;
+  Synth: new (config: NativeConfig, params: Float32Array, batch: number, device: 'cpu' | 'cuda', options?: NativeSynthOptions) => NativeSynth;
 }
 
 export type NativeAddon = NativeCore & NativeSections;

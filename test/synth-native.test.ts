@@ -2,7 +2,7 @@
 // (wn_reference_logits): same logits at every position, with priming, batches, and ring wrap-around.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { native, type NativeConfig } from '../src/native.js';
+import { native, type NativeConfig, type NativeSynthOptions } from '../src/native.js';
 import { paramLayout, parseDilations, type ModelConfig } from '../src/model/config.js';
 import { lcg, randomParams } from '../src/model/random.js';
 
@@ -16,10 +16,10 @@ function cfg(dil: string, R: number, D: number, S: number, H: number): ModelConf
  * Primes every stream with its own random classes (P of them), generates G steps with logits, and
  * compares each step's logits with the reference forward over the same sequence. Returns max |diff|.
  */
-async function parity(c: ModelConfig, batch: number, P: number, G: number, temps?: number[]) {
+async function parity(c: ModelConfig, batch: number, P: number, G: number, temps?: number[], options?: NativeSynthOptions) {
   const addon = native();
   const params = randomParams(c, 7);
-  const s = new addon.Synth(c, params, batch, 'cpu');
+  const s = new addon.Synth(c, params, batch, 'cpu', options);
   const r = lcg(99);
   const prime = new Uint8Array(batch * P);
   for (let i = 0; i < prime.length; i++) prime[i] = Math.floor(r() * 256);
@@ -189,19 +189,12 @@ test('threads or not: one thread ("solo") and the 2-thread split give identical 
   const addon = native();
   const c = cfg('1,2,4,8,16,32,64,128', 64, 64, 256, 256);
   const params = randomParams(c, 13);
-  const runWith = async (mode: string, batch: number) => {
-    const old = process.env.WAVENET_SYNTH_MODE;
-    process.env.WAVENET_SYNTH_MODE = mode;
-    try {
-      const s = new addon.Synth(c, params, batch, 'cpu');
-      await s.prime(new Uint8Array(batch * 300).map((_, i) => (i * 7) % 256), 300);
-      const g = await s.generate(700, new Float32Array(batch).fill(1), new BigUint64Array(batch).map((_, b) => BigInt(b + 1)), true);
-      s.free();
-      return g;
-    } finally {
-      if (old === undefined) delete process.env.WAVENET_SYNTH_MODE;
-      else process.env.WAVENET_SYNTH_MODE = old;
-    }
+  const runWith = async (mode: 'solo' | 'parallel' | 'auto', batch: number) => {
+    const s = new addon.Synth(c, params, batch, 'cpu', { mode });
+    await s.prime(new Uint8Array(batch * 300).map((_, i) => (i * 7) % 256), 300);
+    const g = await s.generate(700, new Float32Array(batch).fill(1), new BigUint64Array(batch).map((_, b) => BigInt(b + 1)), true);
+    s.free();
+    return g;
   };
   for (const batch of [1, 6]) {
     const a = await runWith('solo', batch);
@@ -213,7 +206,7 @@ test('threads or not: one thread ("solo") and the 2-thread split give identical 
   }
 });
 
-test('bf16 weights (WAVENET_SYNTH_PRECISION=bf16, AVX512-BF16 only): logits within the stated bound', async (t) => {
+test('bf16 weights (precision bf16, AVX512-BF16 only): logits within the stated bound', async (t) => {
   // bf16 keeps 8 significant bits; with fp32 accumulation the stated bound is
   // max |diff| <= 0.02 * max(1, max |logit|) over every position (measured: about 1% of the largest logit at 10x3).
   const f = native().cpuFeatures();
@@ -221,22 +214,17 @@ test('bf16 weights (WAVENET_SYNTH_PRECISION=bf16, AVX512-BF16 only): logits with
     t.skip('this CPU has no AVX512-BF16: the bf16 path is not used here (the fp32 path runs instead)');
     return;
   }
-  const old = process.env.WAVENET_SYNTH_PRECISION;
-  process.env.WAVENET_SYNTH_PRECISION = 'bf16';
-  try {
+  {
     for (const [c, batch, P, G] of [
       [cfg('10x3', 64, 64, 256, 256), 1, 1200, 200],
       [cfg('10x3', 64, 64, 256, 256), 3, 300, 100],
       [cfg('1,2,4,8,1,2', 24, 40, 40, 24), 3, 40, 60],
     ] as const) {
-      const { maxDiff, maxAbs } = await parity(c, batch, P, G);
+      const { maxDiff, maxAbs } = await parity(c, batch, P, G, undefined, { precision: 'bf16' });
       t.diagnostic(`bf16 dilations ${formatD(c)} R${c.residual} S${c.skip} batch ${batch}: max |diff| ${maxDiff.toExponential(2)}, max |logit| ${maxAbs.toFixed(2)}`);
       assert.ok(maxDiff > 0, 'the bf16 path should actually be in use');
       assert.ok(maxDiff <= 0.02 * Math.max(1, maxAbs), `max |diff| ${maxDiff} vs max |logit| ${maxAbs}`);
     }
-  } finally {
-    if (old === undefined) delete process.env.WAVENET_SYNTH_PRECISION;
-    else process.env.WAVENET_SYNTH_PRECISION = old;
   }
 });
 

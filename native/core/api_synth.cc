@@ -8,17 +8,26 @@ struct wn_synth {
   int batch;
 };
 
+extern "C" wn_synth_options wn_synth_default_options(void) {
+  return wn_synth_options{WN_SYNTH_FP32, WN_SYNTH_MODE_AUTO};
+}
+
 extern "C" wn_status wn_synth_create(const wn_config *c, const float *params, int batch, wn_device device,
-                                     wn_synth **out) {
+                                     const wn_synth_options *options, wn_synth **out) {
   *out = nullptr;
   wn_status s = wn_config_check(c);
   if (s != WN_OK) return s;
   if (batch < 1 || batch > 1 << 20) return wn::fail(WN_ERR_INVALID, "synth: batch must be 1..1048576");
+  const wn_synth_options opt = options ? *options : wn_synth_default_options();
+  if (opt.precision != WN_SYNTH_FP32 && opt.precision != WN_SYNTH_BF16)
+    return wn::fail(WN_ERR_INVALID, "synth: precision must be fp32 or bf16");
+  if (opt.mode != WN_SYNTH_MODE_AUTO && opt.mode != WN_SYNTH_MODE_SOLO && opt.mode != WN_SYNTH_MODE_PARALLEL)
+    return wn::fail(WN_ERR_INVALID, "synth: mode must be auto, solo or parallel");
   return wn::guarded(
       [&]() -> wn_status {
         std::unique_ptr<wn::SynthImpl> impl;
         wn_status st = device == WN_DEVICE_CUDA ? wn::cuda_synth_create(*c, params, batch, &impl)
-                                                : wn::cpu_synth_create(*c, params, batch, &impl);
+                                                : wn::cpu_synth_create(*c, params, batch, opt, &impl);
         if (st != WN_OK) return st;
         *out = new wn_synth{std::move(impl), batch};
         return WN_OK;

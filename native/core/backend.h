@@ -46,7 +46,8 @@ wn_status cpu_trainer_create(const wn_config &c, int batch, int window, std::uni
 wn_status cuda_trainer_create(const wn_config &c, int batch, int window, std::unique_ptr<TrainerImpl> *out);
 size_t cpu_trainer_memory_bytes(const wn_config &c, int batch, int window);
 size_t cuda_trainer_memory_bytes(const wn_config &c, int batch, int window);
-wn_status cpu_synth_create(const wn_config &c, const float *params, int batch, std::unique_ptr<SynthImpl> *out);
+wn_status cpu_synth_create(const wn_config &c, const float *params, int batch, const wn_synth_options &opt,
+                           std::unique_ptr<SynthImpl> *out);
 wn_status cuda_synth_create(const wn_config &c, const float *params, int batch, std::unique_ptr<SynthImpl> *out);
 
 }  // namespace wn

@@ -1,4 +1,5 @@
 #include "core/threadpool.h"
+#include "core/runtime.h"
 
 #include <atomic>
 #include <condition_variable>
@@ -88,10 +89,7 @@ void ThreadPool::run(int n_tasks, const std::function<void(int, int)> &fn) {
 }
 
 int default_threads() {
-  if (const char *e = std::getenv("WAVENET_THREADS")) {
-    int n = std::atoi(e);
-    if (n >= 1 && n <= 1024) return n;
-  }
+  if (const int n = runtime().threads; n >= 1 && n <= 1024) return n;
   unsigned h = std::thread::hardware_concurrency();
   return h ? (int)h : 1;
 }

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 #include "core/threadpool.h"
+#include "core/runtime.h"
 #include "cpu/dispatch.h"
 #include "cpu/simd/probe.h"
 #include "wavenet.h"
@@ -39,7 +40,7 @@ static Isa choose(const wn_cpu_features &f) {
 #if defined(WN_HAVE_X86_VARIANTS)
   if (f.avx2 && f.fma) best = Isa::avx2;
   if (f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512bf16 && f.fma) best = Isa::avx512;
-  if (const char *e = std::getenv("WAVENET_KERNELS")) {
+  if (const char *e = runtime().kernels) {
     if (!std::strcmp(e, "generic")) return Isa::generic;
     if (!std::strcmp(e, "avx2") && f.avx2 && f.fma) return Isa::avx2;
     if (!std::strcmp(e, "avx512") && best == Isa::avx512) return Isa::avx512;

@@ -12,8 +12,9 @@
 //   // caller:
 //   WN_DISPATCH(sgemm, args...);
 //
-// On other architectures (arm64) only the generic variant exists. WAVENET_KERNELS=generic|avx2|avx512
-// forces a variant the CPU supports (native/cpu/cpu_features.cc).
+// On other architectures (arm64) only the generic variant exists. wn_runtime_options.kernels forces a
+// variant the CPU supports (native/cpu/cpu_features.cc); the addon sets it from WAVENET_KERNELS at load
+// (native/src/napi_env.cc), native/test/core_test takes it as its first argument.
 //
 // Where ISA-specific code may live (users' CPUs often lack AVX-512, old ones AVX):
 //  1. Only in native/cpu/simd/*.cc, and there only inside `namespace WN_ISA { ... }`; helpers in an

@@ -39,6 +39,7 @@
 #include "core/error.h"
 #include "core/platform.h"
 #include "core/rng.h"
+#include "core/runtime.h"
 #include "core/sample.h"
 #include "core/threadpool.h"
 #include "cpu/simd/synth_kernels.h"
@@ -193,7 +194,7 @@ struct ThreadPart {
 
 class CpuSynth final : public SynthImpl {
  public:
-  CpuSynth(const wn_config &c, const float *params, int batch) : c_(c), B_(batch) {
+  CpuSynth(const wn_config &c, const float *params, int batch, const wn_synth_options &opt) : c_(c), B_(batch) {
     R_ = c.residual;
     D_ = c.dilation;
     S_ = c.skip;
@@ -213,7 +214,7 @@ class CpuSynth final : public SynthImpl {
     if (L_ < 2) T = 1;  // the per-layer exchange is what orders the ring buffers between threads
     // Threads pay off only when a layer has enough work to hide a barrier (~0.2 us): a few 10k MACs.
     const double layer_macs = ((double)4 * D_ * R_ + (double)S_ * D_ + (double)R_ * D_) * batch;
-    if (layer_macs < 20000 && !std::getenv("WAVENET_THREADS")) T = 1;
+    if (layer_macs < 20000 && runtime().threads == 0) T = 1;  // unless a thread count was asked for
     T = std::max(1, std::min(T, 64));
     T_ = T;
 
@@ -314,9 +315,7 @@ class CpuSynth final : public SynthImpl {
     cls_.assign(B_, 0);
     t_ = 0;
 
-    if (const char *pr = std::getenv("WAVENET_SYNTH_PRECISION")) {
-      if (!std::strcmp(pr, "bf16") && active_isa() == Isa::avx512 && cpu_features().avx512bf16) bf16_ = true;
-    }
+    if (opt.precision == WN_SYNTH_BF16 && active_isa() == Isa::avx512 && cpu_features().avx512bf16) bf16_ = true;
     if (bf16_) {
       const int smax = std::max(std::max(2 * R_ + 2, S_ + 1), std::max(H_ + 1, D_ + 1));
       for (auto &tp : parts_) {
@@ -330,10 +329,7 @@ class CpuSynth final : public SynthImpl {
         tp.stage.assign((size_t)B_ * (smax / 2 + 1), 0);
       }
     }
-    if (const char *m = std::getenv("WAVENET_SYNTH_MODE")) {
-      if (!std::strcmp(m, "solo")) force_ = 0;
-      else if (!std::strcmp(m, "parallel")) force_ = 1;
-    }
+    force_ = opt.mode == WN_SYNTH_MODE_SOLO ? 0 : opt.mode == WN_SYNTH_MODE_PARALLEL ? 1 : -1;
     arrive_.reset(new Flag[T_]);
     for (int k = 1; k < T_; ++k) workers_.emplace_back([this, k] { worker_loop(k); });
   }
@@ -661,8 +657,8 @@ class CpuSynth final : public SynthImpl {
     int backoff[2] = {1, 1};
   };
   Adapt adapt_[2];  // [prime, generate]
-  bool bf16_ = false;  // WAVENET_SYNTH_PRECISION=bf16 on CPUs with AVX512-BF16
-  int force_ = -1;  // WAVENET_SYNTH_MODE: -1 auto, 0 solo, 1 parallel (for tests and benchmarks)
+  bool bf16_ = false;  // wn_synth_options.precision bf16, on CPUs with AVX512-BF16
+  int force_ = -1;  // wn_synth_options.mode: -1 auto, 0 solo, 1 parallel (for tests and benchmarks)
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -677,10 +673,11 @@ class CpuSynth final : public SynthImpl {
 
 }  // namespace
 
-wn_status cpu_synth_create(const wn_config &c, const float *params, int batch, std::unique_ptr<SynthImpl> *out) {
+wn_status cpu_synth_create(const wn_config &c, const float *params, int batch, const wn_synth_options &opt,
+                           std::unique_ptr<SynthImpl> *out) {
   if (!params) return fail(WN_ERR_INVALID, "synth: params is null");
   if (c.classes > 256) return fail(WN_ERR_INVALID, "synth: at most 256 classes");
-  out->reset(new CpuSynth(c, params, batch));
+  out->reset(new CpuSynth(c, params, batch, opt));
   return WN_OK;
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 #include "core/backend.h"
 #include "core/positions.h"
+#include "core/runtime.h"
 #include "cuda/common.cuh"
 #include "cuda/gemm.cuh"
 #include "cuda/layers.cuh"
@@ -101,8 +102,7 @@ struct TrainPlan {
 class CudaTrainer final : public TrainerImpl {
  public:
   explicit CudaTrainer(const wn_config &c, int batch, int window) : p_(c, batch, window) {
-    const char *g = std::getenv("WAVENET_CUDA_GRAPHS");  // "0": launch every kernel eagerly (debugging)
-    use_graphs_ = !(g && std::strcmp(g, "0") == 0);
+    use_graphs_ = runtime().cuda_graphs != 0;  // 0: launch every kernel eagerly (debugging)
   }
   ~CudaTrainer() override {
     for (cudaGraphExec_t g : graphs_)

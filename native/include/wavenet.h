@@ -57,6 +57,21 @@ typedef struct {
 
 void wn_cpu_features_get(wn_cpu_features *out);
 
+/* Process-wide run-time choices. The library reads no environment variable: the program does, once,
+ * and passes what it found here (src/native.ts reads WAVENET_KERNELS, WAVENET_THREADS and
+ * WAVENET_CUDA_GRAPHS when it loads the addon). The first use of the CPU kernels or of the thread
+ * pool fixes them: a later call with other values fails with WN_ERR_INVALID. */
+typedef struct {
+  const char *kernels; /* NULL or "auto": the best variant the CPU has; "generic", "avx2", "avx512":
+                          that variant when the CPU has it (else the best one) */
+  int threads;         /* 0: the hardware threads; 1..1024: that many, also for layers too small to
+                          pay for a second thread */
+  int cuda_graphs;     /* 1: replay each CUDA training step as a graph; 0: launch eagerly (debugging) */
+} wn_runtime_options;
+
+wn_runtime_options wn_runtime_default_options(void);
+wn_status wn_runtime_configure(const wn_runtime_options *o);
+
 typedef struct {
   char name[256];
   int major, minor;          /* compute capability */

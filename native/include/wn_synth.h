@@ -26,7 +26,22 @@ extern "C" {
 
 typedef struct wn_synth wn_synth;
 
-wn_status wn_synth_create(const wn_config *c, const float *params, int batch, wn_device device, wn_synth **out);
+typedef enum { WN_SYNTH_FP32 = 0, WN_SYNTH_BF16 = 1 } wn_synth_precision;
+typedef enum { WN_SYNTH_MODE_AUTO = 0, WN_SYNTH_MODE_SOLO = 1, WN_SYNTH_MODE_PARALLEL = 2 } wn_synth_mode;
+
+/* Per-synthesizer choices (CPU backend; CUDA ignores them).
+ *   precision  WN_SYNTH_BF16 keeps the weights in bf16 where the CPU has AVX512-BF16 (else fp32)
+ *   mode       AUTO measures one and several threads and keeps the faster; SOLO / PARALLEL force one */
+typedef struct {
+  wn_synth_precision precision;
+  wn_synth_mode mode;
+} wn_synth_options;
+
+wn_synth_options wn_synth_default_options(void);
+
+/* options: NULL for wn_synth_default_options(). */
+wn_status wn_synth_create(const wn_config *c, const float *params, int batch, wn_device device,
+                          const wn_synth_options *options, wn_synth **out);
 void wn_synth_free(wn_synth *s);
 wn_status wn_synth_reset(wn_synth *s);
 /* classes: batch x n, row-major (stream-major). n >= 1. */

@@ -65,7 +65,9 @@ class SynthWrap : public Napi::ObjectWrap<SynthWrap> {
 
   SynthWrap(const Napi::CallbackInfo &info) : Napi::ObjectWrap<SynthWrap>(info) {
     Napi::Env env = info.Env();
-    const char *usage = "new Synth(config, params: Float32Array, batch: number, device: 'cpu' | 'cuda')";
+    const char *usage =
+        "new Synth(config, params: Float32Array, batch: number, device: 'cpu' | 'cuda', "
+        "options?: {precision?: 'fp32' | 'bf16', mode?: 'auto' | 'solo' | 'parallel'})";
     wn_config c = config_from_js(env, info[0]);
     if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
       type_error(env, std::string(usage) + ": params must be a Float32Array");
@@ -82,7 +84,24 @@ class SynthWrap : public Napi::ObjectWrap<SynthWrap> {
     if (!(b >= 1 && b <= 1048576) || b != (int)b) type_error(env, "Synth: batch must be a whole number from 1 to 1048576");
     batch_ = (int)b;
     Q_ = c.classes;
-    WNJS_CHECK(env, wn_synth_create(&c, p.Data(), batch_, dev == "cuda" ? WN_DEVICE_CUDA : WN_DEVICE_CPU, &s_),
+    wn_synth_options opt = synth_defaults();
+    if (info.Length() > 4 && !info[4].IsUndefined()) {
+      if (!info[4].IsObject()) type_error(env, std::string(usage) + ": options must be an object");
+      Napi::Object o = info[4].As<Napi::Object>();
+      const Napi::Value pr = o.Get("precision"), mo = o.Get("mode");
+      if (!pr.IsUndefined()) {
+        const std::string v = pr.IsString() ? pr.As<Napi::String>().Utf8Value() : "";
+        if (v != "fp32" && v != "bf16") type_error(env, std::string(usage) + ": precision must be 'fp32' or 'bf16'");
+        opt.precision = v == "bf16" ? WN_SYNTH_BF16 : WN_SYNTH_FP32;
+      }
+      if (!mo.IsUndefined()) {
+        const std::string v = mo.IsString() ? mo.As<Napi::String>().Utf8Value() : "";
+        if (v != "auto" && v != "solo" && v != "parallel")
+          type_error(env, std::string(usage) + ": mode must be 'auto', 'solo' or 'parallel'");
+        opt.mode = v == "solo" ? WN_SYNTH_MODE_SOLO : v == "parallel" ? WN_SYNTH_MODE_PARALLEL : WN_SYNTH_MODE_AUTO;
+      }
+    }
+    WNJS_CHECK(env, wn_synth_create(&c, p.Data(), batch_, dev == "cuda" ? WN_DEVICE_CUDA : WN_DEVICE_CPU, &opt, &s_),
                "synth create");
   }
 

@@ -1,5 +1,5 @@
 // Native test of the core over its flat C API (native/include/*.h), without Node: built and run by
-// scripts/check-platforms.sh on x86-64 (once per SIMD variant, WAVENET_KERNELS) and cross-compiled for
+// scripts/check-platforms.sh on x86-64 (once per SIMD variant, named as its first argument) and cross-compiled for
 // arm64 (run under qemu-aarch64). Build: native/test/build.sh. Exit status 0 when every check passes;
 // each check prints one line with its measured error.
 //
@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -137,7 +138,7 @@ void test_mulaw() {
 void test_synth(const wn_config &c, int batch, int steps, const char *name) {
   const std::vector<float> p = init_params(c, 11);
   wn_synth *s = nullptr;
-  CHECK_OK(wn_synth_create(&c, p.data(), batch, WN_DEVICE_CPU, &s));
+  CHECK_OK(wn_synth_create(&c, p.data(), batch, WN_DEVICE_CPU, nullptr, &s));
   std::vector<float> temp(batch), logits((size_t)batch * steps * c.classes);
   std::vector<uint64_t> seed(batch);
   for (int b = 0; b < batch; ++b) {
@@ -381,7 +382,7 @@ void test_determinism() {
   const float temp[3] = {1.0f, 0.9f, 1.1f};
   const uint64_t seed[3] = {1, 2, 3};
   wn_synth *s = nullptr;
-  CHECK_OK(wn_synth_create(&c, p.data(), batch, WN_DEVICE_CPU, &s));
+  CHECK_OK(wn_synth_create(&c, p.data(), batch, WN_DEVICE_CPU, nullptr, &s));
   for (int run = 0; run < 2; ++run) {
     out[run].resize((size_t)batch * n);
     lg[run].resize((size_t)batch * n * c.classes);
@@ -409,7 +410,16 @@ void test_errors() {
 
 }  // namespace
 
-int main() {
+// Usage: core_test [generic|avx2|avx512 [THREADS]]: the SIMD variant to force (when the CPU has it)
+// and the thread count, passed to the library as options (wn_runtime_configure).
+int main(int argc, char **argv) {
+  wn_runtime_options rt = wn_runtime_default_options();
+  if (argc > 1) rt.kernels = argv[1];
+  if (argc > 2) rt.threads = std::atoi(argv[2]);
+  if (wn_runtime_configure(&rt) != WN_OK) {
+    std::printf("core_test: %s\n", wn_last_error());
+    return 2;
+  }
   wn_cpu_features f;
   wn_cpu_features_get(&f);
   std::printf("core_test: %s, kernels %s, %d threads\n", f.arch, f.kernels, f.threads);

@@ -1,7 +1,7 @@
 /**
  * One cell of `wavenet bench synth --kernels ...` (src/bench/synth-matrix.ts), run in a child process
  * whose environment forces the SIMD variant and thread count (WAVENET_KERNELS, WAVENET_THREADS, read
- * by the native library at load). Argument: a JSON CellSpec. Prints one JSON CellResult on stdout.
+ * once by the addon when it loads: native/src/napi_env.cc). Argument: a JSON CellSpec. Prints one JSON CellResult on stdout.
  */
 import { native } from '../native.js';
 import { benchSynth } from './synth.js';

@@ -132,15 +132,7 @@ async function naiveGemm(c: ModelConfig, params: Float32Array, device: 'cpu' | '
 async function naiveIncr(c: ModelConfig, params: Float32Array, device: 'cpu' | 'cuda', budget: number): Promise<NaiveResult> {
   const addon = native();
   const rf = receptiveField(c);
-  const old = process.env.WAVENET_SYNTH_PRECISION;
-  process.env.WAVENET_SYNTH_PRECISION = 'fp32';
-  let s: InstanceType<typeof addon.Synth>;
-  try {
-    s = new addon.Synth(toNative(c), params, 1, device);
-  } finally {
-    if (old === undefined) delete process.env.WAVENET_SYNTH_PRECISION;
-    else process.env.WAVENET_SYNTH_PRECISION = old;
-  }
+  const s = new addon.Synth(toNative(c), params, 1, device, { precision: 'fp32' });
   try {
     const hist = new Uint8Array(rf).fill(128);
     const temp = new Float32Array([1]);
@@ -173,16 +165,7 @@ export async function benchSynth(o: SynthBenchOptions): Promise<SynthBenchResult
   const f = addon.cpuFeatures();
   const precision = o.precision === 'bf16' && dev.device === 'cpu' && f.kernels === 'avx512' && f.flags.avx512bf16 ? 'bf16' : 'fp32';
   if (o.precision === 'bf16' && precision !== 'bf16') log('  bf16 needs AVX512-BF16 on the CPU device; measuring fp32');
-  const oldPrecision = process.env.WAVENET_SYNTH_PRECISION;
-  process.env.WAVENET_SYNTH_PRECISION = precision; // read by the native synth at creation
-  let synth: ReturnType<typeof makeSynth>;
-  const makeSynth = () => new addon.Synth(toNative(c), params, o.batch, dev.device);
-  try {
-    synth = makeSynth();
-  } finally {
-    if (oldPrecision === undefined) delete process.env.WAVENET_SYNTH_PRECISION;
-    else process.env.WAVENET_SYNTH_PRECISION = oldPrecision;
-  }
+  const synth = new addon.Synth(toNative(c), params, o.batch, dev.device, { precision });
   const temp = new Float32Array(o.batch).fill(1);
   const seeds = new BigUint64Array(o.batch).map((_, b) => BigInt(b + 1));
   const n = Math.max(1, Math.round(o.seconds * 16000));

@@ -187,6 +187,7 @@ export function paramCount(c: ModelConfig): number {
 }
 
 /** The config as the native addon takes it. */
-export function toNative(c: ModelConfig) {
+/** The fields the addon reads (a copy without any extra properties a parsed file may carry). */
+export function toNative(c: ModelConfig): ModelConfig {
   return { dilations: c.dilations, residual: c.residual, dilation: c.dilation, skip: c.skip, head: c.head, classes: c.classes };
 }

@@ -185,8 +185,8 @@ static int synth_check(const wn_config &c, int B, uint32_t seed) {
   std::vector<float> params(P);
   for (auto &p : params) p = 0.3f * u(rng);
   wn_synth *cpu = nullptr, *gpu = nullptr;
-  TRY(wn_synth_create(&c, params.data(), B, WN_DEVICE_CPU, &cpu));
-  TRY(wn_synth_create(&c, params.data(), B, WN_DEVICE_CUDA, &gpu));
+  TRY(wn_synth_create(&c, params.data(), B, WN_DEVICE_CPU, nullptr, &cpu));
+  TRY(wn_synth_create(&c, params.data(), B, WN_DEVICE_CUDA, nullptr, &gpu));
   const int np = 13, n = 24, Q = c.classes;
   std::vector<uint8_t> prime((size_t)B * np);
   for (auto &x : prime) x = (uint8_t)(rng() % Q);
