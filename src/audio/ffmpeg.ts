@@ -131,8 +131,16 @@ export interface FfmpegRun {
 
 const STDERR_CAP = 1 << 20;
 
+let starts = 0;
+
+/** How many ffmpeg processes this process has started (for tests and benchmarks). */
+export function ffmpegStarts(): number {
+  return starts;
+}
+
 /** Start ffmpeg with `args` (stdin closed). Uses the launcher below when it can. */
 export function runFfmpeg(ff: Ffmpeg, args: string[]): FfmpegRun {
+  starts++;
   if (launcherUsable(ff, args)) {
     try {
       return launcher().run(ff.path, args);
@@ -325,55 +333,59 @@ class Launcher {
       if (--this.active === 0) this.setRef(false);
       rmSync(fifo, { force: true });
     };
-    const done = (async () => {
-      let status: number;
-      try {
-        status = await exit;
-      } finally {
-        finish();
-      }
-      let stderr = '';
-      try {
-        const fh = openSync(errFile, 'r');
-        try {
-          const b = Buffer.alloc(STDERR_CAP);
-          const n = readSync(fh, b, 0, STDERR_CAP, 0);
-          stderr = b.subarray(0, n).toString('utf8');
-        } finally {
-          closeSync(fh);
-        }
-      } catch {
-        /* no stderr file: the shell could not start it */
-      }
-      rmSync(errFile, { force: true });
-      if (status > 128 && status < 128 + 65) {
-        const name = Object.entries(osConstants.signals).find(([, n]) => n === status - 128)?.[0] as NodeJS.Signals | undefined;
-        if (name) return { code: null, signal: name, stderr };
-      }
-      return { code: status, signal: null, stderr };
-    })();
+    const done = runResult(exit, errFile, finish);
     done.catch(() => undefined);
-
-    async function* stdout(): AsyncGenerator<Buffer> {
-      await ready;
-      // a blocking open (in the thread pool) returns once ffmpeg's side has opened the FIFO; the fd is
-      // then read like a pipe (event loop, no thread-pool round trip per read)
-      const fd = await new Promise<number>((res, rej) => fsOpen(fifo, 'r', (e, f) => (e ? rej(e) : res(f))));
-      const sock = new Socket({ fd, readable: true, writable: false });
-      try {
-        for await (const b of sock as AsyncIterable<Buffer>) yield b;
-      } finally {
-        sock.destroy();
-      }
-    }
     return {
-      stdout: stdout(),
+      stdout: fifoReader(ready, fifo),
       done,
       kill: () => {
         killed = true;
         if (pid) tryKill(pid);
       },
     };
+  }
+}
+
+/** How a launcher run ended: its status (a signal when above 128) and its stderr file's text. */
+async function runResult(exit: Promise<number>, errFile: string, finish: () => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  let status: number;
+  try {
+    status = await exit;
+  } finally {
+    finish();
+  }
+  let stderr = '';
+  try {
+    const fh = openSync(errFile, 'r');
+    try {
+      const b = Buffer.alloc(STDERR_CAP);
+      const n = readSync(fh, b, 0, STDERR_CAP, 0);
+      stderr = b.subarray(0, n).toString('utf8');
+    } finally {
+      closeSync(fh);
+    }
+  } catch {
+    /* no stderr file: the shell could not start it */
+  }
+  rmSync(errFile, { force: true });
+  if (status > 128 && status < 128 + 65) {
+    const name = Object.entries(osConstants.signals).find(([, n]) => n === status - 128)?.[0] as NodeJS.Signals | undefined;
+    if (name) return { code: null, signal: name, stderr };
+  }
+  return { code: status, signal: null, stderr };
+}
+
+/** The run's output: once the shell made the FIFO, open it and read it like a pipe. */
+async function* fifoReader(ready: Promise<void>, fifo: string): AsyncGenerator<Buffer> {
+  await ready;
+  // a blocking open (in the thread pool) returns once ffmpeg's side has opened the FIFO; the fd is
+  // then read like a pipe (event loop, no thread-pool round trip per read)
+  const fd = await new Promise<number>((res, rej) => fsOpen(fifo, 'r', (e, f) => (e ? rej(e) : res(f))));
+  const sock = new Socket({ fd, readable: true, writable: false });
+  try {
+    for await (const b of sock as AsyncIterable<Buffer>) yield b;
+  } finally {
+    sock.destroy();
   }
 }
 
