@@ -6,7 +6,8 @@
  * resamples it with aresample (soxr when the build has it) and writes 32-bit float WAV to a pipe. The
  * pan filter needs the channel count before ffmpeg starts: channels.ts reads it from the file's header
  * (WAV, AIFF, FLAC, Ogg, MPEG audio), since a second ffmpeg/ffprobe start per file costs more than
- * decoding a short one. Downmixing first resamples one channel instead of N (ingest ran at 0.56 of
+ * decoding a short one (for the same reason ingest gives one ffmpeg several files: decode-batch.ts,
+ * with the same output options and the same stream reader as here). Downmixing first resamples one channel instead of N (ingest ran at 0.56 of
  * plain ffmpeg's throughput when every channel was resampled and averaged here). For formats the header
  * reader does not know (m4a, ...), or when ffmpeg rejects the pan filter, every channel is resampled
  * and the channels are averaged here, which gives the same signal (both steps are linear). (`-ac 1` is
@@ -114,65 +115,21 @@ export class AudioDecoder implements AsyncIterable<Float32Array> {
     const path = this.path;
     const srcChannels = pan ? await probeChannels(path) : null;
     const panf = srcChannels ? panFilter(srcChannels) : null;
-    const args = [
-      '-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+info',
-      '-i', resolve(path),
-      '-map', '0:a:0', '-vn', '-sn', '-dn', '-map_metadata', '-1',
-      '-af', panf ? `${panf},${resampleFilter(ff, this.opts.rate)}` : resampleFilter(ff, this.opts.rate),
-      '-c:a', 'pcm_f32le', '-f', 'wav', 'pipe:1',
-    ];
+    const args = ['-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+info', '-i', resolve(path), ...ffmpegOutputArgs(ff, panf, this.opts.rate, 0, 'pipe:1')];
     const proc = runFfmpeg(ff, args);
-    const errLines: string[] = [];
-    let codec = '';
-    let srcRate = 0;
-    let streamChannels: number | null = null; // from ffmpeg's description of the input stream
-    let inOutput = false;
-    const parseLine = (l: string) => {
-      if (/^\[info\] Output #/.test(l)) inOutput = true;
-      const m = !inOutput && !codec ? /Stream #\d+:\d+\S*: Audio: ([\w-]+)(.*)$/.exec(l) : null;
-      if (m) {
-        codec = m[1];
-        const r = /(\d+) Hz/.exec(m[2]);
-        if (r) srcRate = Number(r[1]);
-        const lay = /\d+ Hz, ([^,]+)/.exec(m[2]);
-        if (lay) streamChannels = layoutChannels(lay[1].trim());
-      }
-      if (/\[(error|fatal|panic)\]/.test(l) && errLines.length < 20) {
-        errLines.push(l.replace(/^\[[^\]]*@ 0x[0-9a-f]+\] /, '').replace(/\[(error|fatal|panic)\] /, '').trim());
-      }
-    };
-
-    let head: Buffer = Buffer.alloc(0);
     let channels = 0;
-    let carry: Buffer = Buffer.alloc(0);
     let finished = false;
     try {
-      for await (const chunk of proc.stdout) {
-        let data: Buffer;
-        if (channels === 0) {
-          head = head.length ? Buffer.concat([head, chunk]) : chunk;
-          const h = parsePipeWavHeader(head);
-          if (!h) {
-            if (head.length > 1 << 16) throw new DecodeError(path, 'ffmpeg wrote no WAV header');
-            continue;
-          }
-          channels = h.channels;
-          if (panf && channels !== 1) throw new PanFailed();
-          this.info = { codec: codec || 'unknown', sampleRate: srcRate || h.sampleRate, channels: panf ? srcChannels! : channels, decoder: 'ffmpeg' };
-          data = head.subarray(h.dataOffset);
-        } else {
-          data = chunk;
-        }
-        const buf = carry.length ? Buffer.concat([carry, data]) : data;
-        const frameBytes = 4 * channels;
-        const frames = Math.floor(buf.length / frameBytes);
-        if (frames > 0) yield downmixF32(buf, frames, channels);
-        const rest = buf.length - frames * frameBytes;
-        carry = rest > 0 ? Buffer.from(buf.subarray(frames * frameBytes)) : EMPTY;
-      }
+      yield* wavPipeBlocks(proc.stdout, path, (h) => {
+        channels = h.channels;
+        if (panf && channels !== 1) throw new PanFailed();
+        this.info = { codec: 'unknown', sampleRate: h.sampleRate, channels: panf ? srcChannels! : channels, decoder: 'ffmpeg' };
+      });
       const { code, signal, stderr } = await proc.done;
       finished = true;
-      for (const l of stderr.split(/\r?\n/)) parseLine(l);
+      const log = parseFfmpegLog(stderr);
+      const { errLines } = log;
+      const input = log.inputs.get(0);
       if (code !== 0) {
         if (errLines.some((l) => SOXR_MISSING.test(l))) throw new SoxrMissing();
         if (panf && channels === 0 && errLines.some((l) => /pan|channel/i.test(l))) throw new PanFailed();
@@ -183,20 +140,101 @@ export class AudioDecoder implements AsyncIterable<Float32Array> {
         throw new DecodeError(path, `decoding errors, corrupt or truncated (ffmpeg: ${errLines[0]})`);
       }
       if (channels === 0) throw new DecodeError(path, 'no audio decoded (0 samples)');
-      if (panf && streamChannels !== null && streamChannels !== srcChannels) {
-        // the header said otherwise than the decoder: the pan weights were wrong, say so
-        throw new DecodeError(path, `the header gives ${srcChannels} channels, ffmpeg decoded ${streamChannels}; please report this file`);
-      }
-      if (this.info) {
-        this.info.codec = codec || this.info.codec;
-        if (srcRate) this.info.sampleRate = srcRate;
-      }
+      const mismatch = panf ? channelMismatch(srcChannels!, input) : null;
+      if (mismatch) throw new DecodeError(path, mismatch);
+      if (this.info && input) Object.assign(this.info, sourceFields(input, this.info));
     } finally {
       if (!finished) {
         proc.kill();
         await proc.done.catch(() => undefined);
       }
     }
+  }
+}
+
+/**
+ * ffmpeg's options for one output: the first audio stream of input `input`, downmixed by `panf` (when
+ * given) and resampled to `rate`, as 32-bit float WAV to `url`.
+ */
+export function ffmpegOutputArgs(ff: Ffmpeg, panf: string | null, rate: number, input: number, url: string): string[] {
+  return [
+    '-map', `${input}:a:0`, '-vn', '-sn', '-dn', '-map_metadata', '-1',
+    '-af', panf ? `${panf},${resampleFilter(ff, rate)}` : resampleFilter(ff, rate),
+    '-c:a', 'pcm_f32le', '-f', 'wav', url,
+  ];
+}
+
+/** What ffmpeg's log (at level+info) says about each input's first audio stream. */
+export interface InputStream {
+  codec: string;
+  /** The source's sample rate (0 when not given). */
+  srcRate: number;
+  /** Channels from the stream's layout, or null. */
+  channels: number | null;
+}
+
+/** The first audio stream of each input (by input index) and the error lines (at most 20) of a log. */
+export function parseFfmpegLog(stderr: string): { inputs: Map<number, InputStream>; errLines: string[] } {
+  const inputs = new Map<number, InputStream>();
+  const errLines: string[] = [];
+  let inOutput = false;
+  for (const l of stderr.split(/\r?\n/)) {
+    if (/^\[info\] Output #/.test(l)) inOutput = true;
+    const m = inOutput ? null : /Stream #(\d+):\d+\S*: Audio: ([\w-]+)(.*)$/.exec(l);
+    if (m && !inputs.has(Number(m[1]))) {
+      const r = /(\d+) Hz/.exec(m[3]);
+      const lay = /\d+ Hz, ([^,]+)/.exec(m[3]);
+      inputs.set(Number(m[1]), { codec: m[2], srcRate: r ? Number(r[1]) : 0, channels: lay ? layoutChannels(lay[1].trim()) : null });
+    }
+    if (/\[(error|fatal|panic)\]/.test(l) && errLines.length < 20) {
+      errLines.push(l.replace(/^\[[^\]]*@ 0x[0-9a-f]+\] /, '').replace(/\[(error|fatal|panic)\] /, '').trim());
+    }
+  }
+  return { inputs, errLines };
+}
+
+/** The codec and source rate ffmpeg reported, over what the output header gave. */
+export function sourceFields(input: InputStream, info: SourceInfo): Pick<SourceInfo, 'codec' | 'sampleRate'> {
+  return { codec: input.codec || info.codec, sampleRate: input.srcRate || info.sampleRate };
+}
+
+/** The header said otherwise than the decoder: the pan weights were wrong, say so (null when they agree). */
+export function channelMismatch(headerChannels: number, input: InputStream | undefined): string | null {
+  if (!input || input.channels === null || input.channels === headerChannels) return null;
+  return `the header gives ${headerChannels} channels, ffmpeg decoded ${input.channels}; please report this file`;
+}
+
+/**
+ * Mono float blocks from a stream of the WAV (32-bit float) that ffmpeg writes to a pipe or socket:
+ * `onHeader` sees the header first (it may throw); interleaved channels are averaged.
+ */
+export async function* wavPipeBlocks(
+  stream: AsyncIterable<Buffer>, path: string, onHeader: (h: { channels: number; sampleRate: number }) => void,
+): AsyncGenerator<Float32Array> {
+  let head: Buffer = EMPTY;
+  let channels = 0;
+  let carry: Buffer = EMPTY;
+  for await (const chunk of stream) {
+    let data: Buffer;
+    if (channels === 0) {
+      head = head.length ? Buffer.concat([head, chunk]) : chunk;
+      const h = parsePipeWavHeader(head);
+      if (!h) {
+        if (head.length > 1 << 16) throw new DecodeError(path, 'ffmpeg wrote no WAV header');
+        continue;
+      }
+      onHeader(h);
+      channels = h.channels;
+      data = head.subarray(h.dataOffset);
+    } else {
+      data = chunk;
+    }
+    const buf = carry.length ? Buffer.concat([carry, data]) : data;
+    const frameBytes = 4 * channels;
+    const frames = Math.floor(buf.length / frameBytes);
+    if (frames > 0) yield downmixF32(buf, frames, channels);
+    const rest = buf.length - frames * frameBytes;
+    carry = rest > 0 ? Buffer.from(buf.subarray(frames * frameBytes)) : EMPTY;
   }
 }
 
@@ -208,7 +246,7 @@ export function layoutChannels(layout: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-class SoxrMissing extends Error {}
+export class SoxrMissing extends Error {}
 class PanFailed extends Error {}
 
 const EMPTY = Buffer.alloc(0);
@@ -218,7 +256,7 @@ function truncatedReason(f: WavFormat): string {
 }
 
 /** Checks that do not need a decoder: exists, is a file, readable, not empty, not a truncated WAV. */
-async function precheck(path: string, withFfmpeg: boolean): Promise<void> {
+export async function precheck(path: string, withFfmpeg: boolean): Promise<void> {
   let size: number;
   try {
     const st = await stat(path);
@@ -265,7 +303,7 @@ export function fsReason(e: unknown): string {
   return `cannot read (${(e as Error).message})`;
 }
 
-function ffmpegFailure(errLines: string[], code: number | null, signal: NodeJS.Signals | null): string {
+export function ffmpegFailure(errLines: string[], code: number | null, signal: NodeJS.Signals | null): string {
   const all = errLines.join(' | ');
   const m = /Decoder \(codec (\S+)\) not found/.exec(all);
   if (m) return m[1] === 'none' ? 'unsupported codec (ffmpeg does not recognise it)' : `unsupported codec (ffmpeg has no decoder for ${m[1]})`;

@@ -3,24 +3,23 @@
  * trim -> mu-law -> chunk files + manifest. See datasets/README.md for the format and the rules
  * (idempotence, appending, crash safety, the split, rejected inputs).
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, lstatSync, readdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
-import { kindOf, openRegular } from '../util/files.js';
-import { ioError, makeDirs } from '../util/io-errors.js';
-import { open, rename, unlink } from 'node:fs/promises';
+import { existsSync, lstatSync, readdirSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { kindOf } from '../util/files.js';
+import { makeDirs } from '../util/io-errors.js';
 import { availableParallelism } from 'node:os';
 import { basename, extname, join, resolve } from 'node:path';
-import { AudioDecoder, DecodeError, fsReason } from '../audio/decode.js';
-import { closeFfmpegLauncher, findFfmpeg } from '../audio/ffmpeg.js';
+import { fsReason } from '../audio/decode.js';
+import { batchSupported } from '../audio/decode-batch.js';
+import { closeFfmpegLauncher, ffmpegStarts, findFfmpeg } from '../audio/ffmpeg.js';
 import { MU } from '../audio/mulaw.js';
-import { UserError, messageOf } from '../util/errors.js';
+import { UserError } from '../util/errors.js';
+import { runDecodePool, type Candidate, type PoolRun } from './ingest-pool.js';
 import {
   CHUNKS_DIR, MANIFEST_FILE, emptyManifest, fsyncDir, manifestPath, readManifest, writeManifest,
-  type Manifest, type ManifestChunk, type ManifestRejected, type ManifestSource,
+  type Manifest, type ManifestChunk, type ManifestRejected,
 } from './manifest.js';
 import { recordValEntropy } from './entropy.js';
 import { summarize, type DatasetSummary } from './summary.js';
-import { mulawEncodeFast } from './mulaw-table.js';
 import { takePidLock } from '../util/lock.js';
 import { assignSplits, splitKey } from './split.js';
 
@@ -59,6 +58,11 @@ export interface IngestOptions {
    * What it returns, if a function, is called when ingest ends (to remove that handler).
    */
   onLocked?: (release: () => void, dir: string) => (() => void) | void;
+  /**
+   * Decode several files per ffmpeg process (default true): much faster for many short files; the
+   * datasets are identical either way.
+   */
+  batch?: boolean;
 }
 
 export interface IngestProgress {
@@ -87,6 +91,8 @@ export interface IngestRun {
   maxRssMB: number;
   /** CPU seconds (user + system) of this process, without the ffmpeg processes. */
   cpuSeconds: number;
+  /** ffmpeg processes started (several files share one where they can). */
+  ffmpegProcesses: number;
 }
 
 export interface IngestResult {
@@ -116,19 +122,6 @@ function ensureSplits(m: Manifest): boolean {
     changed = true;
   }
   return changed;
-}
-
-/** sha256 of an input; a FIFO, device or folder is refused before reading (a FIFO would block). */
-async function sha256File(path: string): Promise<string> {
-  const { fd } = openRegular(path, { what: '' });
-  const h = createHash('sha256');
-  for await (const b of createReadStream('', { fd, highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) h.update(b);
-  return h.digest('hex');
-}
-
-interface Candidate {
-  path: string; // absolute
-  order: number;
 }
 
 /** Expand inputs into files; inputs that are missing or folders without audio become rejections. */
@@ -278,134 +271,6 @@ function listedOnDisk(dir: string): Set<string> | null {
   }
 }
 
-/** Writes one source's samples as chunk files (temp name, fsync, rename). */
-class ChunkWriter {
-  readonly chunks: { file: string; offset: number; samples: number }[] = [];
-  private buf: Uint8Array;
-  private fill = 0;
-  private written = 0; // samples in finished chunks
-  private pending: Promise<void>[] = [];
-
-  constructor(
-    private readonly dir: string,
-    private readonly prefix: string,
-    private readonly chunkSamples: number,
-    private readonly minTail: number,
-    private readonly hooks: { before?: (file: string) => void; aborted?: () => Error | undefined } = {},
-  ) {
-    this.buf = new Uint8Array(chunkSamples);
-  }
-
-  async push(q: Uint8Array): Promise<void> {
-    let o = 0;
-    while (o < q.length) {
-      const n = Math.min(q.length - o, this.chunkSamples - this.fill);
-      this.buf.set(q.subarray(o, o + n), this.fill);
-      this.fill += n;
-      o += n;
-      if (this.fill === this.chunkSamples) await this.emit();
-    }
-  }
-
-  /** Encode float samples straight into the chunk buffer (no intermediate array). */
-  async pushFloat(x: Float32Array, mu: number): Promise<void> {
-    let o = 0;
-    while (o < x.length) {
-      const n = Math.min(x.length - o, this.chunkSamples - this.fill);
-      mulawEncodeFast(x.subarray(o, o + n), mu, this.buf.subarray(this.fill, this.fill + n));
-      this.fill += n;
-      o += n;
-      if (this.fill === this.chunkSamples) await this.emit();
-    }
-  }
-
-  /** Write the remainder when it may be a chunk: >= minTail samples, or the whole source. */
-  async finish(): Promise<void> {
-    if (this.fill > 0 && (this.fill >= this.minTail || this.chunks.length === 0)) await this.emit();
-    await Promise.all(this.pending);
-  }
-
-  /** The samples at the end that were dropped (a tail shorter than minTail). */
-  get droppedTail(): number {
-    return this.fill;
-  }
-
-  private async emit(): Promise<void> {
-    const stop = this.hooks.aborted?.();
-    if (stop) throw stop; // another worker failed: stop writing
-    const idx = this.chunks.length;
-    const file = `${this.prefix}-${String(idx).padStart(5, '0')}.mulaw`;
-    const data = this.fill === this.buf.length ? this.buf : this.buf.slice(0, this.fill);
-    if (data === this.buf) this.buf = new Uint8Array(this.chunkSamples); // hand the full buffer to the write
-    this.chunks.push({ file, offset: this.written, samples: this.fill });
-    this.written += this.fill;
-    this.fill = 0;
-    const target = join(this.dir, file);
-    const tmp = `${target}.tmp`;
-    const job = (async () => {
-      try {
-        this.hooks.before?.(file);
-        const fh = await open(tmp, 'w');
-        try {
-          await fh.writeFile(data);
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-        await rename(tmp, target);
-      } catch (e) {
-        // the dataset itself cannot be written (disk full, permissions): stop, do not blame the input
-        await unlink(tmp).catch(() => undefined);
-        throw ioError(e, target, 'write', '', { needed: data.byteLength });
-      }
-    })();
-    job.catch(() => undefined); // awaited below or in finish()/discard()
-    this.pending.push(job);
-    if (this.pending.length >= 4) {
-      // bound the memory held by writes in flight
-      await Promise.all(this.pending);
-      this.pending = [];
-    }
-  }
-
-  async discard(): Promise<void> {
-    await Promise.allSettled(this.pending);
-    for (const c of this.chunks) {
-      await unlink(join(this.dir, c.file)).catch(() => undefined);
-      await unlink(join(this.dir, c.file + '.tmp')).catch(() => undefined);
-    }
-  }
-}
-
-/** Leading/trailing silence trimmer over mu-law blocks; holds only the quiet run after the last loud sample. */
-class SilenceTrimmer {
-  private started = false;
-  private quiet: Uint8Array[] = [];
-  constructor(private readonly threshold: number) {}
-
-  /** Returns the bytes that can be written now. */
-  process(x: Float32Array, q: Uint8Array): Uint8Array[] {
-    const t = this.threshold;
-    let first = 0;
-    if (!this.started) {
-      while (first < x.length && Math.abs(x[first]) < t) first++;
-      if (first === x.length) return [];
-      this.started = true;
-    }
-    let last = x.length - 1;
-    while (last >= first && Math.abs(x[last]) < t) last--;
-    if (last < first) {
-      this.quiet.push(q.slice(first));
-      return [];
-    }
-    const out = this.quiet;
-    this.quiet = [];
-    out.push(q.subarray(first, last + 1));
-    if (last + 1 < x.length) this.quiet.push(q.slice(last + 1));
-    return out;
-  }
-}
-
 /** The whole ingest. Throws UserError for bad options or an unusable --out. */
 export async function ingest(opts: IngestOptions): Promise<IngestResult> {
   const t0 = Date.now();
@@ -444,8 +309,40 @@ function removeCreatedDataset(dir: string): void {
 
 async function ingestLocked(opts: IngestOptions, dir: string, t0: number): Promise<IngestResult> {
   const msg = opts.onMessage ?? ((l: string) => process.stderr.write(l + '\n'));
-  let m: Manifest;
+  const { m, existed } = openManifest(opts, dir, msg);
+  const before: ManifestBefore = {
+    existed, rejected: JSON.stringify(m.rejected), valFraction: m.valFraction, sources: m.sources.length, chunks: m.chunks.slice(),
+  };
+  cleanLeftovers(dir, m);
+  const starts = ffmpegStarts();
+  const run = planRun(opts, dir, m, msg, t0);
+  let lastWrite = Date.now();
+  run.afterFile = () => {
+    // a complete manifest on disk every 2 s: what an interrupted run keeps
+    if (Date.now() - lastWrite < 2000) return;
+    composeManifest(m, before, run, false);
+    m.updated = new Date().toISOString();
+    fsyncDir(run.chunksDir);
+    writeManifest(dir, m);
+    lastWrite = Date.now();
+  };
+  await runDecodePool(run);
+  if (run.failure) {
+    // The dataset could not be written (disk full, ...): every worker has stopped; remove the chunk
+    // files no complete manifest lists, so nothing partial stays behind, and report the first error.
+    const listed = listedOnDisk(dir);
+    if (listed) removeUnlistedChunks(dir, listed);
+    throw run.failure;
+  }
+  const result = commitRun(dir, m, before, run, t0);
+  result.run.ffmpegProcesses = ffmpegStarts() - starts;
+  return result;
+}
+
+/** The dataset's manifest (read, with the options checked against it) or a new one from the options. */
+function openManifest(opts: IngestOptions, dir: string, msg: (l: string) => void): { m: Manifest; existed: boolean } {
   const existed = existsSync(manifestPath(dir));
+  let m: Manifest;
   if (existed) {
     m = readManifest(dir);
     if (opts.rate !== undefined && opts.rate !== m.sampleRate) {
@@ -471,178 +368,94 @@ async function ingestLocked(opts: IngestOptions, dir: string, t0: number): Promi
     throw new UserError(`--rate ${m.sampleRate}: expected an integer sample rate between 1000 and 384000 Hz`);
   }
   if (!(m.valFraction >= 0 && m.valFraction <= 1)) throw new UserError(`--val ${m.valFraction}: expected a fraction between 0 and 1`);
-  const rejectedBefore = JSON.stringify(m.rejected);
-  const valBefore = m.valFraction;
-  cleanLeftovers(dir, m);
+  return { m, existed };
+}
 
-  const runRejected: ManifestRejected[] = [];
-  const candidates = expandInputs(opts.inputs, dir, runRejected);
+/** The manifest as this run found it: what the final one is composed on and compared with. */
+interface ManifestBefore {
+  existed: boolean;
+  rejected: string;
+  valFraction: number;
+  sources: number;
+  chunks: ManifestChunk[];
+}
+
+/** The inputs (expanded; the unusable ones rejected at once) and everything the decode pool needs. */
+function planRun(opts: IngestOptions, dir: string, m: Manifest, msg: (l: string) => void, t0: number): PoolRun {
+  const rejected: ManifestRejected[] = [];
+  const candidates = expandInputs(opts.inputs, dir, rejected);
+  for (const r of rejected) msg(`wavenet: rejected ${r.path}: ${r.reason}`);
   const ff = findFfmpeg();
-  const jobs = Math.max(1, Math.floor(opts.jobs ?? availableParallelism()));
-  const rate = m.sampleRate;
-  const chunksDir = join(dir, CHUNKS_DIR);
-  const threshold = m.trimSilenceDb === null ? null : 10 ** (m.trimSilenceDb / 20);
-  const mulaw = (x: Float32Array) => mulawEncodeFast(x, m.mu);
-
-  const known = new Map<string, string>(m.sources.map((s) => [s.sha256, s.path]));
-  const skipped: { path: string; sameAs: string }[] = [];
-  const added: { order: number; source: ManifestSource; chunks: { file: string; offset: number; samples: number }[] }[] = [];
-  let filesDone = 0;
-  let decodedSamples = 0;
-  const report = () =>
-    opts.onProgress?.({ filesDone, filesTotal: candidates.length, audioSeconds: decodedSamples / rate, elapsedSeconds: (Date.now() - t0) / 1000 });
-
-  for (const r of runRejected) msg(`wavenet: rejected ${r.path}: ${r.reason}`);
-
-  // Merge what is done so far into the manifest and write it (atomically). Sources are appended in
-  // completion order while running; the final write orders this run's sources by input order.
-  const baseSources = m.sources.length;
-  const baseChunks = m.chunks.slice();
-  const compose = (final: boolean) => {
-    const list = final ? added.slice().sort((a, b) => a.order - b.order) : added;
-    m.sources = m.sources.slice(0, baseSources);
-    m.chunks = baseChunks.slice();
-    for (const a of list) {
-      const si = m.sources.length;
-      m.sources.push(a.source);
-      for (const c of a.chunks) {
-        m.chunks.push({
-          file: c.file, source: si, offset: c.offset, samples: c.samples, split: 'train',
-        } satisfies ManifestChunk);
-      }
-    }
-    const processed = new Set(candidates.map((c) => c.path));
-    for (const r of runRejected) processed.add(r.path);
-    const keep = m.rejected.filter((r) => !processed.has(r.path));
-    m.rejected = [...keep, ...(final ? runRejected.slice().sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) : runRejected)];
-    assignSplits(m, baseChunks.length);
-    ensureSplits(m);
+  const run: PoolRun = {
+    candidates, chunksDir: join(dir, CHUNKS_DIR), rate: m.sampleRate,
+    layout: { chunkSamples: m.chunkSamples, minTail: m.sampleRate, mu: m.mu, threshold: m.trimSilenceDb === null ? null : 10 ** (m.trimSilenceDb / 20) },
+    trimSilenceDb: m.trimSilenceDb, ff, jobs: Math.max(1, Math.floor(opts.jobs ?? availableParallelism())),
+    batch: (opts.batch ?? true) && ff !== null && batchSupported(),
+    known: new Map(m.sources.map((s) => [s.sha256, s.path])), skipped: [], added: [], rejected,
+    filesDone: 0, decodedSamples: 0, beforeChunkWrite: opts.beforeChunkWrite, msg,
+    report: () => opts.onProgress?.({
+      filesDone: run.filesDone, filesTotal: candidates.length, audioSeconds: run.decodedSamples / m.sampleRate, elapsedSeconds: (Date.now() - t0) / 1000,
+    }),
+    afterFile: () => undefined,
   };
-  let lastWrite = Date.now();
-  const maybeWrite = () => {
-    if (Date.now() - lastWrite < 2000) return;
-    compose(false);
-    m.updated = new Date().toISOString();
-    fsyncDir(chunksDir);
-    writeManifest(dir, m);
-    lastWrite = Date.now();
-  };
+  return run;
+}
 
-  let failure: Error | undefined;
-  const one = async (cand: Candidate) => {
-    const path = cand.path;
-    let sha: string;
-    try {
-      sha = await sha256File(path);
-    } catch (e) {
-      // an errno (missing, permission) in the words of the other rejections; a FIFO or device by its kind
-      const coded = (e as NodeJS.ErrnoException).code !== undefined;
-      return reject(path, e instanceof UserError && !coded ? e.message.replace(`${path}: `, '') : fsReason(e));
+/**
+ * Merge what is done so far into the manifest. Sources are appended in completion order while running;
+ * the final one orders this run's sources by input order and its rejections by path.
+ */
+function composeManifest(m: Manifest, before: ManifestBefore, run: PoolRun, final: boolean): void {
+  const list = final ? run.added.slice().sort((a, b) => a.order - b.order) : run.added;
+  m.sources = m.sources.slice(0, before.sources);
+  m.chunks = before.chunks.slice();
+  for (const a of list) {
+    const si = m.sources.length;
+    m.sources.push(a.source);
+    for (const c of a.chunks) {
+      m.chunks.push({ file: c.file, source: si, offset: c.offset, samples: c.samples, split: 'train' } satisfies ManifestChunk);
     }
-    const same = known.get(sha);
-    if (same !== undefined) {
-      skipped.push({ path, sameAs: same });
-      // another path with content already ingested: recorded, so every input is in sources or rejected
-      if (same !== path) return reject(path, `duplicate: same content as ${same}`, true);
-      return;
-    }
-    known.set(sha, path); // claim it, so identical files in this run are decoded once
-    const writer = new ChunkWriter(chunksDir, sha.slice(0, 16), m.chunkSamples, rate, {
-      before: opts.beforeChunkWrite,
-      aborted: () => failure,
-    });
-    const trimmer = threshold === null ? null : new SilenceTrimmer(threshold);
-    const dec = new AudioDecoder(path, { rate, ffmpeg: ff });
-    try {
-      for await (const block of dec) {
-        decodedSamples += block.length;
-        if (trimmer) {
-          for (const part of trimmer.process(block, mulaw(block))) await writer.push(part);
-        } else {
-          await writer.pushFloat(block, m.mu);
-        }
-        report();
-      }
-      await writer.finish();
-      if (writer.chunks.length === 0) {
-        await writer.discard();
-        known.delete(sha);
-        return reject(path, `silent: no sample reaches the --trim-silence level ${m.trimSilenceDb} dB`);
-      }
-      const info = dec.info!;
-      added.push({
-        order: cand.order,
-        source: {
-          path, sha256: sha, durationSeconds: dec.samples / rate, sampleRate: info.sampleRate, channels: info.channels, codec: info.codec,
-        },
-        chunks: writer.chunks,
-      });
-    } catch (e) {
-      await writer.discard();
-      known.delete(sha);
-      if (e instanceof DecodeError) return reject(path, e.reason);
-      if (e instanceof UserError) throw e;
-      return reject(path, `decoding failed: ${messageOf(e)}`);
-    }
-  };
-  const reject = (path: string, reason: string, quiet = false) => {
-    runRejected.push({ path, reason });
-    if (!quiet) msg(`wavenet: rejected ${path}: ${reason}`);
-  };
-
-  let next = 0;
-  const worker = async () => {
-    while (next < candidates.length && !failure) {
-      const cand = candidates[next++];
-      try {
-        await one(cand);
-      } catch (e) {
-        failure ??= e as Error; // the others stop at their next chunk
-        return;
-      }
-      filesDone++;
-      report();
-      maybeWrite();
-    }
-  };
-  report();
-  await Promise.all(Array.from({ length: Math.min(jobs, Math.max(1, candidates.length)) }, worker));
-  if (failure) {
-    // The dataset could not be written (disk full, ...): every worker has stopped; remove the chunk
-    // files no complete manifest lists, so nothing partial stays behind, and report the first error.
-    const listed = listedOnDisk(dir);
-    if (listed) removeUnlistedChunks(dir, listed);
-    throw failure;
   }
+  const processed = new Set(run.candidates.map((c) => c.path));
+  for (const r of run.rejected) processed.add(r.path);
+  const keep = m.rejected.filter((r) => !processed.has(r.path));
+  m.rejected = [...keep, ...(final ? run.rejected.slice().sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) : run.rejected)];
+  assignSplits(m, before.chunks.length);
+  ensureSplits(m);
+}
 
-  compose(true);
-  fsyncDir(chunksDir);
+/** The final manifest (when anything changed) and the run's figures. */
+function commitRun(dir: string, m: Manifest, before: ManifestBefore, run: PoolRun, t0: number): IngestResult {
+  composeManifest(m, before, run, true);
+  fsyncDir(run.chunksDir);
   const entropyChanged = recordValEntropy(dir, m);
-  const changed = entropyChanged || added.length > 0 || JSON.stringify(m.rejected) !== rejectedBefore || !existed || m.valFraction !== valBefore;
-  const empty = !existed && m.sources.length === 0; // nothing to keep: the folder is removed
+  const changed = entropyChanged || run.added.length > 0 || JSON.stringify(m.rejected) !== before.rejected || !before.existed ||
+    m.valFraction !== before.valFraction;
+  const empty = !before.existed && m.sources.length === 0; // nothing to keep: the folder is removed
   if (changed && !empty) {
     m.updated = new Date().toISOString();
     writeManifest(dir, m);
   }
   const wall = (Date.now() - t0) / 1000;
-  const audioSeconds = decodedSamples / rate;
-  const inSources = added.length + skipped.length;
+  const audioSeconds = run.decodedSamples / run.rate;
+  const cpu = process.cpuUsage();
   return {
     summary: summarize(dir, m, empty ? '' : undefined),
     run: {
-      added: added.length,
-      skipped,
-      rejected: runRejected,
-      chunksAdded: added.reduce((a, x) => a + x.chunks.length, 0),
+      added: run.added.length,
+      skipped: run.skipped,
+      rejected: run.rejected,
+      chunksAdded: run.added.reduce((a, x) => a + x.chunks.length, 0),
       audioSeconds,
       wallSeconds: wall,
       speed: wall > 0 ? audioSeconds / wall : 0,
-      jobs,
-      decoder: ff ? `ffmpeg (${ff.path})` : 'built-in WAV reader (no ffmpeg)',
+      jobs: run.jobs,
+      decoder: run.ff ? `ffmpeg (${run.ff.path})` : 'built-in WAV reader (no ffmpeg)',
       maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
-      cpuSeconds: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      ffmpegProcesses: 0,
     },
-    ingestedAny: inSources > 0,
+    ingestedAny: run.added.length + run.skipped.length > 0,
   };
 }
 
