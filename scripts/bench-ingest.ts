@@ -11,7 +11,8 @@
  *            CLI: node start-up, hashing, decoding, mu-law, chunk files, manifest)
  * Throughput = seconds of audio / wall seconds; medians of the repeats; ratio = ingest / ffmpeg. CPU time
  * (user + sys of the command and its children, from /usr/bin/time) is reported too: on a busy machine
- * it is steadier than wall time.
+ * it is steadier than wall time. Ingest's CPU time is split into node's own (run.cpuSeconds) and the
+ * rest (ffmpeg, the launcher shell), with the number of ffmpeg processes it started (run.ffmpegProcesses).
  * Then (unless --no-long) the peak RSS of ingesting a generated 3-hour file, to show memory is flat.
  * Prints a table and writes bench-results/ingest.json.
  */
@@ -99,6 +100,9 @@ interface IngestTrial extends Timed {
   inner: number;
   audioSeconds: number;
   maxRssMB: number;
+  /** CPU seconds of the node process itself (the rest of `cpu` is ffmpeg and the launcher shell). */
+  nodeCpu: number;
+  ffmpegProcesses: number;
 }
 
 async function ingestOnce(cli: string[], inputs: string[], extra: string[] = []): Promise<IngestTrial> {
@@ -108,7 +112,10 @@ async function ingestOnce(cli: string[], inputs: string[], extra: string[] = [])
     const r = await timed(process.execPath, [...cli, 'ingest', ...inputs, '--out', out, '--jobs', String(jobs), '--json', ...extra]);
     if (r.code !== 0) throw new Error(`ingest failed (exit ${r.code}): ${r.stderr}`);
     const j = JSON.parse(r.stdout);
-    return { wall: r.wall, cpu: r.cpu, inner: j.run.wallSeconds, audioSeconds: j.sourceSeconds, maxRssMB: j.run.maxRssMB };
+    return {
+      wall: r.wall, cpu: r.cpu, inner: j.run.wallSeconds, audioSeconds: j.sourceSeconds, maxRssMB: j.run.maxRssMB,
+      nodeCpu: j.run.cpuSeconds, ffmpegProcesses: j.run.ffmpegProcesses,
+    };
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -160,6 +167,9 @@ row('plain ffmpeg -> /dev/null (xargs -P)', ffWall, ffCpu);
 row('wavenet ingest (whole CLI)', inWall, inCpu);
 const ratio = ffWall / inWall;
 console.log(`(inside the CLI, without node start-up: ${inInner.toFixed(2)} s, ${(ffWall / inInner).toFixed(2)} of ffmpeg's throughput)`);
+const nodeCpu = median(inT.map((t) => t.nodeCpu));
+console.log(`ingest's CPU: node ${nodeCpu.toFixed(2)} s, ffmpeg and launcher ${inCpu === null ? '-' : (inCpu - nodeCpu).toFixed(2)} s; ` +
+  `${inT[0].ffmpegProcesses} ffmpeg processes for ${files.length} files (plain: ${files.length})`);
 console.log(`\nratio ingest/ffmpeg throughput: ${ratio.toFixed(2)} (goal >= 0.8): ${ratio >= 0.8 ? 'met' : 'NOT met'}`);
 
 let long: { seconds: number; wall: number; maxRssMB: number; shortMaxRssMB: number } | null = null;
@@ -188,6 +198,7 @@ const result = {
   loadAverage: loads,
   ffmpegWallSeconds: ffT.map((t) => t.wall), ffmpegCpuSeconds: ffT.map((t) => t.cpu),
   ingestWallSeconds: inT.map((t) => t.wall), ingestCpuSeconds: inT.map((t) => t.cpu), ingestInnerSeconds: inT.map((t) => t.inner),
+  ingestNodeCpuSeconds: inT.map((t) => t.nodeCpu), ingestFfmpegProcesses: inT.map((t) => t.ffmpegProcesses),
   median: { ffmpeg: ffWall, ingest: inWall, ingestInner: inInner, ffmpegCpu: ffCpu, ingestCpu: inCpu },
   throughputXRealTime: { ffmpeg: audioSeconds / ffWall, ingest: audioSeconds / inWall },
   ratio, cpuRatio: ffCpu !== null && inCpu !== null ? ffCpu / inCpu : null, goal: 0.8, met: ratio >= 0.8,
