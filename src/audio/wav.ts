@@ -74,6 +74,30 @@ export function looksLikeWav(head: Buffer): boolean {
   return (id === 'RIFF' || id === 'RIFX' || id === 'RF64') && head.toString('latin1', 8, 12) === 'WAVE';
 }
 
+/** The fields of a 'fmt ' chunk (at least 16 bytes), checked; the sub-format of WAVE_FORMAT_EXTENSIBLE. */
+function parseFmt(fmt: Buffer, u16: (b: Buffer, o: number) => number, u32: (b: Buffer, o: number) => number) {
+  const formatTag0 = u16(fmt, 0);
+  const channels = u16(fmt, 2);
+  const sampleRate = u32(fmt, 4);
+  const blockAlign = u16(fmt, 12);
+  const bitsPerSample = u16(fmt, 14);
+  let formatTag = formatTag0;
+  if (formatTag0 === 0xfffe) {
+    if (fmt.length < 40) throw new WavError('corrupt header (WAVE_FORMAT_EXTENSIBLE without sub-format)');
+    formatTag = u16(fmt, 24);
+  }
+  if (channels < 1) throw new WavError('corrupt header (0 channels)');
+  if (sampleRate < 1) throw new WavError('corrupt header (sample rate 0)');
+  if (blockAlign < 1 || blockAlign % channels !== 0) {
+    throw new WavError(`corrupt header (block size ${blockAlign} for ${channels} channels)`);
+  }
+  const bytesPerSample = blockAlign / channels;
+  if ((formatTag === 1 || formatTag === 3) && bitsPerSample > bytesPerSample * 8) {
+    throw new WavError(`corrupt header (${bitsPerSample}-bit samples in ${bytesPerSample}-byte slots)`);
+  }
+  return { formatTag, channels, sampleRate, blockAlign, bitsPerSample, bytesPerSample };
+}
+
 /** Parse the header of a WAV file. Throws WavError for anything that is not a readable WAV header. */
 export async function readWavHeader(path: string): Promise<WavFormat> {
   const size = (await stat(path)).size;
@@ -110,25 +134,7 @@ export async function readWavHeader(path: string): Promise<WavFormat> {
         if (fmt.length < 16) throw new WavError('truncated header (fmt chunk cut short)');
       } else if (id === 'data') {
         if (!fmt) throw new WavError("corrupt header (data chunk before the 'fmt ' chunk)");
-        const formatTag0 = u16(fmt, 0);
-        const channels = u16(fmt, 2);
-        const sampleRate = u32(fmt, 4);
-        const blockAlign = u16(fmt, 12);
-        const bitsPerSample = u16(fmt, 14);
-        let formatTag = formatTag0;
-        if (formatTag0 === 0xfffe) {
-          if (fmt.length < 40) throw new WavError('corrupt header (WAVE_FORMAT_EXTENSIBLE without sub-format)');
-          formatTag = u16(fmt, 24);
-        }
-        if (channels < 1) throw new WavError('corrupt header (0 channels)');
-        if (sampleRate < 1) throw new WavError('corrupt header (sample rate 0)');
-        if (blockAlign < 1 || blockAlign % channels !== 0) {
-          throw new WavError(`corrupt header (block size ${blockAlign} for ${channels} channels)`);
-        }
-        const bytesPerSample = blockAlign / channels;
-        if ((formatTag === 1 || formatTag === 3) && bitsPerSample > bytesPerSample * 8) {
-          throw new WavError(`corrupt header (${bitsPerSample}-bit samples in ${bytesPerSample}-byte slots)`);
-        }
+        const { formatTag, channels, sampleRate, blockAlign, bitsPerSample, bytesPerSample } = parseFmt(fmt, u16, u32);
         const available = size - body;
         // 0 and 0xFFFFFFFF are what streaming writers leave when they cannot seek back: read to the end.
         const unknown = len === 0xffffffff || len === 0;
