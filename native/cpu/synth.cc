@@ -42,144 +42,12 @@
 #include "core/runtime.h"
 #include "core/sample.h"
 #include "core/threadpool.h"
-#include "cpu/simd/synth_kernels.h"
+#include "cpu/synth_pack.h"
 
 static inline void spin_pause() { wn::cpu_relax(); }  // x86 pause, arm64 yield (core/platform.h)
 
 namespace wn {
 namespace {
-
-static inline int round16(int x) { return (x + 15) & ~15; }
-
-// 64-byte aligned float buffer.
-class Buf {
- public:
-  Buf() = default;
-  explicit Buf(size_t n) { resize(n); }
-  ~Buf() { std::free(p_); }
-  Buf(const Buf &) = delete;
-  Buf &operator=(const Buf &) = delete;
-  Buf(Buf &&o) noexcept : p_(o.p_), n_(o.n_) { o.p_ = nullptr; o.n_ = 0; }
-  Buf &operator=(Buf &&o) noexcept {
-    std::swap(p_, o.p_);
-    std::swap(n_, o.n_);
-    return *this;
-  }
-  void resize(size_t n) {
-    std::free(p_);
-    p_ = nullptr;
-    n_ = n;
-    if (n == 0) return;
-    size_t bytes = ((n * sizeof(float)) + 63) & ~(size_t)63;
-    p_ = static_cast<float *>(wn::aligned_malloc(64, bytes));
-    if (!p_) throw std::bad_alloc();
-    std::memset(p_, 0, bytes);
-  }
-  void zero() {
-    if (p_) std::memset(p_, 0, n_ * sizeof(float));
-  }
-  float *data() { return p_; }
-  const float *data() const { return p_; }
-  size_t size() const { return n_; }
-
- private:
-  float *p_ = nullptr;
-  size_t n_ = 0;
-};
-
-// A matrix W[M][K] packed in panels (see synth_kernels.h), plus its padded bias.
-struct Packed {
-  Buf w, bias;
-  int m = 0, mpad = 0, k = 0;
-  // bf16 copy (when the synth runs in bf16): panels over pairs of inputs, segments padded to even
-  std::vector<uint16_t> wb;
-  int k0 = 0, k0p = 0, k1p = 0, kpairs = 0;
-  // at(m, k) gives W[m][k]; bias_at(m) the bias (or null for none).
-  template <class F, class G>
-  void pack(int M, int K, F at, G bias_at, bool has_bias) {
-    m = M;
-    mpad = round16(M);
-    k = K;
-    w.resize((size_t)mpad * K);
-    float *d = w.data();
-    for (int p0 = 0; p0 < mpad; p0 += WN_SYNTH_PANEL) {
-      const int wd = std::min(WN_SYNTH_PANEL, mpad - p0);
-      float *panel = d + (size_t)p0 * K;
-      for (int kk = 0; kk < K; ++kk)
-        for (int c = 0; c < wd; ++c) panel[(size_t)kk * wd + c] = p0 + c < M ? at(p0 + c, kk) : 0.f;
-    }
-    if (has_bias) {
-      bias.resize(mpad);
-      for (int i = 0; i < M; ++i) bias.data()[i] = bias_at(i);
-    }
-  }
-  // Builds the bf16 panels from the fp32 ones; the input is two segments: columns < seg0 and the rest.
-  void make_bf16(int seg0) {
-    k0 = seg0;
-    k0p = (seg0 + 1) & ~1;
-    k1p = (k - seg0 + 1) & ~1;
-    kpairs = (k0p + k1p) / 2;
-    wb.assign((size_t)mpad * kpairs * 2, 0);
-    for (int p0 = 0; p0 < mpad; p0 += WN_SYNTH_PANEL) {
-      const int wd = std::min(WN_SYNTH_PANEL, mpad - p0);
-      const float *src = w.data() + (size_t)p0 * k;
-      uint16_t *dst = wb.data() + (size_t)p0 * kpairs * 2;
-      for (int kk = 0; kk < kpairs; ++kk)
-        for (int h = 0; h < 2; ++h) {
-          const int ip = 2 * kk + h;
-          const int col = ip < k0p ? (ip < seg0 ? ip : -1) : (ip - k0p < k - seg0 ? seg0 + ip - k0p : -1);
-          for (int c = 0; c < wd; ++c) dst[((size_t)kk * wd + c) * 2 + h] = col < 0 ? 0 : to_bf16(src[(size_t)col * wd + c]);
-        }
-    }
-  }
-  static uint16_t to_bf16(float f) {  // round to nearest even
-    uint32_t u;
-    std::memcpy(&u, &f, 4);
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
-  }
-};
-
-// Converts the two input segments of every stream into bf16 pairs: row b = [in0 (k0p), in1 (k1p)].
-static inline void stage_bf16(const Packed &P, const float *in0, int ld0, int k0, const float *in1, int ld1, int k1,
-                              int batch, uint32_t *dst) {
-  WN_DISPATCH(synth_stage_bf16, in0, ld0, k0, P.k0p, in1, ld1, k1, 2 * P.kpairs, batch, reinterpret_cast<uint16_t *>(dst));
-}
-
-static inline void gemm(const Packed &P, const float *in0, int ld0, int k0, const float *in1, int ld1, int k1, int batch,
-                        float *out, int ldo, bool use_bias, bool accumulate, uint32_t *stage = nullptr) {
-  if (stage) {  // bf16
-    stage_bf16(P, in0, ld0, k0, in1, ld1, k1, batch, stage);
-    SynthGemmBf16 g;
-    g.w = P.wb.data();
-    g.mpad = P.mpad;
-    g.kpairs = P.kpairs;
-    g.in = stage;
-    g.ldi = P.kpairs;
-    g.batch = batch;
-    g.out = out;
-    g.ldo = ldo;
-    g.bias = use_bias && P.bias.size() ? P.bias.data() : nullptr;
-    g.accumulate = accumulate ? 1 : 0;
-    WN_DISPATCH(synth_gemm_bf16, g);
-    return;
-  }
-  SynthGemm g;
-  g.w = P.w.data();
-  g.mpad = P.mpad;
-  g.k0 = k0;
-  g.k1 = k1;
-  g.in0 = in0;
-  g.in1 = in1;
-  g.ld0 = ld0;
-  g.ld1 = ld1;
-  g.batch = batch;
-  g.out = out;
-  g.ldo = ldo;
-  g.bias = use_bias && P.bias.size() ? P.bias.data() : nullptr;
-  g.accumulate = accumulate ? 1 : 0;
-  WN_DISPATCH(synth_gemm, g);
-}
 
 // Per-thread share of the model.
 struct ThreadPart {
@@ -550,13 +418,13 @@ class CpuSynth final : public SynthImpl {
         const int par = (int)(nb & 1);
         for (int p = p_lo; p < p_hi; ++p) {
           ThreadPart &tp = parts_[p];
-          gemm(tp.gate[l], past, Rp, R, x, Rp, R, B, tp.fg.data(), 2 * tp.dkpad, true, false, stg);
+          packed_gemm(tp.gate[l], past, Rp, R, x, Rp, R, B, tp.fg.data(), 2 * tp.dkpad, true, false, stg);
           WN_DISPATCH(synth_gate, tp.fg.data(), 2 * tp.dkpad, tp.dkpad, tp.dk, B, tp.z.data(), tp.dkpad);
           if (gen)
-            gemm(tp.skip[l], tp.z.data(), tp.dkpad, tp.dk, nullptr, 0, 0, B, skipx_.data() + (size_t)p * B * Sp, Sp,
+            packed_gemm(tp.skip[l], tp.z.data(), tp.dkpad, tp.dk, nullptr, 0, 0, B, skipx_.data() + (size_t)p * B * Sp, Sp,
                  false, l > 0, stg);
           if (l < L_ - 1)
-            gemm(tp.res[l], tp.z.data(), tp.dkpad, tp.dk, nullptr, 0, 0, B,
+            packed_gemm(tp.res[l], tp.z.data(), tp.dkpad, tp.dk, nullptr, 0, 0, B,
                  xbuf_.data() + ((size_t)par * T + p) * B * Rp, Rp, false, false, stg);
         }
         if (l < L_ - 1) {
@@ -596,10 +464,10 @@ class CpuSynth final : public SynthImpl {
         const int h1ld = std::max(16, tp.hkpad);
         float *plog = lbuf_.data() + (size_t)p * B * Qp;
         if (tp.hk > 0) {
-          gemm(tp.head1, h, Sp, S, nullptr, 0, 0, B, tp.h1.data(), h1ld, true, false, stg);
+          packed_gemm(tp.head1, h, Sp, S, nullptr, 0, 0, B, tp.h1.data(), h1ld, true, false, stg);
           float *h1 = tp.h1.data();
           for (size_t q = 0; q < (size_t)B * h1ld; ++q) h1[q] = h1[q] > 0.f ? h1[q] : 0.f;
-          gemm(tp.head2, h1, h1ld, tp.hk, nullptr, 0, 0, B, plog, Qp, false, false, stg);
+          packed_gemm(tp.head2, h1, h1ld, tp.hk, nullptr, 0, 0, B, plog, Qp, false, false, stg);
         } else {
           std::memset(plog, 0, sizeof(float) * B * Qp);
         }
