@@ -206,6 +206,42 @@ test('threads or not: one thread ("solo") and the 2-thread split give identical 
   }
 });
 
+// A child process with its own thread count (the addon reads WAVENET_THREADS once at load): samples
+// and logits of a 2-stream-batch and a 1-stream run, hashed.
+const synthChild = (batch: number) => `
+const a = require(${JSON.stringify(process.cwd() + '/build/Release/wavenet.node')});
+const c = { dilations: [1, 2, 4, 8, 16, 32, 64, 128, 1, 2], residual: 64, dilation: 64, skip: 256, head: 256, classes: 256 };
+const L = a.layout(c);
+let r = 4242;
+const rnd = () => ((r = (Math.imul(r, 1664525) + 1013904223) >>> 0) / 4294967296);
+const p = new Float32Array(L.total).map(() => (rnd() * 2 - 1) * 0.15);
+(async () => {
+  const s = new a.Synth(c, p, ${batch}, 'cpu');
+  await s.prime(new Uint8Array(${batch} * 200).map((_, i) => (i * 11) % 256), 200);
+  const g = await s.generate(600, new Float32Array(${batch}).fill(1), new BigUint64Array(${batch}).map((_, b) => BigInt(b + 3)), true);
+  const h = require('node:crypto').createHash('sha256');
+  h.update(Buffer.from(g.samples.buffer)); h.update(Buffer.from(g.logits.buffer));
+  console.log(JSON.stringify({ hash: h.digest('hex'), threads: a.cpuFeatures().threads, distinct: new Set(g.samples).size }));
+})();
+`;
+
+test('one thread and two give bit-identical samples and logits (WAVENET_THREADS=1 vs 2, child processes)', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const run = (env: Record<string, string>, batch: number) => {
+    const r = spawnSync(process.execPath, ['-e', synthChild(batch)], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as { hash: string; threads: number; distinct: number };
+  };
+  for (const batch of [1, 3]) {
+    const one = run({ WAVENET_THREADS: '1', WAVENET_SYNTH_MODE: '' }, batch);
+    const two = run({ WAVENET_THREADS: '2', WAVENET_SYNTH_MODE: 'parallel' }, batch);
+    assert.equal(one.threads, 1);
+    assert.equal(two.threads, 2);
+    assert.ok(one.distinct > 8, 'the run should wander over many classes');
+    assert.equal(one.hash, two.hash, `batch ${batch}`);
+  }
+});
+
 test('bf16 weights (precision bf16, AVX512-BF16 only): logits within the stated bound', async (t) => {
   // bf16 keeps 8 significant bits; with fp32 accumulation the stated bound is
   // max |diff| <= 0.02 * max(1, max |logit|) over every position (measured: about 1% of the largest logit at 10x3).

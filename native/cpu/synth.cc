@@ -9,187 +9,63 @@
 //   x_0 = bias + E1[c[t]] + E0[c[t-1]]
 //   per layer: fg = Wg.[x(t-d); x(t)] + bg; z = tanh(f) sigmoid(g); skip += Ws.z; x += Wr.z + br
 //   head: logits = W2.relu(W1.relu(skip + sum bs) + b1) + b2; sample with wn_uniform(seed, t)
-// Priming skips the skip/head work (only the residual chain and the rings are needed) and the last
-// layer's residual output is never computed (nothing reads it).
+// Priming skips the skip/head work and the last layer (only the residual chain and the rings are
+// needed), and the last layer's residual output is never computed (nothing reads it).
 //
-// Threads. T threads (the caller plus T-1 dedicated workers that sleep between calls and spin only
-// while a prime/generate call runs) split every layer by gate channels: thread k owns channels
-// J_k of D, computes f/g/z for them, its partial Wr[:,J_k].z_k and Ws[:,J_k].z_k. The residual
-// partials are exchanged through a spin barrier (one per layer), and every thread adds them in the
-// same order, so all threads hold bit-identical x. Skip partials stay private until the head, which
-// is split by W1 rows (H) with partial logits exchanged the same way. Sampling is done redundantly
-// by every thread for small batches, or split by stream (plus one barrier) for larger ones.
+// Threads: a two-stage pipeline. Only the residual chain (gate product, gate, residual product) is
+// autoregressive within a step; the skip products Ws_l.z_l feed only the head. So with two threads,
+// thread 0 ("chain") runs the chain of every layer for all channels and publishes z_l (one buffer
+// per layer, a release-store of a step/layer count: core/crew.h SpinSignal); thread 1 ("skip")
+// waits for each z_l and accumulates Ws_l.z_l in layer order. At the end of the step the head is
+// split in two fixed halves of the W1 rows: thread 1 publishes relu(skip) and takes one half, thread
+// 0 the other, and thread 0 adds the two partial logits and samples. Every sync is one-way (a
+// publish and a wait, no round trip): L + 2 per step, against L + 3 round-trip barriers when every
+// layer was split by channels (which bought +7 % at batch 1). Default model: chain ~614k MACs per
+// sample, skip ~491k, head ~131k, so the critical path is ~0.57 of one thread's work.
+// The partition does not depend on the thread count: one thread ("solo", also every run with
+// WAVENET_THREADS=1) runs the same products in the same order, so samples and logits are
+// bit-identical for 1 and 2 threads. Priming has no skip or head work and always runs solo.
+// More than two threads: the pipeline has two roles, so synthesis uses at most two. A third would
+// have to split a layer's products again with a barrier per layer; at batch 1 (a few 10k MACs per
+// layer) that does not pay. Not measured on more than 2 cores (the development machine has 2).
 //
-// Weights are repacked per thread into transposed panels (native/cpu/simd/synth_kernels.h) so each
-// matrix-vector (batch 1) or small matrix product (batch B: every weight load feeds B streams) is a
-// stream of contiguous loads and FMAs; the kernels are the per-ISA SIMD variants.
+// Whether the second thread runs at all is measured (Scheduler below): on a busy machine a thread
+// that waits for another one 30+ times per sample can lose more than it gains.
+//
+// Weights are packed once into transposed panels (native/cpu/synth_pack.h) so each matrix-vector
+// (batch 1) or small matrix product (batch B: every weight load feeds B streams) is a stream of
+// contiguous loads and FMAs; the kernels are the per-ISA SIMD variants (native/cpu/simd).
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
-#include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 #include "core/backend.h"
+#include "core/crew.h"
 #include "core/error.h"
-#include "core/platform.h"
 #include "core/rng.h"
 #include "core/runtime.h"
 #include "core/sample.h"
 #include "core/threadpool.h"
-#include "cpu/simd/synth_kernels.h"
-
-static inline void spin_pause() { wn::cpu_relax(); }  // x86 pause, arm64 yield (core/platform.h)
+#include "cpu/synth_pack.h"
 
 namespace wn {
 namespace {
 
-static inline int round16(int x) { return (x + 15) & ~15; }
-
-// 64-byte aligned float buffer.
-class Buf {
- public:
-  Buf() = default;
-  explicit Buf(size_t n) { resize(n); }
-  ~Buf() { std::free(p_); }
-  Buf(const Buf &) = delete;
-  Buf &operator=(const Buf &) = delete;
-  Buf(Buf &&o) noexcept : p_(o.p_), n_(o.n_) { o.p_ = nullptr; o.n_ = 0; }
-  Buf &operator=(Buf &&o) noexcept {
-    std::swap(p_, o.p_);
-    std::swap(n_, o.n_);
-    return *this;
-  }
-  void resize(size_t n) {
-    std::free(p_);
-    p_ = nullptr;
-    n_ = n;
-    if (n == 0) return;
-    size_t bytes = ((n * sizeof(float)) + 63) & ~(size_t)63;
-    p_ = static_cast<float *>(wn::aligned_malloc(64, bytes));
-    if (!p_) throw std::bad_alloc();
-    std::memset(p_, 0, bytes);
-  }
-  void zero() {
-    if (p_) std::memset(p_, 0, n_ * sizeof(float));
-  }
-  float *data() { return p_; }
-  const float *data() const { return p_; }
-  size_t size() const { return n_; }
-
- private:
-  float *p_ = nullptr;
-  size_t n_ = 0;
+// The model in packed form, shared by both threads (read-only after construction).
+struct SynthWeights {
+  Buf embed, in_bias;                // [2][Q][Rpad] (tap 0 = previous class, tap 1 = current); [Rpad]
+  std::vector<Packed> gate, skip, res;  // per layer; gate rows: f in 0..D-1, g in Dpad..Dpad+D-1
+  Packed head1[2], head2[2];         // the head in two halves of W1 rows (head2[0] carries b2)
+  int h0[2] = {0, 0}, hk[2] = {0, 0};  // the halves: rows [h0, h0 + hk) of W1
 };
 
-// A matrix W[M][K] packed in panels (see synth_kernels.h), plus its padded bias.
-struct Packed {
-  Buf w, bias;
-  int m = 0, mpad = 0, k = 0;
-  // bf16 copy (when the synth runs in bf16): panels over pairs of inputs, segments padded to even
-  std::vector<uint16_t> wb;
-  int k0 = 0, k0p = 0, k1p = 0, kpairs = 0;
-  // at(m, k) gives W[m][k]; bias_at(m) the bias (or null for none).
-  template <class F, class G>
-  void pack(int M, int K, F at, G bias_at, bool has_bias) {
-    m = M;
-    mpad = round16(M);
-    k = K;
-    w.resize((size_t)mpad * K);
-    float *d = w.data();
-    for (int p0 = 0; p0 < mpad; p0 += WN_SYNTH_PANEL) {
-      const int wd = std::min(WN_SYNTH_PANEL, mpad - p0);
-      float *panel = d + (size_t)p0 * K;
-      for (int kk = 0; kk < K; ++kk)
-        for (int c = 0; c < wd; ++c) panel[(size_t)kk * wd + c] = p0 + c < M ? at(p0 + c, kk) : 0.f;
-    }
-    if (has_bias) {
-      bias.resize(mpad);
-      for (int i = 0; i < M; ++i) bias.data()[i] = bias_at(i);
-    }
-  }
-  // Builds the bf16 panels from the fp32 ones; the input is two segments: columns < seg0 and the rest.
-  void make_bf16(int seg0) {
-    k0 = seg0;
-    k0p = (seg0 + 1) & ~1;
-    k1p = (k - seg0 + 1) & ~1;
-    kpairs = (k0p + k1p) / 2;
-    wb.assign((size_t)mpad * kpairs * 2, 0);
-    for (int p0 = 0; p0 < mpad; p0 += WN_SYNTH_PANEL) {
-      const int wd = std::min(WN_SYNTH_PANEL, mpad - p0);
-      const float *src = w.data() + (size_t)p0 * k;
-      uint16_t *dst = wb.data() + (size_t)p0 * kpairs * 2;
-      for (int kk = 0; kk < kpairs; ++kk)
-        for (int h = 0; h < 2; ++h) {
-          const int ip = 2 * kk + h;
-          const int col = ip < k0p ? (ip < seg0 ? ip : -1) : (ip - k0p < k - seg0 ? seg0 + ip - k0p : -1);
-          for (int c = 0; c < wd; ++c) dst[((size_t)kk * wd + c) * 2 + h] = col < 0 ? 0 : to_bf16(src[(size_t)col * wd + c]);
-        }
-    }
-  }
-  static uint16_t to_bf16(float f) {  // round to nearest even
-    uint32_t u;
-    std::memcpy(&u, &f, 4);
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
-  }
-};
-
-// Converts the two input segments of every stream into bf16 pairs: row b = [in0 (k0p), in1 (k1p)].
-static inline void stage_bf16(const Packed &P, const float *in0, int ld0, int k0, const float *in1, int ld1, int k1,
-                              int batch, uint32_t *dst) {
-  WN_DISPATCH(synth_stage_bf16, in0, ld0, k0, P.k0p, in1, ld1, k1, 2 * P.kpairs, batch, reinterpret_cast<uint16_t *>(dst));
-}
-
-static inline void gemm(const Packed &P, const float *in0, int ld0, int k0, const float *in1, int ld1, int k1, int batch,
-                        float *out, int ldo, bool use_bias, bool accumulate, uint32_t *stage = nullptr) {
-  if (stage) {  // bf16
-    stage_bf16(P, in0, ld0, k0, in1, ld1, k1, batch, stage);
-    SynthGemmBf16 g;
-    g.w = P.wb.data();
-    g.mpad = P.mpad;
-    g.kpairs = P.kpairs;
-    g.in = stage;
-    g.ldi = P.kpairs;
-    g.batch = batch;
-    g.out = out;
-    g.ldo = ldo;
-    g.bias = use_bias && P.bias.size() ? P.bias.data() : nullptr;
-    g.accumulate = accumulate ? 1 : 0;
-    WN_DISPATCH(synth_gemm_bf16, g);
-    return;
-  }
-  SynthGemm g;
-  g.w = P.w.data();
-  g.mpad = P.mpad;
-  g.k0 = k0;
-  g.k1 = k1;
-  g.in0 = in0;
-  g.in1 = in1;
-  g.ld0 = ld0;
-  g.ld1 = ld1;
-  g.batch = batch;
-  g.out = out;
-  g.ldo = ldo;
-  g.bias = use_bias && P.bias.size() ? P.bias.data() : nullptr;
-  g.accumulate = accumulate ? 1 : 0;
-  WN_DISPATCH(synth_gemm, g);
-}
-
-// Per-thread share of the model.
-struct ThreadPart {
-  int j0 = 0, dk = 0, dkpad = 0;  // gate channels [j0, j0 + dk)
-  int h0 = 0, hk = 0, hkpad = 0;  // head rows [h0, h0 + hk)
-  std::vector<Packed> gate, skip, res;  // per layer
-  Packed head1, head2;
-  // private work buffers
-  Buf x, fg, z, h, h1, tmp, logits;
-  std::vector<uint32_t> stage;  // bf16 inputs
+// Thread-private scratch.
+struct Scratch {
+  std::vector<uint32_t> stage;  // bf16 inputs (bf16 precision only)
+  uint32_t *stg() { return stage.empty() ? nullptr : stage.data(); }
 };
 
 class CpuSynth final : public SynthImpl {
@@ -202,145 +78,15 @@ class CpuSynth final : public SynthImpl {
     Q_ = c.classes;
     L_ = c.n_layers;
     Rp_ = round16(R_);
+    Dp_ = round16(D_);
     Sp_ = round16(S_);
     Qp_ = round16(Q_);
-    wn_layout lay;
-    wn_layout_get(&c, &lay);
-
-    // Threads: split gate channels and head rows in units of 16.
-    int T = default_threads();
-    T = std::min(T, (D_ + 15) / 16);
-    T = std::min(T, (H_ + 15) / 16);
-    if (L_ < 2) T = 1;  // the per-layer exchange is what orders the ring buffers between threads
-    // Threads pay off only when a layer has enough work to hide a barrier (~0.2 us): a few 10k MACs.
-    const double layer_macs = ((double)4 * D_ * R_ + (double)S_ * D_ + (double)R_ * D_) * batch;
-    if (layer_macs < 20000 && runtime().threads == 0) T = 1;  // unless a thread count was asked for
-    T = std::max(1, std::min(T, 64));
-    T_ = T;
-
-    // Input embedding and bias, kept as plain rows.
-    embed_.resize((size_t)2 * Q_ * Rp_);
-    in_bias_.resize(Rp_);
-    for (int tap = 0; tap < 2; ++tap)
-      for (int q = 0; q < Q_; ++q)
-        std::memcpy(embed_.data() + ((size_t)tap * Q_ + q) * Rp_, params + lay.input_embed + ((size_t)tap * Q_ + q) * R_,
-                    sizeof(float) * R_);
-    std::memcpy(in_bias_.data(), params + lay.input_bias, sizeof(float) * R_);
-
-    // Per-layer residual bias (added once, by every thread, in the same order) and the skip bias sum.
-    res_bias_.resize((size_t)L_ * Rp_);
-    skip_bias_.resize(Sp_);
-    std::vector<double> sb(S_, 0.0);
-    for (int l = 0; l < L_; ++l) {
-      wn_layer_layout ll;
-      wn_layer_layout_get(&c, l, &ll);
-      std::memcpy(res_bias_.data() + (size_t)l * Rp_, params + ll.res_b, sizeof(float) * R_);
-      for (int s = 0; s < S_; ++s) sb[s] += params[ll.skip_b + s];
-    }
-    for (int s = 0; s < S_; ++s) skip_bias_.data()[s] = (float)sb[s];
-    head2_bias_.resize(Qp_);
-    std::memcpy(head2_bias_.data(), params + lay.head2_b, sizeof(float) * Q_);
-
-    // Partition.
-    parts_.resize(T_);
-    const int du = (D_ + 15) / 16, hu = (H_ + 15) / 16;
-    for (int k = 0; k < T_; ++k) {
-      ThreadPart &tp = parts_[k];
-      int a = du * k / T_, b = du * (k + 1) / T_;
-      tp.j0 = std::min(D_, a * 16);
-      tp.dk = std::min(D_, b * 16) - tp.j0;
-      tp.dkpad = round16(tp.dk);
-      a = hu * k / T_;
-      b = hu * (k + 1) / T_;
-      tp.h0 = std::min(H_, a * 16);
-      tp.hk = std::min(H_, b * 16) - tp.h0;
-      tp.hkpad = round16(tp.hk);
-      tp.gate.resize(L_);
-      tp.skip.resize(L_);
-      tp.res.resize(L_);
-      for (int l = 0; l < L_; ++l) {
-        wn_layer_layout ll;
-        wn_layer_layout_get(&c, l, &ll);
-        const float *Wg = params + ll.gate_w, *bg = params + ll.gate_b;
-        const float *Ws = params + ll.skip_w, *Wr = params + ll.res_w;
-        const int j0 = tp.j0, dk = tp.dk, dkp = tp.dkpad, R = R_, D = D_;
-        // rows 0..dk-1: f of channels j0.., rows dkp..dkp+dk-1: g of the same channels; others zero.
-        auto grow = [=](int m) { return m < dkp ? (m < dk ? j0 + m : -1) : (m - dkp < dk ? D + j0 + m - dkp : -1); };
-        tp.gate[l].pack(
-            2 * dkp, 2 * R,
-            [=](int m, int kk) {
-              int r = grow(m);
-              return r < 0 ? 0.f : Wg[(size_t)r * 2 * R + kk];
-            },
-            [=](int m) {
-              int r = grow(m);
-              return r < 0 ? 0.f : bg[r];
-            },
-            true);
-        tp.skip[l].pack(
-            S_, dk, [=](int m, int kk) { return Ws[(size_t)m * D + j0 + kk]; }, [](int) { return 0.f; }, false);
-        if (l < L_ - 1)
-          tp.res[l].pack(
-              R_, dk, [=](int m, int kk) { return Wr[(size_t)m * D + j0 + kk]; }, [](int) { return 0.f; }, false);
-      }
-      const float *W1 = params + lay.head1_w, *b1 = params + lay.head1_b, *W2 = params + lay.head2_w;
-      const int h0 = tp.h0, S = S_, H = H_;
-      tp.head1.pack(
-          tp.hk, S_, [=](int m, int kk) { return W1[(size_t)(h0 + m) * S + kk]; }, [=](int m) { return b1[h0 + m]; },
-          true);
-      tp.head2.pack(
-          Q_, tp.hk, [=](int m, int kk) { return W2[(size_t)m * H + h0 + kk]; }, [](int) { return 0.f; }, false);
-      tp.x.resize((size_t)B_ * Rp_);
-      tp.fg.resize((size_t)B_ * 2 * tp.dkpad);
-      tp.z.resize((size_t)B_ * tp.dkpad);
-      tp.h.resize((size_t)B_ * Sp_);
-      tp.h1.resize((size_t)B_ * std::max(16, tp.hkpad));
-      tp.tmp.resize((size_t)B_ * Rp_);
-      tp.logits.resize((size_t)B_ * Qp_);
-    }
-
-    // Shared state.
-    ring_off_.resize(L_);
-    size_t ring_total = 0;
-    for (int l = 0; l < L_; ++l) {
-      ring_off_[l] = ring_total;
-      ring_total += (size_t)(c.dilations[l] + 1) * B_ * Rp_;
-    }
-    rings_.resize(ring_total);
-    xbuf_.resize((size_t)2 * T_ * B_ * Rp_);
-    skipx_.resize((size_t)T_ * B_ * Sp_);
-    lbuf_.resize((size_t)T_ * B_ * Qp_);
-    pending_.assign(B_, silence_class());
-    prev_.assign(B_, -1);
-    cls_.assign(B_, 0);
-    t_ = 0;
-
-    if (opt.precision == WN_SYNTH_BF16 && active_isa() == Isa::avx512 && cpu_features().avx512bf16) bf16_ = true;
-    if (bf16_) {
-      const int smax = std::max(std::max(2 * R_ + 2, S_ + 1), std::max(H_ + 1, D_ + 1));
-      for (auto &tp : parts_) {
-        for (int l = 0; l < L_; ++l) {
-          tp.gate[l].make_bf16(R_);
-          tp.skip[l].make_bf16(tp.dk);
-          if (l < L_ - 1) tp.res[l].make_bf16(tp.dk);
-        }
-        tp.head1.make_bf16(S_);
-        tp.head2.make_bf16(tp.hk);
-        tp.stage.assign((size_t)B_ * (smax / 2 + 1), 0);
-      }
-    }
+    pack_weights(params);
+    alloc_state();
+    bf16_ = opt.precision == WN_SYNTH_BF16 && active_isa() == Isa::avx512 && cpu_features().avx512bf16;
+    if (bf16_) make_bf16();
     force_ = opt.mode == WN_SYNTH_MODE_SOLO ? 0 : opt.mode == WN_SYNTH_MODE_PARALLEL ? 1 : -1;
-    arrive_.reset(new Flag[T_]);
-    for (int k = 1; k < T_; ++k) workers_.emplace_back([this, k] { worker_loop(k); });
-  }
-
-  ~CpuSynth() override {
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    for (auto &w : workers_) w.join();
+    crew_.reset(new Crew(pick_threads(batch)));
   }
 
   // The pending class after reset: 128 (silence) for 256 classes; half the classes for fewer
@@ -400,237 +146,328 @@ class CpuSynth final : public SynthImpl {
     float *logits = nullptr;
   };
 
-  // ---- threads
+  // ---- construction
 
-  // Runs a job in chunks of CHUNK steps. Each chunk runs either on all T threads or on the caller
-  // alone ("solo": the caller computes every thread's share itself, in the same order, so the
-  // numbers are identical). The choice adapts to the measured time per step: on a machine that is
-  // busy with other work, threads that must meet at a barrier 30+ times per sample lose far more
-  // than they gain, and solo wins. The slower mode is re-tried now and then (exponential back-off).
+  // Two threads, or one: where none was asked for (WAVENET_THREADS unset), a model whose layers are
+  // too small to hide a cross-core hand-over (~0.2 us: a few 10k MACs) runs on one.
+  int pick_threads(int batch) const {
+    if (default_threads() < 2) return 1;
+    const double layer_macs = ((double)4 * D_ * R_ + (double)S_ * D_ + (double)R_ * D_) * batch;
+    return layer_macs < 20000 && runtime().threads == 0 ? 1 : 2;
+  }
+
+  void pack_weights(const float *params) {
+    wn_layout lay;
+    wn_layout_get(&c_, &lay);
+    W_.embed.resize((size_t)2 * Q_ * Rp_);
+    W_.in_bias.resize(Rp_);
+    for (int tap = 0; tap < 2; ++tap)
+      for (int q = 0; q < Q_; ++q)
+        std::memcpy(W_.embed.data() + ((size_t)tap * Q_ + q) * Rp_, params + lay.input_embed + ((size_t)tap * Q_ + q) * R_,
+                    sizeof(float) * R_);
+    std::memcpy(W_.in_bias.data(), params + lay.input_bias, sizeof(float) * R_);
+    W_.gate.resize(L_);
+    W_.skip.resize(L_);
+    W_.res.resize(L_);
+    // the skip biases of all layers are summed (in double) into the bias of layer 0's skip product
+    std::vector<double> sb(S_, 0.0);
+    for (int l = 0; l < L_; ++l) {
+      wn_layer_layout ll;
+      wn_layer_layout_get(&c_, l, &ll);
+      for (int s = 0; s < S_; ++s) sb[s] += params[ll.skip_b + s];
+    }
+    for (int l = 0; l < L_; ++l) pack_layer(params, l, sb);
+    pack_head(params, lay);
+  }
+
+  void pack_layer(const float *params, int l, const std::vector<double> &skip_bias_sum) {
+    wn_layer_layout ll;
+    wn_layer_layout_get(&c_, l, &ll);
+    const float *Wg = params + ll.gate_w, *bg = params + ll.gate_b;
+    const float *Ws = params + ll.skip_w, *Wr = params + ll.res_w, *br = params + ll.res_b;
+    const int R = R_, D = D_, Dp = Dp_;
+    // rows 0..D-1: f, rows Dp..Dp+D-1: g of the same channels; the rows between are zero
+    auto grow = [=](int m) { return m < Dp ? (m < D ? m : -1) : (m - Dp < D ? D + m - Dp : -1); };
+    W_.gate[l].pack(
+        2 * Dp, 2 * R,
+        [=](int m, int kk) {
+          const int r = grow(m);
+          return r < 0 ? 0.f : Wg[(size_t)r * 2 * R + kk];
+        },
+        [=](int m) {
+          const int r = grow(m);
+          return r < 0 ? 0.f : bg[r];
+        },
+        true);
+    W_.skip[l].pack(
+        S_, D, [=](int m, int kk) { return Ws[(size_t)m * D + kk]; },
+        [&](int m) { return (float)skip_bias_sum[(size_t)m]; }, l == 0);
+    if (l < L_ - 1)
+      W_.res[l].pack(
+          R_, D, [=](int m, int kk) { return Wr[(size_t)m * D + kk]; }, [=](int m) { return br[m]; }, true);
+  }
+
+  // The head in two fixed halves of W1 rows (units of 16; the second may be empty), independent of
+  // the thread count so that one and two threads compute the same numbers.
+  void pack_head(const float *params, const wn_layout &lay) {
+    const float *W1 = params + lay.head1_w, *b1 = params + lay.head1_b;
+    const float *W2 = params + lay.head2_w, *b2 = params + lay.head2_b;
+    const int hu = (H_ + 15) / 16, first = std::max(1, hu / 2);
+    W_.h0[0] = 0;
+    W_.hk[0] = std::min(H_, first * 16);
+    W_.h0[1] = W_.hk[0];
+    W_.hk[1] = H_ - W_.hk[0];
+    const int S = S_, H = H_;
+    for (int p = 0; p < 2; ++p) {
+      const int h0 = W_.h0[p];
+      if (W_.hk[p] == 0) continue;
+      W_.head1[p].pack(
+          W_.hk[p], S_, [=](int m, int kk) { return W1[(size_t)(h0 + m) * S + kk]; }, [=](int m) { return b1[h0 + m]; },
+          true);
+      W_.head2[p].pack(
+          Q_, W_.hk[p], [=](int m, int kk) { return W2[(size_t)m * H + h0 + kk]; }, [=](int m) { return b2[m]; },
+          p == 0);
+    }
+  }
+
+  void alloc_state() {
+    ring_off_.resize(L_);
+    size_t ring_total = 0;
+    for (int l = 0; l < L_; ++l) {
+      ring_off_[l] = ring_total;
+      ring_total += (size_t)(c_.dilations[l] + 1) * B_ * Rp_;
+    }
+    rings_.resize(ring_total);
+    x_.resize((size_t)B_ * Rp_);
+    fg_.resize((size_t)B_ * 2 * Dp_);
+    z_.resize((size_t)L_ * B_ * Dp_);
+    skip_.resize((size_t)B_ * Sp_);
+    for (int p = 0; p < 2; ++p) {
+      h1_[p].resize((size_t)B_ * std::max(16, round16(W_.hk[p])));
+      lg_[p].resize((size_t)B_ * Qp_);
+    }
+    logits_.resize((size_t)B_ * Qp_);
+    pending_.assign(B_, silence_class());
+    prev_.assign(B_, -1);
+    cur_.assign(B_, 0);
+    next_.assign(B_, 0);
+    t_ = 0;
+  }
+
+  void make_bf16() {
+    for (int l = 0; l < L_; ++l) {
+      W_.gate[l].make_bf16(R_);
+      W_.skip[l].make_bf16(D_);
+      if (l < L_ - 1) W_.res[l].make_bf16(D_);
+    }
+    for (int p = 0; p < 2; ++p)
+      if (W_.hk[p] > 0) {
+        W_.head1[p].make_bf16(S_);
+        W_.head2[p].make_bf16(W_.hk[p]);
+      }
+    const int smax = std::max(std::max(2 * R_ + 2, S_ + 1), std::max(H_ + 1, D_ + 1));
+    for (auto &s : scratch_) s.stage.assign((size_t)B_ * (smax / 2 + 1), 0);
+  }
+
+  // ---- scheduling
+
+  // Runs a job in chunks of CHUNK steps. A generate chunk runs either on both threads (the pipeline)
+  // or on the caller alone ("solo": the same products in the same order, so the numbers are
+  // identical). The choice adapts to the measured time per step: on a machine that is busy with
+  // other work, a thread that waits for another 30+ times per sample can lose far more than it
+  // gains, and solo wins. The slower mode is re-tried now and then (exponential back-off).
   // A chunk run to measure a mode (first use, or a re-try of the losing one) is a short PROBE: on a
   // busy machine a parallel step can cost 10-20x a solo one, and a fresh synthesizer whose first two
   // 256-step chunks were parallel probes stalled ~450 ms in each (docs/perf.md). The very first
-  // chunk (cold caches, thread wake-up) runs solo and is not measured.
+  // chunk (cold caches, thread wake-up) runs solo and is not measured. Priming is always solo.
   static constexpr int CHUNK = 256, PROBE = 32;
   void run(const Job &j) {
-    const int mode = j.mode == Job::GENERATE ? 1 : 0;
+    const bool gen = j.mode == Job::GENERATE;
+    const bool adaptive = gen && crew_->size() > 1 && force_ < 0;
     for (int done = 0; done < j.n;) {
       Job sub = j;
-      bool par = T_ > 1 && force_ != 0;
-      bool probe = false;
-      if (par && force_ < 0) {
-        Adapt &a = adapt_[mode];
-        if (a.first) par = false, probe = true;                 // warm up, solo
-        else if (a.ema[1] <= 0) par = true, probe = true;       // measure parallel,
-        else if (a.ema[0] <= 0) par = false, probe = true;      // then solo,
-        else {                                                  // then the faster, re-trying the slower now and then
-          const int best = a.ema[1] <= a.ema[0] ? 1 : 0, other = 1 - best;
-          probe = a.chunks >= a.next_try[other];
-          par = (probe ? other : best) == 1;
-        }
-      }
+      bool par = gen && crew_->size() > 1 && force_ != 0, probe = false;
+      if (adaptive) choose(&par, &probe);
       sub.n = std::min(probe ? PROBE : CHUNK, j.n - done);
       sub.i0 = done;
       sub.n_total = j.n;
       const auto t0 = std::chrono::steady_clock::now();
       run_chunk(sub, par);
       const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / sub.n;
-      if (T_ > 1 && force_ < 0 && sub.n >= PROBE / 2) {
-        Adapt &a = adapt_[mode];
-        const int m = par ? 1 : 0;
-        // the latest measurement decides (an average would let one cold or preempted chunk keep
-        // a mode out for many back-off periods)
-        if (a.first) a.first = false;
-        else a.ema[m] = dt;
-        a.chunks++;
-        if (a.ema[1 - m] > 0 && a.ema[m] > a.ema[1 - m]) {  // this mode lost: back off before trying it again
-          a.backoff[m] = std::min(64, a.backoff[m] * 2);
-          a.next_try[m] = a.chunks + a.backoff[m];
-        } else {
-          a.backoff[m] = 1;
-        }
-      }
+      if (adaptive && sub.n >= PROBE / 2) record(par, dt);
       done += sub.n;
+    }
+  }
+
+  struct Adapt {
+    double last[2] = {0, 0};  // seconds per step of the latest measured chunk: [solo, parallel]
+    bool first = true;
+    long chunks = 0;
+    long next_try[2] = {0, 0};
+    int backoff[2] = {1, 1};
+  };
+
+  void choose(bool *par, bool *probe) const {
+    const Adapt &a = adapt_;
+    *probe = true;
+    if (a.first) *par = false;             // warm up, solo
+    else if (a.last[1] <= 0) *par = true;  // measure parallel,
+    else if (a.last[0] <= 0) *par = false; // then solo,
+    else {                                 // then the faster, re-trying the slower now and then
+      const int best = a.last[1] <= a.last[0] ? 1 : 0, other = 1 - best;
+      *probe = a.chunks >= a.next_try[other];
+      *par = (*probe ? other : best) == 1;
+    }
+  }
+
+  void record(bool par, double dt) {
+    Adapt &a = adapt_;
+    const int m = par ? 1 : 0;
+    // the latest measurement decides (an average would let one cold or preempted chunk keep a mode
+    // out for many back-off periods)
+    if (a.first) a.first = false;
+    else a.last[m] = dt;
+    a.chunks++;
+    if (a.last[1 - m] > 0 && a.last[m] > a.last[1 - m]) {  // this mode lost: back off before trying it again
+      a.backoff[m] = std::min(64, a.backoff[m] * 2);
+      a.next_try[m] = a.chunks + a.backoff[m];
+    } else {
+      a.backoff[m] = 1;
     }
   }
 
   void run_chunk(const Job &j, bool par) {
     job_ = j;
-    for (int q = 0; q < T_; ++q) arrive_[q].v.store(0, std::memory_order_relaxed);
-    done_.store(0, std::memory_order_relaxed);
     if (par) {
-      {
-        std::lock_guard<std::mutex> lk(mu_);
-        ++job_id_;
-      }
-      cv_.notify_all();
-      work(0, false);
-      int spins = 0;
-      while (done_.load(std::memory_order_acquire) != T_ - 1) {
-        if (++spins < 2000) spin_pause();
-        else std::this_thread::yield();
-      }
+      chain_done_.reset();
+      skip_done_.reset();
+      half_done_.reset();
+      crew_->run([this](int k) {
+        if (k == 0) chain_thread(false);
+        else if (k == 1) skip_thread();
+      });
     } else {
-      work(0, true);
+      chain_thread(true);
     }
-    // advance the shared stream state (the workers are idle now)
-    prev_ = end_prev_;
-    if (j.mode == Job::GENERATE) pending_ = end_cur_;
     t_ += j.n;
   }
 
-  void worker_loop(int k) {
-    uint64_t seen = 0;
-    for (;;) {
-      {
-        std::unique_lock<std::mutex> lk(mu_);
-        cv_.wait(lk, [&] { return stop_ || job_id_ != seen; });
-        if (stop_) return;
-        seen = job_id_;
-      }
-      work(k, false);
-      done_.fetch_add(1, std::memory_order_acq_rel);
-    }
-  }
+  // ---- the step loop
 
-  // All T threads arrive; returns when every one has. `n` counts this thread's barriers in the chunk.
-  // Each thread publishes its count in its own cache line and reads the others' (no shared
-  // read-modify-write), so for two threads a barrier is one cache-line transfer each way.
-  inline void barrier(int k, uint64_t &n) {
-    ++n;
-    arrive_[k].v.store(n, std::memory_order_release);
-    for (int j = 0; j < T_; ++j) {
-      if (j == k) continue;
-      int spins = 0;
-      while (arrive_[j].v.load(std::memory_order_acquire) < n) {
-        if (++spins < 2000) spin_pause();
-        else std::this_thread::yield();
-      }
-    }
-  }
-
-  // The step loop of thread k for the current chunk; solo: thread 0 alone does every part.
-  void work(int k, bool solo) {
+  // Thread 0: the residual chain of every step, the first half of the head, sampling. solo: also
+  // the skip thread's share, in the same order.
+  void chain_thread(bool solo) {
     const Job &j = job_;
-    ThreadPart &me = parts_[k];  // this thread's private buffers
-    const int p_lo = solo ? 0 : k, p_hi = solo ? T_ : k + 1;
     const bool gen = j.mode == Job::GENERATE;
-    const int B = B_, R = R_, Rp = Rp_, S = S_, Sp = Sp_, Q = Q_, Qp = Qp_, T = T_;
-    // sampling split by stream when the batch is large enough, else every thread samples every stream
-    const bool split_sample = !solo && B >= 2 * T && T > 1;
-    const bool sync = !solo && T > 1;
-    uint64_t nb = 0;  // barriers passed
-    std::vector<int> prev(prev_.begin(), prev_.end());
-    std::vector<int> cur(B), next(B);
-    if (gen) for (int b = 0; b < B; ++b) cur[b] = pending_[b];
-    float *x = me.x.data();
-    uint32_t *stg = bf16_ ? me.stage.data() : nullptr;  // bf16 input staging (null: fp32)
-
+    uint32_t *stg = scratch_[0].stg();
+    const int layers = gen ? L_ : L_ - 1;  // priming needs no gate of the last layer
+    if (gen) std::copy(pending_.begin(), pending_.end(), cur_.begin());
     for (int i = 0; i < j.n; ++i) {
       const uint64_t t = t_ + i;
-      const size_t gi = (size_t)j.i0 + i;  // index in the caller's arrays
       if (!gen)
-        for (int b = 0; b < B; ++b) cur[b] = j.classes[(size_t)b * j.stride + gi];
-      // x_0 = bias + E1[c_t] + E0[c_{t-1}]
-      for (int b = 0; b < B; ++b) {
-        float *xb = x + (size_t)b * Rp;
-        const float *e1 = embed_.data() + ((size_t)Q + cur[b]) * Rp;
-        const float *bi = in_bias_.data();
-        if (prev[b] >= 0) {
-          const float *e0 = embed_.data() + (size_t)prev[b] * Rp;
-          for (int r = 0; r < Rp; ++r) xb[r] = bi[r] + e1[r] + e0[r];
-        } else {
-          for (int r = 0; r < Rp; ++r) xb[r] = bi[r] + e1[r];
-        }
+        for (int b = 0; b < B_; ++b) cur_[b] = j.classes[(size_t)b * j.stride + j.i0 + i];
+      embed(t);
+      for (int l = 0; l < layers; ++l) {
+        chain_layer(l, t, stg);
+        if (!gen) continue;
+        if (solo) skip_layer(l, stg);
+        else chain_done_.publish((uint64_t)i * L_ + l + 1);
       }
-      if (k == 0) std::memcpy(ring_slot(0, t), x, sizeof(float) * B * Rp);
+      if (gen) {
+        if (solo) head_input();
+        else skip_done_.wait((uint64_t)i + 1);
+        head_half(0, stg);
+        if (solo) head_half(1, stg);
+        else half_done_.wait((uint64_t)i + 1);
+        sample(i, t);
+      }
+      std::copy(cur_.begin(), cur_.end(), prev_.begin());
+      if (gen) std::copy(next_.begin(), next_.end(), cur_.begin());
+    }
+    if (gen) std::copy(cur_.begin(), cur_.end(), pending_.begin());
+  }
 
+  // Thread 1 (generate only): the skip products of every layer as the chain publishes z_l, then
+  // relu(skip) for the head and the second half of the head.
+  void skip_thread() {
+    uint32_t *stg = scratch_[1].stg();
+    for (int i = 0; i < job_.n; ++i) {
       for (int l = 0; l < L_; ++l) {
-        const float *past = ring_slot(l, t + 1);  // slot of t - d == t + 1 (mod d + 1)
-        const int par = (int)(nb & 1);
-        for (int p = p_lo; p < p_hi; ++p) {
-          ThreadPart &tp = parts_[p];
-          gemm(tp.gate[l], past, Rp, R, x, Rp, R, B, tp.fg.data(), 2 * tp.dkpad, true, false, stg);
-          WN_DISPATCH(synth_gate, tp.fg.data(), 2 * tp.dkpad, tp.dkpad, tp.dk, B, tp.z.data(), tp.dkpad);
-          if (gen)
-            gemm(tp.skip[l], tp.z.data(), tp.dkpad, tp.dk, nullptr, 0, 0, B, skipx_.data() + (size_t)p * B * Sp, Sp,
-                 false, l > 0, stg);
-          if (l < L_ - 1)
-            gemm(tp.res[l], tp.z.data(), tp.dkpad, tp.dk, nullptr, 0, 0, B,
-                 xbuf_.data() + ((size_t)par * T + p) * B * Rp, Rp, false, false, stg);
-        }
-        if (l < L_ - 1) {
-          if (sync) barrier(k, nb);
-          const float *rb = res_bias_.data() + (size_t)l * Rp;
-          for (int b = 0; b < B; ++b) {
-            float *xb = x + (size_t)b * Rp;
-            for (int r = 0; r < Rp; ++r) xb[r] += rb[r];
-            for (int q = 0; q < T; ++q) {
-              const float *pp = xbuf_.data() + ((size_t)par * T + q) * B * Rp + (size_t)b * Rp;
-              for (int r = 0; r < Rp; ++r) xb[r] += pp[r];
-            }
-          }
-          if (k == 0) std::memcpy(ring_slot(l + 1, t), x, sizeof(float) * B * Rp);
-        }
+        chain_done_.wait((uint64_t)i * L_ + l + 1);
+        skip_layer(l, stg);
       }
-      if (!gen) {
-        for (int b = 0; b < B; ++b) prev[b] = cur[b];
-        continue;
-      }
+      head_input();
+      skip_done_.publish((uint64_t)i + 1);
+      head_half(1, stg);
+      half_done_.publish((uint64_t)i + 1);
+    }
+  }
 
-      // head
-      if (sync) barrier(k, nb);  // skip partials complete
-      float *h = me.h.data();
-      for (int b = 0; b < B; ++b) {
-        float *hb = h + (size_t)b * Sp;
-        const float *sb = skip_bias_.data();
-        for (int s = 0; s < Sp; ++s) hb[s] = sb[s];
-        for (int q = 0; q < T; ++q) {
-          const float *pp = skipx_.data() + ((size_t)q * B + b) * Sp;
-          for (int s = 0; s < Sp; ++s) hb[s] += pp[s];
-        }
-        for (int s = 0; s < Sp; ++s) hb[s] = hb[s] > 0.f ? hb[s] : 0.f;
-      }
-      for (int p = p_lo; p < p_hi; ++p) {
-        ThreadPart &tp = parts_[p];
-        const int h1ld = std::max(16, tp.hkpad);
-        float *plog = lbuf_.data() + (size_t)p * B * Qp;
-        if (tp.hk > 0) {
-          gemm(tp.head1, h, Sp, S, nullptr, 0, 0, B, tp.h1.data(), h1ld, true, false, stg);
-          float *h1 = tp.h1.data();
-          for (size_t q = 0; q < (size_t)B * h1ld; ++q) h1[q] = h1[q] > 0.f ? h1[q] : 0.f;
-          gemm(tp.head2, h1, h1ld, tp.hk, nullptr, 0, 0, B, plog, Qp, false, false, stg);
-        } else {
-          std::memset(plog, 0, sizeof(float) * B * Qp);
-        }
-      }
-      if (sync) barrier(k, nb);  // partial logits complete
-      for (int b = 0; b < B; ++b) {
-        if (split_sample && b % T != k) continue;
-        float *lg = me.logits.data() + (size_t)b * Qp;
-        const float *b2 = head2_bias_.data();
-        for (int q = 0; q < Q; ++q) lg[q] = b2[q];
-        for (int p = 0; p < T; ++p) {
-          const float *pl = lbuf_.data() + ((size_t)p * B + b) * Qp;
-          for (int q = 0; q < Q; ++q) lg[q] += pl[q];
-        }
-        const int s = wn_sample(lg, Q, j.temperature[b], cut_p(b), cut_k(b), wn_uniform(j.seed[b], t));
-        if (split_sample || k == 0) {
-          j.out[(size_t)b * j.n_total + gi] = (uint8_t)s;
-          if (j.logits) std::memcpy(j.logits + ((size_t)b * j.n_total + gi) * Q, lg, sizeof(float) * Q);
-        }
-        if (split_sample) cls_[b] = s;
-        else next[b] = s;
-      }
-      if (split_sample) barrier(k, nb);  // every stream's class is in cls_
-      for (int b = 0; b < B; ++b) {
-        prev[b] = cur[b];
-        cur[b] = split_sample ? cls_[b] : next[b];
+  // x_0 = bias + E1[c_t] + E0[c_{t-1}], also into layer 0's ring.
+  void embed(uint64_t t) {
+    for (int b = 0; b < B_; ++b) {
+      float *xb = x_.data() + (size_t)b * Rp_;
+      const float *e1 = W_.embed.data() + ((size_t)Q_ + cur_[b]) * Rp_;
+      const float *bi = W_.in_bias.data();
+      if (prev_[b] >= 0) {
+        const float *e0 = W_.embed.data() + (size_t)prev_[b] * Rp_;
+        for (int r = 0; r < Rp_; ++r) xb[r] = bi[r] + e1[r] + e0[r];
+      } else {
+        for (int r = 0; r < Rp_; ++r) xb[r] = bi[r] + e1[r];
       }
     }
-    if (k == 0) {
-      end_prev_ = prev;
-      end_cur_ = cur;
+    std::memcpy(ring_slot(0, t), x_.data(), sizeof(float) * B_ * Rp_);
+  }
+
+  // Layer l of the chain: z_l = gate(Wg.[x(t-d); x(t)] + bg), then x += Wr.z_l + br (into the next
+  // layer's ring), except after the last layer.
+  void chain_layer(int l, uint64_t t, uint32_t *stg) {
+    const float *past = ring_slot(l, t + 1);  // slot of t - d == t + 1 (mod d + 1)
+    float *z = z_.data() + (size_t)l * B_ * Dp_;
+    packed_gemm(W_.gate[l], past, Rp_, R_, x_.data(), Rp_, R_, B_, fg_.data(), 2 * Dp_, true, false, stg);
+    WN_DISPATCH(synth_gate, fg_.data(), 2 * Dp_, Dp_, D_, B_, z, Dp_);
+    if (l == L_ - 1) return;
+    packed_gemm(W_.res[l], z, Dp_, D_, nullptr, 0, 0, B_, x_.data(), Rp_, true, true, stg);
+    std::memcpy(ring_slot(l + 1, t), x_.data(), sizeof(float) * B_ * Rp_);
+  }
+
+  // skip (+)= Ws_l.z_l; layer 0 starts from the sum of the skip biases.
+  void skip_layer(int l, uint32_t *stg) {
+    packed_gemm(W_.skip[l], z_.data() + (size_t)l * B_ * Dp_, Dp_, D_, nullptr, 0, 0, B_, skip_.data(), Sp_, l == 0,
+                l > 0, stg);
+  }
+
+  void head_input() {
+    float *s = skip_.data();
+    for (size_t q = 0; q < (size_t)B_ * Sp_; ++q) s[q] = s[q] > 0.f ? s[q] : 0.f;
+  }
+
+  // Half p of the head: h1_p = relu(W1_p.relu(skip) + b1_p); lg_p = W2[:, half p].h1_p (+ b2 for p = 0).
+  void head_half(int p, uint32_t *stg) {
+    float *lg = lg_[p].data();
+    if (W_.hk[p] == 0) {
+      std::memset(lg, 0, sizeof(float) * B_ * Qp_);
+      return;
+    }
+    const int ld = std::max(16, round16(W_.hk[p]));
+    float *h1 = h1_[p].data();
+    packed_gemm(W_.head1[p], skip_.data(), Sp_, S_, nullptr, 0, 0, B_, h1, ld, true, false, stg);
+    for (size_t q = 0; q < (size_t)B_ * ld; ++q) h1[q] = h1[q] > 0.f ? h1[q] : 0.f;
+    packed_gemm(W_.head2[p], h1, ld, W_.hk[p], nullptr, 0, 0, B_, lg, Qp_, p == 0, false, stg);
+  }
+
+  // logits = lg_0 + lg_1; sample every stream into next_ (and the caller's arrays).
+  void sample(int i, uint64_t t) {
+    const Job &j = job_;
+    const size_t gi = (size_t)j.i0 + i;  // index in the caller's arrays
+    for (int b = 0; b < B_; ++b) {
+      float *lg = logits_.data() + (size_t)b * Qp_;
+      const float *l0 = lg_[0].data() + (size_t)b * Qp_, *l1 = lg_[1].data() + (size_t)b * Qp_;
+      for (int q = 0; q < Q_; ++q) lg[q] = l0[q] + l1[q];
+      const int s = wn_sample(lg, Q_, j.temperature[b], cut_p(b), cut_k(b), wn_uniform(j.seed[b], t));
+      j.out[(size_t)b * j.n_total + gi] = (uint8_t)s;
+      if (j.logits) std::memcpy(j.logits + ((size_t)b * j.n_total + gi) * Q_, lg, sizeof(float) * Q_);
+      next_[b] = s;
     }
   }
 
@@ -640,35 +477,25 @@ class CpuSynth final : public SynthImpl {
   }
 
   wn_config c_;
-  int B_, R_, D_, S_, H_, Q_, L_, Rp_, Sp_, Qp_, T_ = 1;
-  Buf embed_, in_bias_, res_bias_, skip_bias_, head2_bias_;
-  std::vector<ThreadPart> parts_;
+  int B_, R_, D_, S_, H_, Q_, L_, Rp_, Dp_, Sp_, Qp_;
+  SynthWeights W_;
+  // stream state (thread 0 only)
   std::vector<size_t> ring_off_;
-  Buf rings_, xbuf_, skipx_, lbuf_;
-  std::vector<int> pending_, prev_, cls_, end_prev_, end_cur_;
+  Buf rings_, x_, fg_;
+  std::vector<int> pending_, prev_, cur_, next_;
   uint64_t t_ = 0;
+  // handed from thread 0 to thread 1 (z_, per layer) and back (skip_ after relu, lg_[1])
+  Buf z_, skip_, h1_[2], lg_[2], logits_;
+  Scratch scratch_[2];
 
   Job job_;
-  struct Adapt {
-    double ema[2] = {0, 0};  // seconds per step of the latest measured chunk: [solo, parallel]
-    bool first = true;
-    long chunks = 0;
-    long next_try[2] = {0, 0};
-    int backoff[2] = {1, 1};
-  };
-  Adapt adapt_[2];  // [prime, generate]
+  Adapt adapt_;  // generate's solo/parallel choice
   bool bf16_ = false;  // wn_synth_options.precision bf16, on CPUs with AVX512-BF16
   int force_ = -1;  // wn_synth_options.mode: -1 auto, 0 solo, 1 parallel (for tests and benchmarks)
-  std::vector<std::thread> workers_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  uint64_t job_id_ = 0;
-  bool stop_ = false;
-  struct alignas(64) Flag {
-    std::atomic<uint64_t> v{0};
-  };
-  std::unique_ptr<Flag[]> arrive_;  // per-thread barrier counts
-  std::atomic<int> done_{0};
+  SpinSignal chain_done_;  // thread 0: steps * L + layers whose z (and x) are complete in this chunk
+  SpinSignal skip_done_;   // thread 1: steps whose relu(skip) is complete
+  SpinSignal half_done_;   // thread 1: steps whose second half of the logits is complete
+  std::unique_ptr<Crew> crew_;  // last member: its threads stop before the buffers above go
 };
 
 }  // namespace

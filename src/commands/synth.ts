@@ -372,7 +372,7 @@ export const synthCommand: CommandModule<object, SynthArgs> = {
           'A DC blocker (10 Hz, before anything else) is on unless --raw; the summary reports DC, peak, RMS and loudness. ' +
           'Defaults (--top-p, --prime) were chosen by measurement: docs/audio.md. ' +
           'Environment: WAVENET_SYNTH_PRECISION=bf16 runs the CPU kernel with bf16 weights on CPUs with AVX512-BF16 ' +
-          '(faster; logits within about 1% of fp32, so the audio differs from the fp32 default); WAVENET_THREADS caps the threads.',
+          '(faster; logits within about 1% of fp32, so the audio differs from the fp32 default); WAVENET_THREADS caps the threads (synthesis uses at most two; the audio is the same for one and two).',
       ) as unknown as Argv<SynthArgs>,
   handler: async (argv: ArgumentsCamelCase<SynthArgs>) => {
     const checked = checkSynthArgs(argv);
