@@ -7,7 +7,7 @@
  *   node --import tsx scripts/bench-render.ts [--textures 64] [--seconds 2] [--config default|small]
  *        [--repeats 1] [--device cpu|cuda] [--out bench-results/render-cpu.json]
  *
- * default config: dilations 10x3, R 64, D 64, S 256, H 256 (DESIGN.md); small: 10x2, R 32, D 32, S 128, H 128.
+ * default config: dilations 10x3, R 64, D 64, S 256, H 256 (DEFAULT_CONFIG, src/model/config.ts); small: 10x2, R 32, D 32, S 128, H 128.
  * Runs alternate (batched, one at a time, batched, ...): with --repeats R each mode renders R x
  * textures x seconds of audio in all, and the medians and the per-pair speedups are reported (pairs
  * run back to back, so a busy machine slows both sides of a pair alike).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU check of the CUDA backend (issue 5): the CUDA-vs-CPU tests, then every GPU benchmark, one table.
+# The GPU check of the CUDA backend: the CUDA-vs-CPU tests, then every GPU benchmark, one table.
 #
 # On the development machine (nvcc, no GPU), once the project builds:
 #   bash scripts/gpu-check.sh prepare

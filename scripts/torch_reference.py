@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The wavenet model of ../shared/DESIGN.md in plain PyTorch ops, as an independent reference for the
+"""The wavenet model (its equations: docs/checkpoints.md) in plain PyTorch ops, as an independent reference for the
 engine's CUDA trainer: the same parameter layout (native/include/wavenet.h), the same initial weights
 and the same crops, read from the files scripts/cuda-loss-curve.ts writes.
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { native } from '../src/native.js';
-import { DEFAULT_CONFIG, parseDilations, formatDilations, paramLayout, paramCount, receptiveField, toNative } from '../src/model/config.js';
+import { CONFIG_LIMITS, DEFAULT_CONFIG, checkConfig, parseDilations, formatDilations, paramLayout, paramCount, receptiveField, toNative } from '../src/model/config.js';
 import { resolveDevice } from '../src/device.js';
 import { UserError } from '../src/util/errors.js';
 
@@ -38,6 +38,37 @@ test('TypeScript parameter layout matches the native layout', () => {
     });
     assert.equal(nl.receptiveField, receptiveField(c));
   }
+});
+
+test('the limits are checked in TypeScript: every config at their edges passes the C API guard, which only refuses misuse beyond them', () => {
+  const L = CONFIG_LIMITS;
+  const c = (o: Partial<typeof DEFAULT_CONFIG>) => ({ ...DEFAULT_CONFIG, dilations: [1, 2], residual: 4, dilation: 4, skip: 4, head: 4, ...o });
+  // the edges of each limit, as checkConfig accepts them; the addon accepts each of them too
+  const edges = [
+    c({ dilations: [L.maxDilation] }),
+    c({ dilations: new Array(L.maxLayers).fill(1) }),
+    c({ dilations: [L.maxDilation, L.maxDilation, L.maxDilation, L.maxReceptiveField - 2 - 3 * L.maxDilation] }),
+    c({ residual: L.maxChannels, dilation: L.maxChannels, skip: L.maxChannels, head: L.maxChannels }),
+  ];
+  for (const e of edges) {
+    assert.deepEqual(checkConfig(e), e);
+    assert.equal(native().layout(toNative(e)).total, paramCount(e));
+  }
+  // one past an edge: TypeScript refuses it in one line naming the flag, the addon still takes it
+  // (its guard is against overflow and nonsense, not the product's limits)
+  const past = [
+    [c({ dilations: [L.maxDilation + 1] }), /--dilations/],
+    [c({ residual: L.maxChannels + 1 }), /--residual-channels/],
+    [c({ head: L.maxChannels + 1 }), /--head-channels/],
+  ] as const;
+  for (const [p, flag] of past) {
+    assert.throws(() => checkConfig(p), (e: Error) => e instanceof UserError && flag.test(e.message) && !e.message.includes('\n'));
+    assert.equal(native().layout(toNative(p)).total, paramCount(p));
+  }
+  // misuse of the C API: refused there too
+  assert.throws(() => native().layout(toNative(c({ dilations: [2 ** 20 + 1] }))), /dilation of layer 0/);
+  assert.throws(() => native().layout(toNative(c({ residual: 8193 }))), /residual channels/);
+  assert.throws(() => native().layout(toNative(c({ dilations: [0] }))), /dilation of layer 0/);
 });
 
 test('device resolution: cpu always works, cuda without a GPU is a clear error, auto falls back', () => {

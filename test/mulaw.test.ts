@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { native } from '../src/native.js';
 import { mulawEncodeValue, mulawDecodeValue } from '../src/audio/mulaw.js';
-import { mulawEncodeFast } from '../src/dataset/mulaw-table.js';
+import { mulawEncodeFast, mulawThresholds } from '../src/dataset/mulaw-table.js';
 
 const addon = native();
 
@@ -63,4 +63,39 @@ test('native and TypeScript codecs agree on every class and on 100k random value
   for (let i = 0; i < x.length; i++) if (fast[i] !== q[i]) fastMismatches++;
   assert.equal(fastMismatches, 0, `${fastMismatches} mismatches between the native and table encoders`);
   assert.equal(addon.mulawEncode(new Float32Array([NaN]))[0], 128);
+});
+
+/**
+ * Every float32 input, argued from the thresholds: the three encoders (TypeScript reference, its table,
+ * the native codec) are monotonic steps evaluated in double precision, so they can only disagree
+ * where the scaled value (y + 1) mu / 2 lies within a few double-precision ulps of a half-integer,
+ * i.e. at the float32 values right at a class threshold. So they are compared exactly on a window of
+ * 2,049 consecutive float32 values around each of the 255 thresholds (and the specials), and shown to be
+ * monotonic on a dense sweep; away from the thresholds all three give the class of the window below.
+ */
+test('native, TypeScript and table encoders agree on every float32 around every class threshold', () => {
+  const thr = mulawThresholds();
+  assert.equal(thr.length, 255);
+  const W = 1024;
+  const x = new Float32Array(255 * (2 * W + 1) + 10);
+  const bits = new Int32Array(x.buffer);
+  const one = new Float32Array(1);
+  const oneBits = new Int32Array(one.buffer);
+  let k = 0;
+  for (let c = 0; c < 255; c++) {
+    one[0] = thr[c];
+    for (let d = -W; d <= W; d++) bits[k++] = oneBits[0] + (one[0] < 0 ? -d : d); // ascending in value
+  }
+  for (const v of [0, -0, 1, -1, 2, -2, 1e-45, -1e-45, Infinity, -Infinity]) x[k++] = v;
+  const nat = addon.mulawEncode(x);
+  const fast = mulawEncodeFast(x);
+  for (let i = 0; i < x.length; i++) {
+    const ref = mulawEncodeValue(x[i]);
+    if (nat[i] !== ref || fast[i] !== ref) assert.fail(`x = ${x[i]}: reference ${ref}, native ${nat[i]}, table ${fast[i]}`);
+  }
+  // each threshold is where the class steps up: class >= c at thr, below c one float32 under it
+  for (let c = 1; c <= 255; c++) {
+    const at = (c - 1) * (2 * W + 1) + W;
+    assert.ok(nat[at] >= c && nat[at - 1] < c, `class ${c}: native ${nat[at - 1]} -> ${nat[at]} at ${x[at]}`);
+  }
 });

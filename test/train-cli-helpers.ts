@@ -17,7 +17,7 @@ export interface ChunkSpec {
   data: Uint8Array;
 }
 
-/** Writes DIR/manifest.json and DIR/chunks/*.mulaw (the dataset format of issue 2). */
+/** Writes DIR/manifest.json and DIR/chunks/*.mulaw (the dataset format of datasets/README.md). */
 export function writeDataset(dir: string, chunks: ChunkSpec[]): string {
   mkdirSync(join(dir, 'chunks'), { recursive: true });
   const list = chunks.map((c, i) => {

@@ -2,8 +2,9 @@
  * Continuous mu-law companding as WaveNet uses it (not G.711):
  *   y = sign(x) ln(1 + mu|x|) / ln(1 + mu), class = round((y + 1) / 2 * mu)
  * class(0.0) = 128, class(1.0) = 255, class(-1.0) = 0 for mu = 255.
- * The native addon has the same codec over whole buffers (wn_mulaw_encode); this TypeScript copy is
- * the independent reference the tests compare it with, and serves single values.
+ * This is the TypeScript definition of the codec: the table encoder ingest uses for whole buffers
+ * (src/dataset/mulaw-table.ts) is derived from it (its class thresholds are found with it), and the
+ * native addon's codec (wn_mulaw_encode, native/core/mulaw.cc) is tested equal to it on every input.
  */
 export const MU = 255;
 

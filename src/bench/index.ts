@@ -1,9 +1,7 @@
-/** The `wavenet bench` subcommands. Each module registers one line here. */
+/** The `wavenet bench` subcommands. */
 import type { CommandModule } from 'yargs';
 import { benchSynthCommand } from './synth.js';
 import { benchTrainCommand } from './train.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const benchCommands: CommandModule<any, any>[] = [];
-benchCommands.push(benchSynthCommand);
-benchCommands.push(benchTrainCommand);
+// biome-ignore lint/suspicious/noExplicitAny: each command has its own argument types; yargs takes them as one list
+export const benchCommands: CommandModule<any, any>[] = [benchSynthCommand, benchTrainCommand];

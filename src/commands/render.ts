@@ -133,6 +133,43 @@ function printSummary(r: RenderResult, device: string) {
   console.log(`index: ${r.index}${r.contactSheet ? `\ncontact sheet: ${r.contactSheet}` : ''}`);
 }
 
+/** The output and sampling flags of render, checked: sample rate, normalization target, batch, top-p/top-k. */
+function renderFlags(argv: RenderArgs, textures: number) {
+  const sampleRate = argv.sampleRate ?? MODEL_RATE;
+  if (!Number.isInteger(sampleRate) || sampleRate < 1000 || sampleRate > 384000) {
+    throw new UserError(`--sample-rate ${argv.sampleRate}: expected a whole number of Hz from 1000 to 384000`);
+  }
+  let normalize = null;
+  if (argv.normalize !== undefined) {
+    normalize = parseNormalize(argv.normalize);
+    if (!normalize) throw new UserError(`--normalize '${argv.normalize}': expected a peak level like -1dBFS or a loudness like -16LUFS`);
+    if (normalize.kind === 'peak' && normalize.db > 0) throw new UserError(`--normalize ${argv.normalize}: a peak above 0 dBFS would clip`);
+    if (normalize.kind === 'lufs' && (normalize.lufs > 0 || normalize.lufs < -70)) {
+      throw new UserError(`--normalize ${argv.normalize}: expected a loudness from -70 to 0 LUFS`);
+    }
+  }
+  const batch = argv.batch ?? Math.min(textures, RENDER_DEFAULTS.maxBatch);
+  if (!Number.isInteger(batch) || batch < 1 || batch > 4096) throw new UserError(`--batch ${argv.batch}: expected a whole number from 1 to 4096`);
+  const { topP, topK } = checkCut(argv.topP ?? SAMPLING_DEFAULTS.topP, argv.topK ?? SAMPLING_DEFAULTS.topK);
+  return { sampleRate, normalize, batch, topP, topK };
+}
+
+/**
+ * Textures primed from the model's dataset need the checkpoint to name a dataset that is there. When
+ * only the default asked for it (no --prime), they start from silence instead, with a note.
+ */
+function checkDatasetPrimes(argv: RenderArgs, textures: TextureSpec[], ckPath: string, metadata: Record<string, string>, log: (line: string) => void): void {
+  if (!textures.some((t) => t.prime === DATASET_PRIME)) return;
+  try {
+    datasetPrimeSource(ckPath, metadata);
+  } catch (e) {
+    if (argv.prime !== undefined || !(e instanceof UserError)) throw e;
+    // only the default asked for it: render from silence instead
+    if (!argv.json) log(`note: textures start from silence (${e.message.replace(/^--prime dataset: /, '')})`);
+    for (const t of textures) if (t.prime === DATASET_PRIME) t.prime = null;
+  }
+}
+
 export const renderCommand: CommandModule<object, RenderArgs> = {
   command: 'render',
   describe: 'Render a batch of textures (parallel streams, own seed/temperature/prime each; loop, fades, normalize)',
@@ -174,23 +211,7 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
       ) as unknown as Argv<RenderArgs>,
   handler: async (argv: ArgumentsCamelCase<RenderArgs>) => {
     const plan = planRender(argv);
-    const sampleRate = argv.sampleRate ?? MODEL_RATE;
-    if (!Number.isInteger(sampleRate) || sampleRate < 1000 || sampleRate > 384000) {
-      throw new UserError(`--sample-rate ${argv.sampleRate}: expected a whole number of Hz from 1000 to 384000`);
-    }
-    let normalize = null;
-    if (argv.normalize !== undefined) {
-      normalize = parseNormalize(argv.normalize);
-      if (!normalize) throw new UserError(`--normalize '${argv.normalize}': expected a peak level like -1dBFS or a loudness like -16LUFS`);
-      if (normalize.kind === 'peak' && normalize.db > 0) throw new UserError(`--normalize ${argv.normalize}: a peak above 0 dBFS would clip`);
-      if (normalize.kind === 'lufs' && (normalize.lufs > 0 || normalize.lufs < -70)) {
-        throw new UserError(`--normalize ${argv.normalize}: expected a loudness from -70 to 0 LUFS`);
-      }
-    }
-    const batch = argv.batch ?? Math.min(plan.textures.length, RENDER_DEFAULTS.maxBatch);
-    if (!Number.isInteger(batch) || batch < 1 || batch > 4096) throw new UserError(`--batch ${argv.batch}: expected a whole number from 1 to 4096`);
-
-    const { topP, topK } = checkCut(argv.topP ?? SAMPLING_DEFAULTS.topP, argv.topK ?? SAMPLING_DEFAULTS.topK);
+    const { sampleRate, normalize, batch, topP, topK } = renderFlags(argv, plan.textures.length);
     const { path: ckPath, note: modelNote } = resolveModelOrBundled(argv.model);
     const ck = await loadCheckpoint(ckPath);
     const dev = resolveDevice(argv.device);
@@ -198,16 +219,7 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
     if (modelNote && !argv.json) progress.log(modelNote);
     const readiness = readinessNote(ckPath, ck.step, ck.metadata);
     if (readiness) progress.log(readiness);
-    if (plan.textures.some((t) => t.prime === DATASET_PRIME)) {
-      try {
-        datasetPrimeSource(ckPath, ck.metadata);
-      } catch (e) {
-        if (argv.prime !== undefined || !(e instanceof UserError)) throw e;
-        // only the default asked for it: render from silence instead
-        if (!argv.json) progress.log(`note: textures start from silence (${e.message.replace(/^--prime dataset: /, '')})`);
-        for (const t of plan.textures) if (t.prime === DATASET_PRIME) t.prime = null;
-      }
-    }
+    checkDatasetPrimes(argv, plan.textures, ckPath, ck.metadata, (l) => progress.log(l));
     if (dev.note && !argv.json) progress.log(dev.note);
     if (!argv.json) {
       progress.log(`model ${ckPath} (step ${ck.step}, dilations ${formatDilations(ck.config.dilations)}, receptive field ${receptiveField(ck.config)} samples)`);

@@ -7,7 +7,7 @@ import { faultAt } from '../util/faults.js';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { basename, join, relative } from 'node:path';
 import { existsSync } from 'node:fs';
-import { resolveDevice, type DeviceChoice } from '../device.js';
+import { resolveDevice, type DeviceChoice, type ResolvedDevice } from '../device.js';
 import { checkMemory } from '../model/memory.js';
 import { DEFAULT_CONFIG, checkConfig, formatDilations, parseDilations, type ModelConfig } from '../model/config.js';
 import { UserError } from '../util/errors.js';
@@ -15,7 +15,8 @@ import { withDevice, withJson, withModelOptions } from './options.js';
 import { checkDataArg, chooseDataset, datasetChoiceNote, type DatasetChoice } from '../train/data.js';
 import { parseDuration } from '../dataset/options.js';
 import { formatDuration, readRunConfig, type LogRow } from '../train/run.js';
-import { TrainingSession, checkTrainOptions, type TrainOptions } from '../train/loop.js';
+import type { TrainingSettings } from '../train/checkpoint.js';
+import { TrainingSession, checkTrainOptions, type TrainEvents, type TrainOptions, type TrainSummary } from '../train/loop.js';
 
 /**
  * Checkpoints and validation come by steps or by wall time, whichever first. The step counts suit a
@@ -117,6 +118,31 @@ function rel(p: string): string {
   return r && !r.startsWith('..') ? r : p;
 }
 
+/**
+ * Checks the sizes and settings given as flags (with the defaults for the rest) so that an error names
+ * the flag before any work, and before a resumed run's saved settings fill in the others.
+ */
+function checkGivenFlags(
+  given: Partial<Omit<ModelConfig, 'classes'> & TrainingSettings>,
+  rest: Pick<TrainOptions, 'steps' | 'keep' | 'checkpointEvery' | 'checkpointSeconds' | 'valEvery' | 'valSeconds'>,
+  command: string,
+): void {
+  const probe: ModelConfig = {
+    dilations: given.dilations ?? DEFAULT_CONFIG.dilations,
+    residual: given.residual ?? DEFAULT_CONFIG.residual,
+    dilation: given.dilation ?? DEFAULT_CONFIG.dilation,
+    skip: given.skip ?? DEFAULT_CONFIG.skip,
+    head: given.head ?? DEFAULT_CONFIG.head,
+    classes: 256,
+  };
+  const probeOpts: TrainOptions = {
+    runDir: '.', datasetDir: '.', config: probe, device: 'cpu', resume: false, command,
+    training: { window: given.window ?? TRAIN_DEFAULTS.window, batch: given.batch ?? TRAIN_DEFAULTS.batch, lr: given.lr ?? TRAIN_DEFAULTS.lr, seed: given.seed ?? TRAIN_DEFAULTS.seed },
+    ...rest,
+  };
+  checkTrainOptions(probeOpts);
+}
+
 /** Turns flags (and, on --resume, the run's saved settings) into TrainOptions. */
 export function buildOptions(argv: TrainArgs, command: string): TrainOptions & { datasetNote?: string } {
   // Flag values first, so that malformed ones are reported before anything else.
@@ -137,21 +163,7 @@ export function buildOptions(argv: TrainArgs, command: string): TrainOptions & {
   const valEvery = parseEvery(argv.valEvery, '--val-every', true) ?? { steps: TRAIN_DEFAULTS.valEvery, seconds: TRAIN_DEFAULTS.valSeconds };
   const every = { checkpointEvery: ckEvery.steps, checkpointSeconds: ckEvery.seconds, valEvery: valEvery.steps, valSeconds: valEvery.seconds };
   const pick = <T>(g: T | undefined, saved: T | undefined, def: T): T => (g !== undefined ? g : saved !== undefined ? saved : def);
-  // Check the given sizes now (with defaults for the rest) so errors name the flag before any work.
-  const probe: ModelConfig = {
-    dilations: given.dilations ?? DEFAULT_CONFIG.dilations,
-    residual: given.residual ?? DEFAULT_CONFIG.residual,
-    dilation: given.dilation ?? DEFAULT_CONFIG.dilation,
-    skip: given.skip ?? DEFAULT_CONFIG.skip,
-    head: given.head ?? DEFAULT_CONFIG.head,
-    classes: 256,
-  };
-  const probeOpts: TrainOptions = {
-    runDir: '.', datasetDir: '.', config: probe, device: 'cpu', resume: false, command,
-    training: { window: given.window ?? TRAIN_DEFAULTS.window, batch: given.batch ?? TRAIN_DEFAULTS.batch, lr: given.lr ?? TRAIN_DEFAULTS.lr, seed: given.seed ?? TRAIN_DEFAULTS.seed },
-    steps, keep, ...every,
-  };
-  checkTrainOptions(probeOpts);
+  checkGivenFlags(given, { steps, keep, ...every }, command);
 
   // --data must be a dataset, checked before anything about the run folder (an audio folder is the common mistake).
   if (argv.data !== undefined) checkDataArg(argv.data);
@@ -239,129 +251,44 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
   handler: async (argv: ArgumentsCamelCase<TrainArgs>) => {
     const command = `wavenet ${quoteArgs(process.argv.slice(2))}`;
     const opts = buildOptions(argv, command);
-    const out = argv.json ? process.stderr : process.stdout;
-    const say = (s: string) => out.write(s + '\n');
+    const con = new TrainConsole(argv.json ? process.stderr : process.stdout, opts);
     const dev = resolveDevice(argv.device);
     opts.device = dev.device;
     // test-only: WAVENET_TEST_CHECKPOINT_CRASH=STEP:PHASE kills this process inside a checkpoint write
     opts.faultHook = faultAt(process.env.WAVENET_TEST_CHECKPOINT_CRASH, () => process.kill(process.pid, 'SIGKILL'));
-    let liveLine = false;
-    const tty = !!(out as NodeJS.WriteStream).isTTY;
-    const clearLive = () => {
-      if (liveLine) out.write('\r\x1b[2K');
-      liveLine = false;
-    };
     if (opts.datasetNote) {
       // On stderr (seen even with --json), bold on a terminal: training on the wrong data costs hours.
       const tty = !!process.stderr.isTTY;
       process.stderr.write(`${tty ? '\x1b[1;33m' : ''}note: ${opts.datasetNote}${tty ? '\x1b[0m' : ''}\n`);
     }
-    const session = await TrainingSession.open(opts, { note: (m) => { clearLive(); say(m); } });
+    const session = await TrainingSession.open(opts, { note: (m) => con.note(m) });
     // the native trainer's allocation plan, against RAM (total and available now) or the GPU's memory
     const need = session.memoryBytes;
     checkMemory('training with this config', dev.device === 'cuda' ? { host: 0, device: need } : { host: need, device: 0 }, dev.device, 'lower --batch or --window');
-    const ds = session.dataset;
-    const c = opts.config;
-    const rf = session.receptiveField;
-    const secs = (n: number) => n / ds.sampleRate;
-    const trainSamples = ds.train.reduce((a, b) => a + b.samples, 0);
-    const valSamples = ds.val.reduce((a, b) => a + b.samples, 0);
-    const valSources = new Set(ds.val.map((v) => v.source)).size;
-    say(`dataset    ${rel(ds.dir)}: ${ds.train.length} training chunks (${formatDuration(secs(trainSamples))} of audio), ${ds.val.length} validation` +
-      (ds.val.length ? ` (${formatDuration(secs(valSamples))}, ${Math.round((100 * valSamples) / (valSamples + trainSamples))}% of the audio, from ${valSources} of ${ds.sources ?? '?'} source${ds.sources === 1 ? '' : 's'})` : ''));
-    say(`run        ${rel(session.runDir)}${session.resumedFrom ? ` (resuming from ${basename(session.resumedFrom)})` : opts.resume ? ' (resuming, no checkpoint yet: from step 0)' : ' (new)'}`);
-    say(`model      dilations ${formatDilations(c.dilations)} (${c.dilations.length} layers), residual ${c.residual}, dilation ${c.dilation}, skip ${c.skip}, head ${c.head}`);
-    say(`receptive field ${rf} samples (${(secs(rf) * 1000).toFixed(1)} ms at ${ds.sampleRate} Hz); parameters ${session.paramCount.toLocaleString('en-US')} (${fmtBytes(session.paramCount * 4)})`);
-    say(`memory     about ${fmtBytes(session.memoryBytes)} for batch ${opts.training.batch} x (${rf} + ${opts.training.window}) samples`);
-    say(`device     ${dev.description}${dev.note ? ` (${dev.note})` : ''}`);
-    const valEvery = { steps: opts.valEvery, seconds: opts.valSeconds ?? 0 };
-    say(`training   lr ${opts.training.lr}, seed ${opts.training.seed}, ${opts.steps !== undefined ? `until step ${opts.steps}` : 'until Ctrl-C'}, ` +
-      `checkpoint every ${formatEvery({ steps: opts.checkpointEvery, seconds: opts.checkpointSeconds ?? 0 })} (keep ${opts.keep}), ` +
-      `validation ${valEvery.steps || valEvery.seconds ? `every ${formatEvery(valEvery)}` : 'off'}`);
-
-    let stop = false;
-    let signals = 0;
-    const onSignal = (sig: NodeJS.Signals) => {
-      signals++;
-      if (signals > 1) {
-        clearLive();
-        process.stderr.write(`wavenet: ${sig} again: quitting without a checkpoint (the previous one is intact)\n`);
-        process.exit(130);
-      }
-      stop = true;
-      clearLive();
-      process.stderr.write(`wavenet: ${sig}: finishing this step and writing a checkpoint (Ctrl-C again quits at once)\n`);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-
-    const started = performance.now();
-    let lastPrint = 0;
-    let lastVal: number | undefined;
-    let rateEma: number | undefined;
-    const startStep = session.startStep;
-    const line = (r: LogRow) => {
-      const elapsed = (performance.now() - started) / 1000;
-      const stepsPerSec = (r.step - startStep) / Math.max(elapsed, 1e-9);
-      rateEma = rateEma === undefined ? r.samplesPerSec : 0.9 * rateEma + 0.1 * r.samplesPerSec;
-      let s = `step ${r.step}${opts.steps !== undefined ? `/${opts.steps}` : ''}  loss ${r.loss.toFixed(3)}`;
-      if (lastVal !== undefined) s += `  val ${lastVal.toFixed(3)}`;
-      s += ` bits/sample  ${Math.round(rateEma).toLocaleString('en-US')} samples/s`;
-      if (opts.steps !== undefined && r.step < opts.steps) s += `  ETA ${formatDuration((opts.steps - r.step) / stepsPerSec)}`;
-      if (opts.steps === undefined) {
-        // Open-ended: how long it has run, and how soon the next checkpoint saves the work.
-        s += `  elapsed ${formatDuration(elapsed)}  next checkpoint in ${formatDuration(session.secondsToNextCheckpoint(1 / stepsPerSec))}`;
-      }
-      return s;
-    };
-    const events = {
-      step: (r: LogRow) => {
-        if (r.valLoss !== undefined) lastVal = r.valLoss;
-        const now = performance.now();
-        const important = r.valLoss !== undefined || r.step === opts.steps;
-        if (tty) {
-          if (now - lastPrint < 100 && !important) return;
-          lastPrint = now;
-          out.write(`\r\x1b[2K${line(r)}`);
-          liveLine = true;
-          if (important) { out.write('\n'); liveLine = false; }
-        } else if (important || now - lastPrint >= 5000 || r.step === startStep + 1) {
-          lastPrint = now;
-          say(line(r));
-        }
-      },
-      checkpoint: (p: string, step: number) => {
-        clearLive();
-        say(`checkpoint ${rel(p)} (step ${step})`);
-      },
-      note: (m: string) => {
-        clearLive();
-        say(m);
-      },
-    };
-    session.on(events);
-    let summary;
+    printHeader(con, session, opts, dev);
+    const signals = stopOnSignals(() => con.clearLive());
+    session.on(con.events(session));
+    let summary: TrainSummary;
     try {
-      summary = await session.run(() => stop);
+      summary = await session.run(signals.stopped);
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      clearLive();
+      signals.dispose();
+      con.clearLive();
     }
     const result = {
       ...summary,
       runDir: rel(summary.runDir),
       dataset: rel(summary.dataset),
       checkpoint: summary.checkpoint ? rel(summary.checkpoint) : null,
-      config: c,
-      receptiveField: rf,
+      config: opts.config,
+      receptiveField: session.receptiveField,
       paramCount: session.paramCount,
       memoryBytes: session.memoryBytes,
       device: dev.device,
     };
     if (argv.json) console.log(JSON.stringify(result, null, 2));
     else {
-      say(
+      con.say(
         `${summary.stoppedBy === 'signal' ? 'stopped' : 'done'} at step ${summary.step}` +
           (summary.loss !== null ? `, loss ${summary.loss.toFixed(3)}` : '') +
           (summary.valLoss !== null ? `, val ${summary.valLoss.toFixed(3)}` : '') +
@@ -371,3 +298,137 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     }
   },
 };
+
+/** What `wavenet train` prints before the first step: dataset, run, model, memory, device and settings. */
+function printHeader(con: TrainConsole, session: TrainingSession, opts: TrainOptions, dev: ResolvedDevice): void {
+  const say = (s: string) => con.say(s);
+  const ds = session.dataset;
+  const c = opts.config;
+  const rf = session.receptiveField;
+  const secs = (n: number) => n / ds.sampleRate;
+  const trainSamples = ds.train.reduce((a, b) => a + b.samples, 0);
+  const valSamples = ds.val.reduce((a, b) => a + b.samples, 0);
+  const valSources = new Set(ds.val.map((v) => v.source)).size;
+  say(`dataset    ${rel(ds.dir)}: ${ds.train.length} training chunks (${formatDuration(secs(trainSamples))} of audio), ${ds.val.length} validation` +
+    (ds.val.length ? ` (${formatDuration(secs(valSamples))}, ${Math.round((100 * valSamples) / (valSamples + trainSamples))}% of the audio, from ${valSources} of ${ds.sources ?? '?'} source${ds.sources === 1 ? '' : 's'})` : ''));
+  say(`run        ${rel(session.runDir)}${session.resumedFrom ? ` (resuming from ${basename(session.resumedFrom)})` : opts.resume ? ' (resuming, no checkpoint yet: from step 0)' : ' (new)'}`);
+  say(`model      dilations ${formatDilations(c.dilations)} (${c.dilations.length} layers), residual ${c.residual}, dilation ${c.dilation}, skip ${c.skip}, head ${c.head}`);
+  say(`receptive field ${rf} samples (${(secs(rf) * 1000).toFixed(1)} ms at ${ds.sampleRate} Hz); parameters ${session.paramCount.toLocaleString('en-US')} (${fmtBytes(session.paramCount * 4)})`);
+  say(`memory     about ${fmtBytes(session.memoryBytes)} for batch ${opts.training.batch} x (${rf} + ${opts.training.window}) samples`);
+  say(`device     ${dev.description}${dev.note ? ` (${dev.note})` : ''}`);
+  const valEvery = { steps: opts.valEvery, seconds: opts.valSeconds ?? 0 };
+  say(`training   lr ${opts.training.lr}, seed ${opts.training.seed}, ${opts.steps !== undefined ? `until step ${opts.steps}` : 'until Ctrl-C'}, ` +
+    `checkpoint every ${formatEvery({ steps: opts.checkpointEvery, seconds: opts.checkpointSeconds ?? 0 })} (keep ${opts.keep}), ` +
+    `validation ${valEvery.steps || valEvery.seconds ? `every ${formatEvery(valEvery)}` : 'off'}`);
+}
+
+/**
+ * Ctrl-C / SIGTERM: the first finishes the current step and writes a checkpoint (`stopped` turns true);
+ * a second quits at once with status 130 (the previous checkpoint stays valid).
+ */
+function stopOnSignals(clearLive: () => void): { stopped: () => boolean; dispose: () => void } {
+  let stop = false;
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      clearLive();
+      process.stderr.write(`wavenet: ${sig} again: quitting without a checkpoint (the previous one is intact)\n`);
+      process.exit(130);
+    }
+    stop = true;
+    clearLive();
+    process.stderr.write(`wavenet: ${sig}: finishing this step and writing a checkpoint (Ctrl-C again quits at once)\n`);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    stopped: () => stop,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+/**
+ * Training progress: on a terminal one status line rewritten in place (at most 10 times a second,
+ * kept on validation and at the last step); otherwise a line every 5 s, at the first step and on
+ * validation. Notes and checkpoints get lines of their own.
+ */
+class TrainConsole {
+  private liveLine = false;
+  private readonly tty: boolean;
+  private started = performance.now();
+  private lastPrint = 0;
+  private lastVal: number | undefined;
+  private rateEma: number | undefined;
+
+  constructor(
+    private readonly out: NodeJS.WriteStream,
+    private readonly opts: TrainOptions,
+  ) {
+    this.tty = !!out.isTTY;
+  }
+
+  say(s: string): void {
+    this.out.write(s + '\n');
+  }
+
+  clearLive(): void {
+    if (this.liveLine) this.out.write('\r\x1b[2K');
+    this.liveLine = false;
+  }
+
+  note(m: string): void {
+    this.clearLive();
+    this.say(m);
+  }
+
+  /** The status line of step row `r`: loss, val loss, rate, ETA (or elapsed and the next checkpoint). */
+  private line(r: LogRow, session: TrainingSession): string {
+    const opts = this.opts;
+    const elapsed = (performance.now() - this.started) / 1000;
+    const stepsPerSec = (r.step - session.startStep) / Math.max(elapsed, 1e-9);
+    this.rateEma = this.rateEma === undefined ? r.samplesPerSec : 0.9 * this.rateEma + 0.1 * r.samplesPerSec;
+    let s = `step ${r.step}${opts.steps !== undefined ? `/${opts.steps}` : ''}  loss ${r.loss.toFixed(3)}`;
+    if (this.lastVal !== undefined) s += `  val ${this.lastVal.toFixed(3)}`;
+    s += ` bits/sample  ${Math.round(this.rateEma).toLocaleString('en-US')} samples/s`;
+    if (opts.steps !== undefined && r.step < opts.steps) s += `  ETA ${formatDuration((opts.steps - r.step) / stepsPerSec)}`;
+    if (opts.steps === undefined) {
+      // Open-ended: how long it has run, and how soon the next checkpoint saves the work.
+      s += `  elapsed ${formatDuration(elapsed)}  next checkpoint in ${formatDuration(session.secondsToNextCheckpoint(1 / stepsPerSec))}`;
+    }
+    return s;
+  }
+
+  /** The session's event handlers; the rate and ETA count from now. */
+  events(session: TrainingSession): TrainEvents {
+    this.started = performance.now();
+    return {
+      step: (r: LogRow) => {
+        if (r.valLoss !== undefined) this.lastVal = r.valLoss;
+        const now = performance.now();
+        const important = r.valLoss !== undefined || r.step === this.opts.steps;
+        if (this.tty) {
+          if (now - this.lastPrint < 100 && !important) return;
+          this.lastPrint = now;
+          this.out.write(`\r\x1b[2K${this.line(r, session)}`);
+          this.liveLine = true;
+          if (important) {
+            this.out.write('\n');
+            this.liveLine = false;
+          }
+        } else if (important || now - this.lastPrint >= 5000 || r.step === session.startStep + 1) {
+          this.lastPrint = now;
+          this.say(this.line(r, session));
+        }
+      },
+      checkpoint: (p: string, step: number) => {
+        this.clearLive();
+        this.say(`checkpoint ${rel(p)} (step ${step})`);
+      },
+      note: (m: string) => this.note(m),
+    };
+  }
+}

@@ -3,10 +3,10 @@
  *   DIR/manifest.json      this Manifest, written atomically (temp file, fsync, rename)
  *   DIR/chunks/*.mulaw     one unsigned byte per sample: the mu-law class 0..255 at `sampleRate`
  */
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { isAtomicTemp, writeFileAtomicSync } from '../util/atomic.js';
 import { LIMITS, readRegularText, sha256RegularFile } from '../util/files.js';
-import { ioError } from '../util/io-errors.js';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { UserError, shown } from '../util/errors.js';
 
 export const MANIFEST_FORMAT = 'wavenet-dataset';
@@ -140,43 +140,19 @@ export function manifestHash(dir: string): string {
   return sha256RegularFile(p, { what: '', maxBytes: LIMITS.manifestBytes });
 }
 
-/** Write `data` to `path` so that a crash leaves either the old file or the new one, never a mix. */
-export function writeFileAtomic(path: string, data: string | Buffer): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  const buf = typeof data === 'string' ? Buffer.from(data) : data;
-  try {
-    const fd = openSync(tmp, 'w');
-    try {
-      let off = 0;
-      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (e) {
-    try { unlinkSync(tmp); } catch { /* not created */ }
-    throw ioError(e, path, 'write', '', { needed: buf.length });
-  }
-  fsyncDir(dirname(path));
-}
+/** fsync a folder so a rename in it is durable (the shared helper; ingest syncs the chunks folder with it). */
+export { fsyncDirSync as fsyncDir } from '../util/atomic.js';
 
-/** fsync a folder so a rename in it is durable (best effort: not every file system allows it). */
-export function fsyncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    /* ignore */
-  }
-}
-
+/**
+ * Writes DIR/manifest.json atomically (src/util/atomic.ts: temporary file, fsync, rename, fsync of the
+ * folder). The caller holds the dataset's lock, so any temporary of manifest.json already in the folder
+ * is a leftover of an interrupted write and is removed first.
+ */
 export function writeManifest(dir: string, m: Manifest): void {
-  writeFileAtomic(manifestPath(dir), JSON.stringify(m, null, 1) + '\n');
+  for (const f of existsSync(dir) ? readdirSync(dir) : []) {
+    if (f.startsWith(`.${MANIFEST_FILE}.`) && isAtomicTemp(f)) rmSync(join(dir, f), { force: true });
+  }
+  writeFileAtomicSync(manifestPath(dir), JSON.stringify(m, null, 1) + '\n');
 }
 
 export function emptyManifest(opts: { sampleRate: number; mu: number; chunkSamples: number; valFraction: number; trimSilenceDb: number | null }): Manifest {

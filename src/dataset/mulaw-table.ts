@@ -67,6 +67,15 @@ function tables(mu: number): Tables {
   return t;
 }
 
+/**
+ * The class thresholds: element c - 1 is the smallest float32 in [-1, 1] that the reference encodes
+ * to class c or above (c = 1..mu). Every encoder that agrees with the reference just around these
+ * floats and is monotonic agrees with it everywhere (test/mulaw.test.ts).
+ */
+export function mulawThresholds(mu = MU): Float32Array {
+  return tables(mu).thr.slice(1, mu + 1);
+}
+
 /** Encode a whole buffer; `out` (optional) receives the classes. */
 export function mulawEncodeFast(x: Float32Array, mu = MU, out?: Uint8Array): Uint8Array {
   if (mu > 255) throw new Error(`mulawEncodeFast: mu ${mu} does not fit a byte`);

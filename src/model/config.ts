@@ -1,5 +1,5 @@
 /**
- * The model configuration (../shared/DESIGN.md, "The model"), its parsing and the parameter layout.
+ * The model configuration (the model's equations: docs/checkpoints.md), its parsing and the parameter layout.
  * The layout mirrors native/core/model_config.cc exactly (tested against it): one contiguous float32
  * buffer holding every tensor in this order, matrices row-major [out][in].
  */

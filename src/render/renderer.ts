@@ -255,12 +255,62 @@ export async function render(o: RenderOptions): Promise<RenderResult> {
   }
 }
 
+/**
+ * A render in four stages: plan and resume (what is already done, primes, index.json written), the wave
+ * runner (batched generation), the texture finisher (each texture written as soon as its stream is done)
+ * and the contact sheet over the finished textures.
+ */
 async function renderLocked(o: RenderOptions): Promise<RenderResult> {
-  const rate = o.sampleRate ?? MODEL_RATE;
   const t0 = performance.now();
-  const log = o.onLog ?? (() => {});
-  let chunk = Math.max(1, Math.floor(o.chunk ?? 256));
-  const adaptive = o.chunk === undefined;
+  const p = await planRender(o);
+  const meter = new RenderMeter(o, p, t0);
+  meter.report();
+  if (p.skipped.length) o.onLog?.(`render: ${p.skipped.length} of ${p.jobs.length} textures already complete in ${o.outDir}, skipping them`);
+  const finisher = new TextureFinisher(o, p, meter);
+  const stopped = await runWaves(o, p, finisher, meter);
+  const sheet = o.contactSheet !== false && !stopped ? await writeSheet(o, p, finisher.grids) : null;
+  const elapsed = (performance.now() - t0) / 1000;
+  return {
+    outDir: o.outDir,
+    index: p.indexPath,
+    contactSheet: sheet,
+    rendered: finisher.rendered,
+    skipped: p.skipped.map((j) => j.spec.name),
+    textures: p.index.textures.filter((r) => p.jobs.some((j) => j.spec.name === r.name)),
+    audioSeconds: meter.audioDone,
+    elapsed,
+    xRealTime: elapsed > 0 ? meter.audioDone / elapsed : 0,
+    stopped,
+  };
+}
+
+// ---- Stage 1: plan and resume ----
+
+/** What the render will do, decided before the first texture is generated. */
+interface RenderPlan {
+  /** Output sample rate. */
+  rate: number;
+  indexPath: string;
+  /** index.json as written so far (records of the textures about to be redone are dropped). */
+  index: RenderIndex;
+  /** Every texture of the plan, in plan order. */
+  jobs: Job[];
+  /** Textures already complete in the output folder (same settings, WAV intact): not redone. */
+  skipped: Job[];
+  pending: Job[];
+  /** Samples generated and dropped at the start of every texture (--warmup). */
+  warmSamples: number;
+  /** The texture's prime (receptiveField classes), undefined when it has none. */
+  primeOf: (j: Job) => Uint8Array | undefined;
+}
+
+/**
+ * Checks the options, reads index.json, decides which textures are still to do, decodes their primes,
+ * checks memory and paths, clears stale temporary files and writes index.json without the records of
+ * the textures about to be redone. Everything that can refuse the render does so before any audio is written.
+ */
+async function planRender(o: RenderOptions): Promise<RenderPlan> {
+  const rate = o.sampleRate ?? MODEL_RATE;
   if (rate !== MODEL_RATE && !o.resample) throw new Error('render: sampleRate differs from the model rate but no resampler was given');
   if (!Number.isInteger(o.batch) || o.batch < 1) throw new UserError(`--batch ${o.batch}: must be a whole number >= 1`);
 
@@ -278,35 +328,60 @@ async function renderLocked(o: RenderOptions): Promise<RenderResult> {
   index.model = modelRecord;
   if (o.command) index.command = o.command;
 
+  const warmSamples = Math.round((o.warmup ?? 0) * MODEL_RATE);
+  const { jobs, skipped, pending } = planJobs(o, index, warmSamples);
+  const primeOf = await loadPrimes(o, pending, rf);
+
+  if (pending.length > 0) {
+    const longest = Math.max(...pending.map((j) => j.genSamples));
+    checkSynthMemory(o.model.config, Math.min(o.batch, pending.length), o.device, Math.ceil((longest * rate) / MODEL_RATE));
+  }
+  // Every WAV path must be free to write (no folder or file in the way) before the first texture.
+  checkTexturePaths(o.outDir, pending.map((j) => j.spec.name));
+  removeStaleTemps(o.outDir, pending.map((j) => j.spec.name));
+  // Drop records of textures about to be redone: they are not complete any more once we start writing.
+  const redo = new Set(pending.map((j) => j.spec.name));
+  index.textures = index.textures.filter((r) => !redo.has(r.name));
+  sortIndex(index, jobs);
+  await writeIndex(indexPath, index);
+  return { rate, indexPath, index, jobs, skipped, pending, warmSamples, primeOf };
+}
+
+/** The jobs of the plan, split into those already complete in outDir (skipped) and those to do. */
+function planJobs(o: RenderOptions, index: RenderIndex, warmSamples: number): { jobs: Job[]; skipped: Job[]; pending: Job[] } {
   // Primes: hash each file once.
   const primeSha = new Map<string, string>();
   for (const t of o.textures) if (t.prime && t.prime !== DATASET_PRIME && !primeSha.has(t.prime)) primeSha.set(t.prime, sha256File(t.prime));
 
-  const warmSamples = Math.round((o.warmup ?? 0) * MODEL_RATE);
-  // What is already done?
-  const plan: Job[] = o.textures.map((spec, order) => {
+  const jobs: Job[] = o.textures.map((spec, order) => {
     const settings = settingsFor(spec, o, primeSha);
     const cf = spec.loop ? Math.round(o.crossfade * MODEL_RATE) : 0;
     return { spec, settings, genSamples: Math.max(1, Math.round(spec.seconds * MODEL_RATE)) + cf + warmSamples, order };
   });
-  for (const j of plan) {
+  for (const j of jobs) {
     if (j.spec.loop && o.crossfade > j.spec.seconds) {
       throw new UserError(`--crossfade ${o.crossfade}s is longer than texture ${j.spec.name} (${j.spec.seconds} s); use a shorter crossfade`);
     }
   }
+  // What is already done?
   const recordByName = new Map(index.textures.map((r) => [r.name, r] as const));
   const skipped: Job[] = [];
   const pending: Job[] = [];
-  for (const j of plan) {
+  for (const j of jobs) {
     const r = recordByName.get(j.spec.name);
     if (r && sameSettings(r, j.settings) && isComplete(o.outDir, r)) skipped.push(j);
     else pending.push(j);
   }
-  // Prime classes, receptiveField each, per distinct prime file (decoded before anything is written).
+  return { jobs, skipped, pending };
+}
+
+/**
+ * Prime classes, `rf` of each, per distinct prime file (decoded before anything is written) and per
+ * texture primed from the model's dataset; returns the lookup of a job's prime.
+ */
+async function loadPrimes(o: RenderOptions, pending: Job[], rf: number): Promise<(j: Job) => Uint8Array | undefined> {
   const primeClasses = new Map<string, Uint8Array>();
   const datasetPrimes = new Map<string, Uint8Array>(); // by texture name
-  const primeOf = (j: Job): Uint8Array | undefined =>
-    j.spec.prime === DATASET_PRIME ? datasetPrimes.get(j.spec.name) : j.spec.prime ? primeClasses.get(j.spec.prime) : undefined;
   for (const j of pending) {
     const p = j.spec.prime;
     if (p === DATASET_PRIME) {
@@ -326,47 +401,51 @@ async function renderLocked(o: RenderOptions): Promise<RenderResult> {
     c.set(q, rf - q.length);
     primeClasses.set(p, c);
   }
+  return (j) =>
+    j.spec.prime === DATASET_PRIME ? datasetPrimes.get(j.spec.name) : j.spec.prime ? primeClasses.get(j.spec.prime) : undefined;
+}
 
-  if (pending.length > 0) {
-    const longest = Math.max(...pending.map((j) => j.genSamples));
-    checkSynthMemory(o.model.config, Math.min(o.batch, pending.length), o.device, Math.ceil((longest * rate) / MODEL_RATE));
+/** Keeps records of the plan in plan order, then any others (from other commands in the same folder). */
+function sortIndex(index: RenderIndex, jobs: Job[]): void {
+  const pos = new Map(jobs.map((j) => [j.spec.name, j.order] as const));
+  index.textures.sort((a, b) => (pos.get(a.name) ?? 1e15) - (pos.get(b.name) ?? 1e15));
+}
+
+/** Counts what is done and reports progress (rate and ETA over the audio generated in this run). */
+class RenderMeter {
+  audioDone = 0;
+  texturesDone: number;
+  private readonly audioTotal: number;
+
+  constructor(
+    private readonly o: RenderOptions,
+    private readonly p: RenderPlan,
+    private readonly t0: number,
+  ) {
+    this.texturesDone = p.skipped.length;
+    this.audioTotal = p.pending.reduce((a, j) => a + j.genSamples, 0) / MODEL_RATE;
   }
-  // Every WAV path must be free to write (no folder or file in the way) before the first texture.
-  checkTexturePaths(o.outDir, pending.map((j) => j.spec.name));
-  removeStaleTemps(o.outDir, pending.map((j) => j.spec.name));
-  // Drop records of textures about to be redone: they are not complete any more once we start writing.
-  const redo = new Set(pending.map((j) => j.spec.name));
-  index.textures = index.textures.filter((r) => !redo.has(r.name));
-  // Keep records of the plan in plan order, then any others (from other commands in the same folder).
-  const sortIndex = () => {
-    const pos = new Map(plan.map((j) => [j.spec.name, j.order] as const));
-    index.textures.sort((a, b) => (pos.get(a.name) ?? 1e15) - (pos.get(b.name) ?? 1e15));
-  };
-  sortIndex();
-  await writeIndex(indexPath, index);
 
-  const audioTotal = pending.reduce((a, j) => a + j.genSamples, 0) / MODEL_RATE;
-  let audioDone = 0;
-  let texturesDone = skipped.length;
-  const report = () => {
-    const elapsed = (performance.now() - t0) / 1000;
-    const x = elapsed > 0 ? audioDone / elapsed : 0;
-    o.onProgress?.({
-      texturesDone,
-      texturesTotal: plan.length,
-      texturesSkipped: skipped.length,
-      audioDone,
-      audioTotal,
+  report(): void {
+    const elapsed = (performance.now() - this.t0) / 1000;
+    const x = elapsed > 0 ? this.audioDone / elapsed : 0;
+    this.o.onProgress?.({
+      texturesDone: this.texturesDone,
+      texturesTotal: this.p.jobs.length,
+      texturesSkipped: this.p.skipped.length,
+      audioDone: this.audioDone,
+      audioTotal: this.audioTotal,
       elapsed,
       xRealTime: x,
-      etaSeconds: x > 0 ? (audioTotal - audioDone) / x : NaN,
+      etaSeconds: x > 0 ? (this.audioTotal - this.audioDone) / x : NaN,
     });
-  };
-  report();
-  if (skipped.length) log(`render: ${skipped.length} of ${plan.length} textures already complete in ${o.outDir}, skipping them`);
+  }
+}
 
+// ---- Stage 2: the wave runner ----
 
-  // Waves: unprimed first, each group longest first, then slices of `batch`.
+/** Waves: unprimed first, each group longest first, then slices of `batch`. */
+function planWaves(pending: Job[], batch: number): Job[][] {
   const grouped = [...pending].sort((a, b) => {
     const pa = a.spec.prime ? 1 : 0;
     const pb = b.spec.prime ? 1 : 0;
@@ -375,23 +454,24 @@ async function renderLocked(o: RenderOptions): Promise<RenderResult> {
   const waves: Job[][] = [];
   let cur: Job[] = [];
   for (const j of grouped) {
-    if (cur.length && (cur.length >= o.batch || !!cur[0].spec.prime !== !!j.spec.prime)) {
+    if (cur.length && (cur.length >= batch || !!cur[0].spec.prime !== !!j.spec.prime)) {
       waves.push(cur);
       cur = [];
     }
     cur.push(j);
   }
   if (cur.length) waves.push(cur);
+  return waves;
+}
 
-  const grids = new Map<string, SpectrogramGrid>();
-  const rendered: string[] = [];
-  let stopped = false;
-
-  // One native synth is kept across waves of the same size (each Synthesizer resets it at start):
-  // creating one costs weight repacking and thread start-up, which adds up with many small waves.
-  const make: SynthFactory = o.createSynth ?? ((c, p, b, d) => new (native().Synth)(toNative(c), p, b, d));
+/**
+ * A synth factory that keeps one native synth across waves of the same size (each Synthesizer resets
+ * it at start): creating one costs weight repacking and thread start-up, which adds up with many small
+ * waves. `free` frees the one kept (the synths handed out do not free it).
+ */
+function cachedSynthFactory(make: SynthFactory): { factory: SynthFactory; free: () => void } {
   let cached: NativeSynth | null = null;
-  const reuse: SynthFactory = (config, params, batch, device) => {
+  const factory: SynthFactory = (config, params, batch, device) => {
     if (!cached || cached.batch !== batch) {
       cached?.free();
       cached = null;
@@ -407,37 +487,161 @@ async function renderLocked(o: RenderOptions): Promise<RenderResult> {
       free: () => {}, // freed when the render ends
     };
   };
+  return { factory, free: () => (cached as NativeSynth | null)?.free() };
+}
 
-  const finish = async (j: Job, classes: Uint8Array) => {
-    let x = decodeClasses(classes);
-    if (!o.raw) {
-      // DC blocker first (before the loop fold, fades and normalization), warmed up over the prime's audio
-      const dc = new DcBlocker(MODEL_RATE);
-      const pr = primeOf(j);
-      if (pr) dc.process(decodeClasses(pr));
-      dc.process(x);
+/**
+ * Steps per generate call: as given (--chunk), or adapted after every call to about 0.5 s of wall time
+ * (64 to 16000 steps). The audio does not depend on it.
+ */
+class ChunkSize {
+  size: number;
+  private readonly adaptive: boolean;
+
+  constructor(chunk: number | undefined) {
+    this.size = Math.max(1, Math.floor(chunk ?? 256));
+    this.adaptive = chunk === undefined;
+  }
+
+  observe(steps: number, seconds: number): void {
+    if (!this.adaptive) return;
+    const perStep = seconds / steps;
+    if (perStep > 0) this.size = Math.max(64, Math.min(16000, Math.round(0.5 / perStep)));
+  }
+}
+
+interface WaveRunner {
+  factory: SynthFactory;
+  chunk: ChunkSize;
+  finisher: TextureFinisher;
+  meter: RenderMeter;
+}
+
+/** Generates every pending texture, wave by wave; true when stopped early (o.shouldStop). */
+async function runWaves(o: RenderOptions, p: RenderPlan, finisher: TextureFinisher, meter: RenderMeter): Promise<boolean> {
+  const synths = cachedSynthFactory(o.createSynth ?? ((c, params, b, d) => new (native().Synth)(toNative(c), params, b, d)));
+  const run: WaveRunner = { factory: synths.factory, chunk: new ChunkSize(o.chunk), finisher, meter };
+  try {
+    for (const wave of planWaves(p.pending, o.batch)) if (await runWave(o, p, wave, run)) return true;
+    return false;
+  } finally {
+    synths.free();
+  }
+}
+
+/**
+ * One wave: one Synthesizer (src/synth) whose streams are the wave's textures, generated in chunks;
+ * each texture is finished as soon as its stream has its samples. True when stopped early.
+ */
+async function runWave(o: RenderOptions, p: RenderPlan, wave: Job[], run: WaveRunner): Promise<boolean> {
+  // Primes all have exactly `rf` classes, so none is padded on account of another.
+  const synth = new Synthesizer({
+    config: o.model.config,
+    params: o.model.params,
+    device: o.device,
+    factory: run.factory,
+    streams: wave.map((j) => ({
+      seed: BigInt(j.spec.seed),
+      temperature: j.spec.temperature,
+      topP: o.topP,
+      topK: o.topK,
+      prime: p.primeOf(j),
+    })),
+  });
+  try {
+    await synth.start();
+    const total = wave[0].genSamples; // longest first
+    const out = wave.map((j) => new Uint8Array(j.genSamples));
+    const done = wave.map(() => false);
+    let t = 0;
+    while (t < total) {
+      if (o.shouldStop?.()) return true;
+      const n = Math.min(run.chunk.size, total - t);
+      const c0 = performance.now();
+      const { classes } = await synth.generate(n);
+      run.chunk.observe(n, (performance.now() - c0) / 1000);
+      for (let s = 0; s < wave.length; s++) {
+        const want = wave[s].genSamples;
+        if (t >= want) continue;
+        const m = Math.min(n, want - t);
+        out[s].set(classes[s].subarray(0, m), t);
+        run.meter.audioDone += m / MODEL_RATE;
+      }
+      t += n;
+      for (let s = 0; s < wave.length; s++) {
+        if (!done[s] && t >= wave[s].genSamples) {
+          done[s] = true;
+          await run.finisher.finish(wave[s], out[s]);
+        }
+      }
+      run.meter.report();
     }
-    x = x.subarray(warmSamples); // the warm-up is dropped (after the DC blocker ran over it)
-    if (rate !== MODEL_RATE) x = await o.resample!(x, MODEL_RATE, rate);
-    const n = Math.max(1, Math.round(j.spec.seconds * rate));
-    const c = j.spec.loop ? Math.min(n, Math.round(o.crossfade * rate)) : 0;
-    if (x.length !== n + c) {
-      const y = new Float32Array(n + c);
-      y.set(x.subarray(0, n + c));
-      for (let i = x.length; i < n + c; i++) y[i] = x.length ? x[x.length - 1] : 0;
-      x = y;
-    }
-    let y = j.spec.loop ? loopFold(x, n) : x.slice(0, n);
-    applyFades(y, o.fadeIn * rate, o.fadeOut * rate);
-    let norm = { gainDb: 0, limited: false, limiterReductionDb: 0 };
-    if (o.normalize) norm = normalize(y, o.normalize, rate, j.spec.loop && o.fadeIn === 0 && o.fadeOut === 0);
-    const { bytes, written } = encodeWav(y, rate, o.format ?? 's16', j.spec.loop ? { start: 0, end: y.length - 1 } : undefined);
-    y = written;
+    return false;
+  } finally {
+    synth.free();
+  }
+}
+
+// ---- Stage 3: the texture finisher ----
+
+/**
+ * A texture's audio at the output rate from its generated classes: DC blocker (warmed up over the
+ * prime's audio), warm-up dropped, resampled, trimmed or held to length, loop fold, fades, normalization.
+ */
+async function shapeTexture(o: RenderOptions, p: RenderPlan, j: Job, classes: Uint8Array) {
+  const rate = p.rate;
+  let x = decodeClasses(classes);
+  if (!o.raw) {
+    // DC blocker first (before the loop fold, fades and normalization), warmed up over the prime's audio
+    const dc = new DcBlocker(MODEL_RATE);
+    const pr = p.primeOf(j);
+    if (pr) dc.process(decodeClasses(pr));
+    dc.process(x);
+  }
+  x = x.subarray(p.warmSamples); // the warm-up is dropped (after the DC blocker ran over it)
+  if (rate !== MODEL_RATE) x = await o.resample!(x, MODEL_RATE, rate);
+  const n = Math.max(1, Math.round(j.spec.seconds * rate));
+  const c = j.spec.loop ? Math.min(n, Math.round(o.crossfade * rate)) : 0;
+  if (x.length !== n + c) {
+    const y = new Float32Array(n + c);
+    y.set(x.subarray(0, n + c));
+    for (let i = x.length; i < n + c; i++) y[i] = x.length ? x[x.length - 1] : 0;
+    x = y;
+  }
+  const y = j.spec.loop ? loopFold(x, n) : x.slice(0, n);
+  applyFades(y, o.fadeIn * rate, o.fadeOut * rate);
+  let norm = { gainDb: 0, limited: false, limiterReductionDb: 0 };
+  if (o.normalize) norm = normalize(y, o.normalize, rate, j.spec.loop && o.fadeIn === 0 && o.fadeOut === 0);
+  return { y, norm };
+}
+
+/**
+ * Writes each texture as soon as its stream is done: the WAV under a temporary name, renamed into
+ * place, then its record in index.json (rewritten atomically), so an interrupted render keeps every
+ * texture finished so far. The fault hook is called at `wav-partial`, `after-wav` and `after-index`.
+ */
+class TextureFinisher {
+  /** Spectrograms of the textures written in this run (for the contact sheet). */
+  readonly grids = new Map<string, SpectrogramGrid>();
+  /** Names of the textures written in this run, in the order written. */
+  readonly rendered: string[] = [];
+
+  constructor(
+    private readonly o: RenderOptions,
+    private readonly p: RenderPlan,
+    private readonly meter: RenderMeter,
+  ) {}
+
+  async finish(j: Job, classes: Uint8Array): Promise<void> {
+    const { o, p } = this;
+    const rate = p.rate;
+    const { y: shaped, norm } = await shapeTexture(o, p, j, classes);
+    const { bytes, written: y } = encodeWav(shaped, rate, o.format ?? 's16', j.spec.loop ? { start: 0, end: shaped.length - 1 } : undefined);
     const levels = levelReport(y, rate);
     const file = `${j.spec.name}.wav`;
     const path = join(o.outDir, file);
     makeDirs(dirname(path), '--out-dir');
-    const k = rendered.length + 1;
+    const k = this.rendered.length + 1;
     await writeFileAtomic(path, bytes, { onPartial: o.faultHook?.(k, 'wav-partial') });
     o.faultHook?.(k, 'after-wav')?.();
     const rec: TextureRecord = {
@@ -458,109 +662,40 @@ async function renderLocked(o: RenderOptions): Promise<RenderResult> {
       limiterReductionDb: Math.round(norm.limiterReductionDb * 1000) / 1000,
       rendered: new Date().toISOString(),
     };
-    if (o.contactSheet !== false) grids.set(j.spec.name, spectrogramGrid(y, rate, SHEET_COLUMNS, SHEET_ROWS));
-    index.textures = index.textures.filter((r) => r.name !== rec.name);
-    index.textures.push(rec);
-    sortIndex();
-    await writeIndex(indexPath, index);
+    if (o.contactSheet !== false) this.grids.set(j.spec.name, spectrogramGrid(y, rate, SHEET_COLUMNS, SHEET_ROWS));
+    p.index.textures = p.index.textures.filter((r) => r.name !== rec.name);
+    p.index.textures.push(rec);
+    sortIndex(p.index, p.jobs);
+    await writeIndex(p.indexPath, p.index);
     o.faultHook?.(k, 'after-index')?.();
-    rendered.push(j.spec.name);
-    texturesDone++;
-  };
-
-  try {
-    for (const wave of waves) {
-      if (stopped) break;
-      // One Synthesizer (src/synth) per wave: its streams are this wave's textures. Primes all have
-      // exactly `rf` classes, so none is padded on account of another.
-      const synth = new Synthesizer({
-        config: o.model.config,
-        params: o.model.params,
-        device: o.device,
-        factory: reuse,
-        streams: wave.map((j) => ({
-          seed: BigInt(j.spec.seed),
-          temperature: j.spec.temperature,
-          topP: o.topP,
-          topK: o.topK,
-          prime: primeOf(j),
-        })),
-      });
-      try {
-        await synth.start();
-        const b = wave.length;
-        const total = wave[0].genSamples; // longest first
-        const out = wave.map((j) => new Uint8Array(j.genSamples));
-        const done = wave.map(() => false);
-        let t = 0;
-        while (t < total) {
-          if (o.shouldStop?.()) {
-            stopped = true;
-            break;
-          }
-          const n = Math.min(chunk, total - t);
-          const c0 = performance.now();
-          const { classes } = await synth.generate(n);
-          if (adaptive) {
-            const perStep = (performance.now() - c0) / 1000 / n;
-            if (perStep > 0) chunk = Math.max(64, Math.min(16000, Math.round(0.5 / perStep)));
-          }
-          for (let s = 0; s < b; s++) {
-            const want = wave[s].genSamples;
-            if (t >= want) continue;
-            const m = Math.min(n, want - t);
-            out[s].set(classes[s].subarray(0, m), t);
-            audioDone += m / MODEL_RATE;
-          }
-          t += n;
-          for (let s = 0; s < b; s++) {
-            if (!done[s] && t >= wave[s].genSamples) {
-              done[s] = true;
-              await finish(wave[s], out[s]);
-            }
-          }
-          report();
-        }
-      } finally {
-        synth.free();
-      }
-    }
-  } finally {
-    (cached as NativeSynth | null)?.free();
+    this.rendered.push(j.spec.name);
+    this.meter.texturesDone++;
   }
+}
 
-  // Contact sheet over every finished texture of the plan (re-reading those from earlier runs).
-  let sheet: string | null = null;
-  const finished = plan.filter((j) => index.textures.some((r) => r.name === j.spec.name));
-  if (o.contactSheet !== false && !stopped && finished.length > 0) {
-    const entries: SheetEntry[] = [];
-    for (const j of finished) {
-      const r = index.textures.find((x) => x.name === j.spec.name)!;
-      let g = grids.get(r.name);
-      if (!g) {
-        const w = readWav16(join(o.outDir, r.file));
-        g = spectrogramGrid(w.samples, w.rate, SHEET_COLUMNS, SHEET_ROWS);
-      }
-      entries.push({ name: r.name, lines: textureLines(r), grid: g });
+// ---- Stage 4: index and contact sheet ----
+
+/**
+ * The contact sheet over every finished texture of the plan (re-reading those from earlier runs),
+ * recorded in index.json; null when no texture of the plan is finished.
+ */
+async function writeSheet(o: RenderOptions, p: RenderPlan, grids: Map<string, SpectrogramGrid>): Promise<string | null> {
+  const finished = p.jobs.filter((j) => p.index.textures.some((r) => r.name === j.spec.name));
+  if (finished.length === 0) return null;
+  const entries: SheetEntry[] = [];
+  for (const j of finished) {
+    const r = p.index.textures.find((x) => x.name === j.spec.name)!;
+    let g = grids.get(r.name);
+    if (!g) {
+      const w = readWav16(join(o.outDir, r.file));
+      g = spectrogramGrid(w.samples, w.rate, SHEET_COLUMNS, SHEET_ROWS);
     }
-    const title = `wavenet render: ${o.model.path} (step ${o.model.step}), ${finished.length} texture${finished.length === 1 ? '' : 's'}`;
-    sheet = join(o.outDir, SHEET_NAME);
-    await writeContactSheet(sheet, title, entries);
-    index.contactSheet = SHEET_NAME;
-    await writeIndex(indexPath, index);
+    entries.push({ name: r.name, lines: textureLines(r), grid: g });
   }
-
-  const elapsed = (performance.now() - t0) / 1000;
-  return {
-    outDir: o.outDir,
-    index: indexPath,
-    contactSheet: sheet,
-    rendered,
-    skipped: skipped.map((j) => j.spec.name),
-    textures: index.textures.filter((r) => plan.some((j) => j.spec.name === r.name)),
-    audioSeconds: audioDone,
-    elapsed,
-    xRealTime: elapsed > 0 ? audioDone / elapsed : 0,
-    stopped,
-  };
+  const title = `wavenet render: ${o.model.path} (step ${o.model.step}), ${finished.length} texture${finished.length === 1 ? '' : 's'}`;
+  const sheet = join(o.outDir, SHEET_NAME);
+  await writeContactSheet(sheet, title, entries);
+  p.index.contactSheet = SHEET_NAME;
+  await writeIndex(p.indexPath, p.index);
+  return sheet;
 }

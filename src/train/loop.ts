@@ -102,6 +102,30 @@ export function checkTrainOptions(o: TrainOptions): void {
   if (!(Number.isFinite(valSeconds) && valSeconds >= 0)) throw new UserError(`--val-every: the time must be a duration above 0, like 5m`);
 }
 
+type ValidationCrops = ReturnType<typeof fixedCrops>;
+
+/** The state of one run() of a session: the trainer, the sampler, the clocks and what the summary reports. */
+interface LoopState {
+  trainer: NativeTrainer;
+  sampler: CropSampler;
+  val: ValidationCrops;
+  /** Seconds of training in the run so far (earlier sessions included). */
+  elapsed: () => number;
+  lastCheckpoint: string | null;
+  /** performance.now() of the last validation. */
+  lastValAt: number;
+  lastLoss: number | null;
+  lastVal: number | null;
+  /** Samples predicted and seconds spent in trainer steps in this session. */
+  predicted: number;
+  trainSeconds: number;
+}
+
+/** Whether a step- or time-triggered event is due at `step` (and always at the last step). */
+function due(step: number, everySteps: number, everySeconds: number | undefined, since: number, lastStep: number | undefined): boolean {
+  return (everySteps > 0 && step % everySteps === 0) || (!!everySeconds && performance.now() - since >= everySeconds * 1000) || step === lastStep;
+}
+
 export class TrainingSession {
   readonly runDir: string;
   readonly dataset: Dataset;
@@ -214,124 +238,11 @@ export class TrainingSession {
   /** Trains until `steps` (if given) or until shouldStop() is true between steps; always ends with a checkpoint. */
   async run(shouldStop: () => boolean = () => false): Promise<TrainSummary> {
     const o = this.options;
-    const { batch, window } = o.training;
-    const rf = this.receptiveField;
-    const cropLen = rf + window;
-    const ds = this.dataset;
     this.release = lockRun(this.runDir);
     try {
-      makeDirs(checkpointsDir(this.runDir), '--run');
-      removeStaleTemps(checkpointsDir(this.runDir));
-      removeStaleTemps(this.runDir);
-      const now = new Date().toISOString();
-      if (!this.runConfig) {
-        this.runConfig = {
-          format: 'wavenet-run',
-          version: 1,
-          model: o.config,
-          receptiveField: rf,
-          paramCount: this.paramCount,
-          training: o.training,
-          dataset: { path: ds.dir, name: ds.name, manifestHash: ds.manifestHash },
-          command: o.command,
-          cwd: process.cwd(),
-          createdAt: now,
-          resumes: [],
-        };
-      } else {
-        if (this.runConfig.dataset.manifestHash !== ds.manifestHash) {
-          this.note(`note: the dataset differs from the one this run started on (manifest hash changed or another --data); crops will differ from an uninterrupted run`);
-        }
-        this.runConfig.resumes.push({ at: now, step: this.startStep, command: o.command, lr: o.training.lr, dataset: ds.dir, manifestHash: ds.manifestHash });
-      }
-      writeRunConfig(this.runDir, this.runConfig);
-      this.rows = truncateLog(this.runDir, this.startStep);
-
-      // Trainer and state.
-      const make = o.createTrainer ?? ((c, b, w, d) => new (native().Trainer)(toNative(c), b, w, d));
-      let trainer: NativeTrainer;
-      try {
-        trainer = make(o.config, batch, window, o.device);
-      } catch (e) {
-        throw new UserError(`could not create the ${o.device} trainer (${(e as Error).message}); try a smaller --batch or --window`);
-      }
-      this.trainer = trainer;
-      const sampler = new CropSampler(ds.train, cropLen, o.training.seed);
-      this.sampler = sampler;
-      let elapsedBase = 0;
-      if (this.ck) {
-        trainer.setParams(this.ck.weights.params);
-        trainer.setAdam(this.ck.optim.adam.m, this.ck.optim.adam.v, this.ck.optim.adam.step);
-        sampler.setState(this.ck.optim.sampler);
-        elapsedBase = this.ck.optim.elapsedSeconds;
-      } else {
-        trainer.setParams(initParams(o.config, o.training.seed));
-      }
-
-      const valCount = o.valCrops ?? 64;
-      const valOn = o.valEvery > 0 || (o.valSeconds ?? 0) > 0;
-      const val = valOn ? fixedCrops(ds.val, cropLen, valCount, batch) : { batches: [], positions: [] };
-      if (valOn && val.batches.length === 0) {
-        const longest = ds.val.length ? Math.max(...ds.val.map((c) => c.samples)) : 0;
-        this.note(
-          ds.val.length === 0
-            ? 'note: the dataset has no validation chunks; validation is skipped'
-            : `note: no validation chunk holds a crop of ${cropLen} samples (longest ${longest}); validation is skipped`,
-        );
-      }
-      const validate = async (): Promise<number> => {
-        let sum = 0;
-        for (const b of val.batches) sum += await trainer.evaluate(b);
-        return sum / val.batches.length / LN2;
-      };
-
-      const t0 = performance.now();
-      const elapsed = () => elapsedBase + (performance.now() - t0) / 1000;
-      let lastCheckpoint: string | null = null;
-      let lastCheckpointStep = this.ck ? this.startStep : -1;
-      this.lastCheckpointStep = lastCheckpointStep;
-      this.lastCheckpointAt = performance.now();
-      let lastValAt = performance.now();
-      const due = (step: number, everySteps: number, everySeconds: number | undefined, since: number) =>
-        (everySteps > 0 && step % everySteps === 0) || (!!everySeconds && performance.now() - since >= everySeconds * 1000) || step === o.steps;
+      this.prepareRunDir();
+      const loop = this.startLoop();
       let stoppedBy: 'steps' | 'signal' = 'steps';
-      let lastLoss: number | null = null;
-      let lastVal: number | null = null;
-      let predicted = 0;
-      let trainSeconds = 0;
-
-      const checkpoint = async () => {
-        const params = trainer.getParams();
-        const adam = trainer.getAdam();
-        const path = await saveCheckpoint({
-          runDir: this.runDir,
-          faultHook: o.faultHook,
-          config: o.config,
-          step: this.step,
-          params,
-          adam,
-          adamParams: this.adamParams(),
-          sampler: sampler.getState(),
-          training: o.training,
-          elapsedSeconds: elapsed(),
-          dataset: ds.dir,
-          manifestHash: ds.manifestHash,
-          valLoss: lastValRow(this.rows),
-          dataEntropyBits: ds.valEntropyBits,
-        });
-        pruneCheckpoints(this.runDir, o.keep);
-        lastCheckpoint = path;
-        lastCheckpointStep = this.step;
-        this.lastCheckpointStep = this.step;
-        this.lastCheckpointAt = performance.now();
-        try {
-          await writeLossPlot(this.runDir, this.rows, `${ds.name}: ${formatDilations(o.config.dilations)}, R${o.config.residual} D${o.config.dilation} S${o.config.skip} H${o.config.head}`, ds.valEntropyBits);
-        } catch (e) {
-          this.note(`warning: could not draw loss.png (${(e as Error).message})`);
-        }
-        this.events.checkpoint?.(path, this.step);
-      };
-
       if (o.steps !== undefined && this.step >= o.steps) {
         this.note(`the run is already at step ${this.step} (--steps ${o.steps}); nothing to do`);
       }
@@ -340,60 +251,200 @@ export class TrainingSession {
           stoppedBy = 'signal';
           break;
         }
-        const crops = sampler.nextBatch(batch);
-        const ts = performance.now();
-        let loss: number;
-        try {
-          loss = await trainer.step(crops, this.adamParams());
-        } catch (e) {
-          const kept = lastCheckpointStep >= 0 ? `the last good checkpoint (step ${lastCheckpointStep}) is kept` : 'no checkpoint was written';
-          throw new UserError(`the ${o.device} trainer failed at step ${this.step + 1}: ${(e as Error).message}; ${kept}`);
-        }
-        const dt = (performance.now() - ts) / 1000;
-        if (!Number.isFinite(loss)) {
-          const kept = lastCheckpointStep >= 0 ? `the last good checkpoint (step ${lastCheckpointStep}) is kept` : 'no checkpoint was written';
-          throw new UserError(`training diverged: the loss is ${loss} at step ${this.step + 1}; ${kept}; try a lower --lr (now ${o.training.lr})`);
-        }
-        this.step++;
-        predicted += batch * window;
-        trainSeconds += dt;
-        const row: LogRow = {
-          step: this.step,
-          loss: loss / LN2,
-          lr: o.training.lr,
-          samplesPerSec: (batch * window) / dt,
-          elapsedSeconds: Number(elapsed().toFixed(3)),
-        };
-        lastLoss = row.loss;
-        if (val.batches.length > 0 && due(this.step, o.valEvery, o.valSeconds, lastValAt)) {
-          row.valLoss = await validate();
-          lastValAt = performance.now();
-          if (!Number.isFinite(row.valLoss)) {
-            throw new UserError(`training diverged: the validation loss is ${row.valLoss} at step ${this.step}; the last good checkpoint (step ${lastCheckpointStep}) is kept; try a lower --lr`);
-          }
-          lastVal = row.valLoss;
-        }
-        this.rows.push(row);
-        appendLog(this.runDir, [row]);
-        this.events.step?.(row, this);
-        if (due(this.step, o.checkpointEvery, o.checkpointSeconds, this.lastCheckpointAt)) await checkpoint();
+        await this.trainStep(loop);
       }
-      if (this.step > lastCheckpointStep) await checkpoint();
+      if (this.step > this.lastCheckpointStep) await this.checkpoint(loop);
       return {
         runDir: this.runDir,
-        dataset: ds.dir,
+        dataset: this.dataset.dir,
         startStep: this.startStep,
         step: this.step,
         stoppedBy,
-        loss: lastLoss,
-        valLoss: lastVal,
-        checkpoint: lastCheckpoint ?? this.resumedFrom,
-        elapsedSeconds: elapsed(),
-        samplesPerSec: trainSeconds > 0 ? predicted / trainSeconds : null,
+        loss: loop.lastLoss,
+        valLoss: loop.lastVal,
+        checkpoint: loop.lastCheckpoint ?? this.resumedFrom,
+        elapsedSeconds: loop.elapsed(),
+        samplesPerSec: loop.trainSeconds > 0 ? loop.predicted / loop.trainSeconds : null,
       };
     } finally {
       this.close();
     }
+  }
+
+  /** Creates the run folder, clears stale temporary files, records the run (or this resume) in config.json, trims the log. */
+  private prepareRunDir(): void {
+    const o = this.options;
+    const ds = this.dataset;
+    makeDirs(checkpointsDir(this.runDir), '--run');
+    removeStaleTemps(checkpointsDir(this.runDir));
+    removeStaleTemps(this.runDir);
+    const now = new Date().toISOString();
+    if (!this.runConfig) {
+      this.runConfig = {
+        format: 'wavenet-run',
+        version: 1,
+        model: o.config,
+        receptiveField: this.receptiveField,
+        paramCount: this.paramCount,
+        training: o.training,
+        dataset: { path: ds.dir, name: ds.name, manifestHash: ds.manifestHash },
+        command: o.command,
+        cwd: process.cwd(),
+        createdAt: now,
+        resumes: [],
+      };
+    } else {
+      if (this.runConfig.dataset.manifestHash !== ds.manifestHash) {
+        this.note(`note: the dataset differs from the one this run started on (manifest hash changed or another --data); crops will differ from an uninterrupted run`);
+      }
+      this.runConfig.resumes.push({ at: now, step: this.startStep, command: o.command, lr: o.training.lr, dataset: ds.dir, manifestHash: ds.manifestHash });
+    }
+    writeRunConfig(this.runDir, this.runConfig);
+    this.rows = truncateLog(this.runDir, this.startStep);
+  }
+
+  /** The trainer (with the checkpoint's parameters, Adam state and sampler state when resuming), the validation crops and the clocks. */
+  private startLoop(): LoopState {
+    const o = this.options;
+    const { batch, window } = o.training;
+    const cropLen = this.receptiveField + window;
+    const make = o.createTrainer ?? ((c, b, w, d) => new (native().Trainer)(toNative(c), b, w, d));
+    let trainer: NativeTrainer;
+    try {
+      trainer = make(o.config, batch, window, o.device);
+    } catch (e) {
+      throw new UserError(`could not create the ${o.device} trainer (${(e as Error).message}); try a smaller --batch or --window`);
+    }
+    this.trainer = trainer;
+    const sampler = new CropSampler(this.dataset.train, cropLen, o.training.seed);
+    this.sampler = sampler;
+    let elapsedBase = 0;
+    if (this.ck) {
+      trainer.setParams(this.ck.weights.params);
+      trainer.setAdam(this.ck.optim.adam.m, this.ck.optim.adam.v, this.ck.optim.adam.step);
+      sampler.setState(this.ck.optim.sampler);
+      elapsedBase = this.ck.optim.elapsedSeconds;
+    } else {
+      trainer.setParams(initParams(o.config, o.training.seed));
+    }
+    const val = this.validationCrops(cropLen);
+    const t0 = performance.now();
+    this.lastCheckpointStep = this.ck ? this.startStep : -1;
+    this.lastCheckpointAt = performance.now();
+    return {
+      trainer,
+      sampler,
+      val,
+      elapsed: () => elapsedBase + (performance.now() - t0) / 1000,
+      lastCheckpoint: null,
+      lastValAt: performance.now(),
+      lastLoss: null,
+      lastVal: null,
+      predicted: 0,
+      trainSeconds: 0,
+    };
+  }
+
+  /** The fixed validation crops (none when validation is off, or with a note when the data has none that fit). */
+  private validationCrops(cropLen: number): ValidationCrops {
+    const o = this.options;
+    const ds = this.dataset;
+    const valCount = o.valCrops ?? 64;
+    const valOn = o.valEvery > 0 || (o.valSeconds ?? 0) > 0;
+    const val = valOn ? fixedCrops(ds.val, cropLen, valCount, o.training.batch) : { batches: [], positions: [] };
+    if (valOn && val.batches.length === 0) {
+      const longest = ds.val.length ? Math.max(...ds.val.map((c) => c.samples)) : 0;
+      this.note(
+        ds.val.length === 0
+          ? 'note: the dataset has no validation chunks; validation is skipped'
+          : `note: no validation chunk holds a crop of ${cropLen} samples (longest ${longest}); validation is skipped`,
+      );
+    }
+    return val;
+  }
+
+  /** One training step: a batch of crops, the loss logged (with the validation loss when due), a checkpoint when due. */
+  private async trainStep(loop: LoopState): Promise<void> {
+    const o = this.options;
+    const { batch, window } = o.training;
+    const crops = loop.sampler.nextBatch(batch);
+    const ts = performance.now();
+    let loss: number;
+    try {
+      loss = await loop.trainer.step(crops, this.adamParams());
+    } catch (e) {
+      throw new UserError(`the ${o.device} trainer failed at step ${this.step + 1}: ${(e as Error).message}; ${this.keptCheckpoint()}`);
+    }
+    const dt = (performance.now() - ts) / 1000;
+    if (!Number.isFinite(loss)) {
+      throw new UserError(`training diverged: the loss is ${loss} at step ${this.step + 1}; ${this.keptCheckpoint()}; try a lower --lr (now ${o.training.lr})`);
+    }
+    this.step++;
+    loop.predicted += batch * window;
+    loop.trainSeconds += dt;
+    const row: LogRow = {
+      step: this.step,
+      loss: loss / LN2,
+      lr: o.training.lr,
+      samplesPerSec: (batch * window) / dt,
+      elapsedSeconds: Number(loop.elapsed().toFixed(3)),
+    };
+    loop.lastLoss = row.loss;
+    if (loop.val.batches.length > 0 && due(this.step, o.valEvery, o.valSeconds, loop.lastValAt, o.steps)) {
+      row.valLoss = await this.validate(loop);
+      loop.lastValAt = performance.now();
+      if (!Number.isFinite(row.valLoss)) {
+        throw new UserError(`training diverged: the validation loss is ${row.valLoss} at step ${this.step}; the last good checkpoint (step ${this.lastCheckpointStep}) is kept; try a lower --lr`);
+      }
+      loop.lastVal = row.valLoss;
+    }
+    this.rows.push(row);
+    appendLog(this.runDir, [row]);
+    this.events.step?.(row, this);
+    if (due(this.step, o.checkpointEvery, o.checkpointSeconds, this.lastCheckpointAt, o.steps)) await this.checkpoint(loop);
+  }
+
+  private keptCheckpoint(): string {
+    return this.lastCheckpointStep >= 0 ? `the last good checkpoint (step ${this.lastCheckpointStep}) is kept` : 'no checkpoint was written';
+  }
+
+  /** Mean validation loss in bits over the fixed validation crops. */
+  private async validate(loop: LoopState): Promise<number> {
+    let sum = 0;
+    for (const b of loop.val.batches) sum += await loop.trainer.evaluate(b);
+    return sum / loop.val.batches.length / LN2;
+  }
+
+  /** Writes a checkpoint of the current step, prunes old ones and redraws loss.png. */
+  private async checkpoint(loop: LoopState): Promise<void> {
+    const o = this.options;
+    const ds = this.dataset;
+    const path = await saveCheckpoint({
+      runDir: this.runDir,
+      faultHook: o.faultHook,
+      config: o.config,
+      step: this.step,
+      params: loop.trainer.getParams(),
+      adam: loop.trainer.getAdam(),
+      adamParams: this.adamParams(),
+      sampler: loop.sampler.getState(),
+      training: o.training,
+      elapsedSeconds: loop.elapsed(),
+      dataset: ds.dir,
+      manifestHash: ds.manifestHash,
+      valLoss: lastValRow(this.rows),
+      dataEntropyBits: ds.valEntropyBits,
+    });
+    pruneCheckpoints(this.runDir, o.keep);
+    loop.lastCheckpoint = path;
+    this.lastCheckpointStep = this.step;
+    this.lastCheckpointAt = performance.now();
+    try {
+      await writeLossPlot(this.runDir, this.rows, `${ds.name}: ${formatDilations(o.config.dilations)}, R${o.config.residual} D${o.config.dilation} S${o.config.skip} H${o.config.head}`, ds.valEntropyBits);
+    } catch (e) {
+      this.note(`warning: could not draw loss.png (${(e as Error).message})`);
+    }
+    this.events.checkpoint?.(path, this.step);
   }
 
   /** Frees the trainer, closes files, releases the run lock. */

@@ -149,6 +149,26 @@ const GRID: RGB = [230, 230, 230];
 const AXIS: RGB = [60, 60, 60];
 const REF: RGB = [120, 120, 120];
 
+/** The training loss: the mean of each pixel column, with the min..max band of the column behind it. */
+function drawTrainingLoss(img: Image, pts: LogRow[], X: (s: number) => number, Y: (v: number) => number): void {
+  const cols = new Map<number, { sum: number; n: number; min: number; max: number }>();
+  for (const r of pts) {
+    const c = Math.round(X(r.step));
+    const e = cols.get(c) ?? { sum: 0, n: 0, min: Infinity, max: -Infinity };
+    e.sum += r.loss; e.n++; e.min = Math.min(e.min, r.loss); e.max = Math.max(e.max, r.loss);
+    cols.set(c, e);
+  }
+  const colList = [...cols.entries()].sort((a, b) => a[0] - b[0]);
+  for (const [c, e] of colList) if (e.n > 1) img.line(c, Y(e.min), c, Y(e.max), LIGHT_BLUE);
+  let prev: [number, number] | null = null;
+  for (const [c, e] of colList) {
+    const p: [number, number] = [c, Y(e.sum / e.n)];
+    if (prev) img.line(prev[0], prev[1], p[0], p[1], BLUE, 2);
+    else img.rect(p[0] - 1, p[1] - 1, 3, 3, BLUE);
+    prev = p;
+  }
+}
+
 /**
  * Renders the loss curves as a PNG. `knowsNothing`: the dataset's unigram entropy (bits/sample, see
  * src/dataset/entropy.ts), drawn as a dashed grey reference line labelled in plain words: a model
@@ -195,24 +215,8 @@ export function renderLossPlot(rows: LogRow[], title: string, width = 900, heigh
   img.text(L + pw / 2 - Image.textWidth('step') / 2, height - 24, 'step', AXIS);
   img.text(8, T - 26, "bits/sample", AXIS);
 
-  // Training loss: per pixel column mean, with the min..max band behind it.
-  const cols = new Map<number, { sum: number; n: number; min: number; max: number }>();
-  for (const r of pts) {
-    const c = Math.round(X(r.step));
-    const e = cols.get(c) ?? { sum: 0, n: 0, min: Infinity, max: -Infinity };
-    e.sum += r.loss; e.n++; e.min = Math.min(e.min, r.loss); e.max = Math.max(e.max, r.loss);
-    cols.set(c, e);
-  }
-  const colList = [...cols.entries()].sort((a, b) => a[0] - b[0]);
-  for (const [c, e] of colList) if (e.n > 1) img.line(c, Y(e.min), c, Y(e.max), LIGHT_BLUE);
+  drawTrainingLoss(img, pts, X, Y);
   let prev: [number, number] | null = null;
-  for (const [c, e] of colList) {
-    const p: [number, number] = [c, Y(e.sum / e.n)];
-    if (prev) img.line(prev[0], prev[1], p[0], p[1], BLUE, 2);
-    else img.rect(p[0] - 1, p[1] - 1, 3, 3, BLUE);
-    prev = p;
-  }
-  prev = null;
   for (const r of vals) {
     const p: [number, number] = [X(r.step), Y(r.valLoss!)];
     if (prev) img.line(prev[0], prev[1], p[0], p[1], ORANGE, 2);

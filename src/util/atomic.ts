@@ -122,8 +122,13 @@ function writeFileAtomicSyncRaw(path: string, data: AtomicData, mode: number): v
       try { unlinkSync(tmp); } catch { /* already gone */ }
     }
   }
+  fsyncDirSync(dirname(path));
+}
+
+/** fsync a folder so that a rename in it is durable (best effort: not every file system allows it). */
+export function fsyncDirSync(dir: string): void {
   try {
-    const d = openSync(dirname(path), 'r');
+    const d = openSync(dir, 'r');
     try { fsyncSync(d); } finally { closeSync(d); }
   } catch { /* see fsyncDir */ }
 }

@@ -118,96 +118,117 @@ export class RateMeter {
   }
 }
 
-export function createProgress(opts: ProgressOptions): Progress {
-  const stream = opts.stream ?? process.stderr;
-  const unit = opts.unit ?? '';
-  const clock = opts.now ?? Date.now;
-  const start = clock();
-  let total = opts.total ?? 0;
-  let extra = '';
-  let stopped = false;
-  const meter = new RateMeter(start);
-  let done = 0;
-  const setDone = (d: number) => {
-    done = d;
-    meter.observe(d, clock());
-  };
+/** What every kind of progress line shares: the count, the total, the caller's extra text and the rate. */
+class ProgressState {
+  readonly start: number;
+  readonly meter: RateMeter;
+  total: number;
+  done = 0;
+  extra = '';
+  stopped = false;
+  private readonly unit: string;
 
-  const line = (withBar: boolean, barText = ''): string => {
-    const now = clock();
-    const rate = meter.rate();
-    const parts = [opts.label];
+  constructor(
+    private readonly opts: ProgressOptions,
+    private readonly clock: () => number,
+  ) {
+    this.start = clock();
+    this.meter = new RateMeter(this.start);
+    this.total = opts.total ?? 0;
+    this.unit = opts.unit ?? '';
+  }
+
+  /** Sets the count (and the extra text, when given). */
+  set(d: number, extra: string | undefined): void {
+    this.done = d;
+    this.meter.observe(d, this.clock());
+    if (extra !== undefined) this.extra = extra;
+  }
+
+  /** `label [bar] done/total unit | rate unit/s | ETA | extra`. */
+  line(withBar: boolean, barText = ''): string {
+    const { unit, done, total } = this;
+    const now = this.clock();
+    const rate = this.meter.rate();
+    const parts = [this.opts.label];
     if (total > 0 && withBar) parts.push(`[${barText}]`);
     parts.push(total > 0 ? `${done}/${total}${unit ? ' ' + unit : ''}` : `${done}${unit ? ' ' + unit : ''}`);
     let s = parts.join(' ');
-    const shown = (now - start) / 1000 >= 1 && done > 0 && rate > 0;
+    const shown = (now - this.start) / 1000 >= 1 && done > 0 && rate > 0;
     if (shown) s += ` | ${formatRate(rate)} ${unit || 'units'}/s`;
-    if (shown && total > 0 && done < total) s += ` | ETA ${formatEta(meter.eta(total, now))}`;
-    if (extra) s += ` | ${extra}`;
+    if (shown && total > 0 && done < total) s += ` | ETA ${formatEta(this.meter.eta(total, now))}`;
+    if (this.extra) s += ` | ${this.extra}`;
     return s;
-  };
+  }
+}
 
+export function createProgress(opts: ProgressOptions): Progress {
+  const stream = opts.stream ?? process.stderr;
+  const state = new ProgressState(opts, opts.now ?? Date.now);
   if (opts.silent) {
     return {
-      update(d, e) { setDone(d); if (e !== undefined) extra = e; },
-      increment(n = 1, e) { setDone(done + n); if (e !== undefined) extra = e; },
-      setTotal(t) { total = t; },
+      update(d, e) { state.set(d, e); },
+      increment(n = 1, e) { state.set(state.done + n, e); },
+      setTotal(t) { state.total = t; },
       log(l) { stream.write(l.endsWith('\n') ? l : l + '\n'); },
-      stop() { stopped = true; },
+      stop() { state.stopped = true; },
     };
   }
+  return stream.isTTY ? barProgress(state, stream) : plainProgress(state, stream, Math.max(0.2, opts.intervalSeconds ?? 5) * 1000);
+}
 
-  if (stream.isTTY) {
-    const bar = new cliProgress.SingleBar(
-      {
-        stream,
-        fps: 10,
-        barsize: 24,
-        hideCursor: false,
-        clearOnComplete: false,
-        stopOnComplete: false,
-        linewrap: false,
-        format: (o: cliProgress.Options, params: cliProgress.Params) => {
-          const size = o.barsize ?? 24;
-          const filled = Math.round(Math.max(0, Math.min(1, params.progress)) * size);
-          return line(true, '#'.repeat(filled) + '-'.repeat(size - filled));
-        },
+/** On a terminal: a bar redrawn in place (cli-progress, at most 10 times a second). */
+function barProgress(state: ProgressState, stream: NodeJS.WriteStream): Progress {
+  const bar = new cliProgress.SingleBar(
+    {
+      stream,
+      fps: 10,
+      barsize: 24,
+      hideCursor: false,
+      clearOnComplete: false,
+      stopOnComplete: false,
+      linewrap: false,
+      format: (o: cliProgress.Options, params: cliProgress.Params) => {
+        const size = o.barsize ?? 24;
+        const filled = Math.round(Math.max(0, Math.min(1, params.progress)) * size);
+        return state.line(true, '#'.repeat(filled) + '-'.repeat(size - filled));
       },
-      cliProgress.Presets.shades_classic,
-    );
-    bar.start(Math.max(total, 1), 0);
-    return {
-      update(d, e) { setDone(d); if (e !== undefined) extra = e; if (!stopped) bar.update(done); },
-      increment(n = 1, e) { setDone(done + n); if (e !== undefined) extra = e; if (!stopped) bar.update(done); },
-      setTotal(t) { total = t; if (!stopped) bar.setTotal(Math.max(t, 1)); },
-      log(l) {
-        stream.write('\r\x1b[2K' + (l.endsWith('\n') ? l : l + '\n'));
-        if (!stopped) bar.render();
-      },
-      stop(o) {
-        if (stopped) return;
-        stopped = true;
-        bar.update(done);
-        bar.stop();
-        if (o?.clear) stream.write('\x1b[1A\r\x1b[2K');
-      },
-    };
-  }
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(Math.max(state.total, 1), 0);
+  return {
+    update(d, e) { state.set(d, e); if (!state.stopped) bar.update(state.done); },
+    increment(n = 1, e) { state.set(state.done + n, e); if (!state.stopped) bar.update(state.done); },
+    setTotal(t) { state.total = t; if (!state.stopped) bar.setTotal(Math.max(t, 1)); },
+    log(l) {
+      stream.write('\r\x1b[2K' + (l.endsWith('\n') ? l : l + '\n'));
+      if (!state.stopped) bar.render();
+    },
+    stop(o) {
+      if (state.stopped) return;
+      state.stopped = true;
+      bar.update(state.done);
+      bar.stop();
+      if (o?.clear) stream.write('\x1b[1A\r\x1b[2K');
+    },
+  };
+}
 
-  // Not a TTY: plain lines on a timer.
-  const every = Math.max(0.2, opts.intervalSeconds ?? 5) * 1000;
-  const timer = setInterval(() => stream.write(line(false) + '\n'), every);
+/** Not a terminal: a plain line every `everyMs`, and one at the end. */
+function plainProgress(state: ProgressState, stream: NodeJS.WriteStream, everyMs: number): Progress {
+  const timer = setInterval(() => stream.write(state.line(false) + '\n'), everyMs);
   timer.unref();
   return {
-    update(d, e) { setDone(d); if (e !== undefined) extra = e; },
-    increment(n = 1, e) { setDone(done + n); if (e !== undefined) extra = e; },
-    setTotal(t) { total = t; },
+    update(d, e) { state.set(d, e); },
+    increment(n = 1, e) { state.set(state.done + n, e); },
+    setTotal(t) { state.total = t; },
     log(l) { stream.write(l.endsWith('\n') ? l : l + '\n'); },
     stop(o) {
-      if (stopped) return;
-      stopped = true;
+      if (state.stopped) return;
+      state.stopped = true;
       clearInterval(timer);
-      if (done > 0 && !o?.clear) stream.write(line(false) + '\n'); // a line of zeros says nothing
+      if (state.done > 0 && !o?.clear) stream.write(state.line(false) + '\n'); // a line of zeros says nothing
     },
   };
 }
