@@ -109,7 +109,13 @@
             {
               "rule_name": "nvcc",
               "extension": "cu",
-              "inputs": ["<!@(node scripts/gyp.mjs list native/cuda .cuh)", "<!@(node scripts/gyp.mjs list native/include .h)"],
+              # every header a .cu may include (nvcc's own dependency files cannot feed a gyp rule): a
+              # change to any of them rebuilds the CUDA objects
+              "inputs": [
+                "<!@(node scripts/gyp.mjs list native/cuda .cuh)",
+                "<!@(node scripts/gyp.mjs list native/include .h)",
+                "<!@(node scripts/gyp.mjs list native/core .h)"
+              ],
               "outputs": ["<(INTERMEDIATE_DIR)/<(RULE_INPUT_ROOT).o"],
               "process_outputs_as_sources": 1,
               "message": "nvcc <(RULE_INPUT_PATH)",
