@@ -16,6 +16,7 @@ class ThreadPool {
   void run(int n_tasks, const std::function<void(int task, int thread)> &fn);
 
  private:
+  void stop_and_join() noexcept;
   struct Impl;
   Impl *impl_;
   int n_threads_;
