@@ -19,7 +19,7 @@ for f in train synth device; do
 done
 g++ "${flags[@]}" -include native/cuda/emu/cuda_emu.h -c native/cuda/emu/emu_check.cc -o "$out/emu_check.o" &
 wait
-core=$(ls $obj/wavenet/native/core/*.o $obj/wavenet/native/cpu/*.o $obj/wavenet/native/cpu/simd/*.o)
+core=$(ls $obj/wn_core/native/core/*.o $obj/wn_core/native/cpu/*.o $obj/wn_core/native/cpu/simd/*.o)  # the wn_core library's objects (binding.gyp)
 g++ "${flags[@]}" -o "$out/emu_check" "$out"/train.o "$out"/synth.o "$out"/device.o "$out"/emu_check.o $core $obj/wn_simd_avx2.a $obj/wn_simd_avx512.a -ldl
 if [ "${1:-}" = "--synth" ]; then exec "$out/emu_check" synth; fi
 ASAN_OPTIONS=detect_leaks=1 "$out/emu_check"
