@@ -68,8 +68,8 @@ typedef struct {
 wn_status wn_cpu_gemm_rate(int n, double seconds, wn_gemm_rate *out);
 
 /* Process-wide run-time choices. The library reads no environment variable: the program does, once,
- * and passes what it found here (src/native.ts reads WAVENET_KERNELS, WAVENET_THREADS and
- * WAVENET_CUDA_GRAPHS when it loads the addon). The first use of the CPU kernels or of the thread
+ * and passes what it found here (the addon reads WAVENET_KERNELS, WAVENET_THREADS and
+ * WAVENET_CUDA_GRAPHS once when it loads: native/src/napi_env.cc). The first use of the CPU kernels or of the thread
  * pool fixes them: a later call with other values fails with WN_ERR_INVALID. */
 typedef struct {
   const char *kernels; /* NULL or "auto": the best variant the CPU has; "generic", "avx2", "avx512":

@@ -1,5 +1,6 @@
-// Proves the per-ISA variants are built and dispatchable: returns the variant's own name.
-#include "cpu/simd/probe.h"
+// The name compiled into each SIMD variant ("generic", "avx2", "avx512"): wn_cpu_features_get reports
+// the variant WN_DISPATCH actually calls, so a test can see which one runs.
+#include "cpu/simd/isa_name.h"
 
 namespace WN_ISA {
 const char *isa_name() {
