@@ -1,4 +1,5 @@
-// Builds the native addon (build/Release/wavenet.node) with node-gyp.
+// Builds the native addons with node-gyp: build/Release/wavenet.node (production) and
+// build/Release/wavenet_test.node (test-only entry points), over one core library (binding.gyp).
 //  - Uses the Node headers installed beside node (e.g. /usr/include/node), so nothing is downloaded.
 //  - Configures again only when the set of source files (or binding.gyp) changed, then builds
 //    incrementally; `--rebuild` (or WAVENET_REBUILD=1) forces a clean build.

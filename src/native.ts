@@ -54,6 +54,8 @@ export interface NativeCore {
   mulawEncode(x: Float32Array, mu?: number): Uint8Array;
   mulawDecode(q: Uint8Array, mu?: number): Float32Array;
   cpuFeatures(): CpuFeatures;
+  /** The single-thread rate of the training GEMM on n x n x n products (wn_cpu_gemm_rate), for benchmarks. */
+  cpuGemmRate(n: number, seconds: number): { gflops: number; gflopsPerCpu: number };
   cudaQuery(): CudaQuery;
   layout(config: NativeConfig): NativeLayout;
 }

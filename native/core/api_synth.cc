@@ -52,7 +52,7 @@ extern "C" wn_status wn_synth_generate(wn_synth *s, int n, const float *temperat
   if (n < 0) return wn::fail(WN_ERR_INVALID, "synth generate: n must be >= 0");
   WN_GUARD(s->impl->generate(n, temperature, seed, out, logits))
 }
-extern "C" wn_status wn_synth_set_cut(wn_synth *s, const float *top_p, const int *top_k) {
+static wn_status synth_set_cut(wn_synth *s, const float *top_p, const int *top_k) {
   const int B = s->batch;
   for (int b = 0; b < B; ++b) {
     if (top_p && !(top_p[b] > 0.f && top_p[b] <= 1.f))
@@ -63,4 +63,8 @@ extern "C" wn_status wn_synth_set_cut(wn_synth *s, const float *top_p, const int
   s->impl->top_p.assign(top_p ? top_p : nullptr, top_p ? top_p + B : nullptr);
   s->impl->top_k.assign(top_k ? top_k : nullptr, top_k ? top_k + B : nullptr);
   return WN_OK;
+}
+
+extern "C" wn_status wn_synth_set_cut(wn_synth *s, const float *top_p, const int *top_k) {
+  WN_GUARD(synth_set_cut(s, top_p, top_k))
 }

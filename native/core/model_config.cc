@@ -9,7 +9,10 @@ extern "C" int wn_receptive_field(const wn_config *c) {
   return rf;
 }
 
-extern "C" wn_status wn_config_check(const wn_config *c) {
+// Guards the library against misuse (a config no caller should build): the limits users see, with
+// messages naming their flags and files, are validated once in TypeScript (src/model/config.ts) before a
+// config reaches the C API. These bounds only keep the native code's sizes and indices in range.
+static wn_status config_check(const wn_config *c) {
   if (c->n_layers < 1 || c->n_layers > WN_MAX_LAYERS)
     return wn::fail(WN_ERR_INVALID, "config: layer count must be 1.." + std::to_string(WN_MAX_LAYERS));
   for (int i = 0; i < c->n_layers; ++i)
@@ -22,6 +25,8 @@ extern "C" wn_status wn_config_check(const wn_config *c) {
   if (c->classes > 256) return wn::fail(WN_ERR_INVALID, "config: classes must be at most 256");
   return WN_OK;
 }
+
+extern "C" wn_status wn_config_check(const wn_config *c) { WN_GUARD(config_check(c)) }
 
 static size_t layer_size(const wn_config *c) {
   const size_t R = c->residual, D = c->dilation, S = c->skip;

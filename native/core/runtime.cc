@@ -24,7 +24,7 @@ const wn_runtime_options &runtime() {
 
 extern "C" wn_runtime_options wn_runtime_default_options(void) { return wn_runtime_options{nullptr, 0, 1}; }
 
-extern "C" wn_status wn_runtime_configure(const wn_runtime_options *o) {
+static wn_status runtime_configure(const wn_runtime_options *o) {
   const char *k = o->kernels && std::strcmp(o->kernels, "auto") != 0 ? o->kernels : "";
   if (*k && std::strcmp(k, "generic") && std::strcmp(k, "avx2") && std::strcmp(k, "avx512"))
     return wn::fail(WN_ERR_INVALID, std::string("kernels \"") + k + "\": expected auto, generic, avx2 or avx512");
@@ -42,3 +42,5 @@ extern "C" wn_status wn_runtime_configure(const wn_runtime_options *o) {
   wn::g_opts.cuda_graphs = o->cuda_graphs != 0;
   return WN_OK;
 }
+
+extern "C" wn_status wn_runtime_configure(const wn_runtime_options *o) { WN_GUARD(runtime_configure(o)) }

@@ -53,11 +53,20 @@ struct ThreadPool::Impl {
   }
 };
 
+// When a thread cannot start (std::system_error, or std::bad_alloc for its state), the ones already
+// started are stopped and joined and the exception goes on to the caller (wn::guarded turns it into a
+// status); pool() tries again on its next use.
 ThreadPool::ThreadPool(int threads) : impl_(new Impl), n_threads_(threads < 1 ? 1 : threads) {
-  for (int i = 1; i < n_threads_; ++i) impl_->workers.emplace_back([this, i] { impl_->loop(i); });
+  try {
+    impl_->workers.reserve((size_t)n_threads_ - 1);
+    for (int i = 1; i < n_threads_; ++i) impl_->workers.emplace_back([this, i] { impl_->loop(i); });
+  } catch (...) {
+    stop_and_join();
+    throw;
+  }
 }
 
-ThreadPool::~ThreadPool() {
+void ThreadPool::stop_and_join() noexcept {
   impl_->stop.store(true);
   {
     std::lock_guard<std::mutex> lk(impl_->mu);
@@ -65,7 +74,10 @@ ThreadPool::~ThreadPool() {
   impl_->cv.notify_all();
   for (auto &w : impl_->workers) w.join();
   delete impl_;
+  impl_ = nullptr;
 }
+
+ThreadPool::~ThreadPool() { stop_and_join(); }
 
 void ThreadPool::run(int n_tasks, const std::function<void(int, int)> &fn) {
   if (n_tasks <= 0) return;

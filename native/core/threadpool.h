@@ -1,7 +1,7 @@
 // A small persistent thread pool shared by the CPU kernels.
 //   wn::pool().run(n, [&](int task, int thread) { ... });   // caller takes part; returns when all n are done
 // Threads spin briefly before sleeping, so back-to-back calls (one per layer) stay cheap.
-// Size: WAVENET_THREADS or the hardware thread count. Calls from inside a task run inline.
+// Size: wn_runtime_options.threads (wn_runtime_configure) or the hardware thread count. Calls from inside a task run inline.
 #pragma once
 #include <functional>
 
@@ -16,6 +16,7 @@ class ThreadPool {
   void run(int n_tasks, const std::function<void(int task, int thread)> &fn);
 
  private:
+  void stop_and_join() noexcept;
   struct Impl;
   Impl *impl_;
   int n_threads_;

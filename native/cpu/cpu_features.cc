@@ -1,11 +1,11 @@
 // CPU feature detection and the choice of SIMD variant (native/cpu/simd is compiled once per ISA).
-// WAVENET_KERNELS=generic|avx2|avx512 forces a variant (it must be supported by the CPU).
+// wn_runtime_options.kernels (generic|avx2|avx512) forces a variant when the CPU supports it.
 #include <cstdlib>
 #include <cstring>
 #include "core/threadpool.h"
 #include "core/runtime.h"
 #include "cpu/dispatch.h"
-#include "cpu/simd/probe.h"
+#include "cpu/simd/isa_name.h"
 #include "wavenet.h"
 
 namespace wn {

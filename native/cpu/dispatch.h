@@ -23,7 +23,7 @@
 //  2. No dynamic initialiser there: no namespace-scope object with a constructor or a non-constant
 //     initialiser (constant tables are `constexpr`; anything else is built on first use inside a
 //     dispatched function). A dynamic initialiser runs when the addon is loaded, before any dispatch:
-//     that crashed every command with SIGILL on CPUs without AVX-512 (issue 10).
+//     that once crashed every command with SIGILL on CPUs without AVX-512.
 //  3. No inline or template code from a header outside the namespace: std::vector, std::min, std::fill,
 //     std::function... instantiated there are COMDAT (weak) symbols, and the linker keeps ONE copy for the
 //     whole addon, possibly the AVX-512 one, which shared code then calls. Use plain loops, C functions

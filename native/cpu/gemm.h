@@ -34,9 +34,6 @@ size_t sgemm_packed_size(int N, int K);
 void sgemm_pack(bool transB, int N, int K, const float *B, int ldb, float *out);
 void sgemm_prepacked(bool transA, int M, int N, int K, const float *A, int lda, const float *Bp, float *C, int ldc,
                      bool accumulate);
-// The plain triple loop (double accumulation), for tests.
-void sgemm_naive(bool transA, bool transB, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
-                 float *C, int ldc, bool accumulate);
 }  // namespace wn
 
 // Elementwise kernels fused after the GEMMs (native/cpu/simd/gemm_epilogue.cc), per SIMD variant:

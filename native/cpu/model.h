@@ -1,4 +1,4 @@
-// The WaveNet of ../shared/DESIGN.md as the CPU trainer computes it: shapes, the trimmed position
+// The WaveNet (README "The model"; tensors in native/include/wavenet.h) as the CPU trainer computes it: shapes, the trimmed position
 // ranges, and the forward and backward of each layer (native/cpu/layers.cc, side by side).
 //
 // Activations are time-major, one block per example: [B][rows][C]. Positions of a crop are

@@ -1,6 +1,6 @@
-// The plain reference forward pass: the model of ../shared/DESIGN.md written as directly as possible
-// (double accumulation, no blocking, no threads). Tests compare every fast path against it, and the
-// naive generator of `wavenet bench synth` calls it once per sample.
+// The plain reference forward pass: the model (README "The model"; tensors in native/include/wavenet.h)
+// written as directly as possible (double accumulation, no blocking, no threads). Tests compare every
+// fast path against it, and the naive generator of `wavenet bench synth` calls it once per sample.
 #include <cmath>
 #include <cstring>
 #include <vector>

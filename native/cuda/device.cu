@@ -30,7 +30,7 @@ extern "C" wn_status wn_cuda_query(int *runtime_version, int *driver_version, in
   WN_GUARD(cuda_query(runtime_version, driver_version, device_count))
 }
 
-extern "C" wn_status wn_cuda_device(int index, wn_cuda_device_info *out) {
+static wn_status cuda_device(int index, wn_cuda_device_info *out) {
   cudaDeviceProp p;
   WN_CUDA_TRY(cudaGetDeviceProperties(&p, index));
   std::memset(out, 0, sizeof *out);
@@ -41,3 +41,5 @@ extern "C" wn_status wn_cuda_device(int index, wn_cuda_device_info *out) {
   out->multiprocessors = p.multiProcessorCount;
   return WN_OK;
 }
+
+extern "C" wn_status wn_cuda_device(int index, wn_cuda_device_info *out) { WN_GUARD(cuda_device(index, out)) }

@@ -137,108 +137,155 @@ __device__ int sample_warp(float *lg, int Q, float temperature, float top_p, int
   return __shfl_sync(0xffffffffu, s, 0);
 }
 
+// The block's activations in shared memory (see synth_kernel for the layout); cur/prev: the classes of
+// step t and t - 1 of each of the block's streams.
+struct SynthShared {
+  float *xa;       // [G][2R]: past | x
+  float *fg;       // [G][2D]
+  float *z;        // [G][D]
+  float *skip;     // [G][S]
+  float *h;        // [G][S]
+  float *h1;       // [G][H]
+  float *lg;       // [G][Q]
+  float *scratch;  // [NT][G]
+  int *cur, *prev; // [G]
+};
+
+// The stages of one sample step, in the order synth_kernel runs them (the CPU's step loop, cpu/synth.cc,
+// has the same: input, residual layers, head, sample). Every thread of the block calls each stage.
+
+// x_0 = bias + E1[c_t] + E0[c_{t-1}]; when generating, skip = the sum of the skip biases.
+template <int G>
+__device__ void synth_input_step(const SynthArgs &a, const SynthShared &m, int gn, bool gen) {
+  const int R = a.R, S = a.S, Q = a.Q, NT = blockDim.x, tid = threadIdx.x;
+  const float *w = a.w;
+  for (int e = tid; e < gn * R; e += NT) {
+    const int g = e / R, r = e - g * R;
+    float v = w[a.in_bias + r] + w[a.embed + ((size_t)Q + m.cur[g]) * R + r];
+    if (m.prev[g] >= 0) v += w[a.embed + (size_t)m.prev[g] * R + r];
+    m.xa[g * 2 * R + R + r] = v;
+  }
+  if (gen)
+    for (int e = tid; e < gn * S; e += NT) {
+      const int g = e / S, s = e - g * S;
+      m.skip[g * S + s] = w[a.bsum + s];
+    }
+  __syncthreads();
+}
+
+// Layer l at time t: swap x_l(t) into the ring (reading x_l(t - d)), gate, z = tanh(f) sigmoid(g), then
+// skip += Ws.z (when generating) and x += Wr.z + br (all but the last layer).
+template <int G>
+__device__ void synth_residual_step(const SynthArgs &a, const SynthShared &m, int l, unsigned long long t, int b0,
+                                    int gn, bool gen) {
+  const int R = a.R, D = a.D, S = a.S, NT = blockDim.x, tid = threadIdx.x;
+  const float *w = a.w;
+  const SynthLayer ly = a.layers[l];
+  const unsigned long long slot = t % (unsigned long long)ly.d;
+  for (int e = tid; e < gn * R; e += NT) {
+    const int g = e / R, r = e - g * R;
+    float *rp = a.ring + (size_t)(b0 + g) * a.ring_stride + ly.ring + slot * R + r;
+    m.xa[g * 2 * R + r] = *rp;      // x_l(t - d)
+    *rp = m.xa[g * 2 * R + R + r];  // x_l(t)
+  }
+  __syncthreads();
+  matvec<G>(w + ly.gT, 2 * R, 2 * D, m.xa, 2 * R, m.fg, 2 * D, w + ly.bg, false, false, m.scratch, gn);
+  for (int e = tid; e < gn * D; e += NT) {
+    const int g = e / D, j = e - g * D;
+    const float f = m.fg[g * 2 * D + j], gg = m.fg[g * 2 * D + D + j];
+    m.z[g * D + j] = tanhf(f) * (1.f / (1.f + expf(-gg)));
+  }
+  __syncthreads();
+  if (gen) matvec<G>(w + ly.sT, D, S, m.z, D, m.skip, S, nullptr, true, false, m.scratch, gn);
+  if (l < a.L - 1) matvec<G>(w + ly.rT, D, R, m.z, D, m.xa + R, 2 * R, w + ly.br, true, false, m.scratch, gn);
+}
+
+// logits = W2.relu(W1.relu(skip) + b1) + b2
+template <int G>
+__device__ void synth_head_step(const SynthArgs &a, const SynthShared &m, int gn) {
+  const int S = a.S, H = a.H, Q = a.Q, NT = blockDim.x, tid = threadIdx.x;
+  const float *w = a.w;
+  for (int e = tid; e < gn * S; e += NT) {
+    const int g = e / S, s = e - g * S;
+    m.h[g * S + s] = fmaxf(m.skip[g * S + s], 0.f);
+  }
+  __syncthreads();
+  matvec<G>(w + a.h1T, S, H, m.h, S, m.h1, H, w + a.b1, false, true, m.scratch, gn);
+  matvec<G>(w + a.h2T, H, Q, m.h1, H, m.lg, Q, w + a.b2, false, false, m.scratch, gn);
+}
+
+// Warp g samples stream g (logits first copied out when asked), writes out[b][i] and moves the classes on.
+template <int G>
+__device__ void synth_sample_step(const SynthArgs &a, const SynthShared &m, int i, int n, unsigned long long t, int b0,
+                                  int gn, const float *temperature, const unsigned long long *seed, uint8_t *out,
+                                  float *logits_out) {
+  const int Q = a.Q, NT = blockDim.x, tid = threadIdx.x;
+  const int warp = tid / 32;
+  for (int g = warp; g < gn; g += NT / 32) {
+    const int b = b0 + g;
+    if (logits_out)  // before sampling, which overwrites the logits with weights
+      for (int q = tid & 31; q < Q; q += 32) logits_out[((size_t)b * n + i) * Q + q] = m.lg[g * Q + q];
+    __syncwarp();
+    const float top_p = a.top_p ? a.top_p[b] : 1.f;
+    const int top_k = a.top_k ? a.top_k[b] : 0;
+    const int s = sample_warp(m.lg + g * Q, Q, temperature[b], top_p, top_k, wn_uniform(seed[b], t));
+    if ((tid & 31) == 0) {
+      out[(size_t)b * n + i] = (uint8_t)s;
+      m.prev[g] = m.cur[g];
+      m.cur[g] = s;
+    }
+  }
+  __syncthreads();
+}
+
 // mode 0: prime (fed class of step i = forced[b * fstride + i]; no head); mode 1: generate.
 template <int G>
 __global__ void synth_kernel(SynthArgs a, int mode, int n, unsigned long long t0, const uint8_t *forced, int fstride,
                              const float *temperature, const unsigned long long *seed, uint8_t *out, float *logits_out) {
   WN_DYNAMIC_SHARED(float, sm);
-  const int R = a.R, D = a.D, S = a.S, H = a.H, Q = a.Q, L = a.L;
+  const int R = a.R, D = a.D, S = a.S, H = a.H, Q = a.Q;
   const int NT = blockDim.x, tid = threadIdx.x;
   const int b0 = blockIdx.x * G;
   const int gn = min(G, a.batch - b0);
   if (gn <= 0) return;
-  float *xa = sm;                    // [G][2R]: past | x
-  float *fg = xa + G * 2 * R;        // [G][2D]
-  float *z = fg + G * 2 * D;         // [G][D]
-  float *skip = z + G * D;           // [G][S]
-  float *h = skip + G * S;           // [G][S]
-  float *h1 = h + G * S;             // [G][H]
-  float *lg = h1 + G * H;            // [G][Q]
-  float *scratch = lg + G * Q;       // [NT][G]
-  int *cur = reinterpret_cast<int *>(scratch + NT * G);  // [G]
-  int *prev = cur + G;                                   // [G]
+  SynthShared m;
+  m.xa = sm;
+  m.fg = m.xa + G * 2 * R;
+  m.z = m.fg + G * 2 * D;
+  m.skip = m.z + G * D;
+  m.h = m.skip + G * S;
+  m.h1 = m.h + G * S;
+  m.lg = m.h1 + G * H;
+  m.scratch = m.lg + G * Q;
+  m.cur = reinterpret_cast<int *>(m.scratch + NT * G);
+  m.prev = m.cur + G;
   const bool gen = mode == 1;
-  const float *w = a.w;
 
   const int total_sm = G * (2 * R + 2 * D + D + 2 * S + H + Q) + NT * G;
   for (int i = tid; i < total_sm; i += NT) sm[i] = 0.f;
   if (tid < G) {
-    prev[tid] = tid < gn ? a.prev[b0 + tid] : -1;
-    cur[tid] = tid < gn ? a.pending[b0 + tid] : 0;
+    m.prev[tid] = tid < gn ? a.prev[b0 + tid] : -1;
+    m.cur[tid] = tid < gn ? a.pending[b0 + tid] : 0;
   }
   __syncthreads();
 
   for (int i = 0; i < n; ++i) {
     const unsigned long long t = t0 + (unsigned long long)i;
-    if (!gen && tid < gn) cur[tid] = forced[(size_t)(b0 + tid) * fstride + i];
+    if (!gen && tid < gn) m.cur[tid] = forced[(size_t)(b0 + tid) * fstride + i];
     __syncthreads();
-    // input: x_0 = bias + E1[c_t] + E0[c_{t-1}]; skip = sum of the skip biases
-    for (int e = tid; e < gn * R; e += NT) {
-      const int g = e / R, r = e - g * R;
-      float v = w[a.in_bias + r] + w[a.embed + ((size_t)Q + cur[g]) * R + r];
-      if (prev[g] >= 0) v += w[a.embed + (size_t)prev[g] * R + r];
-      xa[g * 2 * R + R + r] = v;
-    }
-    if (gen)
-      for (int e = tid; e < gn * S; e += NT) {
-        const int g = e / S, s = e - g * S;
-        skip[g * S + s] = w[a.bsum + s];
-      }
-    __syncthreads();
-    for (int l = 0; l < L; ++l) {
-      const SynthLayer ly = a.layers[l];
-      const unsigned long long slot = t % (unsigned long long)ly.d;
-      for (int e = tid; e < gn * R; e += NT) {
-        const int g = e / R, r = e - g * R;
-        float *rp = a.ring + (size_t)(b0 + g) * a.ring_stride + ly.ring + slot * R + r;
-        xa[g * 2 * R + r] = *rp;       // x_l(t - d)
-        *rp = xa[g * 2 * R + R + r];   // x_l(t)
-      }
-      __syncthreads();
-      matvec<G>(w + ly.gT, 2 * R, 2 * D, xa, 2 * R, fg, 2 * D, w + ly.bg, false, false, scratch, gn);
-      for (int e = tid; e < gn * D; e += NT) {
-        const int g = e / D, j = e - g * D;
-        const float f = fg[g * 2 * D + j], gg = fg[g * 2 * D + D + j];
-        z[g * D + j] = tanhf(f) * (1.f / (1.f + expf(-gg)));
-      }
-      __syncthreads();
-      if (gen) matvec<G>(w + ly.sT, D, S, z, D, skip, S, nullptr, true, false, scratch, gn);
-      if (l < L - 1) matvec<G>(w + ly.rT, D, R, z, D, xa + R, 2 * R, w + ly.br, true, false, scratch, gn);
-    }
+    synth_input_step<G>(a, m, gn, gen);
+    for (int l = 0; l < a.L; ++l) synth_residual_step<G>(a, m, l, t, b0, gn, gen);
     if (!gen) {
-      if (tid < gn) prev[tid] = cur[tid];
+      if (tid < gn) m.prev[tid] = m.cur[tid];
       __syncthreads();
       continue;
     }
-    // head
-    for (int e = tid; e < gn * S; e += NT) {
-      const int g = e / S, s = e - g * S;
-      h[g * S + s] = fmaxf(skip[g * S + s], 0.f);
-    }
-    __syncthreads();
-    matvec<G>(w + a.h1T, S, H, h, S, h1, H, w + a.b1, false, true, scratch, gn);
-    matvec<G>(w + a.h2T, H, Q, h1, H, lg, Q, w + a.b2, false, false, scratch, gn);
-    // sample: warp g samples stream g
-    const int warp = tid / 32;
-    for (int g = warp; g < gn; g += NT / 32) {
-      const int b = b0 + g;
-      if (logits_out)  // before sampling, which overwrites the logits with weights
-        for (int q = tid & 31; q < Q; q += 32) logits_out[((size_t)b * n + i) * Q + q] = lg[g * Q + q];
-      __syncwarp();
-      const float top_p = a.top_p ? a.top_p[b] : 1.f;
-      const int top_k = a.top_k ? a.top_k[b] : 0;
-      const int s = sample_warp(lg + g * Q, Q, temperature[b], top_p, top_k, wn_uniform(seed[b], t));
-      if ((tid & 31) == 0) {
-        out[(size_t)b * n + i] = (uint8_t)s;
-        prev[g] = cur[g];
-        cur[g] = s;
-      }
-    }
-    __syncthreads();
+    synth_head_step<G>(a, m, gn);
+    synth_sample_step<G>(a, m, i, n, t, b0, gn, temperature, seed, out, logits_out);
   }
   if (tid < gn) {
-    a.prev[b0 + tid] = prev[tid];
-    if (gen) a.pending[b0 + tid] = cur[tid];
+    a.prev[b0 + tid] = m.prev[tid];
+    if (gen) a.pending[b0 + tid] = m.cur[tid];
   }
 }
 

@@ -57,9 +57,19 @@ typedef struct {
 
 void wn_cpu_features_get(wn_cpu_features *out);
 
+/* A measurement for benchmarks (`wavenet bench synth --kernels`): the rate of the CPU GEMM that
+ * training runs (the packed kernel of the SIMD variant in use, on the calling thread) on n x n x n
+ * products: one warm-up call, then the best of at least 3 timed calls and as many as fit in `seconds`.
+ * gflops: per wall-clock second; gflops_per_cpu: per second of the process's CPU time. n: 1..4096. */
+typedef struct {
+  double gflops, gflops_per_cpu;
+} wn_gemm_rate;
+
+wn_status wn_cpu_gemm_rate(int n, double seconds, wn_gemm_rate *out);
+
 /* Process-wide run-time choices. The library reads no environment variable: the program does, once,
- * and passes what it found here (src/native.ts reads WAVENET_KERNELS, WAVENET_THREADS and
- * WAVENET_CUDA_GRAPHS when it loads the addon). The first use of the CPU kernels or of the thread
+ * and passes what it found here (the addon reads WAVENET_KERNELS, WAVENET_THREADS and
+ * WAVENET_CUDA_GRAPHS once when it loads: native/src/napi_env.cc). The first use of the CPU kernels or of the thread
  * pool fixes them: a later call with other values fails with WN_ERR_INVALID. */
 typedef struct {
   const char *kernels; /* NULL or "auto": the best variant the CPU has; "generic", "avx2", "avx512":

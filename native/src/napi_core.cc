@@ -1,4 +1,4 @@
-// N-API bindings for the core section of wavenet.h: mu-law, CPU features, CUDA query, layout.
+// N-API bindings for the core section of wavenet.h: mu-law, CPU features (and the GEMM rate), CUDA query, layout.
 #include <vector>
 #include "napi_util.h"
 #include "napi_init.h"
@@ -75,6 +75,21 @@ static Napi::Value CpuFeatures(const Napi::CallbackInfo &info) {
   fl.Set("avx512bf16", (bool)f.avx512bf16);
   fl.Set("neon", (bool)f.neon);
   o.Set("flags", fl);
+  return o;
+}
+
+// cpuGemmRate(n, seconds) -> {gflops, gflopsPerCpu}: wn_cpu_gemm_rate, for `wavenet bench synth --kernels`.
+static Napi::Value CpuGemmRate(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
+    type_error(env, "cpuGemmRate(n: number, seconds: number)");
+  wn_gemm_rate r;
+  WNJS_CHECK(env,
+             wn_cpu_gemm_rate(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().DoubleValue(), &r),
+             "cpuGemmRate");
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("gflops", r.gflops);
+  o.Set("gflopsPerCpu", r.gflops_per_cpu);
   return o;
 }
 
@@ -164,6 +179,7 @@ void InitCore(Napi::Env env, Napi::Object exports) {
   exports.Set("mulawEncode", Napi::Function::New(env, MulawEncode));
   exports.Set("mulawDecode", Napi::Function::New(env, MulawDecode));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures));
+  exports.Set("cpuGemmRate", Napi::Function::New(env, CpuGemmRate));
   exports.Set("cudaQuery", Napi::Function::New(env, CudaQuery));
   exports.Set("layout", Napi::Function::New(env, Layout));
 }

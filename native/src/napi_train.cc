@@ -5,7 +5,6 @@
 #include <cstring>
 #include <string>
 #include <vector>
-#include "cpu/gemm.h"
 #include "napi_init.h"
 #include "napi_util.h"
 #include "wn_train.h"
@@ -297,44 +296,10 @@ Napi::Value TrainerMemoryBytes(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, (double)wn_trainer_memory_bytes(&c, batch, window, device));
 }
 
-// Test-only: wn::sgemm (or the naive loop) on caller arrays.
-//   _gemmForTest(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate, mode) -> C updated in place
-//   mode: false = wn::sgemm, true = the naive loop, 'prepacked' = wn::sgemm_pack + wn::sgemm_prepacked
-Napi::Value GemmForTest(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 13) type_error(env, "_gemmForTest(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, acc, naive)");
-  const bool ta = info[0].ToBoolean(), tb = info[1].ToBoolean();
-  const int M = info[2].As<Napi::Number>().Int32Value(), N = info[3].As<Napi::Number>().Int32Value(),
-            K = info[4].As<Napi::Number>().Int32Value();
-  auto A = info[5].As<Napi::Float32Array>(), B = info[7].As<Napi::Float32Array>(), C = info[9].As<Napi::Float32Array>();
-  const int lda = info[6].As<Napi::Number>().Int32Value(), ldb = info[8].As<Napi::Number>().Int32Value(),
-            ldc = info[10].As<Napi::Number>().Int32Value();
-  const bool acc = info[11].ToBoolean();
-  const bool prepacked = info[12].IsString() && info[12].As<Napi::String>().Utf8Value() == "prepacked";
-  const bool naive = !prepacked && info[12].ToBoolean();
-  if (M < 1 || N < 1 || K < 0) type_error(env, "_gemmForTest: bad sizes");
-  const size_t needA = K == 0 ? 0 : ta ? (size_t)(K - 1) * lda + M : (size_t)(M - 1) * lda + K;
-  const size_t needB = K == 0 ? 0 : tb ? (size_t)(N - 1) * ldb + K : (size_t)(K - 1) * ldb + N;
-  if (lda < (ta ? M : K) || ldb < (tb ? K : N) || ldc < N) type_error(env, "_gemmForTest: a leading dimension is too small");
-  const size_t needC = (size_t)(M - 1) * ldc + N;
-  if (A.ElementLength() < needA || B.ElementLength() < needB || C.ElementLength() < needC)
-    type_error(env, "_gemmForTest: an array is too small for the sizes");
-  if (prepacked) {
-    std::vector<float> bp(wn::sgemm_packed_size(N, K));
-    wn::sgemm_pack(tb, N, K, B.Data(), ldb, bp.data());
-    wn::sgemm_prepacked(ta, M, N, K, A.Data(), lda, bp.data(), C.Data(), ldc, acc);
-  } else if (naive)
-    wn::sgemm_naive(ta, tb, M, N, K, A.Data(), lda, B.Data(), ldb, C.Data(), ldc, acc);
-  else
-    wn::sgemm(ta, tb, M, N, K, A.Data(), lda, B.Data(), ldb, C.Data(), ldc, acc);
-  return env.Undefined();
-}
-
 }  // namespace
 
 void InitTrain(Napi::Env env, Napi::Object exports) {
   exports.Set("Trainer", Trainer::Define(env));
   exports.Set("trainerMemoryBytes", Napi::Function::New(env, TrainerMemoryBytes));
-  exports.Set("_gemmForTest", Napi::Function::New(env, GemmForTest));
 }
 }  // namespace wnjs

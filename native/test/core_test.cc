@@ -11,16 +11,40 @@
 //   adam         the update against a float64 re-computation from the returned gradients
 //   determinism  the same step and the same synthesis twice give identical bits
 //   errors       a bad config is refused with a message
+//   no-throw     every C API call made with the allocation number k failing (for each k in turn, until
+//                a run needs fewer) returns a status: no exception crosses the C API, thread pool start
+//                included (this test runs first, so it also creates the pool)
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <string>
 #include <vector>
 #include "wavenet.h"
 #include "wn_synth.h"
 #include "wn_train.h"
+
+// Allocation fault injection for the no-throw check: when g_fail_at >= 0, the allocation with that
+// number (counting from 0) throws std::bad_alloc, once.
+static long g_fail_at = -1;
+static bool g_fail_fired = false;
+
+void *operator new(std::size_t n) {
+  if (g_fail_at >= 0 && g_fail_at-- == 0) {
+    g_fail_fired = true;
+    throw std::bad_alloc();
+  }
+  if (void *p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void *operator new[](std::size_t n) { return operator new(n); }
+void operator delete(void *p) noexcept { std::free(p); }
+void operator delete[](void *p) noexcept { std::free(p); }
+void operator delete(void *p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void *p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -408,6 +432,92 @@ void test_errors() {
   report(ok, "errors", std::string("residual 0 refused: \"") + wn_last_error() + "\"");
 }
 
+
+// One run of C API calls (training and synthesis on a small model, the option and config checks) with
+// the k-th allocation failing. Returns the name of a call an exception escaped from, or null. Each call
+// may fail (with a status and, memory permitting, a message) or succeed; nothing else.
+const char *no_throw_run(long k, int *statuses_failed) {
+  const wn_config c = make_config({1, 2}, 8, 8, 8, 8);
+  const wn_config one = make_config({1}, 8, 8, 8, 8);  // one layer: the synthesizer starts no threads
+  const std::vector<float> p = init_params(c, 5), p1 = init_params(one, 5);
+  const int B = 2, W = 8, n = 4;
+  std::vector<uint8_t> crops((size_t)B * (wn_receptive_field(&c) + W), 7), out((size_t)B * n);
+  const float temp[2] = {1.0f, 1.0f}, top_p[2] = {0.9f, 1.0f};
+  const uint64_t seed[2] = {1, 2};
+  wn_config bad = c;
+  bad.dilations[1] = 0;
+  wn_runtime_options rt = wn_runtime_default_options();
+  rt.kernels = "nonsense";
+  const wn_adam_params adam = wn_adam_default_params();
+  float loss = 0;
+  int failed = 0;
+  auto st = [&](wn_status s) { failed += s != WN_OK; };
+  std::vector<float> lg(8 * 256);
+  const char *where = "?";
+  g_fail_fired = false;
+  g_fail_at = k;
+  try {
+    where = "wn_config_check";
+    st(wn_config_check(&bad));
+    where = "wn_runtime_configure";
+    st(wn_runtime_configure(&rt));
+    where = "wn_trainer_create";
+    wn_trainer *t = nullptr;
+    st(wn_trainer_create(&c, B, W, WN_DEVICE_CPU, &t));
+    if (t) {
+      where = "wn_trainer_step";
+      st(wn_trainer_step(t, crops.data(), &adam, &loss));
+      where = "wn_trainer_forward";
+      st(wn_trainer_forward(t, crops.data(), &loss, nullptr));
+      where = "wn_trainer_free";
+      wn_trainer_free(t);
+    }
+    where = "wn_trainer_memory_bytes";
+    wn_trainer_memory_bytes(&c, B, W, WN_DEVICE_CPU);
+    where = "wn_synth_create";
+    wn_synth *s = nullptr;
+    st(wn_synth_create(&one, p1.data(), B, WN_DEVICE_CPU, nullptr, &s));
+    if (s) {
+      where = "wn_synth_set_cut";
+      st(wn_synth_set_cut(s, top_p, nullptr));
+      where = "wn_synth_generate";
+      st(wn_synth_generate(s, n, temp, seed, out.data(), nullptr));
+      where = "wn_synth_free";
+      wn_synth_free(s);
+    }
+    where = "wn_reference_logits";
+    st(wn_reference_logits(&c, p.data(), crops.data(), 8, lg.data()));
+  } catch (...) {
+    g_fail_at = -1;
+    return where;
+  }
+  g_fail_at = -1;
+  *statuses_failed = failed;
+  return nullptr;
+}
+
+void test_no_throw() {
+  long k = 0;
+  int worst_failed = 0;
+  for (;; ++k) {
+    int failed = 0;
+    const char *escaped = no_throw_run(k, &failed);
+    if (escaped) {
+      report(false, "no-throw", fmt("an exception escaped from the C API (allocation %.0f failing)", (double)k) + ": " + escaped);
+      return;
+    }
+    worst_failed = std::max(worst_failed, failed);
+    if (!g_fail_fired) break;  // the run made fewer than k + 1 allocations: every one has failed once
+  }
+  // the run without a fault: only the two misuse calls fail
+  int failed = 0;
+  const bool clean = no_throw_run(-1, &failed) == nullptr && failed == 2;
+  report(clean && k > 10, "no-throw",
+         fmt("each of %.0f allocations failed in turn: every call returned a status (at most %.0f failed per run)",
+             (double)k, (double)worst_failed) +
+             (clean ? "" : "; the run without a fault did not give exactly the 2 expected refusals"));
+}
+
 }  // namespace
 
 // Usage: core_test [generic|avx2|avx512 [THREADS]]: the SIMD variant to force (when the CPU has it)
@@ -423,6 +533,7 @@ int main(int argc, char **argv) {
   wn_cpu_features f;
   wn_cpu_features_get(&f);
   std::printf("core_test: %s, kernels %s, %d threads\n", f.arch, f.kernels, f.threads);
+  test_no_throw();  // first: it also starts the thread pool with allocations failing
   test_mulaw();
   test_synth(make_config({1, 2, 4, 8}, 16, 16, 32, 32), 1, 60, "synth");
   test_synth(make_config({1, 2, 4, 8, 1, 2}, 24, 40, 40, 24), 3, 80, "synth-batch");

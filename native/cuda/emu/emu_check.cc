@@ -55,62 +55,37 @@ static void expect(bool c, const std::string &what) {
     }                                                                               \
   } while (0)
 
-static int train_check(const wn_config &c, int B, int W, uint32_t seed) {
-  std::printf("-- trainer: %d layers, R=%d D=%d S=%d H=%d Q=%d, batch %d, window %d\n", c.n_layers, c.residual,
-              c.dilation, c.skip, c.head, c.classes, B, W);
-  wn_trainer *cpu = nullptr, *gpu = nullptr;
-  TRY(wn_trainer_create(&c, B, W, WN_DEVICE_CPU, &cpu));
-  TRY(wn_trainer_create(&c, B, W, WN_DEVICE_CUDA, &gpu));
-  const size_t P = wn_trainer_param_count(cpu);
-  expect(P == wn_trainer_param_count(gpu), "param count");
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-1.f, 1.f);
-  std::vector<float> params(P);
-  for (auto &p : params) p = 0.3f * u(rng);
-  const int N = wn_receptive_field(&c) + W, T = N - 1;
-  std::vector<uint8_t> crops((size_t)B * N);
-  for (auto &x : crops) x = (uint8_t)(rng() % c.classes);
-  TRY(wn_trainer_set_params(cpu, params.data()));
-  TRY(wn_trainer_set_params(gpu, params.data()));
-
-  float lc = 0, lg = 0;
-  std::vector<float> logc((size_t)B * W * c.classes), logg(logc.size());
-  TRY(wn_trainer_forward(cpu, crops.data(), &lc, logc.data()));
-  TRY(wn_trainer_forward(gpu, crops.data(), &lg, logg.data()));
-  check("forward loss", &lg, &lc, 1, 1e-5, 1e-5);
-  check("forward logits", logg.data(), logc.data(), logc.size(), 1e-4, 1e-4);
-
-  TRY(wn_trainer_forward_backward(cpu, crops.data(), &lc));
-  TRY(wn_trainer_forward_backward(gpu, crops.data(), &lg));
-  check("loss", &lg, &lc, 1, 1e-5, 1e-5);
-  {
-    std::vector<float> a((size_t)B * T * c.residual), b(a.size());
-    TRY(wn_trainer_get_tensor(cpu, "input", 0, b.data(), b.size()));
-    TRY(wn_trainer_get_tensor(gpu, "input", 0, a.data(), a.size()));
-    check("input", a.data(), b.data(), a.size(), 1e-5, 1e-5);
-    for (int l = 0; l < c.n_layers; ++l) {
-      TRY(wn_trainer_get_tensor(cpu, "x", l, b.data(), b.size()));
-      TRY(wn_trainer_get_tensor(gpu, "x", l, a.data(), a.size()));
-      check(("x[" + std::to_string(l) + "]").c_str(), a.data(), b.data(), a.size(), 1e-4, 1e-4);
-    }
-    std::vector<float> za((size_t)B * T * c.dilation), zb(za.size());
-    for (int l = 0; l < c.n_layers; ++l) {
-      TRY(wn_trainer_get_tensor(cpu, "z", l, zb.data(), zb.size()));
-      TRY(wn_trainer_get_tensor(gpu, "z", l, za.data(), za.size()));
-      check(("z[" + std::to_string(l) + "]").c_str(), za.data(), zb.data(), za.size(), 1e-4, 1e-4);
-    }
-    std::vector<float> sa((size_t)B * W * c.skip), sb(sa.size());
-    TRY(wn_trainer_get_tensor(cpu, "skip", 0, sb.data(), sb.size()));
-    TRY(wn_trainer_get_tensor(gpu, "skip", 0, sa.data(), sa.size()));
-    check("skip", sa.data(), sb.data(), sa.size(), 1e-4, 1e-4);
-    TRY(wn_trainer_get_tensor(cpu, "logits", 0, logc.data(), logc.size()));
-    TRY(wn_trainer_get_tensor(gpu, "logits", 0, logg.data(), logg.size()));
-    check("logits", logg.data(), logc.data(), logc.size(), 1e-4, 1e-4);
+// Every intermediate of the last forward pass ("input", "x", "z", "skip", "logits"): CUDA against CPU.
+static int check_intermediates(wn_trainer *cpu, wn_trainer *gpu, const wn_config &c, int B, int W) {
+  const int T = wn_receptive_field(&c) + W - 1;
+  std::vector<float> a((size_t)B * T * c.residual), b(a.size());
+  TRY(wn_trainer_get_tensor(cpu, "input", 0, b.data(), b.size()));
+  TRY(wn_trainer_get_tensor(gpu, "input", 0, a.data(), a.size()));
+  check("input", a.data(), b.data(), a.size(), 1e-5, 1e-5);
+  for (int l = 0; l < c.n_layers; ++l) {
+    TRY(wn_trainer_get_tensor(cpu, "x", l, b.data(), b.size()));
+    TRY(wn_trainer_get_tensor(gpu, "x", l, a.data(), a.size()));
+    check(("x[" + std::to_string(l) + "]").c_str(), a.data(), b.data(), a.size(), 1e-4, 1e-4);
   }
-  std::vector<float> gc(P), gg(P), gg2(P);
-  TRY(wn_trainer_get_grads(cpu, gc.data()));
-  TRY(wn_trainer_get_grads(gpu, gg.data()));
-  // per tensor, tolerances relative to the tensor's scale
+  std::vector<float> za((size_t)B * T * c.dilation), zb(za.size());
+  for (int l = 0; l < c.n_layers; ++l) {
+    TRY(wn_trainer_get_tensor(cpu, "z", l, zb.data(), zb.size()));
+    TRY(wn_trainer_get_tensor(gpu, "z", l, za.data(), za.size()));
+    check(("z[" + std::to_string(l) + "]").c_str(), za.data(), zb.data(), za.size(), 1e-4, 1e-4);
+  }
+  std::vector<float> sa((size_t)B * W * c.skip), sb(sa.size());
+  TRY(wn_trainer_get_tensor(cpu, "skip", 0, sb.data(), sb.size()));
+  TRY(wn_trainer_get_tensor(gpu, "skip", 0, sa.data(), sa.size()));
+  check("skip", sa.data(), sb.data(), sa.size(), 1e-4, 1e-4);
+  std::vector<float> logc((size_t)B * W * c.classes), logg(logc.size());
+  TRY(wn_trainer_get_tensor(cpu, "logits", 0, logc.data(), logc.size()));
+  TRY(wn_trainer_get_tensor(gpu, "logits", 0, logg.data(), logg.size()));
+  check("logits", logg.data(), logc.data(), logc.size(), 1e-4, 1e-4);
+  return 0;
+}
+
+// Every gradient tensor, with tolerances relative to the tensor's scale.
+static void check_grads(const wn_config &c, const std::vector<float> &gc, const std::vector<float> &gg) {
   wn_layout L;
   wn_layout_get(&c, &L);
   auto tensor = [&](const std::string &name, size_t off, size_t n) {
@@ -135,11 +110,11 @@ static int train_check(const wn_config &c, int B, int W, uint32_t seed) {
   tensor("head.1.bias", L.head1_b, c.head);
   tensor("head.2.weight", L.head2_w, L.head2_b - L.head2_w);
   tensor("head.2.bias", L.head2_b, c.classes);
-  // determinism: the same step again gives the same bits
-  TRY(wn_trainer_forward_backward(gpu, crops.data(), &lg));
-  TRY(wn_trainer_get_grads(gpu, gg2.data()));
-  expect(std::memcmp(gg.data(), gg2.data(), P * sizeof(float)) == 0, "gradients bitwise identical on a second run");
-  // one Adam update from the same moments
+}
+
+// One Adam update from the same moments on both devices: parameters, moments and step count.
+static int check_adam(wn_trainer *cpu, wn_trainer *gpu, size_t P, std::mt19937 &rng) {
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
   std::vector<float> m(P), v(P);
   for (size_t i = 0; i < P; ++i) {
     m[i] = 0.01f * u(rng);
@@ -160,7 +135,11 @@ static int train_check(const wn_config &c, int B, int W, uint32_t seed) {
   check("adam m", mg.data(), mc.data(), P, 1e-7, 1e-4);
   check("adam v", vg.data(), vc.data(), P, 1e-9, 1e-4);
   expect(sc == 8 && sg == 8, "adam step " + std::to_string(sg));
-  // bad arguments
+  return 0;
+}
+
+// get_tensor with a bad layer, name or size is refused.
+static void check_bad_tensor_args(wn_trainer *gpu, const wn_config &c) {
   std::vector<float> small(3);
   wn_status bad = wn_trainer_get_tensor(gpu, "z", c.n_layers, small.data(), small.size());
   expect(bad == WN_ERR_INVALID, std::string("bad layer: ") + wn_last_error());
@@ -168,6 +147,47 @@ static int train_check(const wn_config &c, int B, int W, uint32_t seed) {
   expect(bad == WN_ERR_INVALID, std::string("bad name: ") + wn_last_error());
   bad = wn_trainer_get_tensor(gpu, "skip", 0, small.data(), small.size());
   expect(bad == WN_ERR_INVALID, std::string("bad size: ") + wn_last_error());
+}
+
+static int train_check(const wn_config &c, int B, int W, uint32_t seed) {
+  std::printf("-- trainer: %d layers, R=%d D=%d S=%d H=%d Q=%d, batch %d, window %d\n", c.n_layers, c.residual,
+              c.dilation, c.skip, c.head, c.classes, B, W);
+  wn_trainer *cpu = nullptr, *gpu = nullptr;
+  TRY(wn_trainer_create(&c, B, W, WN_DEVICE_CPU, &cpu));
+  TRY(wn_trainer_create(&c, B, W, WN_DEVICE_CUDA, &gpu));
+  const size_t P = wn_trainer_param_count(cpu);
+  expect(P == wn_trainer_param_count(gpu), "param count");
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  std::vector<float> params(P);
+  for (auto &p : params) p = 0.3f * u(rng);
+  const int N = wn_receptive_field(&c) + W;
+  std::vector<uint8_t> crops((size_t)B * N);
+  for (auto &x : crops) x = (uint8_t)(rng() % c.classes);
+  TRY(wn_trainer_set_params(cpu, params.data()));
+  TRY(wn_trainer_set_params(gpu, params.data()));
+
+  float lc = 0, lg = 0;
+  std::vector<float> logc((size_t)B * W * c.classes), logg(logc.size());
+  TRY(wn_trainer_forward(cpu, crops.data(), &lc, logc.data()));
+  TRY(wn_trainer_forward(gpu, crops.data(), &lg, logg.data()));
+  check("forward loss", &lg, &lc, 1, 1e-5, 1e-5);
+  check("forward logits", logg.data(), logc.data(), logc.size(), 1e-4, 1e-4);
+
+  TRY(wn_trainer_forward_backward(cpu, crops.data(), &lc));
+  TRY(wn_trainer_forward_backward(gpu, crops.data(), &lg));
+  check("loss", &lg, &lc, 1, 1e-5, 1e-5);
+  if (check_intermediates(cpu, gpu, c, B, W)) return 1;
+  std::vector<float> gc(P), gg(P), gg2(P);
+  TRY(wn_trainer_get_grads(cpu, gc.data()));
+  TRY(wn_trainer_get_grads(gpu, gg.data()));
+  check_grads(c, gc, gg);
+  // determinism: the same step again gives the same bits
+  TRY(wn_trainer_forward_backward(gpu, crops.data(), &lg));
+  TRY(wn_trainer_get_grads(gpu, gg2.data()));
+  expect(std::memcmp(gg.data(), gg2.data(), P * sizeof(float)) == 0, "gradients bitwise identical on a second run");
+  if (check_adam(cpu, gpu, P, rng)) return 1;
+  check_bad_tensor_args(gpu, c);
   wn_trainer_free(cpu);
   wn_trainer_free(gpu);
   return 0;

@@ -19,8 +19,10 @@ for f in train synth device; do
 done
 g++ "${flags[@]}" -include native/cuda/emu/cuda_emu.h -c native/cuda/emu/emu_check.cc -o "$out/emu_check.o" &
 wait
-core=$(ls $obj/wavenet/native/core/*.o $obj/wavenet/native/cpu/*.o $obj/wavenet/native/cpu/simd/*.o)
-g++ "${flags[@]}" -o "$out/emu_check" "$out"/train.o "$out"/synth.o "$out"/device.o "$out"/emu_check.o $core $obj/wn_simd_avx2.a $obj/wn_simd_avx512.a -ldl
+# the core library of the addon (binding.gyp wn_core) and its SIMD variants; the archive holds only the
+# current objects (a glob over obj.target would pick up those of renamed sources)
+core=(-Wl,--start-group $obj/wn_core.a $obj/wn_simd_avx2.a $obj/wn_simd_avx512.a -Wl,--end-group)
+g++ "${flags[@]}" -o "$out/emu_check" "$out"/train.o "$out"/synth.o "$out"/device.o "$out"/emu_check.o "${core[@]}" -ldl
 if [ "${1:-}" = "--synth" ]; then exec "$out/emu_check" synth; fi
 ASAN_OPTIONS=detect_leaks=1 "$out/emu_check"
 
@@ -33,7 +35,7 @@ if [ "${1:-}" = "--addon" ]; then
   done
   wait
   g++ -shared -pthread -o "$out/wavenet-emu.node" "$out"/train.pic.o "$out"/synth.pic.o "$out"/device.pic.o \
-    $obj/wavenet/native/src/*.o $core $obj/wn_simd_avx2.a $obj/wn_simd_avx512.a
+    $obj/wavenet/native/src/*.o "${core[@]}"
   WAVENET_ADDON="$PWD/$out/wavenet-emu.node" node --import tsx --test \
     --test-name-pattern="small model|several tiles|memory|batch 1|batch 9" test/cuda.test.ts
 fi
