@@ -1,0 +1,116 @@
+/**
+ * Auditioned openings: a take should start in its texture, not in broadband noise (issue 13). The
+ * caller opens candidates one at a time (candidate i: seed candidateSeed(seed, i), its own dataset
+ * prime), each generating only its opening; the opening is judged with the measure of
+ * docs/audio.md (0.5 s blocks, whitened spectral flatness >= NOISE_FLATNESS = broadband noise); the
+ * first candidate whose opening has no noise block is kept and its stream continues (nothing is
+ * computed twice). After `count` candidates whose openings were all noise, the least noisy is kept
+ * and the caller says so: a model whose texture is noise is told, not looped on.
+ *
+ * Deterministic: the candidates, their order and the verdicts depend only on the take's seed, the
+ * settings and the weights. Candidate 0 is the take's own seed, so a take that opens cleanly is the
+ * same with or without auditions.
+ */
+import { blockFlatness, NOISE_FLATNESS } from './audio-metrics.js';
+import { MODEL_RATE } from './synthesizer.js';
+
+export const AUDITION_DEFAULTS = {
+  /** Candidates tried at most; 0 or 1 = off (the take's own seed is used as it comes). */
+  count: 8,
+  /** Seconds of each candidate's opening that are judged (whole 0.5 s blocks). */
+  seconds: 2,
+};
+
+/** Largest --auditions accepted. */
+export const MAX_AUDITIONS = 64;
+
+const MASK64 = (1n << 64n) - 1n;
+/** Seeds are printed and recorded as JSON numbers: derived seeds stay below 2^53. */
+const MASK53 = (1n << 53n) - 1n;
+
+/**
+ * The seed of candidate i of a take with `seed`: the seed itself for i = 0, then splitmix64 of
+ * (seed, i), cut to 53 bits so it prints and reproduces as a plain number (`--seed N --auditions 0`
+ * gives that candidate alone). Neighbouring take seeds (render's BASE, BASE+1, ...) do not share
+ * candidates.
+ */
+export function candidateSeed(seed: bigint, i: number): bigint {
+  if (i === 0) return seed;
+  let z = (seed + BigInt(i) * 0x9e3779b97f4a7c15n) & MASK64;
+  z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & MASK64;
+  z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & MASK64;
+  z ^= z >> 31n;
+  return z & MASK53;
+}
+
+export interface OpeningVerdict {
+  /** Flatness of each whole 0.5 s block of the opening. */
+  blocks: number[];
+  /** Blocks at or above NOISE_FLATNESS. */
+  noiseBlocks: number;
+  /** Any block is broadband noise. */
+  noisy: boolean;
+  meanFlatness: number;
+}
+
+/** Judges an opening (mono, MODEL_RATE): noisy when any of its whole 0.5 s blocks is broadband noise. */
+export function judgeOpening(x: Float32Array, threshold = NOISE_FLATNESS): OpeningVerdict {
+  const blocks = blockFlatness(x, MODEL_RATE);
+  const noiseBlocks = blocks.filter((v) => v >= threshold).length;
+  const meanFlatness = blocks.length ? blocks.reduce((a, b) => a + b, 0) / blocks.length : 0;
+  return { blocks, noiseBlocks, noisy: noiseBlocks > 0, meanFlatness };
+}
+
+/** Whether verdict a is less noisy than b: fewer noise blocks, then lower mean flatness. */
+export function lessNoisy(a: OpeningVerdict, b: OpeningVerdict): boolean {
+  return a.noiseBlocks !== b.noiseBlocks ? a.noiseBlocks < b.noiseBlocks : a.meanFlatness < b.meanFlatness;
+}
+
+export interface Candidate {
+  /** The opening generated (model rate, before any DC blocker). */
+  opening: Float32Array;
+}
+
+export interface AuditionResult<C extends Candidate> {
+  /** The candidate kept (its stream continues), null when stopped before the first one opened. */
+  kept: C | null;
+  /** Its index (0 = the take's own seed). */
+  index: number;
+  /** One verdict per candidate opened, in order. */
+  verdicts: OpeningVerdict[];
+  /** Every candidate opened was noise (the least noisy was kept). */
+  allNoisy: boolean;
+}
+
+/**
+ * Opens candidates 0, 1, ... (at most max(1, count)) and keeps the first whose opening is not
+ * noise, else the least noisy (the first of equals). `open(i)` returns null when stopped (Ctrl-C):
+ * the best so far is kept. Every candidate not kept is passed to `drop` (to free it) as soon as it
+ * is out of the running, so at most two are alive at once.
+ */
+export async function audition<C extends Candidate>(
+  count: number,
+  open: (i: number) => Promise<C | null>,
+  drop: (c: C) => void,
+): Promise<AuditionResult<C>> {
+  const n = Math.max(1, Math.floor(count));
+  const verdicts: OpeningVerdict[] = [];
+  let best: { c: C; v: OpeningVerdict; i: number } | null = null;
+  for (let i = 0; i < n; i++) {
+    const c = await open(i);
+    if (!c) break;
+    const v = judgeOpening(c.opening);
+    verdicts.push(v);
+    if (!v.noisy) {
+      if (best) drop(best.c);
+      return { kept: c, index: i, verdicts, allNoisy: false };
+    }
+    if (!best || lessNoisy(v, best.v)) {
+      if (best) drop(best.c);
+      best = { c, v, i };
+    } else {
+      drop(c);
+    }
+  }
+  return { kept: best?.c ?? null, index: best?.i ?? 0, verdicts, allNoisy: verdicts.length > 0 && verdicts.every((v) => v.noisy) };
+}
