@@ -14,9 +14,9 @@ function noise(seconds: number, seed: number, gain = 0.3): Float32Array {
   return x;
 }
 
-function tone(seconds: number, hz: number, seed: number): Float32Array {
-  const x = noise(seconds, seed, 0.002); // a tone in a faint noise floor, as a drone is
-  for (let i = 0; i < x.length; i++) x[i] += 0.3 * Math.sin((2 * Math.PI * hz * i) / RATE) + 0.1 * Math.sin((2 * Math.PI * 3 * hz * i) / RATE);
+function tone(seconds: number, hz: number, seed: number, gain = 1): Float32Array {
+  const x = noise(seconds, seed, 0.002 * gain); // a tone in a faint noise floor, as a drone is
+  for (let i = 0; i < x.length; i++) x[i] += gain * (0.3 * Math.sin((2 * Math.PI * hz * i) / RATE) + 0.1 * Math.sin((2 * Math.PI * 3 * hz * i) / RATE));
   return x;
 }
 
@@ -58,7 +58,14 @@ test('judgeOpening: broadband noise is noisy in every block, a tone in none', ()
   assert.deepEqual(m.blocks.map((v) => v >= 0.85), [true, false, false, false]);
   assert.ok(m.noisy);
   // too short for a whole block: nothing to judge, not noisy
-  assert.equal(judgeOpening(noise(0.3, 4)).noisy, false);
+  assert.equal(judgeOpening(noise(0.3, 4)).refused, false);
+  // a drone at -53 dBFS is tonal but near silence; a DC offset does not make it loud
+  const q = tone(2, 220, 5, 0.01);
+  for (let i = 0; i < q.length; i++) q[i] += 0.2;
+  const qv = judgeOpening(q);
+  assert.ok(!qv.noisy && qv.quiet && qv.refused, `quiet: ${qv.rmsDbfs} dBFS`);
+  assert.ok(Math.abs(qv.rmsDbfs - -53) < 1, `${qv.rmsDbfs}`); // 0.003 and 0.001 sines: RMS 0.0022
+  assert.equal(t.quiet, false);
 });
 
 test('audition keeps the first opening that is not noise, drops the ones before, opens no more', async () => {
@@ -74,17 +81,25 @@ test('audition keeps the first opening that is not noise, drops the ones before,
   assert.equal(first.index, 0);
   assert.deepEqual(first.opened, [0]);
   assert.deepEqual(first.dropped, []);
+  // near silence is refused too, and a loud tone after it kept
+  const quiet = await run([tone(2, 220, 16, 0.01), noise(2, 17), tone(2, 220, 18)], 8);
+  assert.equal(quiet.index, 2);
+  assert.deepEqual(quiet.verdicts.map((v) => [v.noisy, v.quiet]), [[false, true], [true, false], [false, false]]);
 });
 
 test('when every opening is noise, the least noisy is kept and allNoisy says so', async () => {
   // candidate 1 has 2 noise blocks of 4, the others 4 of 4
   const r = await run([noise(2, 20), noiseThenTone(2, 1, 21), noise(2, 22), noise(2, 23)], 4);
   assert.equal(r.allNoisy, true);
+  assert.equal(r.allRefused, true);
   assert.equal(r.index, 1);
   assert.equal(r.kept?.i, 1);
   assert.deepEqual(r.opened, [0, 1, 2, 3], 'bounded: exactly `count` candidates');
   assert.deepEqual(r.dropped.sort(), [0, 2, 3]);
   assert.deepEqual(r.verdicts.map((v) => v.noiseBlocks), [4, 2, 4, 4]);
+  // noise and near silence only: the quiet tone (no noise block) is the least noisy; not all noise
+  const m = await run([noise(2, 24), tone(2, 220, 25, 0.01), noise(2, 26)], 3);
+  assert.deepEqual([m.index, m.allRefused, m.allNoisy], [1, true, false]);
 });
 
 test('count 0 or 1 opens only the take itself; a stop keeps the best so far', async () => {
@@ -93,6 +108,7 @@ test('count 0 or 1 opens only the take itself; a stop keeps the best so far', as
     assert.deepEqual(r.opened, [0]);
     assert.equal(r.index, 0);
     assert.equal(r.allNoisy, true);
+    assert.equal(r.allRefused, true);
   }
   // open() returns null (Ctrl-C) at candidate 2: the less noisy of 0 and 1 is kept
   const s = await run([noise(2, 32), noiseThenTone(2, 1.5, 33)], 8);
@@ -101,6 +117,7 @@ test('count 0 or 1 opens only the take itself; a stop keeps the best so far', as
   const none = await run([], 8);
   assert.equal(none.kept, null);
   assert.equal(none.allNoisy, false);
+  assert.equal(none.allRefused, false);
 });
 
 test('candidate seeds: 0 is the take\'s seed, the others are fixed, distinct, below 2^53 and not the neighbours\' seeds', () => {

@@ -173,6 +173,7 @@ test('--auditions N: an untrained model (noise) is auditioned N times and told s
   assert.equal(j.auditions.tried, 3);
   assert.equal(j.auditions.max, 3);
   assert.equal(j.auditions.allNoisy, true);
+  assert.equal(j.auditions.allRefused, true);
   assert.equal(j.auditions.openingSeconds, 1);
   assert.equal(j.auditions.flatness.length, 3);
   assert.ok(j.auditions.flatness.every((v: number) => v >= 0.85), `an untrained model's openings are noise: ${j.auditions.flatness}`);

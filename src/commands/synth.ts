@@ -24,7 +24,7 @@ import { closeFfmpegLauncher, encodeWith, outputFormatOf } from '../audio/ffmpeg
 import { primeFromDataset } from '../synth/prime-dataset.js';
 import { readinessNote } from '../synth/readiness.js';
 import { checkCut, SAMPLING_DEFAULTS } from '../synth/sampling.js';
-import { AUDITION_DEFAULTS, MAX_AUDITIONS, audition, candidateSeed, type Candidate, type OpeningVerdict } from '../synth/audition.js';
+import { AUDITION_DEFAULTS, MAX_AUDITIONS, QUIET_DBFS, audition, candidateSeed, type Candidate, type OpeningVerdict } from '../synth/audition.js';
 import { formatDilations, receptiveField } from '../model/config.js';
 import { DurationEstimate, fasterHints, formatTemperature } from '../util/estimate.js';
 import { checkSynthMemory } from '../model/memory.js';
@@ -107,12 +107,16 @@ export interface AuditionSummary {
   kept: number;
   /** Its seed: `--seed keptSeed --auditions 0` gives this take alone. */
   keptSeed: number;
-  /** Every opening tried was broadband noise: the least noisy was kept. */
+  /** Every opening tried was refused (noise or near silence): the least noisy was kept. */
+  allRefused: boolean;
+  /** Every opening tried was broadband noise. */
   allNoisy: boolean;
   /** Seconds of each opening judged. */
   openingSeconds: number;
   /** Mean whitened spectral flatness of each opening tried (>= 0.85 in any 0.5 s block = noise). */
   flatness: number[];
+  /** RMS of each opening tried, dBFS (below QUIET_DBFS = near silence). */
+  rmsDbfs: number[];
   /** Audio computed for the candidates not kept (primes fed, warm-up and openings), in seconds. */
   extraSeconds: number;
   /** Wall-clock time spent on them. */
@@ -354,6 +358,7 @@ export async function runSynth(o: SynthRunOptions): Promise<SynthSummary> {
     let kept: Take | null = null;
     let verdicts: OpeningVerdict[] = [];
     let allNoisy = false;
+    let allRefused = false;
     let keptIndex = 0;
     try {
       const a = await audition(o.auditions, openTake, (t) => {
@@ -361,17 +366,21 @@ export async function runSynth(o: SynthRunOptions): Promise<SynthSummary> {
         t.synth.free();
         live.delete(t.synth);
       });
-      ({ kept, verdicts, allNoisy } = a);
+      ({ kept, verdicts, allNoisy, allRefused } = a);
       keptIndex = a.index;
       if (auditioning && kept && verdicts.length > 1) {
-        const extra = dropped.reduce((s, t) => s + t.computed, 0) / MODEL_RATE;
+        const extra = `${(dropped.reduce((s, t) => s + t.computed, 0) / MODEL_RATE).toFixed(1)} s of audio computed and dropped`;
         const alone = `--seed ${kept.seed} --auditions 0 gives it alone`;
-        log(allNoisy
+        const what = (v: OpeningVerdict) => (v.noisy ? 'broadband noise' : `near silence (${v.rmsDbfs.toFixed(0)} dBFS)`);
+        const k = verdicts[a.index];
+        log(a.allNoisy
           ? `auditions: all ${verdicts.length} openings were broadband noise; kept the least noisy, candidate ${a.index + 1} ` +
-              `(seed ${kept.seed}; ${alone}). This model's texture may be noise: more auditions would not help (${extra.toFixed(1)} s of audio computed and dropped)`
-          : `auditions: the opening of seed ${o.seed}${a.index > 1 ? ` and of ${a.index - 1} more candidate${a.index > 2 ? 's' : ''}` : ''} ` +
-              `was broadband noise; kept candidate ${a.index + 1} (seed ${kept.seed}${kept.primeFrom ? `, prime ${kept.primeFrom}` : ''}; ${alone}; ` +
-              `${extra.toFixed(1)} s of audio computed and dropped)`);
+              `(seed ${kept.seed}; ${alone}). This model's texture may be noise: more auditions would not help (${extra})`
+          : a.allRefused
+            ? `auditions: none of ${verdicts.length} openings was free of broadband noise and above ${QUIET_DBFS} dBFS; kept candidate ${a.index + 1}, ${what(k)} ` +
+                `(seed ${kept.seed}; ${alone}; ${extra})`
+            : `auditions: the opening of seed ${o.seed} was ${what(verdicts[0])}${a.index > 1 ? ` (and ${a.index - 1} more candidate${a.index > 2 ? 's were' : ' was'} refused)` : ''}; ` +
+                `kept candidate ${a.index + 1} (seed ${kept.seed}${kept.primeFrom ? `, prime ${kept.primeFrom}` : ''}; ${alone}; ${extra})`);
       }
       if (kept) {
         const { synth, dc } = kept;
@@ -434,9 +443,11 @@ export async function runSynth(o: SynthRunOptions): Promise<SynthSummary> {
             max: o.auditions,
             kept: keptIndex,
             keptSeed: Number(kept?.seed ?? BigInt(o.seed)),
+            allRefused,
             allNoisy,
             openingSeconds: openingSamples / MODEL_RATE,
             flatness: verdicts.map((v) => Math.round(v.meanFlatness * 1000) / 1000),
+            rmsDbfs: verdicts.map((v) => Math.round(v.rmsDbfs * 10) / 10),
             extraSeconds: dropped.reduce((a, t) => a + t.computed, 0) / MODEL_RATE,
             extraWallSeconds: dropped.reduce((a, t) => a + t.wallMs, 0) / 1000,
           }
@@ -481,7 +492,7 @@ export const synthCommand: CommandModule<object, SynthArgs> = {
           .option('auditions', {
             type: 'string',
             default: String(SYNTH_DEFAULTS.auditions),
-            describe: `Audition up to N openings: the first ${AUDITION_DEFAULTS.seconds} s of the take is checked for broadband noise and, if it is noise, another candidate (another seed and dataset prime) is tried; the first clean one continues, else the least noisy and a note. 0 = off`,
+            describe: `Audition up to N openings: when the first ${AUDITION_DEFAULTS.seconds} s of the take is broadband noise or near silence (below ${QUIET_DBFS} dBFS), another candidate (another seed and dataset prime) is tried; the first clean one continues, else the least noisy, with a note. 0 = off`,
           })
           .option('keep-prime', { type: 'boolean', default: false, describe: 'Keep the prime\'s audio at the start of the output (default: the output starts where generation starts)' })
           .option('seed', { type: 'string', describe: 'Random seed (default: random; always printed so a result can be reproduced)' })

@@ -1,11 +1,12 @@
 /**
- * Auditioned openings: a take should start in its texture, not in broadband noise (issue 13). The
- * caller opens candidates one at a time (candidate i: seed candidateSeed(seed, i), its own dataset
- * prime), each generating only its opening; the opening is judged with the measure of
- * docs/audio.md (0.5 s blocks, whitened spectral flatness >= NOISE_FLATNESS = broadband noise); the
- * first candidate whose opening has no noise block is kept and its stream continues (nothing is
- * computed twice). After `count` candidates whose openings were all noise, the least noisy is kept
- * and the caller says so: a model whose texture is noise is told, not looped on.
+ * Auditioned openings: a take should start in its texture, not in broadband noise nor in near
+ * silence (issue 13). The caller opens candidates one at a time (candidate i: seed
+ * candidateSeed(seed, i), its own dataset prime), each generating only its opening; the opening is
+ * judged with the measure of docs/audio.md (0.5 s blocks, whitened spectral flatness >=
+ * NOISE_FLATNESS = broadband noise) and its level (RMS of the opening less its mean, below
+ * QUIET_DBFS = near silence); the first candidate whose opening is neither is kept and its stream
+ * continues (nothing is computed twice). After `count` candidates all refused, the least noisy is
+ * kept and the caller says so: a model whose texture is noise is told, not looped on.
  *
  * Deterministic: the candidates, their order and the verdicts depend only on the take's seed, the
  * settings and the weights. Candidate 0 is the take's own seed, so a take that opens cleanly is the
@@ -20,6 +21,9 @@ export const AUDITION_DEFAULTS = {
   /** Seconds of each candidate's opening that are judged (whole 0.5 s blocks). */
   seconds: 2,
 };
+
+/** An opening quieter than this (RMS, dBFS, its mean removed) is near silence (docs/audio.md). */
+export const QUIET_DBFS = -40;
 
 /** Largest --auditions accepted. */
 export const MAX_AUDITIONS = 64;
@@ -51,19 +55,37 @@ export interface OpeningVerdict {
   /** Any block is broadband noise. */
   noisy: boolean;
   meanFlatness: number;
+  /** RMS of the opening less its mean (the model's DC), dBFS; -Infinity for silence. */
+  rmsDbfs: number;
+  /** Below QUIET_DBFS. */
+  quiet: boolean;
+  /** Noisy or quiet: another candidate is tried. */
+  refused: boolean;
 }
 
-/** Judges an opening (mono, MODEL_RATE): noisy when any of its whole 0.5 s blocks is broadband noise. */
+/**
+ * Judges an opening (mono, MODEL_RATE): noisy when any of its whole 0.5 s blocks is broadband
+ * noise, quiet when its RMS (mean removed) is below QUIET_DBFS. An opening shorter than one block
+ * is not judged (never refused).
+ */
 export function judgeOpening(x: Float32Array, threshold = NOISE_FLATNESS): OpeningVerdict {
   const blocks = blockFlatness(x, MODEL_RATE);
   const noiseBlocks = blocks.filter((v) => v >= threshold).length;
   const meanFlatness = blocks.length ? blocks.reduce((a, b) => a + b, 0) / blocks.length : 0;
-  return { blocks, noiseBlocks, noisy: noiseBlocks > 0, meanFlatness };
+  let mean = 0;
+  for (const v of x) mean += v / x.length;
+  let ss = 0;
+  for (const v of x) ss += (v - mean) ** 2;
+  const rmsDbfs = x.length ? 20 * Math.log10(Math.sqrt(ss / x.length)) : -Infinity;
+  const quiet = blocks.length > 0 && !(rmsDbfs >= QUIET_DBFS);
+  return { blocks, noiseBlocks, noisy: noiseBlocks > 0, meanFlatness, rmsDbfs, quiet, refused: noiseBlocks > 0 || quiet };
 }
 
-/** Whether verdict a is less noisy than b: fewer noise blocks, then lower mean flatness. */
+/** Whether verdict a is better than b: fewer noise blocks, then not quiet, then lower mean flatness. */
 export function lessNoisy(a: OpeningVerdict, b: OpeningVerdict): boolean {
-  return a.noiseBlocks !== b.noiseBlocks ? a.noiseBlocks < b.noiseBlocks : a.meanFlatness < b.meanFlatness;
+  if (a.noiseBlocks !== b.noiseBlocks) return a.noiseBlocks < b.noiseBlocks;
+  if (a.quiet !== b.quiet) return !a.quiet;
+  return a.meanFlatness < b.meanFlatness;
 }
 
 export interface Candidate {
@@ -78,13 +100,15 @@ export interface AuditionResult<C extends Candidate> {
   index: number;
   /** One verdict per candidate opened, in order. */
   verdicts: OpeningVerdict[];
-  /** Every candidate opened was noise (the least noisy was kept). */
+  /** Every candidate opened was refused (the least noisy was kept). */
+  allRefused: boolean;
+  /** Every candidate opened was broadband noise. */
   allNoisy: boolean;
 }
 
 /**
- * Opens candidates 0, 1, ... (at most max(1, count)) and keeps the first whose opening is not
- * noise, else the least noisy (the first of equals). `open(i)` returns null when stopped (Ctrl-C):
+ * Opens candidates 0, 1, ... (at most max(1, count)) and keeps the first whose opening is neither
+ * noise nor quiet, else the least noisy (the first of equals). `open(i)` returns null when stopped (Ctrl-C):
  * the best so far is kept. Every candidate not kept is passed to `drop` (to free it) as soon as it
  * is out of the running, so at most two are alive at once.
  */
@@ -101,9 +125,9 @@ export async function audition<C extends Candidate>(
     if (!c) break;
     const v = judgeOpening(c.opening);
     verdicts.push(v);
-    if (!v.noisy) {
+    if (!v.refused) {
       if (best) drop(best.c);
-      return { kept: c, index: i, verdicts, allNoisy: false };
+      return { kept: c, index: i, verdicts, allRefused: false, allNoisy: false };
     }
     if (!best || lessNoisy(v, best.v)) {
       if (best) drop(best.c);
@@ -112,5 +136,6 @@ export async function audition<C extends Candidate>(
       drop(c);
     }
   }
-  return { kept: best?.c ?? null, index: best?.i ?? 0, verdicts, allNoisy: verdicts.length > 0 && verdicts.every((v) => v.noisy) };
+  const any = verdicts.length > 0;
+  return { kept: best?.c ?? null, index: best?.i ?? 0, verdicts, allRefused: any, allNoisy: any && verdicts.every((v) => v.noisy) };
 }
