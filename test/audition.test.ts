@@ -59,12 +59,14 @@ test('judgeOpening: broadband noise is noisy in every block, a tone in none', ()
   assert.ok(m.noisy);
   // too short for a whole block: nothing to judge, not noisy
   assert.equal(judgeOpening(noise(0.3, 4)).refused, false);
-  // a drone at -53 dBFS is tonal but near silence; a DC offset does not make it loud
-  const q = tone(2, 220, 5, 0.01);
+  // a drone at -73 dBFS is tonal but near silence; a DC offset does not make it loud
+  const q = tone(2, 220, 5, 0.001);
   for (let i = 0; i < q.length; i++) q[i] += 0.2;
   const qv = judgeOpening(q);
   assert.ok(!qv.noisy && qv.quiet && qv.refused, `quiet: ${qv.rmsDbfs} dBFS`);
-  assert.ok(Math.abs(qv.rmsDbfs - -53) < 1, `${qv.rmsDbfs}`); // 0.003 and 0.001 sines: RMS 0.0022
+  assert.ok(Math.abs(qv.rmsDbfs - -73) < 1, `${qv.rmsDbfs}`); // 0.0003 and 0.0001 sines: RMS 0.00022
+  // the bundled model's quiet drone (about -47 dBFS) is not near silence
+  assert.equal(judgeOpening(tone(2, 220, 6, 0.02)).quiet, false);
   assert.equal(t.quiet, false);
 });
 
@@ -82,7 +84,7 @@ test('audition keeps the first opening that is not noise, drops the ones before,
   assert.deepEqual(first.opened, [0]);
   assert.deepEqual(first.dropped, []);
   // near silence is refused too, and a loud tone after it kept
-  const quiet = await run([tone(2, 220, 16, 0.01), noise(2, 17), tone(2, 220, 18)], 8);
+  const quiet = await run([tone(2, 220, 16, 0.001), noise(2, 17), tone(2, 220, 18)], 8);
   assert.equal(quiet.index, 2);
   assert.deepEqual(quiet.verdicts.map((v) => [v.noisy, v.quiet]), [[false, true], [true, false], [false, false]]);
 });
@@ -98,7 +100,7 @@ test('when every opening is noise, the least noisy is kept and allNoisy says so'
   assert.deepEqual(r.dropped.sort(), [0, 2, 3]);
   assert.deepEqual(r.verdicts.map((v) => v.noiseBlocks), [4, 2, 4, 4]);
   // noise and near silence only: the quiet tone (no noise block) is the least noisy; not all noise
-  const m = await run([noise(2, 24), tone(2, 220, 25, 0.01), noise(2, 26)], 3);
+  const m = await run([noise(2, 24), tone(2, 220, 25, 0.001), noise(2, 26)], 3);
   assert.deepEqual([m.index, m.allRefused, m.allNoisy], [1, true, false]);
 });
 
