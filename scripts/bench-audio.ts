@@ -181,7 +181,8 @@ async function defaults() {
       const out = join(dir, `take-${i + 1}.wav`);
       const checked = checkSynthArgs({ seconds: String(seconds), out, temperature: String(SYNTH_DEFAULTS.temperature), seed: String(i + 1), auditions, primeSeconds: '1', sampleRate: '16000', format: 's16', device: 'cpu', json: true });
       w0 = performance.now();
-      const r = await runSynth({ ...checked, model: modelPath === BUNDLED_MODEL ? undefined : modelPath, device: 'cpu', json: true, log: () => {} });
+      // the model is named even when it is the bundled one: without --model, synth takes the newest run under ./runs
+      const r = await runSynth({ ...checked, model: modelPath, device: 'cpu', json: true, log: () => {} });
       const x = readWav16(out).samples;
       const t = take(i + 1, r, x);
       takes.push(t);
