@@ -216,7 +216,7 @@ async function defaults() {
   };
   const n = takes.length;
   console.log(
-    `| median | ${f(s.absDc, 5)} | ${f(s.dcMaxBlock, 4)} (worst ${f(s.worstDcMaxBlock, 4)}) | ${s.peakDbfs} | ${s.rmsDbfs} | | ${f(s.clicksPerSec, 2)} | ${s.settle} | ` +
+    `| median | ${f(s.absDc, 5)} | ${f(s.dcMaxBlock, 4)} (worst ${f(s.worstDcMaxBlock, 4)}) | ${f(s.peakDbfs, 2)} | ${f(s.rmsDbfs, 2)} | | ${f(s.clicksPerSec, 2)} | ${s.settle} | ` +
       `${s.noiseOpeningsOver1s}/${n} > 1 s (worst ${s.worstNoiseOpening}) | ${s.noiseBeforeSettleOver1s}/${n} > 1 s (worst ${s.worstNoiseBeforeSettle}) | ` +
       `${s.noiseTextures}/${n} noise, ${s.quietTakes}/${n} under -40 dBFS | | ${f(s.extraSeconds, 1)} in all | ${f(s.wallSeconds, 0)} in all |`,
   );
