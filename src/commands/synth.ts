@@ -296,7 +296,8 @@ export async function runSynth(o: SynthRunOptions): Promise<SynthSummary> {
       what: 'synth', total, hints: fasterHints(model.config, dev.device), rateText: (r) => `${Math.round(r)} samples/s, ${(r / MODEL_RATE).toFixed(2)}x real time`,
     });
     const auditioning = o.auditions > 1;
-    const openingSamples = auditioning ? Math.min(total, Math.round(AUDITION_DEFAULTS.seconds * MODEL_RATE)) : 0;
+    // whole BLOCKs, so that the output stays whole blocks (Ctrl-C) after it; its whole 0.5 s blocks are judged
+    const openingSamples = auditioning ? Math.min(total, Math.ceil((AUDITION_DEFAULTS.seconds * MODEL_RATE) / BLOCK) * BLOCK) : 0;
     // A candidate take: its stream primed, warmed up and its opening generated (nothing written yet).
     interface Take extends Candidate {
       synth: Synthesizer;
@@ -389,7 +390,8 @@ export async function runSynth(o: SynthRunOptions): Promise<SynthSummary> {
         done = kept.head.length;
         computeMs += kept.openMs;
         while (done < total && !o.stop?.requested) {
-          const n = est.nextBlock(BLOCK, total - done); // small blocks first: a measured estimate within seconds
+          // small blocks first: a measured estimate within seconds (after an opening, whole blocks: it was the measurement's start)
+          const n = kept.head.length > 0 ? Math.min(BLOCK, total - done) : est.nextBlock(BLOCK, total - done);
           const c0 = performance.now();
           const { audio } = await synth.generate(n);
           computeMs += performance.now() - c0;
