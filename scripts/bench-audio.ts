@@ -1,7 +1,7 @@
 // What a listener hears, measured over a grid of sampling settings (docs/audio.md):
 //   node --import tsx scripts/bench-audio.ts [--model CKPT] [--label NAME] [--seeds 10] [--seconds 10]
 //        [--temperatures 1,0.9] [--top-p 1,0.99,0.95,0.9] [--top-k 0] [--primes none,dataset] [--json OUT.json]
-//   node --import tsx scripts/bench-audio.ts --defaults [--model CKPT] [--seeds 10] [--seconds 30] [--json OUT.json]
+//   node --import tsx scripts/bench-audio.ts --defaults [--model CKPT] [--seeds 10] [--seconds 30] [--auditions N] [--json OUT.json]
 // Grid mode: for every temperature x top-p x top-k x prime, all seeds run as one batch of streams
 // (src/synth Synthesizer, as render does); each take is the generated audio only (a prime is cut), DC
 // blocked as synth/render do by default. Per take: clicks/s (|x[t+1]-x[t]| > 0.5 FS), DC of the raw
@@ -10,7 +10,9 @@
 // and seconds of broadband noise it opens with before settling into something else), RMS.
 // The table shows medians over the seeds (and the worst noise opening).
 // --defaults: runs the `synth` command's own code (runSynth, default flags) once per seed with
-// --seconds and measures the WAV files written: the Done-when check of issue 13.
+// --seconds and measures the WAV files written: the Done-when check of issue 13. Besides the noise
+// opening it counts the seconds of noise anywhere before a take settles into a character that is not
+// noise (a take that opens in its texture and then wanders into noise), and what the auditions cost.
 //   node --import tsx scripts/bench-audio.ts --warmup-table OUT.json
 // prints what --warmup W would do to the takes of an earlier --defaults or one-row grid JSON: a take
 // with warm-up W is the same stream from W on, so its opening is the blocks from W on.
@@ -161,21 +163,34 @@ async function defaults() {
   const dir = mkdtempSync(join(tmpdir(), 'wavenet-bench-audio-'));
   const take = (seed: number, r: Awaited<ReturnType<typeof runSynth>>, x: Float32Array) => {
     const st = settling(x, MODEL_RATE);
-    return { seed, ...r.levels, clicksPerSec: clicksPerSecond(x, MODEL_RATE), noiseOpening: st.noiseOpening, settle: st.settle, noiseTexture: st.noiseTexture, blockFlatness: st.blocks.map((v) => Math.round(v * 1000) / 1000), prime: r.primeFrom };
+    const a = r.auditions;
+    return {
+      seed, ...r.levels, clicksPerSec: clicksPerSecond(x, MODEL_RATE), noiseOpening: st.noiseOpening, noiseBeforeSettle: st.noiseBeforeSettle, settle: st.settle,
+      noiseTexture: st.noiseTexture, blockFlatness: st.blocks.map((v) => Math.round(v * 1000) / 1000), prime: r.primeFrom,
+      auditions: a, wallSeconds: (performance.now() - w0) / 1000,
+    };
   };
+  let w0 = 0;
   const takes: ReturnType<typeof take>[] = [];
-  console.log(`# synth with default flags (top-p ${SYNTH_DEFAULTS.topP}, prime ${SYNTH_DEFAULTS.prime}, DC blocker on): ${modelPath}, ${seeds} seeds x ${seconds} s, load ${load()}`);
-  console.log('| seed | abs DC | worst 1 s block DC | peak dBFS | RMS dBFS | LUFS | clicks/s | settle s | noise opening s | texture |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  const auditions = opt('auditions', String(SYNTH_DEFAULTS.auditions));
+  console.log(`# synth with default flags (top-p ${SYNTH_DEFAULTS.topP}, prime ${SYNTH_DEFAULTS.prime}, DC blocker on, auditions ${auditions}): ${modelPath}, ${seeds} seeds x ${seconds} s, load ${load()}`);
+  console.log('| seed | abs DC | worst 1 s block DC | peak dBFS | RMS dBFS | LUFS | clicks/s | settle s | noise opening s | noise before settling s | texture | auditions: tried, kept seed | extra audio s | wall s |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   try {
     for (let i = 0; i < seeds; i++) {
       const out = join(dir, `take-${i + 1}.wav`);
-      const checked = checkSynthArgs({ seconds: String(seconds), out, temperature: String(SYNTH_DEFAULTS.temperature), seed: String(i + 1), primeSeconds: '1', sampleRate: '16000', format: 's16', device: 'cpu', json: true });
-      const r = await runSynth({ ...checked, model: modelPath === BUNDLED_MODEL ? undefined : modelPath, device: 'cpu', json: true, log: () => {} });
+      const checked = checkSynthArgs({ seconds: String(seconds), out, temperature: String(SYNTH_DEFAULTS.temperature), seed: String(i + 1), auditions, primeSeconds: '1', sampleRate: '16000', format: 's16', device: 'cpu', json: true });
+      w0 = performance.now();
+      // the model is named even when it is the bundled one: without --model, synth takes the newest run under ./runs
+      const r = await runSynth({ ...checked, model: modelPath, device: 'cpu', json: true, log: () => {} });
       const x = readWav16(out).samples;
       const t = take(i + 1, r, x);
       takes.push(t);
-      console.log(`| ${t.seed} | ${f(Math.abs(t.dc), 5)} | ${f(t.dcMaxBlock, 4)} | ${t.peakDbfs} | ${t.rmsDbfs} | ${t.loudnessLufs} | ${f(t.clicksPerSec, 2)} | ${t.settle} | ${t.noiseOpening} | ${t.noiseTexture ? 'noise' : 'tonal'} |`);
+      const au = t.auditions ? `${t.auditions.tried}${t.auditions.allNoisy ? ' (all noise)' : ''}, ${t.auditions.keptSeed}` : 'off';
+      console.log(
+        `| ${t.seed} | ${f(Math.abs(t.dc), 5)} | ${f(t.dcMaxBlock, 4)} | ${t.peakDbfs} | ${t.rmsDbfs} | ${t.loudnessLufs} | ${f(t.clicksPerSec, 2)} | ${t.settle} | ${t.noiseOpening} | ${t.noiseBeforeSettle} | ` +
+          `${t.noiseTexture ? 'noise' : 'tonal'} | ${au} | ${f(t.auditions?.extraSeconds ?? 0, 1)} | ${f(t.wallSeconds, 1)} |`,
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -190,10 +205,22 @@ async function defaults() {
     rmsDbfs: med((t) => t.rmsDbfs ?? -200),
     clicksPerSec: med((t) => t.clicksPerSec),
     worstNoiseOpening: Math.max(...takes.map((t) => t.noiseOpening)),
+    noiseOpeningsOver1s: takes.filter((t) => t.noiseOpening > 1).length,
+    noiseBeforeSettleOver1s: takes.filter((t) => t.noiseBeforeSettle > 1).length,
+    worstNoiseBeforeSettle: Math.max(...takes.map((t) => t.noiseBeforeSettle)),
+    noiseTextures: takes.filter((t) => t.noiseTexture).length,
+    quietTakes: takes.filter((t) => (t.rmsDbfs ?? -200) < -40).length,
     settle: med((t) => t.settle),
+    extraSeconds: takes.reduce((a, t) => a + (t.auditions?.extraSeconds ?? 0), 0),
+    wallSeconds: takes.reduce((a, t) => a + t.wallSeconds, 0),
   };
-  console.log(`| median | ${f(s.absDc, 5)} | ${f(s.dcMaxBlock, 4)} (worst ${f(s.worstDcMaxBlock, 4)}) | ${s.peakDbfs} | ${s.rmsDbfs} | | ${f(s.clicksPerSec, 2)} | ${s.settle} | worst ${s.worstNoiseOpening} | |`);
-  return { ...header, mode: 'defaults', seconds, defaults: { topP: SYNTH_DEFAULTS.topP, topK: SYNTH_DEFAULTS.topK, prime: SYNTH_DEFAULTS.prime }, takes, summary: s };
+  const n = takes.length;
+  console.log(
+    `| median | ${f(s.absDc, 5)} | ${f(s.dcMaxBlock, 4)} (worst ${f(s.worstDcMaxBlock, 4)}) | ${f(s.peakDbfs, 2)} | ${f(s.rmsDbfs, 2)} | | ${f(s.clicksPerSec, 2)} | ${s.settle} | ` +
+      `${s.noiseOpeningsOver1s}/${n} > 1 s (worst ${s.worstNoiseOpening}) | ${s.noiseBeforeSettleOver1s}/${n} > 1 s (worst ${s.worstNoiseBeforeSettle}) | ` +
+      `${s.noiseTextures}/${n} noise, ${s.quietTakes}/${n} under -40 dBFS | | ${f(s.extraSeconds, 1)} in all | ${f(s.wallSeconds, 0)} in all |`,
+  );
+  return { ...header, mode: 'defaults', seconds, defaults: { topP: SYNTH_DEFAULTS.topP, topK: SYNTH_DEFAULTS.topK, prime: SYNTH_DEFAULTS.prime, auditions: Number(auditions) }, takes, summary: s };
 }
 
 function warmupTable(path: string) {

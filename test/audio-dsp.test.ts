@@ -108,6 +108,16 @@ test('listener metrics: clicks per second, flatness of noise vs a drone, the noi
   const toNoise = Float32Array.from(allNoise);
   toNoise.set(drone.subarray(0, RATE / 2));
   assert.deepEqual([settling(toNoise, RATE).settle, settling(toNoise, RATE).noiseOpening], [0.5, 0]);
+  // tonal for half a second, 1.5 s of noise, then the drone for good: no "noise opening" (its first
+  // block is tonal) but 1.5 s of noise before it settles, which the stricter count sees
+  const wander = new Float32Array(6 * RATE);
+  for (let k = 0; k < 6; k++) wander.set(drone, k * RATE);
+  wander.set(noise, RATE / 2);
+  wander.set(noise.subarray(0, RATE / 2), 1.5 * RATE);
+  const w = settling(wander, RATE);
+  assert.deepEqual([w.settle, w.noiseOpening, w.noiseBeforeSettle, w.noiseTexture], [2, 0, 1.5, false]);
+  assert.equal(st.noiseBeforeSettle, 1.5);
+  assert.equal(settling(allNoise, RATE).noiseBeforeSettle, 0, 'noise as the texture is not counted');
 });
 
 test('entropy: known distributions, and ingest-style recording from the validation chunks', () => {

@@ -167,6 +167,37 @@ test('kill -9 mid-run leaves a valid WAV too', async () => {
   assert.ok(w.samples.length > 0);
 });
 
+test('--auditions N: an untrained model (noise) is auditioned N times and told so; the kept take reproduces alone with --auditions 0', () => {
+  const r = ok(cli(['synth', '--seconds', '1', '--out', 'au.wav', '--seed', '5', '--auditions', '3', '--json']));
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.auditions.tried, 3);
+  assert.equal(j.auditions.max, 3);
+  assert.equal(j.auditions.allNoisy, true);
+  assert.equal(j.auditions.allRefused, true);
+  assert.equal(j.auditions.openingSeconds, 1);
+  assert.equal(j.auditions.flatness.length, 3);
+  assert.ok(j.auditions.flatness.every((v: number) => v >= 0.85), `an untrained model's openings are noise: ${j.auditions.flatness}`);
+  assert.ok(j.auditions.extraSeconds >= 2 - 1e-9, `two openings of 1 s computed and dropped: ${j.auditions.extraSeconds}`);
+  const line = r.stderr.split('\n').filter((l) => l.startsWith('auditions:'));
+  assert.equal(line.length, 1, r.stderr);
+  assert.match(line[0], new RegExp(`all 3 openings were broadband noise; kept the least noisy, candidate ${j.auditions.kept + 1} \\(seed ${j.auditions.keptSeed}; --seed ${j.auditions.keptSeed} --auditions 0 gives it alone\\)\\. This model's texture may be noise`));
+  // the kept candidate alone: the same samples
+  const alone = ok(cli(['synth', '--seconds', '1', '--out', 'au-alone.wav', '--seed', String(j.auditions.keptSeed), '--auditions', '0', '--json']));
+  assert.equal(JSON.parse(alone.stdout).auditions, null);
+  assert.ok(!alone.stderr.includes('auditions:'), alone.stderr);
+  assert.deepEqual(readFileSync(join(dir, 'au-alone.wav')), readFileSync(join(dir, 'au.wav')));
+  // the same flags give the same take
+  ok(cli(['synth', '--seconds', '1', '--out', 'au2.wav', '--seed', '5', '--auditions', '3']));
+  assert.deepEqual(readFileSync(join(dir, 'au2.wav')), readFileSync(join(dir, 'au.wav')));
+  for (const bad of ['-1', '2.5', 'x', '65']) {
+    const e = cli(['synth', '--out', 'bad.wav', '--auditions', bad]);
+    assert.notEqual(e.status, 0);
+    assert.match(e.stderr, new RegExp(`--auditions '${bad}': expected a whole number of candidate openings from 0 \\(off\\) to 64`));
+    assert.equal(e.stderr.trim().split('\n').length, 1);
+    assert.ok(!existsSync(join(dir, 'bad.wav')));
+  }
+});
+
 test('bad input fails before any compute with a clear one-line error and leaves no file', () => {
   const cases: [string[], RegExp][] = [
     [['--seconds', '0'], /--seconds '0': expected a positive number of seconds/],

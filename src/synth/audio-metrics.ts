@@ -72,22 +72,34 @@ export function blockFlatness(x: Float32Array, rate: number): number[] {
  *   noiseOpening  the same when the opening before it is broadband noise (the first block is noise)
  *                 and the take then settles into something else; 0 otherwise (a take that is noise
  *                 throughout has noise as its texture, not as an opening);
- *   noiseTexture  whether the settled character is broadband noise.
+ *   noiseTexture  whether the settled character is broadband noise;
+ *   noiseBeforeSettle  the stricter count: seconds of broadband-noise blocks anywhere before the
+ *                 take settles into a character that is not noise, so a take that opens in its
+ *                 texture for a moment and then wanders into noise is counted too.
  */
-export function settling(x: Float32Array, rate: number, threshold = NOISE_FLATNESS): { settle: number; noiseOpening: number; noiseTexture: boolean; blocks: number[] } {
+export interface Settling {
+  settle: number;
+  noiseOpening: number;
+  noiseTexture: boolean;
+  noiseBeforeSettle: number;
+  blocks: number[];
+}
+
+export function settling(x: Float32Array, rate: number, threshold = NOISE_FLATNESS): Settling {
   return settlingOfBlocks(blockFlatness(x, rate), threshold);
 }
 
 /** settling() from the flatness of each 0.5 s block. */
-export function settlingOfBlocks(f: number[], threshold = NOISE_FLATNESS): { settle: number; noiseOpening: number; noiseTexture: boolean; blocks: number[] } {
-  if (f.length === 0) return { settle: 0, noiseOpening: 0, noiseTexture: false, blocks: f };
+export function settlingOfBlocks(f: number[], threshold = NOISE_FLATNESS): Settling {
+  if (f.length === 0) return { settle: 0, noiseOpening: 0, noiseTexture: false, noiseBeforeSettle: 0, blocks: f };
   const noisy = f.map((v) => v >= threshold);
   const tail = noisy.slice(-4);
   const final = tail.filter(Boolean).length * 2 > tail.length;
   let last = -1;
   for (let i = 0; i < noisy.length; i++) if (noisy[i] !== final) last = i;
   const settle = (last + 1) * FLATNESS_BLOCK_SECONDS;
-  return { settle, noiseOpening: noisy[0] && !final ? settle : 0, noiseTexture: final, blocks: f };
+  const noiseBeforeSettle = final ? 0 : noisy.slice(0, last + 1).filter(Boolean).length * FLATNESS_BLOCK_SECONDS;
+  return { settle, noiseOpening: noisy[0] && !final ? settle : 0, noiseTexture: final, noiseBeforeSettle, blocks: f };
 }
 
 /** Seconds of broadband noise the take opens with before it settles (see settling). */
