@@ -47,8 +47,8 @@ extern "C" wn_status wn_synth_prime(wn_synth *s, const uint8_t *classes, int n) 
   if (n < 1) return wn::fail(WN_ERR_INVALID, "synth prime: n must be >= 1");
   WN_GUARD(s->impl->prime(classes, n))
 }
-extern "C" wn_status wn_synth_generate(wn_synth *s, int n, const float *temperature, const uint64_t *seed,
-                                       uint8_t *out, float *logits) {
+extern "C" wn_status wn_synth_generate(wn_synth *s, int n, const float *temperature, const uint64_t *seed, uint8_t *out,
+                                       float *logits) {
   if (n < 0) return wn::fail(WN_ERR_INVALID, "synth generate: n must be >= 0");
   WN_GUARD(s->impl->generate(n, temperature, seed, out, logits))
 }

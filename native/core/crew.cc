@@ -13,8 +13,10 @@ void SpinSignal::wait(uint64_t n) const {
   // thread is probably descheduled (a busy machine), so give the core away.
   int spins = 0;
   while (v.load(std::memory_order_acquire) < n) {
-    if (++spins < 2000) cpu_relax();
-    else std::this_thread::yield();
+    if (++spins < 2000)
+      cpu_relax();
+    else
+      std::this_thread::yield();
   }
 }
 

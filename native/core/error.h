@@ -46,10 +46,10 @@ wn_status guarded(F &&f, const char *nomem = "out of host memory") noexcept {
 }  // namespace wn
 
 // Returns from the enclosing function when expr (a wn_status) is not WN_OK.
-#define WN_TRY(expr)                               \
-  do {                                             \
-    const wn_status wn_try_s_ = (expr);            \
-    if (wn_try_s_ != WN_OK) return wn_try_s_;      \
+#define WN_TRY(expr)                          \
+  do {                                        \
+    const wn_status wn_try_s_ = (expr);       \
+    if (wn_try_s_ != WN_OK) return wn_try_s_; \
   } while (0)
 
 // Body of a C API function that forwards to C++: returns expr's status through wn::guarded.

@@ -18,10 +18,17 @@ static wn_status config_check(const wn_config *c) {
   for (int i = 0; i < c->n_layers; ++i)
     if (c->dilations[i] < 1 || c->dilations[i] > (1 << 20))
       return wn::fail(WN_ERR_INVALID, "config: dilation of layer " + std::to_string(i) + " must be 1..1048576");
-  const struct { const char *name; int v; } sizes[] = {
-      {"residual", c->residual}, {"dilation", c->dilation}, {"skip", c->skip}, {"head", c->head}, {"classes", c->classes}};
+  const struct {
+    const char *name;
+    int v;
+  } sizes[] = {{"residual", c->residual},
+               {"dilation", c->dilation},
+               {"skip", c->skip},
+               {"head", c->head},
+               {"classes", c->classes}};
   for (auto &s : sizes)
-    if (s.v < 1 || s.v > 8192) return wn::fail(WN_ERR_INVALID, std::string("config: ") + s.name + " channels must be 1..8192");
+    if (s.v < 1 || s.v > 8192)
+      return wn::fail(WN_ERR_INVALID, std::string("config: ") + s.name + " channels must be 1..8192");
   if (c->classes > 256) return wn::fail(WN_ERR_INVALID, "config: classes must be at most 256");
   return WN_OK;
 }
@@ -36,23 +43,35 @@ static size_t layer_size(const wn_config *c) {
 extern "C" void wn_layout_get(const wn_config *c, wn_layout *o) {
   const size_t R = c->residual, S = c->skip, H = c->head, Q = c->classes;
   size_t off = 0;
-  o->input_embed = off; off += 2 * Q * R;
-  o->input_bias = off; off += R;
+  o->input_embed = off;
+  off += 2 * Q * R;
+  o->input_bias = off;
+  off += R;
   off += layer_size(c) * (size_t)c->n_layers;
-  o->head1_w = off; off += H * S;
-  o->head1_b = off; off += H;
-  o->head2_w = off; off += Q * H;
-  o->head2_b = off; off += Q;
+  o->head1_w = off;
+  off += H * S;
+  o->head1_b = off;
+  off += H;
+  o->head2_w = off;
+  off += Q * H;
+  o->head2_b = off;
+  off += Q;
   o->total = off;
 }
 
 extern "C" void wn_layer_layout_get(const wn_config *c, int layer, wn_layer_layout *o) {
   const size_t R = c->residual, D = c->dilation, S = c->skip, Q = c->classes;
   size_t off = 2 * Q * R + R + layer_size(c) * (size_t)layer;
-  o->gate_w = off; off += 2 * D * 2 * R;
-  o->gate_b = off; off += 2 * D;
-  o->skip_w = off; off += S * D;
-  o->skip_b = off; off += S;
-  o->res_w = off; off += R * D;
-  o->res_b = off; off += R;
+  o->gate_w = off;
+  off += 2 * D * 2 * R;
+  o->gate_b = off;
+  off += 2 * D;
+  o->skip_w = off;
+  off += S * D;
+  o->skip_b = off;
+  off += S;
+  o->res_w = off;
+  off += R * D;
+  o->res_b = off;
+  off += R;
 }

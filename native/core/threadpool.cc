@@ -68,9 +68,7 @@ ThreadPool::ThreadPool(int threads) : impl_(new Impl), n_threads_(threads < 1 ? 
 
 void ThreadPool::stop_and_join() noexcept {
   impl_->stop.store(true);
-  {
-    std::lock_guard<std::mutex> lk(impl_->mu);
-  }
+  { std::lock_guard<std::mutex> lk(impl_->mu); }
   impl_->cv.notify_all();
   for (auto &w : impl_->workers) w.join();
   delete impl_;

@@ -1,7 +1,8 @@
 // A small persistent thread pool shared by the CPU kernels.
 //   wn::pool().run(n, [&](int task, int thread) { ... });   // caller takes part; returns when all n are done
 // Threads spin briefly before sleeping, so back-to-back calls (one per layer) stay cheap.
-// Size: wn_runtime_options.threads (wn_runtime_configure) or the hardware thread count. Calls from inside a task run inline.
+// Size: wn_runtime_options.threads (wn_runtime_configure) or the hardware thread count. Calls from inside a task run
+// inline.
 #pragma once
 #include <functional>
 

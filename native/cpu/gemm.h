@@ -13,14 +13,14 @@
 #include <cstddef>
 #include "cpu/dispatch.h"
 
-#define WN_GEMM_DECL(ns)                                                                                   \
-  namespace ns {                                                                                           \
-  void sgemm(bool transA, bool transB, int M, int N, int K, const float *A, int lda, const float *B, int ldb, \
-             float *C, int ldc, bool accumulate);                                                          \
-  size_t sgemm_packed_size(int N, int K);                                                                  \
-  void sgemm_pack(bool transB, int N, int K, const float *B, int ldb, float *out);                         \
-  void sgemm_prepacked(bool transA, int M, int N, int K, const float *A, int lda, const float *Bp, float *C, \
-                       int ldc, bool accumulate);                                                          \
+#define WN_GEMM_DECL(ns)                                                                                              \
+  namespace ns {                                                                                                      \
+  void sgemm(bool transA, bool transB, int M, int N, int K, const float *A, int lda, const float *B, int ldb,         \
+             float *C, int ldc, bool accumulate);                                                                     \
+  size_t sgemm_packed_size(int N, int K);                                                                             \
+  void sgemm_pack(bool transB, int N, int K, const float *B, int ldb, float *out);                                    \
+  void sgemm_prepacked(bool transA, int M, int N, int K, const float *A, int lda, const float *Bp, float *C, int ldc, \
+                       bool accumulate);                                                                              \
   }
 WN_FOR_EACH_ISA(WN_GEMM_DECL)
 #undef WN_GEMM_DECL
@@ -44,15 +44,15 @@ void sgemm_prepacked(bool transA, int M, int N, int K, const float *A, int lda, 
 //   rows_plus_bias: dst[i][j] = src[i][j] + bias[j]
 //   softmax_xent:   per row of Q logits: loss = logsumexp - logit[target]; when dlogits != NULL,
 //                   dlogits = (softmax - onehot(target)) * scale
-#define WN_EPILOGUE_DECL(ns)                                                                                 \
-  namespace ns {                                                                                             \
-  void gate_forward(int m, int D, const float *fg, const float *bias, float *th, float *sg, float *z);      \
-  void gate_backward(int m, int D, const float *dz, const float *th, const float *sg, float *dfg);          \
-  void gate_product(long n, const float *th, const float *sg, float *z);                                    \
-  void col_sums(int m, int n, const float *a, int ld, float *out, bool accumulate);                         \
-  void rows_plus_bias(int m, int n, const float *src, int lds, const float *bias, float *dst, int ldd);     \
+#define WN_EPILOGUE_DECL(ns)                                                                                      \
+  namespace ns {                                                                                                  \
+  void gate_forward(int m, int D, const float *fg, const float *bias, float *th, float *sg, float *z);            \
+  void gate_backward(int m, int D, const float *dz, const float *th, const float *sg, float *dfg);                \
+  void gate_product(long n, const float *th, const float *sg, float *z);                                          \
+  void col_sums(int m, int n, const float *a, int ld, float *out, bool accumulate);                               \
+  void rows_plus_bias(int m, int n, const float *src, int lds, const float *bias, float *dst, int ldd);           \
   void softmax_xent(int m, int Q, const float *logits, const unsigned char *targets, float *loss, float *dlogits, \
-                    float scale);                                                                            \
+                    float scale);                                                                                 \
   }
 WN_FOR_EACH_ISA(WN_EPILOGUE_DECL)
 #undef WN_EPILOGUE_DECL

@@ -32,7 +32,11 @@ Shape make_shape(const wn_config &c, int batch, int window) {
   wn_layer_layout ll;
   wn_layer_layout_get(&c, 0, &ll);
   s.P = lay.total;
-  s.layer_off = {0, ll.gate_b - ll.gate_w, ll.skip_w - ll.gate_w, ll.skip_b - ll.gate_w, ll.res_w - ll.gate_w,
+  s.layer_off = {0,
+                 ll.gate_b - ll.gate_w,
+                 ll.skip_w - ll.gate_w,
+                 ll.skip_b - ll.gate_w,
+                 ll.res_w - ll.gate_w,
                  ll.res_b - ll.gate_w};
   s.layer_params = ll.res_b + (size_t)s.R - ll.gate_w;
   s.head_off = {0, lay.head1_b - lay.head1_w, lay.head2_w - lay.head1_w, lay.head2_b - lay.head1_w};
@@ -121,8 +125,8 @@ void input_backward(const Shape &s, const uint8_t *crops, const float *dx0, floa
 
 // --------------------------------------------------------------------------------- residual layer
 
-void residual_forward(const Shape &s, int l, const LayerParams &p, const PackedLayer &pk, const float *x, int i0, int i1, float *th,
-                      float *sg, float *x_next, float *skip, bool first, Scratch &sc) {
+void residual_forward(const Shape &s, int l, const LayerParams &p, const PackedLayer &pk, const float *x, int i0,
+                      int i1, float *th, float *sg, float *x_next, float *skip, bool first, Scratch &sc) {
   const int R = s.R, D = s.D, S = s.S, d = s.dil[l], m = i1 - i0, M = s.rows(l);
   float *fg = sc.fg.data(), *z = sc.z.data();
   // f, g = Wg [x(t-d); x(t)]: the past half of the weight columns, then the current half.
@@ -150,9 +154,9 @@ void residual_forward(const Shape &s, int l, const LayerParams &p, const PackedL
   }
 }
 
-void residual_backward(const Shape &s, int l, const LayerParams &/*p*/, const PackedLayer &pk, const float *x, const float *th, const float *sg,
-                       const float *dx_next, const float *dskip, int i0, int i1, float *dfg, float *grad,
-                       bool acc, Scratch &sc) {
+void residual_backward(const Shape &s, int l, const LayerParams & /*p*/, const PackedLayer &pk, const float *x,
+                       const float *th, const float *sg, const float *dx_next, const float *dskip, int i0, int i1,
+                       float *dfg, float *grad, bool acc, Scratch &sc) {
   const int R = s.R, D = s.D, S = s.S, d = s.dil[l], m = i1 - i0, M = s.rows(l);
   const LayerOffsets &o = s.layer_off;
   float *z = sc.z.data(), *dz = sc.dz.data();
@@ -204,8 +208,8 @@ void residual_backward_input(const Shape &s, int l, const PackedLayer &pk, const
   // Past tap: rows j < M get dfg[j] Wg[:, 0:R].
   const int jb = std::min(j1, M);
   if (j0 < jb)
-    sgemm_prepacked(false, jb - j0, R, 2 * D, dfg + (size_t)j0 * 2 * D, 2 * D, pk.gate_past.data(),
-                    dx + (size_t)j0 * R, R, true);
+    sgemm_prepacked(false, jb - j0, R, 2 * D, dfg + (size_t)j0 * 2 * D, 2 * D, pk.gate_past.data(), dx + (size_t)j0 * R,
+                    R, true);
 }
 
 // ------------------------------------------------------------------------------------------- head
@@ -214,8 +218,8 @@ static void relu_rows(int m, int n, const float *in, float *out) {
   for (size_t i = 0; i < (size_t)m * n; ++i) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
 
-void head_forward(const Shape &s, const HeadParams &p, const PackedHead &pk, const float *skip, const uint8_t *targets, int r0, int r1,
-                  float *h1, float *logits, float *row_loss, Scratch &sc) {
+void head_forward(const Shape &s, const HeadParams &p, const PackedHead &pk, const float *skip, const uint8_t *targets,
+                  int r0, int r1, float *h1, float *logits, float *row_loss, Scratch &sc) {
   const int S = s.S, H = s.H, Q = s.Q, m = r1 - r0;
   float *h0 = sc.h0.data();
   relu_rows(m, S, skip + (size_t)r0 * S, h0);
@@ -233,8 +237,9 @@ void head_forward(const Shape &s, const HeadParams &p, const PackedHead &pk, con
   WN_DISPATCH(softmax_xent, m, Q, lg, targets + r0, row_loss + r0, nullptr, 0.0f);
 }
 
-void head_backward(const Shape &s, const HeadParams &/*p*/, const PackedHead &pk, const float *skip, const float *h1, const float *logits,
-                   const uint8_t *targets, int r0, int r1, float *dskip, float *grad, bool acc, Scratch &sc) {
+void head_backward(const Shape &s, const HeadParams & /*p*/, const PackedHead &pk, const float *skip, const float *h1,
+                   const float *logits, const uint8_t *targets, int r0, int r1, float *dskip, float *grad, bool acc,
+                   Scratch &sc) {
   const int S = s.S, H = s.H, Q = s.Q, m = r1 - r0;
   const HeadOffsets &o = s.head_off;
   float *dl = sc.dl.data(), *dh = sc.dh.data(), *h0 = sc.h0.data(), *loss = sc.z.data();

@@ -1,5 +1,5 @@
-// The WaveNet (README "The model"; tensors in native/include/wavenet.h) as the CPU trainer computes it: shapes, the trimmed position
-// ranges, and the forward and backward of each layer (native/cpu/layers.cc, side by side).
+// The WaveNet (README "The model"; tensors in native/include/wavenet.h) as the CPU trainer computes it: shapes, the
+// trimmed position ranges, and the forward and backward of each layer (native/cpu/layers.cc, side by side).
 //
 // Activations are time-major, one block per example: [B][rows][C]. Positions of a crop are
 // t = 0..T-1 (T = N - 1, N = rf + W). Only the positions that reach a loss term are computed:
@@ -92,31 +92,33 @@ struct Scratch {
 // x0 rows [start[0], T) of example b.
 void input_forward(const Shape &s, const float *embed, const float *bias, const uint8_t *crop, float *x0);
 // Gradients of embed and bias from dx0 [B][len(0)][R], for columns [r0, r1) (the caller splits R).
-void input_backward(const Shape &s, const uint8_t *crops, const float *dx0, float *dembed, float *dbias, int r0, int r1);
+void input_backward(const Shape &s, const uint8_t *crops, const float *dx0, float *dembed, float *dbias, int r0,
+                    int r1);
 
 // ---- residual layer l: dilated width-2 conv, gate, skip and residual 1x1 projections
 // Rows [i0, i1) of example b. x: x_l of the example (len(l) x R); th, sg: the example's gate
 // activations (rows(l) x D); x_next: the example's x_{l+1} (rows(l) x R, NULL for the last layer);
 // skip: the example's skip sum (W x S), initialised with the bias when `first`.
-void residual_forward(const Shape &s, int l, const LayerParams &p, const PackedLayer &pk, const float *x, int i0, int i1, float *th,
-                      float *sg, float *x_next, float *skip, bool first, Scratch &sc);
+void residual_forward(const Shape &s, int l, const LayerParams &p, const PackedLayer &pk, const float *x, int i0,
+                      int i1, float *th, float *sg, float *x_next, float *skip, bool first, Scratch &sc);
 // Backward through z, the gate and the weights for rows [i0, i1): dx_next the example's gradient of
 // x_{l+1} (NULL for the last layer), dskip the example's gradient of the skip sum (W x S). Writes the
 // example's dfg rows (rows(l) x 2D) and this chunk's weight gradient (layer layout) into grad, or adds
 // it there when `accumulate`.
-void residual_backward(const Shape &s, int l, const LayerParams &p, const PackedLayer &pk, const float *x, const float *th, const float *sg,
-                       const float *dx_next, const float *dskip, int i0, int i1, float *dfg, float *grad,
-                       bool accumulate, Scratch &sc);
+void residual_backward(const Shape &s, int l, const LayerParams &p, const PackedLayer &pk, const float *x,
+                       const float *th, const float *sg, const float *dx_next, const float *dskip, int i0, int i1,
+                       float *dfg, float *grad, bool accumulate, Scratch &sc);
 // Gradient of x_l rows [j0, j1) (of len(l)) from dfg and the residual path.
 void residual_backward_input(const Shape &s, int l, const PackedLayer &pk, const float *dfg, const float *dx_next,
                              int j0, int j1, float *dx);
 
 // ---- head: relu, 1x1 conv S->H, relu, 1x1 conv H->Q, softmax cross-entropy
 // Rows [r0, r1) of the B*W output rows.
-void head_forward(const Shape &s, const HeadParams &p, const PackedHead &pk, const float *skip, const uint8_t *targets, int r0, int r1,
-                  float *h1, float *logits, float *row_loss, Scratch &sc);
-void head_backward(const Shape &s, const HeadParams &p, const PackedHead &pk, const float *skip, const float *h1, const float *logits,
-                   const uint8_t *targets, int r0, int r1, float *dskip, float *grad, bool accumulate, Scratch &sc);
+void head_forward(const Shape &s, const HeadParams &p, const PackedHead &pk, const float *skip, const uint8_t *targets,
+                  int r0, int r1, float *h1, float *logits, float *row_loss, Scratch &sc);
+void head_backward(const Shape &s, const HeadParams &p, const PackedHead &pk, const float *skip, const float *h1,
+                   const float *logits, const uint8_t *targets, int r0, int r1, float *dskip, float *grad,
+                   bool accumulate, Scratch &sc);
 
 // ---- Adam over the whole parameter buffer, elements [i0, i1); step is the new (1-based) step.
 void adam_update(float *p, const float *g, float *m, float *v, size_t i0, size_t i1, const wn_adam_params &a,

@@ -8,8 +8,7 @@
 #include "wavenet.h"
 #include "wn_train.h"
 
-static wn_status reference_logits(const wn_config *c, const float *params, const uint8_t *classes, int T,
-                                  float *out) {
+static wn_status reference_logits(const wn_config *c, const float *params, const uint8_t *classes, int T, float *out) {
   wn_status st = wn_config_check(c);
   if (st != WN_OK) return st;
   if (T < 1) return wn::fail(WN_ERR_INVALID, "reference_logits: T must be >= 1");

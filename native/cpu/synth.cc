@@ -56,10 +56,10 @@ namespace {
 
 // The model in packed form, shared by both threads (read-only after construction).
 struct SynthWeights {
-  Buf embed, in_bias;                // [2][Q][Rpad] (tap 0 = previous class, tap 1 = current); [Rpad]
+  Buf embed, in_bias;                   // [2][Q][Rpad] (tap 0 = previous class, tap 1 = current); [Rpad]
   std::vector<Packed> gate, skip, res;  // per layer; gate rows: f in 0..D-1, g in Dpad..Dpad+D-1
-  Packed head1[2], head2[2];         // the head in two halves of W1 rows (head2[0] carries b2)
-  int h0[2] = {0, 0}, hk[2] = {0, 0};  // the halves: rows [h0, h0 + hk) of W1
+  Packed head1[2], head2[2];            // the head in two halves of W1 rows (head2[0] carries b2)
+  int h0[2] = {0, 0}, hk[2] = {0, 0};   // the halves: rows [h0, h0 + hk) of W1
 };
 
 // Thread-private scratch.
@@ -119,8 +119,8 @@ class CpuSynth final : public SynthImpl {
   wn_status generate(int n, const float *temperature, const uint64_t *seed, uint8_t *out, float *logits) override {
     for (int b = 0; b < B_; ++b)
       if (!(temperature[b] >= 0.f) || !std::isfinite(temperature[b]))
-        return fail(WN_ERR_INVALID, "synth generate: temperature of stream " + std::to_string(b) +
-                                        " must be a finite number >= 0");
+        return fail(WN_ERR_INVALID,
+                    "synth generate: temperature of stream " + std::to_string(b) + " must be a finite number >= 0");
     if (n == 0) return WN_OK;
     Job j;
     j.mode = Job::GENERATE;
@@ -163,8 +163,8 @@ class CpuSynth final : public SynthImpl {
     W_.in_bias.resize(Rp_);
     for (int tap = 0; tap < 2; ++tap)
       for (int q = 0; q < Q_; ++q)
-        std::memcpy(W_.embed.data() + ((size_t)tap * Q_ + q) * Rp_, params + lay.input_embed + ((size_t)tap * Q_ + q) * R_,
-                    sizeof(float) * R_);
+        std::memcpy(W_.embed.data() + ((size_t)tap * Q_ + q) * Rp_,
+                    params + lay.input_embed + ((size_t)tap * Q_ + q) * R_, sizeof(float) * R_);
     std::memcpy(W_.in_bias.data(), params + lay.input_bias, sizeof(float) * R_);
     W_.gate.resize(L_);
     W_.skip.resize(L_);
@@ -310,10 +310,13 @@ class CpuSynth final : public SynthImpl {
   void choose(bool *par, bool *probe) const {
     const Adapt &a = adapt_;
     *probe = true;
-    if (a.first) *par = false;             // warm up, solo
-    else if (a.last[1] <= 0) *par = true;  // measure parallel,
-    else if (a.last[0] <= 0) *par = false; // then solo,
-    else {                                 // then the faster, re-trying the slower now and then
+    if (a.first)
+      *par = false;  // warm up, solo
+    else if (a.last[1] <= 0)
+      *par = true;  // measure parallel,
+    else if (a.last[0] <= 0)
+      *par = false;  // then solo,
+    else {           // then the faster, re-trying the slower now and then
       const int best = a.last[1] <= a.last[0] ? 1 : 0, other = 1 - best;
       *probe = a.chunks >= a.next_try[other];
       *par = (*probe ? other : best) == 1;
@@ -325,8 +328,10 @@ class CpuSynth final : public SynthImpl {
     const int m = par ? 1 : 0;
     // the latest measurement decides (an average would let one cold or preempted chunk keep a mode
     // out for many back-off periods)
-    if (a.first) a.first = false;
-    else a.last[m] = dt;
+    if (a.first)
+      a.first = false;
+    else
+      a.last[m] = dt;
     a.chunks++;
     if (a.last[1 - m] > 0 && a.last[m] > a.last[1 - m]) {  // this mode lost: back off before trying it again
       a.backoff[m] = std::min(64, a.backoff[m] * 2);
@@ -343,8 +348,10 @@ class CpuSynth final : public SynthImpl {
       skip_done_.reset();
       half_done_.reset();
       crew_->run([this](int k) {
-        if (k == 0) chain_thread(false);
-        else if (k == 1) skip_thread();
+        if (k == 0)
+          chain_thread(false);
+        else if (k == 1)
+          skip_thread();
       });
     } else {
       chain_thread(true);
@@ -370,15 +377,21 @@ class CpuSynth final : public SynthImpl {
       for (int l = 0; l < layers; ++l) {
         chain_layer(l, t, stg);
         if (!gen) continue;
-        if (solo) skip_layer(l, stg);
-        else chain_done_.publish((uint64_t)i * L_ + l + 1);
+        if (solo)
+          skip_layer(l, stg);
+        else
+          chain_done_.publish((uint64_t)i * L_ + l + 1);
       }
       if (gen) {
-        if (solo) head_input();
-        else skip_done_.wait((uint64_t)i + 1);
+        if (solo)
+          head_input();
+        else
+          skip_done_.wait((uint64_t)i + 1);
         head_half(0, stg);
-        if (solo) head_half(1, stg);
-        else half_done_.wait((uint64_t)i + 1);
+        if (solo)
+          head_half(1, stg);
+        else
+          half_done_.wait((uint64_t)i + 1);
         sample(i, t);
       }
       std::copy(cur_.begin(), cur_.end(), prev_.begin());
@@ -489,12 +502,12 @@ class CpuSynth final : public SynthImpl {
   Scratch scratch_[2];
 
   Job job_;
-  Adapt adapt_;  // generate's solo/parallel choice
-  bool bf16_ = false;  // wn_synth_options.precision bf16, on CPUs with AVX512-BF16
-  int force_ = -1;  // wn_synth_options.mode: -1 auto, 0 solo, 1 parallel (for tests and benchmarks)
-  SpinSignal chain_done_;  // thread 0: steps * L + layers whose z (and x) are complete in this chunk
-  SpinSignal skip_done_;   // thread 1: steps whose relu(skip) is complete
-  SpinSignal half_done_;   // thread 1: steps whose second half of the logits is complete
+  Adapt adapt_;                 // generate's solo/parallel choice
+  bool bf16_ = false;           // wn_synth_options.precision bf16, on CPUs with AVX512-BF16
+  int force_ = -1;              // wn_synth_options.mode: -1 auto, 0 solo, 1 parallel (for tests and benchmarks)
+  SpinSignal chain_done_;       // thread 0: steps * L + layers whose z (and x) are complete in this chunk
+  SpinSignal skip_done_;        // thread 1: steps whose relu(skip) is complete
+  SpinSignal half_done_;        // thread 1: steps whose second half of the logits is complete
   std::unique_ptr<Crew> crew_;  // last member: its threads stop before the buffers above go
 };
 

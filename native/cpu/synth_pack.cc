@@ -38,7 +38,8 @@ void Packed::make_bf16(int seg0) {
       for (int h = 0; h < 2; ++h) {
         const int ip = 2 * kk + h;
         const int col = ip < k0p ? (ip < seg0 ? ip : -1) : (ip - k0p < k - seg0 ? seg0 + ip - k0p : -1);
-        for (int c = 0; c < wd; ++c) dst[((size_t)kk * wd + c) * 2 + h] = col < 0 ? 0 : to_bf16(src[(size_t)col * wd + c]);
+        for (int c = 0; c < wd; ++c)
+          dst[((size_t)kk * wd + c) * 2 + h] = col < 0 ? 0 : to_bf16(src[(size_t)col * wd + c]);
       }
   }
 }
@@ -53,7 +54,8 @@ uint16_t Packed::to_bf16(float f) {
 // Converts the two input segments of every stream into bf16 pairs: row b = [in0 (k0p), in1 (k1p)].
 static inline void stage_bf16(const Packed &P, const float *in0, int ld0, int k0, const float *in1, int ld1, int k1,
                               int batch, uint32_t *dst) {
-  WN_DISPATCH(synth_stage_bf16, in0, ld0, k0, P.k0p, in1, ld1, k1, 2 * P.kpairs, batch, reinterpret_cast<uint16_t *>(dst));
+  WN_DISPATCH(synth_stage_bf16, in0, ld0, k0, P.k0p, in1, ld1, k1, 2 * P.kpairs, batch,
+              reinterpret_cast<uint16_t *>(dst));
 }
 
 void packed_gemm(const Packed &P, const float *in0, int ld0, int k0, const float *in1, int ld1, int k1, int batch,

@@ -173,8 +173,8 @@ class CpuTrainer final : public TrainerImpl {
     const size_t B = s_.B, T = s_.T, W = s_.W;
     auto need = [&](size_t want) -> wn_status {
       if (n != want)
-        return fail(WN_ERR_INVALID, "get_tensor " + nm + ": expected " + std::to_string(want) + " floats, got " +
-                                        std::to_string(n));
+        return fail(WN_ERR_INVALID,
+                    "get_tensor " + nm + ": expected " + std::to_string(want) + " floats, got " + std::to_string(n));
       return WN_OK;
     };
     if (nm == "input" || nm == "x" || nm == "z") {
@@ -229,8 +229,7 @@ class CpuTrainer final : public TrainerImpl {
         return fail(WN_ERR_INVALID, "crops: class " + std::to_string(crops[i]) + " at index " + std::to_string(i) +
                                         " is out of range (classes " + std::to_string(s_.Q) + ")");
     std::memcpy(crops_.data(), crops, n);
-    for (int b = 0; b < s_.B; ++b)
-      std::memcpy(&targets_[(size_t)b * s_.W], crops + (size_t)b * s_.N + s_.rf, s_.W);
+    for (int b = 0; b < s_.B; ++b) std::memcpy(&targets_[(size_t)b * s_.W], crops + (size_t)b * s_.N + s_.rf, s_.W);
     have_forward_ = false;
     const float *P = params_.data();
     // Input convolution, one task per example.
@@ -257,8 +256,8 @@ class CpuTrainer final : public TrainerImpl {
     packed_head_.pack_forward(s_, hp);
     par(nh, [&](int c, int thread) {
       const int r0 = c * kChunk, r1 = std::min(rows, r0 + kChunk);
-      head_forward(s_, hp, packed_head_, skip_.data(), targets_.data(), r0, r1, h1_.data(), logits_.data(), row_loss_.data(),
-                   scratch_[thread]);
+      head_forward(s_, hp, packed_head_, skip_.data(), targets_.data(), r0, r1, h1_.data(), logits_.data(),
+                   row_loss_.data(), scratch_[thread]);
     });
     double sum = 0.0;
     for (int i = 0; i < rows; ++i) sum += row_loss_[i];
@@ -289,8 +288,7 @@ class CpuTrainer final : public TrainerImpl {
       for (int c = g * kGroup; c < std::min(nh, (g + 1) * kGroup); ++c) {
         const int r0 = c * kChunk, r1 = std::min(rows, r0 + kChunk);
         head_backward(s_, hp, packed_head_, skip_.data(), h1_.data(), logits_.data(), targets_.data(), r0, r1,
-                      dskip_.data(), head_part_.data() + (size_t)g * s_.head_params, c > g * kGroup,
-                      scratch_[thread]);
+                      dskip_.data(), head_part_.data() + (size_t)g * s_.head_params, c > g * kGroup, scratch_[thread]);
       }
     });
     reduce_parts(head_part_.data(), nhg, s_.head_params, G + lay_.head1_w);
@@ -310,9 +308,9 @@ class CpuTrainer final : public TrainerImpl {
           s_.chunk(M, b * per + c, &bb, &i0, &i1);
           residual_backward(s_, l, lp, packed_, x_[l].data() + (size_t)b * len * s_.R,
                             th_[l].data() + (size_t)b * M * s_.D, sg_[l].data() + (size_t)b * M * s_.D,
-                            dxn ? dxn + (size_t)b * M * s_.R : nullptr, dskip_.data() + (size_t)b * s_.W * s_.S, i0,
-                            i1, dfg_.data() + (size_t)b * M * 2 * s_.D,
-                            layer_part_.data() + (size_t)task * s_.layer_params, c > g * kGroup, scratch_[thread]);
+                            dxn ? dxn + (size_t)b * M * s_.R : nullptr, dskip_.data() + (size_t)b * s_.W * s_.S, i0, i1,
+                            dfg_.data() + (size_t)b * M * 2 * s_.D, layer_part_.data() + (size_t)task * s_.layer_params,
+                            c > g * kGroup, scratch_[thread]);
         }
       });
       reduce_parts(layer_part_.data(), ng, s_.layer_params, G + lay_l_[l].gate_w);

@@ -16,14 +16,15 @@ inline wn_status cuda_fail(cudaError_t e, const char *what) {
 }  // namespace wn
 
 // Returns from the enclosing function (which must return wn_status) on a CUDA error.
-#define WN_CUDA_TRY(call)                                        \
-  do {                                                           \
-    cudaError_t wn_e_ = (call);                                  \
+#define WN_CUDA_TRY(call)                                           \
+  do {                                                              \
+    cudaError_t wn_e_ = (call);                                     \
     if (wn_e_ != cudaSuccess) return ::wn::cuda_fail(wn_e_, #call); \
   } while (0)
 
 // Kernel launch: WN_LAUNCH(kernel, grid, block, shared_bytes, stream)(args...). A macro (not <<<>>>
-// at the call sites) so that native/cuda/emu (the CPU emulation harness) can run the same host code and kernels on the CPU.
+// at the call sites) so that native/cuda/emu (the CPU emulation harness) can run the same host code and kernels on the
+// CPU.
 #ifndef WN_CUDA_EMULATE
 #define WN_LAUNCH(kernel, grid, block, smem, stream) kernel<<<(grid), (block), (smem), (stream)>>>
 #endif

@@ -28,8 +28,7 @@ namespace cuda {
 constexpr int kGemmBM = 64, kGemmBN = 64, kGemmBK = 16, kGemmThreads = 256;
 
 template <class LA, class LB, class EP>
-__global__ void __launch_bounds__(kGemmThreads)
-    gemm_kernel(int M, int N, int K, int kchunk, LA la, LB lb, EP ep) {
+__global__ void __launch_bounds__(kGemmThreads) gemm_kernel(int M, int N, int K, int kchunk, LA la, LB lb, EP ep) {
   constexpr int BM = kGemmBM, BN = kGemmBN, BK = kGemmBK;
   __shared__ __align__(16) float As[BK][BM + 4];  // As[k][m]
   __shared__ __align__(16) float Bs[BK][BN + 4];  // Bs[k][n]
@@ -50,8 +49,13 @@ __global__ void __launch_bounds__(kGemmThreads)
     for (int i = 0; i < 4; ++i) {
       const int e = tid + i * kGemmThreads;
       int mm, kk;
-      if (LA::kFastK) { kk = e % BK; mm = e / BK; }
-      else { mm = e % BM; kk = e / BM; }
+      if (LA::kFastK) {
+        kk = e % BK;
+        mm = e / BK;
+      } else {
+        mm = e % BM;
+        kk = e / BM;
+      }
       const int m = m0 + mm, k = k0 + kk;
       As[kk][mm] = (m < M && k < kend) ? la(m, k) : 0.f;
     }
@@ -60,8 +64,13 @@ __global__ void __launch_bounds__(kGemmThreads)
     for (int i = 0; i < 4; ++i) {
       const int e = tid + i * kGemmThreads;
       int nn, kk;
-      if (LB::kFastK) { kk = e % BK; nn = e / BK; }
-      else { nn = e % BN; kk = e / BN; }
+      if (LB::kFastK) {
+        kk = e % BK;
+        nn = e / BK;
+      } else {
+        nn = e % BN;
+        kk = e / BN;
+      }
       const int n = n0 + nn, k = k0 + kk;
       Bs[kk][nn] = (n < N && k < kend) ? lb(k, n) : 0.f;
     }

@@ -90,8 +90,10 @@ __global__ void input_backward_reduce_kernel(const float *partial, int chunks, i
     float s = 0.f;
     for (int c = 0; c < chunks; ++c) s += partial[(size_t)c * per + i];
     const int q = i / (2 * R), tap = (i / R) % 2, r = i % R;
-    if (q < Q) dE[((size_t)tap * Q + q) * R + r] = s;
-    else if (tap == 1) dbias[r] = s;
+    if (q < Q)
+      dE[((size_t)tap * Q + q) * R + r] = s;
+    else if (tap == 1)
+      dbias[r] = s;
   }
 }
 
@@ -275,8 +277,10 @@ struct WeightGradEP {
   float *dW, *db;
   int In;
   __device__ void operator()(int m, int n, float v) const {
-    if (n < In) dW[(size_t)m * In + n] = v;
-    else db[m] = v;
+    if (n < In)
+      dW[(size_t)m * In + n] = v;
+    else
+      db[m] = v;
   }
 };
 
@@ -292,7 +296,10 @@ struct GateGradLoader {
     in.at(m, b, p);
     const int len = in.T - s;
     int q = p, kk = k;
-    if (k >= 2 * D) { q = p + d; kk = k - 2 * D; }
+    if (k >= 2 * D) {
+      q = p + d;
+      kk = k - 2 * D;
+    }
     if (q < s || q >= in.T) return 0.f;
     return dfg[((size_t)b * len + (q - s)) * 2 * D + kk];
   }

@@ -36,11 +36,11 @@ struct SynthArgs {
   const float *w;            // packed weights (see CudaSynth::pack)
   const SynthLayer *layers;  // [L]
   unsigned long long embed, in_bias, bsum, h1T, b1, h2T, b2;
-  float *ring;               // [batch][ring_stride]
+  float *ring;  // [batch][ring_stride]
   unsigned long long ring_stride;
-  int *prev, *pending;       // [batch]
-  const float *top_p;        // [batch] or null (no cut): wn_synth_set_cut
-  const int *top_k;          // [batch] or null
+  int *prev, *pending;  // [batch]
+  const float *top_p;   // [batch] or null (no cut): wn_synth_set_cut
+  const int *top_k;     // [batch] or null
   int batch, L, R, D, S, H, Q;
 };
 
@@ -140,15 +140,15 @@ __device__ int sample_warp(float *lg, int Q, float temperature, float top_p, int
 // The block's activations in shared memory (see synth_kernel for the layout); cur/prev: the classes of
 // step t and t - 1 of each of the block's streams.
 struct SynthShared {
-  float *xa;       // [G][2R]: past | x
-  float *fg;       // [G][2D]
-  float *z;        // [G][D]
-  float *skip;     // [G][S]
-  float *h;        // [G][S]
-  float *h1;       // [G][H]
-  float *lg;       // [G][Q]
-  float *scratch;  // [NT][G]
-  int *cur, *prev; // [G]
+  float *xa;        // [G][2R]: past | x
+  float *fg;        // [G][2D]
+  float *z;         // [G][D]
+  float *skip;      // [G][S]
+  float *h;         // [G][S]
+  float *h1;        // [G][H]
+  float *lg;        // [G][Q]
+  float *scratch;   // [NT][G]
+  int *cur, *prev;  // [G]
 };
 
 // The stages of one sample step, in the order synth_kernel runs them (the CPU's step loop, cpu/synth.cc,
@@ -241,7 +241,8 @@ __device__ void synth_sample_step(const SynthArgs &a, const SynthShared &m, int 
 // mode 0: prime (fed class of step i = forced[b * fstride + i]; no head); mode 1: generate.
 template <int G>
 __global__ void synth_kernel(SynthArgs a, int mode, int n, unsigned long long t0, const uint8_t *forced, int fstride,
-                             const float *temperature, const unsigned long long *seed, uint8_t *out, float *logits_out) {
+                             const float *temperature, const unsigned long long *seed, uint8_t *out,
+                             float *logits_out) {
   WN_DYNAMIC_SHARED(float, sm);
   const int R = a.R, D = a.D, S = a.S, H = a.H, Q = a.Q;
   const int NT = blockDim.x, tid = threadIdx.x;
@@ -298,9 +299,21 @@ class CudaSynth final : public SynthImpl {
   }
 
   wn_status init(const float *params) {
+    WN_TRY(choose_launch());
+    std::vector<float> w;
+    std::vector<SynthLayer> layers(c_.n_layers);
+    unsigned long long ring = 0;
+    pack_weights(params, w, layers, ring);
+    WN_TRY(upload(w, layers, ring));
+    return reset();
+  }
+
+  // Device, stream, group size G_ (streams per block), block size and shared memory; the block size is
+  // capped by what the kernel's register use allows.
+  wn_status choose_launch() {
     WN_CUDA_TRY(cudaSetDevice(dev_));
     WN_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-    const int R = c_.residual, D = c_.dilation, S = c_.skip, H = c_.head, Q = c_.classes, L = c_.n_layers;
+    const int R = c_.residual, D = c_.dilation, S = c_.skip, H = c_.head, Q = c_.classes;
     G_ = B_ >= 8 ? 8 : B_ >= 4 ? 4 : B_ >= 2 ? 2 : 1;
     threads_ = G_ == 1 ? 1024 : G_ == 2 ? 512 : 256;
     smem_ = (size_t)(G_ * (2 * R + 2 * D + D + 2 * S + H + Q) + threads_ * G_) * sizeof(float) + 2 * G_ * sizeof(int);
@@ -310,25 +323,36 @@ class CudaSynth final : public SynthImpl {
       return fail(WN_ERR_UNSUPPORTED, "the CUDA synthesizer needs " + std::to_string(smem_) +
                                           " bytes of shared memory per block for this config; the GPU has " +
                                           std::to_string(prop.sharedMemPerBlockOptin));
-    wn_status s = set_smem();
-    if (s != WN_OK) return s;
-    // The block size is capped by what the kernel's register use allows.
+    WN_TRY(set_smem());
     cudaFuncAttributes fa;
     switch (G_) {
-      case 1: WN_CUDA_TRY(cudaFuncGetAttributes(&fa, synth_kernel<1>)); break;
-      case 2: WN_CUDA_TRY(cudaFuncGetAttributes(&fa, synth_kernel<2>)); break;
-      case 4: WN_CUDA_TRY(cudaFuncGetAttributes(&fa, synth_kernel<4>)); break;
-      default: WN_CUDA_TRY(cudaFuncGetAttributes(&fa, synth_kernel<8>)); break;
+      case 1:
+        WN_CUDA_TRY(cudaFuncGetAttributes(&fa, synth_kernel<1>));
+        break;
+      case 2:
+        WN_CUDA_TRY(cudaFuncGetAttributes(&fa, synth_kernel<2>));
+        break;
+      case 4:
+        WN_CUDA_TRY(cudaFuncGetAttributes(&fa, synth_kernel<4>));
+        break;
+      default:
+        WN_CUDA_TRY(cudaFuncGetAttributes(&fa, synth_kernel<8>));
+        break;
     }
     if (threads_ > fa.maxThreadsPerBlock) {
       threads_ = fa.maxThreadsPerBlock / 32 * 32;
       smem_ = (size_t)(G_ * (2 * R + 2 * D + D + 2 * S + H + Q) + threads_ * G_) * sizeof(float) + 2 * G_ * sizeof(int);
     }
+    return WN_OK;
+  }
 
-    // Pack the weights: transposed matrices [in][out], biases, the embedding as is.
+  // Packs the weights into one host array: transposed matrices [in][out], biases, the embedding as is;
+  // `layers` gets each layer's offsets, `ring` the per-stream ring size (floats).
+  void pack_weights(const float *params, std::vector<float> &w, std::vector<SynthLayer> &layers,
+                    unsigned long long &ring) {
+    const int R = c_.residual, D = c_.dilation, S = c_.skip, H = c_.head, Q = c_.classes, L = c_.n_layers;
     wn_layout lay;
     wn_layout_get(&c_, &lay);
-    std::vector<float> w;
     auto put = [&](const float *src, size_t n) {
       const size_t off = w.size();
       w.insert(w.end(), src, src + n);
@@ -343,9 +367,8 @@ class CudaSynth final : public SynthImpl {
     };
     args_.embed = put(params + lay.input_embed, (size_t)2 * Q * R);
     args_.in_bias = put(params + lay.input_bias, R);
-    std::vector<SynthLayer> layers(L);
     std::vector<double> bsum(S, 0.0);
-    unsigned long long ring = 0;
+    ring = 0;
     for (int l = 0; l < L; ++l) {
       wn_layer_layout ll;
       wn_layer_layout_get(&c_, l, &ll);
@@ -367,7 +390,12 @@ class CudaSynth final : public SynthImpl {
     args_.b1 = put(params + lay.head1_b, H);
     args_.h2T = putT(params + lay.head2_w, Q, H);
     args_.b2 = put(params + lay.head2_b, Q);
+  }
 
+  // Device buffers: the packed weights and layer table (copied), rings and per-stream state.
+  wn_status upload(const std::vector<float> &w, const std::vector<SynthLayer> &layers, unsigned long long ring) {
+    const int R = c_.residual, D = c_.dilation, S = c_.skip, H = c_.head, Q = c_.classes, L = c_.n_layers;
+    wn_status s;
     float *dw = nullptr;
     SynthLayer *dl = nullptr;
     if ((s = alloc((void **)&dw, w.size() * sizeof(float))) != WN_OK) return s;
@@ -381,7 +409,8 @@ class CudaSynth final : public SynthImpl {
     if ((s = alloc((void **)&top_k_, (size_t)B_ * sizeof(int))) != WN_OK) return s;
     // (copies on the synthesizer's non-blocking stream, so the kernels are ordered after them)
     WN_CUDA_TRY(cudaMemcpyAsync(dw, w.data(), w.size() * sizeof(float), cudaMemcpyHostToDevice, stream_));
-    WN_CUDA_TRY(cudaMemcpyAsync(dl, layers.data(), layers.size() * sizeof(SynthLayer), cudaMemcpyHostToDevice, stream_));
+    WN_CUDA_TRY(
+        cudaMemcpyAsync(dl, layers.data(), layers.size() * sizeof(SynthLayer), cudaMemcpyHostToDevice, stream_));
     WN_CUDA_TRY(cudaStreamSynchronize(stream_));
     args_.w = dw;
     args_.layers = dl;
@@ -393,7 +422,7 @@ class CudaSynth final : public SynthImpl {
     args_.S = S;
     args_.H = H;
     args_.Q = Q;
-    return reset();
+    return WN_OK;
   }
 
   wn_status reset() override {
@@ -435,8 +464,8 @@ class CudaSynth final : public SynthImpl {
     WN_CUDA_TRY(cudaSetDevice(dev_));
     for (int b = 0; b < B_; ++b)
       if (!(temperature[b] >= 0.f) || !std::isfinite(temperature[b]))
-        return fail(WN_ERR_INVALID, "synth generate: temperature of stream " + std::to_string(b) +
-                                        " must be a finite number >= 0");
+        return fail(WN_ERR_INVALID,
+                    "synth generate: temperature of stream " + std::to_string(b) + " must be a finite number >= 0");
     if (n == 0) return WN_OK;
     const size_t outn = (size_t)B_ * n;
     const size_t logn = logits ? outn * c_.classes * sizeof(float) : 0;
@@ -449,8 +478,10 @@ class CudaSynth final : public SynthImpl {
     WN_CUDA_TRY(cudaMemcpyAsync(seed_, seed, B_ * sizeof(uint64_t), cudaMemcpyHostToDevice, stream_));
     args_.top_p = top_p.empty() ? nullptr : top_p_;
     args_.top_k = top_k.empty() ? nullptr : top_k_;
-    if (!top_p.empty()) WN_CUDA_TRY(cudaMemcpyAsync(top_p_, top_p.data(), B_ * sizeof(float), cudaMemcpyHostToDevice, stream_));
-    if (!top_k.empty()) WN_CUDA_TRY(cudaMemcpyAsync(top_k_, top_k.data(), B_ * sizeof(int), cudaMemcpyHostToDevice, stream_));
+    if (!top_p.empty())
+      WN_CUDA_TRY(cudaMemcpyAsync(top_p_, top_p.data(), B_ * sizeof(float), cudaMemcpyHostToDevice, stream_));
+    if (!top_k.empty())
+      WN_CUDA_TRY(cudaMemcpyAsync(top_k_, top_k.data(), B_ * sizeof(int), cudaMemcpyHostToDevice, stream_));
     if ((s = launch(1, n, nullptr, 0, dout, dlog)) != WN_OK) return s;
     WN_CUDA_TRY(cudaMemcpyAsync(out, dout, outn, cudaMemcpyDeviceToHost, stream_));
     if (logits) WN_CUDA_TRY(cudaMemcpyAsync(logits, dlog, logn, cudaMemcpyDeviceToHost, stream_));
@@ -509,10 +540,18 @@ class CudaSynth final : public SynthImpl {
   wn_status set_smem() {
     const int bytes = (int)smem_;
     switch (G_) {
-      case 1: WN_CUDA_TRY(cudaFuncSetAttribute(synth_kernel<1>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes)); break;
-      case 2: WN_CUDA_TRY(cudaFuncSetAttribute(synth_kernel<2>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes)); break;
-      case 4: WN_CUDA_TRY(cudaFuncSetAttribute(synth_kernel<4>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes)); break;
-      default: WN_CUDA_TRY(cudaFuncSetAttribute(synth_kernel<8>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes)); break;
+      case 1:
+        WN_CUDA_TRY(cudaFuncSetAttribute(synth_kernel<1>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+        break;
+      case 2:
+        WN_CUDA_TRY(cudaFuncSetAttribute(synth_kernel<2>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+        break;
+      case 4:
+        WN_CUDA_TRY(cudaFuncSetAttribute(synth_kernel<4>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+        break;
+      default:
+        WN_CUDA_TRY(cudaFuncSetAttribute(synth_kernel<8>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+        break;
     }
     return WN_OK;
   }
@@ -523,10 +562,22 @@ class CudaSynth final : public SynthImpl {
     const unsigned long long *sp = seed_;
     const unsigned long long t0 = t_;
     switch (G_) {
-      case 1: WN_LAUNCH(synth_kernel<1>, blocks, threads_, smem_, stream_)(args_, mode, n, t0, forced, fstride, tp, sp, out, logits); break;
-      case 2: WN_LAUNCH(synth_kernel<2>, blocks, threads_, smem_, stream_)(args_, mode, n, t0, forced, fstride, tp, sp, out, logits); break;
-      case 4: WN_LAUNCH(synth_kernel<4>, blocks, threads_, smem_, stream_)(args_, mode, n, t0, forced, fstride, tp, sp, out, logits); break;
-      default: WN_LAUNCH(synth_kernel<8>, blocks, threads_, smem_, stream_)(args_, mode, n, t0, forced, fstride, tp, sp, out, logits); break;
+      case 1:
+        WN_LAUNCH(synth_kernel<1>, blocks, threads_, smem_, stream_)
+        (args_, mode, n, t0, forced, fstride, tp, sp, out, logits);
+        break;
+      case 2:
+        WN_LAUNCH(synth_kernel<2>, blocks, threads_, smem_, stream_)
+        (args_, mode, n, t0, forced, fstride, tp, sp, out, logits);
+        break;
+      case 4:
+        WN_LAUNCH(synth_kernel<4>, blocks, threads_, smem_, stream_)
+        (args_, mode, n, t0, forced, fstride, tp, sp, out, logits);
+        break;
+      default:
+        WN_LAUNCH(synth_kernel<8>, blocks, threads_, smem_, stream_)
+        (args_, mode, n, t0, forced, fstride, tp, sp, out, logits);
+        break;
     }
     WN_CUDA_TRY(cudaGetLastError());
     return WN_OK;

@@ -27,8 +27,8 @@ struct TrainPlan {
   size_t P;
   std::vector<size_t> gate_w, gate_b, skip_w, skip_b, res_w, res_b;
   wn_layout lay;
-  size_t max_out_rows;     // max over layers of T - start[l+1]
-  size_t partial_floats;   // split-K partials
+  size_t max_out_rows;    // max over layers of T - start[l+1]
+  size_t partial_floats;  // split-K partials
   int in_chunk_rows, in_chunks;
   size_t in_partial_floats;
   // buffer sizes (floats unless noted)
@@ -88,12 +88,12 @@ struct TrainPlan {
     nTS = (size_t)L * B * T * 2 * D;
     nZ = (size_t)L * B * T * D;
     nBW = BW;
-    const size_t floats = 4 * P                                   // params, grads, m, v
-                          + nX + nTS + nZ                         // activations
-                          + BW * (2 * S + 2 * H + 2 * Q + 1)      // skip, dsk, h1, da1, logits, dlogits, row_loss
-                          + BW * (size_t)L * D                    // dzl
-                          + (size_t)B * max_out_rows * 2 * D      // dfg
-                          + 2 * (size_t)B * T * R                 // dX, dXn
+    const size_t floats = 4 * P                               // params, grads, m, v
+                          + nX + nTS + nZ                     // activations
+                          + BW * (2 * S + 2 * H + 2 * Q + 1)  // skip, dsk, h1, da1, logits, dlogits, row_loss
+                          + BW * (size_t)L * D                // dzl
+                          + (size_t)B * max_out_rows * 2 * D  // dfg
+                          + 2 * (size_t)B * T * R             // dX, dXn
                           + partial_floats + in_partial_floats + S + 1;
     bytes = floats * sizeof(float) + (size_t)B * N + 2 * (size_t)L * sizeof(unsigned long long);
   }
@@ -115,7 +115,7 @@ class CudaTrainer final : public TrainerImpl {
     WN_CUDA_TRY(cudaSetDevice(dev_));
     WN_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     wn_status s;
-#define WN_ALLOC(ptr, count)                          \
+#define WN_ALLOC(ptr, count) \
   if ((s = alloc(&ptr, (count))) != WN_OK) return s;
     WN_ALLOC(params_, p_.P);
     WN_ALLOC(grads_, p_.P);
@@ -203,8 +203,8 @@ class CudaTrainer final : public TrainerImpl {
     const float c1 = (float)(1.0 / (1.0 - std::pow((double)a.beta1, (double)t)));
     const float c2 = (float)(1.0 / (1.0 - std::pow((double)a.beta2, (double)t)));
     int blocks = (int)std::min<size_t>((p_.P + 255) / 256, 4096);
-    WN_LAUNCH(adam_update_kernel, blocks, 256, 0, stream_)(params_, grads_, m_, v_, p_.P, a.lr, a.beta1, a.beta2, a.eps, c1,
-                                                    c2);
+    WN_LAUNCH(adam_update_kernel, blocks, 256, 0, stream_)
+    (params_, grads_, m_, v_, p_.P, a.lr, a.beta1, a.beta2, a.eps, c1, c2);
     WN_CUDA_TRY(cudaGetLastError());
     WN_CUDA_TRY(cudaStreamSynchronize(stream_));
     step_ = t;
@@ -218,8 +218,8 @@ class CudaTrainer final : public TrainerImpl {
     const size_t BT = (size_t)p_.B * p_.T, BW = p_.nBW;
     auto need_layer = [&]() -> wn_status {
       if (layer < 0 || layer >= p_.L)
-        return fail(WN_ERR_INVALID, "get_tensor: layer " + std::to_string(layer) + " is out of range 0.." +
-                                        std::to_string(p_.L - 1));
+        return fail(WN_ERR_INVALID,
+                    "get_tensor: layer " + std::to_string(layer) + " is out of range 0.." + std::to_string(p_.L - 1));
       return WN_OK;
     };
     if (nm == "input") {
@@ -243,8 +243,8 @@ class CudaTrainer final : public TrainerImpl {
       return fail(WN_ERR_INVALID, "get_tensor: unknown tensor '" + nm + "' (input, x, z, skip, logits)");
     }
     if (n != count)
-      return fail(WN_ERR_INVALID, "get_tensor: '" + nm + "' has " + std::to_string(count) + " elements, not " +
-                                      std::to_string(n));
+      return fail(WN_ERR_INVALID,
+                  "get_tensor: '" + nm + "' has " + std::to_string(count) + " elements, not " + std::to_string(n));
     return download(out, src, count);
   }
 
@@ -272,11 +272,10 @@ class CudaTrainer final : public TrainerImpl {
       size_t freeb = 0, totalb = 0;
       cudaMemGetInfo(&freeb, &totalb);
       if (e == cudaErrorMemoryAllocation)
-        return fail(WN_ERR_NOMEM, "out of GPU memory: the CUDA trainer needs about " +
-                                      std::to_string(p_.bytes >> 20) + " MiB for batch " + std::to_string(p_.B) +
-                                      ", window " + std::to_string(p_.W) + " (the GPU has " +
-                                      std::to_string(freeb >> 20) + " MiB free of " + std::to_string(totalb >> 20) +
-                                      " MiB); try a smaller --batch or --window");
+        return fail(WN_ERR_NOMEM, "out of GPU memory: the CUDA trainer needs about " + std::to_string(p_.bytes >> 20) +
+                                      " MiB for batch " + std::to_string(p_.B) + ", window " + std::to_string(p_.W) +
+                                      " (the GPU has " + std::to_string(freeb >> 20) + " MiB free of " +
+                                      std::to_string(totalb >> 20) + " MiB); try a smaller --batch or --window");
       return cuda_fail(e, "cudaMalloc");
     }
     allocs_.push_back(*ptr);
@@ -377,9 +376,8 @@ class CudaTrainer final : public TrainerImpl {
     const TrainPlan &P = p_;
     const size_t total = (size_t)P.B * (P.T - P.start[0]) * P.R;
     const int blocks = (int)std::min<size_t>((total + 255) / 256, 8192);
-    WN_LAUNCH(input_forward_kernel, blocks, 256, 0, stream_)(crops_, params_ + P.lay.input_embed,
-                                                             params_ + P.lay.input_bias, Xl(0), P.B, P.N, P.T,
-                                                             P.start[0], P.R, P.Q);
+    WN_LAUNCH(input_forward_kernel, blocks, 256, 0, stream_)
+    (crops_, params_ + P.lay.input_embed, params_ + P.lay.input_bias, Xl(0), P.B, P.N, P.T, P.start[0], P.R, P.Q);
     WN_CUDA_TRY(cudaGetLastError());
     return WN_OK;
   }
@@ -419,9 +417,8 @@ class CudaTrainer final : public TrainerImpl {
   wn_status softmax_xent(bool want_grad) {
     const TrainPlan &P = p_;
     const int BW = (int)P.nBW;
-    WN_LAUNCH(softmax_xent_kernel, (BW + 7) / 8, 256, 0, stream_)(logits_, crops_, P.B, P.W, P.N, P.rf, P.Q,
-                                                                  1.f / (float)BW, row_loss_,
-                                                                  want_grad ? dlogits_ : nullptr);
+    WN_LAUNCH(softmax_xent_kernel, (BW + 7) / 8, 256, 0, stream_)
+    (logits_, crops_, P.B, P.W, P.N, P.rf, P.Q, 1.f / (float)BW, row_loss_, want_grad ? dlogits_ : nullptr);
     WN_CUDA_TRY(cudaGetLastError());
     WN_LAUNCH(mean_kernel, 1, 256, 0, stream_)(row_loss_, BW, loss_);
     WN_CUDA_TRY(cudaGetLastError());
@@ -467,8 +464,8 @@ class CudaTrainer final : public TrainerImpl {
                        GateInputOnes{GateInputLoader{Xl(l), out, P.R, P.dil[l]}}, partial_,
                        WeightGradEP{g + P.gate_w[l], g + P.gate_b[l], 2 * P.R}));
     if (last) return WN_OK;  // the last layer's residual output is unused: its gradient is 0
-    return gemm_splitk(stream_, P.R, P.D + 1, M, RangeColLoader{dXn, out, P.R}, RangeRowOnes{Zl(l), out, P.D},
-                       partial_, WeightGradEP{g + P.res_w[l], g + P.res_b[l], P.D});
+    return gemm_splitk(stream_, P.R, P.D + 1, M, RangeColLoader{dXn, out, P.R}, RangeRowOnes{Zl(l), out, P.D}, partial_,
+                       WeightGradEP{g + P.res_w[l], g + P.res_b[l], P.D});
   }
 
   // dx_l at positions [start[l], T) from dfg and (skip connection) dx_{l+1}.
@@ -487,12 +484,12 @@ class CudaTrainer final : public TrainerImpl {
     const TrainPlan &P = p_;
     const int threads = std::min(256, (P.R + 31) / 32 * 32);
     dim3 grid(P.Q + 1, P.in_chunks);
-    WN_LAUNCH(input_backward_kernel, grid, threads, 0, stream_)(crops_, dX0, in_partial_, P.B, P.N, P.T, P.start[0],
-                                                                P.R, P.Q, P.in_chunk_rows);
+    WN_LAUNCH(input_backward_kernel, grid, threads, 0, stream_)
+    (crops_, dX0, in_partial_, P.B, P.N, P.T, P.start[0], P.R, P.Q, P.in_chunk_rows);
     WN_CUDA_TRY(cudaGetLastError());
     const int per = (P.Q + 1) * 2 * P.R;
-    WN_LAUNCH(input_backward_reduce_kernel, (per + 255) / 256, 256, 0, stream_)(
-        in_partial_, P.in_chunks, P.R, P.Q, grads_ + P.lay.input_embed, grads_ + P.lay.input_bias);
+    WN_LAUNCH(input_backward_reduce_kernel, (per + 255) / 256, 256, 0, stream_)
+    (in_partial_, P.in_chunks, P.R, P.Q, grads_ + P.lay.input_embed, grads_ + P.lay.input_bias);
     WN_CUDA_TRY(cudaGetLastError());
     return WN_OK;
   }

@@ -47,12 +47,12 @@ void wn_mulaw_encode(const float *x, size_t n, int mu, uint8_t *out);
 void wn_mulaw_decode(const uint8_t *q, size_t n, int mu, float *out);
 
 typedef struct {
-  const char *arch;      /* "x86_64", "aarch64", ... */
+  const char *arch; /* "x86_64", "aarch64", ... */
   int sse42, avx, avx2, fma, f16c;
   int avx512f, avx512bw, avx512vl, avx512dq, avx512bf16;
   int neon;
-  const char *kernels;   /* the SIMD variant the library dispatches to: "avx512", "avx2" or "generic" */
-  int threads;           /* hardware threads the library will use */
+  const char *kernels; /* the SIMD variant the library dispatches to: "avx512", "avx2" or "generic" */
+  int threads;         /* hardware threads the library will use */
 } wn_cpu_features;
 
 void wn_cpu_features_get(wn_cpu_features *out);
@@ -84,8 +84,8 @@ wn_status wn_runtime_configure(const wn_runtime_options *o);
 
 typedef struct {
   char name[256];
-  int major, minor;          /* compute capability */
-  size_t total_memory;       /* bytes */
+  int major, minor;    /* compute capability */
+  size_t total_memory; /* bytes */
   int multiprocessors;
 } wn_cuda_device_info;
 
@@ -103,11 +103,11 @@ wn_status wn_cuda_device(int index, wn_cuda_device_info *out);
 typedef struct {
   int n_layers;
   int dilations[WN_MAX_LAYERS];
-  int residual;  /* R */
-  int dilation;  /* D (gate channels) */
-  int skip;      /* S */
-  int head;      /* H */
-  int classes;   /* Q, 256 */
+  int residual; /* R */
+  int dilation; /* D (gate channels) */
+  int skip;     /* S */
+  int head;     /* H */
+  int classes;  /* Q, 256 */
 } wn_config;
 
 /* Receptive field in samples: 2 + sum of dilations. */

@@ -19,10 +19,10 @@ extern "C" {
 typedef struct wn_trainer wn_trainer;
 
 typedef struct {
-  float lr;       /* learning rate */
-  float beta1;    /* 0.9 */
-  float beta2;    /* 0.999 */
-  float eps;      /* 1e-8 */
+  float lr;    /* learning rate */
+  float beta1; /* 0.9 */
+  float beta2; /* 0.999 */
+  float eps;   /* 1e-8 */
 } wn_adam_params;
 
 wn_adam_params wn_adam_default_params(void);

@@ -1,4 +1,5 @@
-// The addon's entry: the environment read once (napi_env.cc), then the table of exports. Each section lives in its own napi_*.cc.
+// The addon's entry: the environment read once (napi_env.cc), then the table of exports. Each section lives in its own
+// napi_*.cc.
 #include <napi.h>
 #include "napi_init.h"
 

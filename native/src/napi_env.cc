@@ -33,8 +33,10 @@ void ConfigureFromEnvironment() {
   if (const char *p = std::getenv("WAVENET_SYNTH_PRECISION"); p && !std::strcmp(p, "bf16"))
     g_synth_defaults.precision = WN_SYNTH_BF16;
   if (const char *m = std::getenv("WAVENET_SYNTH_MODE")) {
-    if (!std::strcmp(m, "solo")) g_synth_defaults.mode = WN_SYNTH_MODE_SOLO;
-    else if (!std::strcmp(m, "parallel")) g_synth_defaults.mode = WN_SYNTH_MODE_PARALLEL;
+    if (!std::strcmp(m, "solo"))
+      g_synth_defaults.mode = WN_SYNTH_MODE_SOLO;
+    else if (!std::strcmp(m, "parallel"))
+      g_synth_defaults.mode = WN_SYNTH_MODE_PARALLEL;
   }
 }
 

@@ -81,7 +81,8 @@ class SynthWrap : public Napi::ObjectWrap<SynthWrap> {
       type_error(env, "Synth: params has " + std::to_string(p.ElementLength()) + " floats, the config needs " +
                           std::to_string(lay.total));
     const double b = info[2].As<Napi::Number>().DoubleValue();
-    if (!(b >= 1 && b <= 1048576) || b != (int)b) type_error(env, "Synth: batch must be a whole number from 1 to 1048576");
+    if (!(b >= 1 && b <= 1048576) || b != (int)b)
+      type_error(env, "Synth: batch must be a whole number from 1 to 1048576");
     batch_ = (int)b;
     Q_ = c.classes;
     wn_synth_options opt = synth_defaults();
@@ -139,7 +140,8 @@ class SynthWrap : public Napi::ObjectWrap<SynthWrap> {
     const double n = info[1].As<Napi::Number>().DoubleValue();
     if (!(n >= 1) || n != (double)(int)n) type_error(env, std::string(usage) + ": n must be a whole number >= 1");
     if ((double)cls.ElementLength() != n * batch_)
-      type_error(env, std::string(usage) + ": classes must hold batch x n = " + std::to_string((long long)(n * batch_)) +
+      type_error(env, std::string(usage) +
+                          ": classes must hold batch x n = " + std::to_string((long long)(n * batch_)) +
                           " values (got " + std::to_string(cls.ElementLength()) + ")");
     auto *w = new SynthWorker(env, this, Value());
     w->is_prime = true;
@@ -177,8 +179,8 @@ class SynthWrap : public Napi::ObjectWrap<SynthWrap> {
     w->is_prime = false;
     w->n = (int)n;
     w->temperature = temp.Data();
-    w->seeds = reinterpret_cast<const uint64_t *>(static_cast<uint8_t *>(seeds.ArrayBuffer().Data()) +
-                                                  seeds.ByteOffset());
+    w->seeds =
+        reinterpret_cast<const uint64_t *>(static_cast<uint8_t *>(seeds.ArrayBuffer().Data()) + seeds.ByteOffset());
     w->out = samples.Data();
     w->keep.push_back(Napi::Persistent(temp.As<Napi::Object>()));
     w->keep.push_back(Napi::Persistent(seeds.As<Napi::Object>()));

@@ -15,20 +15,15 @@ namespace {
 class Trainer : public Napi::ObjectWrap<Trainer> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Trainer",
-                       {InstanceAccessor<&Trainer::ParamCount>("paramCount"),
-                        InstanceMethod<&Trainer::SetParams>("setParams"),
-                        InstanceMethod<&Trainer::GetParams>("getParams"),
-                        InstanceMethod<&Trainer::GetGrads>("getGrads"),
-                        InstanceMethod<&Trainer::GetAdam>("getAdam"),
-                        InstanceMethod<&Trainer::SetAdam>("setAdam"),
-                        InstanceMethod<&Trainer::Forward>("forward"),
-                        InstanceMethod<&Trainer::ForwardBackward>("forwardBackward"),
-                        InstanceMethod<&Trainer::Adam>("adam"),
-                        InstanceMethod<&Trainer::Step>("step"),
-                        InstanceMethod<&Trainer::Evaluate>("evaluate"),
-                        InstanceMethod<&Trainer::GetTensor>("getTensor"),
-                        InstanceMethod<&Trainer::Free>("free")});
+    return DefineClass(
+        env, "Trainer",
+        {InstanceAccessor<&Trainer::ParamCount>("paramCount"), InstanceMethod<&Trainer::SetParams>("setParams"),
+         InstanceMethod<&Trainer::GetParams>("getParams"), InstanceMethod<&Trainer::GetGrads>("getGrads"),
+         InstanceMethod<&Trainer::GetAdam>("getAdam"), InstanceMethod<&Trainer::SetAdam>("setAdam"),
+         InstanceMethod<&Trainer::Forward>("forward"), InstanceMethod<&Trainer::ForwardBackward>("forwardBackward"),
+         InstanceMethod<&Trainer::Adam>("adam"), InstanceMethod<&Trainer::Step>("step"),
+         InstanceMethod<&Trainer::Evaluate>("evaluate"), InstanceMethod<&Trainer::GetTensor>("getTensor"),
+         InstanceMethod<&Trainer::Free>("free")});
   }
 
   Trainer(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Trainer>(info) {
@@ -37,7 +32,8 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
       type_error(env, "new Trainer(config, batch: number, window: number, device: 'cpu' | 'cuda')");
     wn_config c = config_from_js(env, info[0]);
     const double batch = info[1].As<Napi::Number>().DoubleValue(), window = info[2].As<Napi::Number>().DoubleValue();
-    if (!(batch >= 1 && batch <= 65536 && batch == (int)batch)) type_error(env, "Trainer: batch must be a whole number 1..65536");
+    if (!(batch >= 1 && batch <= 65536 && batch == (int)batch))
+      type_error(env, "Trainer: batch must be a whole number 1..65536");
     if (!(window >= 1 && window <= (1 << 24) && window == (int)window))
       type_error(env, "Trainer: window must be a whole number 1..16777216");
     const std::string dev = info[3].As<Napi::String>().Utf8Value();
@@ -92,7 +88,8 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
   }
   static wn_adam_params adam_arg(const Napi::CallbackInfo &info, size_t i, const char *what) {
     Napi::Env env = info.Env();
-    if (info.Length() <= i || !info[i].IsObject()) type_error(env, std::string(what) + ": expected {lr, beta1?, beta2?, eps?}");
+    if (info.Length() <= i || !info[i].IsObject())
+      type_error(env, std::string(what) + ": expected {lr, beta1?, beta2?, eps?}");
     Napi::Object o = info[i].As<Napi::Object>();
     wn_adam_params p = wn_adam_default_params();
     auto num = [&](const char *k, float *dst, bool required) {
@@ -193,11 +190,16 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
     const int layer = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 0;
     size_t n = 0;
     const size_t B = batch_, T = crop_len_ - 1, W = window_;
-    if (name == "input" || name == "x") n = B * T * R_;
-    else if (name == "z") n = B * T * D_;
-    else if (name == "skip") n = B * W * S_;
-    else if (name == "logits") n = B * W * q_;
-    else type_error(env, "getTensor: unknown tensor '" + name + "' (input, x, z, skip, logits)");
+    if (name == "input" || name == "x")
+      n = B * T * R_;
+    else if (name == "z")
+      n = B * T * D_;
+    else if (name == "skip")
+      n = B * W * S_;
+    else if (name == "logits")
+      n = B * W * q_;
+    else
+      type_error(env, "getTensor: unknown tensor '" + name + "' (input, x, z, skip, logits)");
     auto out = Napi::Float32Array::New(env, n);
     WNJS_CHECK(env, wn_trainer_get_tensor(t_, name.c_str(), layer, out.Data(), n), "getTensor");
     return out;
@@ -218,8 +220,7 @@ class Trainer : public Napi::ObjectWrap<Trainer> {
 // step / evaluate off the JS thread. Holds a copy of the crops and a reference to the Trainer object.
 class TrainWork : public Napi::AsyncWorker {
  public:
-  TrainWork(Napi::Env env, Trainer *tr, Napi::Object self, const uint8_t *crops, size_t n, bool step,
-            wn_adam_params p)
+  TrainWork(Napi::Env env, Trainer *tr, Napi::Object self, const uint8_t *crops, size_t n, bool step, wn_adam_params p)
       : Napi::AsyncWorker(env, "wavenet.train"),
         deferred_(Napi::Promise::Deferred::New(env)),
         tr_(tr),
@@ -290,8 +291,10 @@ Napi::Value TrainerMemoryBytes(const Napi::CallbackInfo &info) {
   wn_device device = WN_DEVICE_CPU;
   if (info.Length() > 3 && !info[3].IsUndefined()) {
     const std::string d = info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "";
-    if (d == "cuda") device = WN_DEVICE_CUDA;
-    else if (d != "cpu") type_error(env, "trainerMemoryBytes: device must be 'cpu' or 'cuda'");
+    if (d == "cuda")
+      device = WN_DEVICE_CUDA;
+    else if (d != "cpu")
+      type_error(env, "trainerMemoryBytes: device must be 'cpu' or 'cuda'");
   }
   return Napi::Number::New(env, (double)wn_trainer_memory_bytes(&c, batch, window, device));
 }

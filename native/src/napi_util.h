@@ -9,12 +9,18 @@ namespace wnjs {
 // The one mapping from wn_status to the `code` property of the JavaScript error (src/native.ts).
 inline const char *status_code(wn_status s) {
   switch (s) {
-    case WN_ERR_INVALID: return "WN_INVALID";
-    case WN_ERR_NOMEM: return "WN_NOMEM";
-    case WN_ERR_UNSUPPORTED: return "WN_UNSUPPORTED";
-    case WN_ERR_DEVICE: return "WN_DEVICE";
-    case WN_ERR_CANCELLED: return "WN_CANCELLED";
-    default: return "WN_INTERNAL";
+    case WN_ERR_INVALID:
+      return "WN_INVALID";
+    case WN_ERR_NOMEM:
+      return "WN_NOMEM";
+    case WN_ERR_UNSUPPORTED:
+      return "WN_UNSUPPORTED";
+    case WN_ERR_DEVICE:
+      return "WN_DEVICE";
+    case WN_ERR_CANCELLED:
+      return "WN_CANCELLED";
+    default:
+      return "WN_INTERNAL";
   }
 }
 
@@ -37,9 +43,9 @@ inline void throw_status(Napi::Env env, wn_status s, const char *what) {
   throw status_error(env, s, status_message(s, what));
 }
 
-#define WNJS_CHECK(env, call, what)                       \
-  do {                                                    \
-    wn_status wnjs_s_ = (call);                           \
+#define WNJS_CHECK(env, call, what)                                 \
+  do {                                                              \
+    wn_status wnjs_s_ = (call);                                     \
     if (wnjs_s_ != WN_OK) ::wnjs::throw_status(env, wnjs_s_, what); \
   } while (0)
 

@@ -49,7 +49,8 @@ Napi::Value Kernels(const Napi::CallbackInfo &info) {
 
 Napi::Value Gemm(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  const char *usage = "gemm(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate, 'sgemm' | 'naive' | 'prepacked')";
+  const char *usage =
+      "gemm(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate, 'sgemm' | 'naive' | 'prepacked')";
   if (info.Length() < 13 || !info[12].IsString()) wnjs::type_error(env, usage);
   for (int i : {5, 7, 9})
     if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
@@ -64,7 +65,8 @@ Napi::Value Gemm(const Napi::CallbackInfo &info) {
   const std::string mode = info[12].As<Napi::String>().Utf8Value();
   if (mode != "sgemm" && mode != "naive" && mode != "prepacked") wnjs::type_error(env, usage);
   if (M < 1 || N < 1 || K < 0) wnjs::type_error(env, "gemm: bad sizes");
-  if (lda < (ta ? M : K) || ldb < (tb ? K : N) || ldc < N) wnjs::type_error(env, "gemm: a leading dimension is too small");
+  if (lda < (ta ? M : K) || ldb < (tb ? K : N) || ldc < N)
+    wnjs::type_error(env, "gemm: a leading dimension is too small");
   const size_t needA = K == 0 ? 0 : ta ? (size_t)(K - 1) * lda + M : (size_t)(M - 1) * lda + K;
   const size_t needB = K == 0 ? 0 : tb ? (size_t)(N - 1) * ldb + K : (size_t)(K - 1) * ldb + N;
   const size_t needC = (size_t)(M - 1) * ldc + N;

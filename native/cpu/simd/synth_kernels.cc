@@ -95,8 +95,10 @@ struct Micro {
 template <int NV, int BT>
 constexpr void fill_micro(Micro &t) {
   if constexpr (BT == 1 || NV <= NVB) t.f[NV - 1][BT - 1] = &micro<NV, BT>;
-  if constexpr (BT > 1) fill_micro<NV, BT - 1>(t);
-  else if constexpr (NV > 1) fill_micro<NV - 1, BTB>(t);
+  if constexpr (BT > 1)
+    fill_micro<NV, BT - 1>(t);
+  else if constexpr (NV > 1)
+    fill_micro<NV - 1, BTB>(t);
 }
 constexpr Micro make_micros() {
   Micro t{};
@@ -154,8 +156,10 @@ struct MicroB {
 template <int NV, int BT>
 constexpr void fill_micro_bf16(MicroB &t) {
   t.f[NV - 1][BT - 1] = &micro_bf16<NV, BT>;
-  if constexpr (BT > 1) fill_micro_bf16<NV, BT - 1>(t);
-  else if constexpr (NV > 1) fill_micro_bf16<NV - 1, BTB>(t);
+  if constexpr (BT > 1)
+    fill_micro_bf16<NV, BT - 1>(t);
+  else if constexpr (NV > 1)
+    fill_micro_bf16<NV - 1, BTB>(t);
 }
 constexpr MicroB make_micros_bf16() {
   MicroB t{};

@@ -13,14 +13,14 @@
 
 namespace wn {
 struct SynthGemm {
-  const float *w;     // packed panels of W[M][K0+K1]
-  int mpad;           // M rounded up to a multiple of 16
-  int k0, k1;         // the input is two segments: columns 0..k0-1 read in0, k0..k0+k1-1 read in1
-  const float *in0;   // batch rows, stride ld0
-  const float *in1;   // batch rows, stride ld1 (unused when k1 == 0)
+  const float *w;    // packed panels of W[M][K0+K1]
+  int mpad;          // M rounded up to a multiple of 16
+  int k0, k1;        // the input is two segments: columns 0..k0-1 read in0, k0..k0+k1-1 read in1
+  const float *in0;  // batch rows, stride ld0
+  const float *in1;  // batch rows, stride ld1 (unused when k1 == 0)
   int ld0, ld1;
   int batch;
-  float *out;         // batch rows, stride ldo, mpad columns written
+  float *out;  // batch rows, stride ldo, mpad columns written
   int ldo;
   const float *bias;  // mpad values or null
   int accumulate;     // 1: out += W.in (+ bias); 0: out = W.in (+ bias)
@@ -49,12 +49,12 @@ struct SynthGemmBf16 {
 // gemm_bf16: as gemm, from bf16 weights and inputs (a scalar fallback where AVX512-BF16 is absent)
 // gemm:   out[b][m] (+)= bias[m] + sum_k W[m][k] * in[b][k]
 // gate:   z[b][j] = tanh(fg[b][j]) * sigmoid(fg[b][goff + j]) for j < d
-#define WN_SYNTH_DECL(ns)                                                               \
-  namespace ns {                                                                        \
-  void synth_gemm(const ::wn::SynthGemm &g);                                            \
-  void synth_gemm_bf16(const ::wn::SynthGemmBf16 &g);                                   \
+#define WN_SYNTH_DECL(ns)                                                                                       \
+  namespace ns {                                                                                                \
+  void synth_gemm(const ::wn::SynthGemm &g);                                                                    \
+  void synth_gemm_bf16(const ::wn::SynthGemmBf16 &g);                                                           \
   void synth_stage_bf16(const float *in0, int ld0, int k0, int k0p, const float *in1, int ld1, int k1, int row, \
-                        int batch, uint16_t *dst);                                              \
-  void synth_gate(const float *fg, int ldfg, int goff, int d, int batch, float *z, int ldz); \
+                        int batch, uint16_t *dst);                                                              \
+  void synth_gate(const float *fg, int ldfg, int goff, int d, int batch, float *z, int ldz);                    \
   }
 WN_FOR_EACH_ISA(WN_SYNTH_DECL)

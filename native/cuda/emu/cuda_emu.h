@@ -81,7 +81,8 @@ struct Launch {
           Block b;
           b.bar = std::make_unique<std::barrier<>>(nt);
           const unsigned warps = (nt + 31) / 32;
-          for (unsigned w = 0; w < warps; ++w) b.warp_bar.push_back(std::make_unique<std::barrier<>>(std::min(32u, nt - 32 * w)));
+          for (unsigned w = 0; w < warps; ++w)
+            b.warp_bar.push_back(std::make_unique<std::barrier<>>(std::min(32u, nt - 32 * w)));
           b.slots.assign(32 * warps, 0);
           b.smem.assign(smem + 16, 0xff);  // NaN bytes: uninitialised shared memory shows up
           std::vector<std::thread> th;
@@ -105,8 +106,10 @@ struct Launch {
 // instead of run; a graph launch runs the recording in order.
 inline thread_local std::vector<std::function<void()>> *tl_capture = nullptr;
 inline void submit(std::function<void()> f) {
-  if (tl_capture) tl_capture->push_back(std::move(f));
-  else f();
+  if (tl_capture)
+    tl_capture->push_back(std::move(f));
+  else
+    f();
 }
 template <class K>
 struct Launcher {
@@ -120,7 +123,9 @@ struct Launcher {
   }
 };
 template <class K>
-Launcher<K> launcher(K k, dim3 g, dim3 b, size_t smem) { return Launcher<K>{k, Launch{g, b, smem}}; }
+Launcher<K> launcher(K k, dim3 g, dim3 b, size_t smem) {
+  return Launcher<K>{k, Launch{g, b, smem}};
+}
 }  // namespace wn_emu
 
 #define threadIdx (::wn_emu::tl_threadIdx)
@@ -130,8 +135,13 @@ Launcher<K> launcher(K k, dim3 g, dim3 b, size_t smem) { return Launcher<K>{k, L
 #define WN_LAUNCH(kernel, grid, block, smem, stream) ::wn_emu::launcher(kernel, dim3(grid), dim3(block), (smem))
 
 inline void __syncthreads() { ::wn_emu::tl_block->bar->arrive_and_wait(); }
-template <class T> inline T __ldg(const T *p) { return *p; }
-inline float __shfl_xor_sync(unsigned, float v, int o) { return ::wn_emu::warp_exchange(v, (int)(threadIdx.x % 32) ^ o); }
+template <class T>
+inline T __ldg(const T *p) {
+  return *p;
+}
+inline float __shfl_xor_sync(unsigned, float v, int o) {
+  return ::wn_emu::warp_exchange(v, (int)(threadIdx.x % 32) ^ o);
+}
 inline int __shfl_xor_sync(unsigned, int v, int o) { return ::wn_emu::warp_exchange(v, (int)(threadIdx.x % 32) ^ o); }
 inline float __shfl_sync(unsigned, float v, int src) { return ::wn_emu::warp_exchange(v, src); }
 inline int __shfl_sync(unsigned, int v, int src) { return ::wn_emu::warp_exchange(v, src); }
@@ -171,17 +181,31 @@ struct cudaDeviceProp {
 struct cudaFuncAttributes {
   int maxThreadsPerBlock;
 };
-inline const char *cudaGetErrorString(cudaError_t e) { return e == 2 ? "out of memory (emulated)" : "emulated CUDA error"; }
-inline size_t &emu_alloc_limit() { static size_t lim = (size_t)-1; return lim; }
+inline const char *cudaGetErrorString(cudaError_t e) {
+  return e == 2 ? "out of memory (emulated)" : "emulated CUDA error";
+}
+inline size_t &emu_alloc_limit() {
+  static size_t lim = (size_t)-1;
+  return lim;
+}
 inline cudaError_t cudaMalloc(void **p, size_t n) {
-  if (n > emu_alloc_limit()) { *p = nullptr; return cudaErrorMemoryAllocation; }
+  if (n > emu_alloc_limit()) {
+    *p = nullptr;
+    return cudaErrorMemoryAllocation;
+  }
   *p = std::malloc(n);
   if (!*p) return cudaErrorMemoryAllocation;
   std::memset(*p, 0xff, n);
   return cudaSuccess;
 }
-inline cudaError_t cudaFree(void *p) { std::free(p); return cudaSuccess; }
-inline cudaError_t cudaMemcpy(void *d, const void *s, size_t n, cudaMemcpyKind) { std::memcpy(d, s, n); return cudaSuccess; }
+inline cudaError_t cudaFree(void *p) {
+  std::free(p);
+  return cudaSuccess;
+}
+inline cudaError_t cudaMemcpy(void *d, const void *s, size_t n, cudaMemcpyKind) {
+  std::memcpy(d, s, n);
+  return cudaSuccess;
+}
 inline cudaError_t cudaMemcpyAsync(void *d, const void *s, size_t n, cudaMemcpyKind, cudaStream_t) {
   ::wn_emu::submit([=] { std::memcpy(d, s, n); });
   return cudaSuccess;
@@ -195,7 +219,11 @@ struct EmuGraph {
 };
 typedef EmuGraph *cudaGraph_t;
 typedef EmuGraph *cudaGraphExec_t;
-enum cudaStreamCaptureMode { cudaStreamCaptureModeGlobal, cudaStreamCaptureModeThreadLocal, cudaStreamCaptureModeRelaxed };
+enum cudaStreamCaptureMode {
+  cudaStreamCaptureModeGlobal,
+  cudaStreamCaptureModeThreadLocal,
+  cudaStreamCaptureModeRelaxed
+};
 inline cudaError_t cudaStreamBeginCapture(cudaStream_t, cudaStreamCaptureMode) {
   if (::wn_emu::tl_capture) return cudaErrorInvalidValue;
   ::wn_emu::tl_capture = new std::vector<std::function<void()>>();
@@ -212,21 +240,43 @@ inline cudaError_t cudaGraphInstantiate(cudaGraphExec_t *e, cudaGraph_t g, unsig
   *e = new EmuGraph{g->ops};
   return cudaSuccess;
 }
-inline cudaError_t cudaGraphDestroy(cudaGraph_t g) { delete g; return cudaSuccess; }
-inline cudaError_t cudaGraphExecDestroy(cudaGraphExec_t g) { delete g; return cudaSuccess; }
+inline cudaError_t cudaGraphDestroy(cudaGraph_t g) {
+  delete g;
+  return cudaSuccess;
+}
+inline cudaError_t cudaGraphExecDestroy(cudaGraphExec_t g) {
+  delete g;
+  return cudaSuccess;
+}
 inline cudaError_t cudaGraphLaunch(cudaGraphExec_t g, cudaStream_t) {
   for (auto &f : g->ops) ::wn_emu::submit(f);
   return cudaSuccess;
 }
-inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned) { *s = (void *)1; return cudaSuccess; }
+inline cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned) {
+  *s = (void *)1;
+  return cudaSuccess;
+}
 inline cudaError_t cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
 inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
 inline cudaError_t cudaSetDevice(int) { return cudaSuccess; }
 inline cudaError_t cudaGetLastError() { return cudaSuccess; }
-inline cudaError_t cudaMemGetInfo(size_t *f, size_t *t) { *f = 1ull << 30; *t = 1ull << 30; return cudaSuccess; }
-inline cudaError_t cudaRuntimeGetVersion(int *v) { *v = 13000; return cudaSuccess; }
-inline cudaError_t cudaDriverGetVersion(int *v) { *v = 13000; return cudaSuccess; }
-inline cudaError_t cudaGetDeviceCount(int *n) { *n = 1; return cudaSuccess; }
+inline cudaError_t cudaMemGetInfo(size_t *f, size_t *t) {
+  *f = 1ull << 30;
+  *t = 1ull << 30;
+  return cudaSuccess;
+}
+inline cudaError_t cudaRuntimeGetVersion(int *v) {
+  *v = 13000;
+  return cudaSuccess;
+}
+inline cudaError_t cudaDriverGetVersion(int *v) {
+  *v = 13000;
+  return cudaSuccess;
+}
+inline cudaError_t cudaGetDeviceCount(int *n) {
+  *n = 1;
+  return cudaSuccess;
+}
 inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int) {
   std::memset(p, 0, sizeof *p);
   std::strcpy(p->name, "emulated");
@@ -236,6 +286,13 @@ inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int) {
   p->sharedMemPerBlockOptin = 227 * 1024;
   return cudaSuccess;
 }
-template <class K> cudaError_t cudaFuncSetAttribute(K, cudaFuncAttribute, int) { return cudaSuccess; }
+template <class K>
+cudaError_t cudaFuncSetAttribute(K, cudaFuncAttribute, int) {
+  return cudaSuccess;
+}
 // 256 threads at most, so the synthesizer's block-size cap is exercised (and emulation stays fast).
-template <class K> cudaError_t cudaFuncGetAttributes(cudaFuncAttributes *a, K) { a->maxThreadsPerBlock = 256; return cudaSuccess; }
+template <class K>
+cudaError_t cudaFuncGetAttributes(cudaFuncAttributes *a, K) {
+  a->maxThreadsPerBlock = 256;
+  return cudaSuccess;
+}

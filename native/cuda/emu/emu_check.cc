@@ -37,8 +37,8 @@ static void check(const char *what, const float *a, const float *b, size_t n, do
   }
   const bool ok = bad == 0 && nan == 0;
   if (!ok) ++failures;
-  std::printf("%-4s %-28s n=%-8zu worst |a-b|=%.3g (at %zu, %.3g of tolerance) bad=%zu nonfinite=%zu\n", ok ? "ok" : "FAIL",
-              what, n, worst, at, worst_ratio, bad, nan);
+  std::printf("%-4s %-28s n=%-8zu worst |a-b|=%.3g (at %zu, %.3g of tolerance) bad=%zu nonfinite=%zu\n",
+              ok ? "ok" : "FAIL", what, n, worst, at, worst_ratio, bad, nan);
 }
 
 static void expect(bool c, const std::string &what) {
@@ -46,13 +46,13 @@ static void expect(bool c, const std::string &what) {
   if (!c) ++failures;
 }
 
-#define TRY(x)                                                                      \
-  do {                                                                              \
-    wn_status s_ = (x);                                                             \
-    if (s_ != WN_OK) {                                                              \
-      std::printf("FAIL %s -> %d: %s\n", #x, (int)s_, wn_last_error());             \
-      return 1;                                                                     \
-    }                                                                               \
+#define TRY(x)                                                          \
+  do {                                                                  \
+    wn_status s_ = (x);                                                 \
+    if (s_ != WN_OK) {                                                  \
+      std::printf("FAIL %s -> %d: %s\n", #x, (int)s_, wn_last_error()); \
+      return 1;                                                         \
+    }                                                                   \
   } while (0)
 
 // Every intermediate of the last forward pass ("input", "x", "z", "skip", "logits"): CUDA against CPU.
@@ -245,13 +245,16 @@ static int synth_check(const wn_config &c, int B, uint32_t seed) {
     int same = 0, first_diff = -1;
     for (int b = 0; b < B; ++b)
       for (int i = 0; i < n; ++i) {
-        if (oc[(size_t)b * n + i] == og[(size_t)b * n + i]) ++same;
-        else if (first_diff < 0) first_diff = b * n + i;
+        if (oc[(size_t)b * n + i] == og[(size_t)b * n + i])
+          ++same;
+        else if (first_diff < 0)
+          first_diff = b * n + i;
       }
     const std::string tag = round == 0 ? "primed" : round == 1 ? "after reset" : "top-p/top-k cut";
     check(("synth logits " + tag).c_str(), lgv.data(), lc.data(), lc.size(), 1e-4, 1e-4);
     expect(same == B * n, "synth samples " + tag + ": " + std::to_string(same) + "/" + std::to_string(B * n) +
-                              " equal" + (first_diff >= 0 ? " (first difference at " + std::to_string(first_diff) + ")" : ""));
+                              " equal" +
+                              (first_diff >= 0 ? " (first difference at " + std::to_string(first_diff) + ")" : ""));
     // a second generate call continues the streams
     TRY(wn_synth_generate(cpu, 5, temp.data(), seeds.data(), oc.data(), nullptr));
     TRY(wn_synth_generate(gpu, 5, temp.data(), seeds.data(), og.data(), nullptr));
@@ -292,7 +295,8 @@ int main(int argc, char **argv) {
   emu_alloc_limit() = 1 << 16;
   wn_trainer *t = nullptr;
   const wn_status s = wn_trainer_create(&c, 64, 4096, WN_DEVICE_CUDA, &t);
-  expect(s == WN_ERR_NOMEM && std::strstr(wn_last_error(), "--batch"), std::string("out of memory: ") + wn_last_error());
+  expect(s == WN_ERR_NOMEM && std::strstr(wn_last_error(), "--batch"),
+         std::string("out of memory: ") + wn_last_error());
   emu_alloc_limit() = (size_t)-1;
   std::printf("%s (%d failures)\n", failures ? "FAILED" : "ALL OK", failures);
   return failures ? 1 : 0;
