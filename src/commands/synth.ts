@@ -8,29 +8,22 @@
  * (src/audio/wav-writer.ts), so Ctrl-C stops after the current block and keeps what was generated.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { unlinkSync } from 'node:fs';
 import { withDevice, withJson } from './options.js';
-import { resolveDevice, type DeviceChoice } from '../device.js';
-import { UserError, messageOf } from '../util/errors.js';
-import { createProgress } from '../util/progress.js';
-import { WavWriter, quantize, type WavSampleFormat } from '../audio/wav-writer.js';
-import { native } from '../native.js';
-import { SincResampler } from '../audio/decode.js';
-import { loadSynthModel } from '../synth/model.js';
-import { MODEL_RATE, Synthesizer, parseSeed, primeFromFile, randomSeed } from '../synth/synthesizer.js';
-import { DcBlocker } from '../render/dsp.js';
-import { LevelMeter, formatLevels, type LevelReport } from '../render/loudness.js';
-import { closeFfmpegLauncher, encodeWith, outputFormatOf } from '../audio/ffmpeg.js';
-import { primeFromDataset } from '../synth/prime-dataset.js';
-import { readinessNote } from '../synth/readiness.js';
+import type { DeviceChoice } from '../device.js';
+import { UserError } from '../util/errors.js';
+import type { WavSampleFormat } from '../audio/wav-writer.js';
+import { MODEL_RATE, type Synthesizer, parseSeed, randomSeed } from '../synth/synthesizer.js';
+import { formatLevels } from '../render/loudness.js';
+import { outputFormatOf } from '../audio/ffmpeg.js';
 import { checkCut, SAMPLING_DEFAULTS } from '../synth/sampling.js';
-import { AUDITION_DEFAULTS, MAX_AUDITIONS, QUIET_DBFS, audition, candidateSeed, type Candidate, type OpeningVerdict } from '../synth/audition.js';
-import { formatDilations, receptiveField } from '../model/config.js';
-import { DurationEstimate, fasterHints, formatTemperature } from '../util/estimate.js';
-import { checkSynthMemory } from '../model/memory.js';
+import { AUDITION_DEFAULTS, MAX_AUDITIONS, QUIET_DBFS } from '../synth/audition.js';
+import { formatTemperature } from '../util/estimate.js';
+import {
+  type AuditionOutcome, type SynthSummary, type Written, abandonOutput, announceTake, auditionTake, finishOutput, loadTakeInputs,
+  makeSynth, openOutput, startRun, takeSummary, writeTake,
+} from '../synth/take.js';
 
-/** Samples per native call: 0.256 s of audio; Ctrl-C is honoured between blocks. */
-export const BLOCK = 4096;
+export { BLOCK, type AuditionSummary, type SynthSummary } from '../synth/take.js';
 /** Longest run accepted (24 hours of audio). */
 export const MAX_SECONDS = 24 * 3600;
 export const MAX_PRIME_SECONDS = 600;
@@ -65,62 +58,6 @@ interface SynthArgs {
   format: WavSampleFormat;
   device: DeviceChoice;
   json: boolean;
-}
-
-export interface SynthSummary {
-  path: string;
-  seconds: number;
-  samples: number;
-  sampleRate: number;
-  format: WavSampleFormat;
-  seed: number;
-  temperature: number;
-  samplesPerSecond: number;
-  xRealTime: number;
-  model: string;
-  step: number;
-  device: string;
-  prime: string | null;
-  primeSeconds: number;
-  /** Where a `--prime dataset` prime came from. */
-  primeFrom: string | null;
-  primeKept: boolean;
-  warmup: number;
-  /** The auditioned opening (null with --auditions 0 or 1). */
-  auditions: AuditionSummary | null;
-  topP: number;
-  topK: number;
-  /** DC blocker applied (false with --raw). */
-  dcBlocked: boolean;
-  levels: LevelReport;
-  /** The readiness note printed (null when the model is past the "knows nothing" level). */
-  readiness: string | null;
-  interrupted: boolean;
-}
-
-export interface AuditionSummary {
-  /** Candidates opened (1 = the take's own seed opened cleanly). */
-  tried: number;
-  /** Most that would have been tried (--auditions). */
-  max: number;
-  /** Index of the candidate kept (0 = the take's own seed). */
-  kept: number;
-  /** Its seed: `--seed keptSeed --auditions 0` gives this take alone. */
-  keptSeed: number;
-  /** Every opening tried was refused (noise or near silence): the least noisy was kept. */
-  allRefused: boolean;
-  /** Every opening tried was broadband noise. */
-  allNoisy: boolean;
-  /** Seconds of each opening judged. */
-  openingSeconds: number;
-  /** Mean whitened spectral flatness of each opening tried (>= 0.85 in any 0.5 s block = noise). */
-  flatness: number[];
-  /** RMS of each opening tried, dBFS (below QUIET_DBFS = near silence). */
-  rmsDbfs: number[];
-  /** Audio computed for the candidates not kept (primes fed, warm-up and openings), in seconds. */
-  extraSeconds: number;
-  /** Wall-clock time spent on them. */
-  extraWallSeconds: number;
 }
 
 function single(v: unknown, flag: string): unknown {
@@ -209,269 +146,33 @@ export interface SynthRunOptions extends CheckedSynthArgs {
   log?: (line: string) => void;
 }
 
-/** The whole command without yargs (tests call it directly). */
+/** The whole command without yargs (tests call it directly); the stages are in src/synth/take.ts. */
 export async function runSynth(o: SynthRunOptions): Promise<SynthSummary> {
   const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
-  // 1. the output file: created now, so an unwritable path fails before anything else. Encoded
-  //    formats stream into OUT.part.wav (valid at every moment) and are encoded at the end.
-  const { encoded } = outputFormatOf(o.out);
-  const wavPath = encoded ? `${o.out}.part.wav` : o.out;
-  if (encoded) {
-    new WavWriter(o.out, o.sampleRate, o.format).close(); // checks that OUT itself can be written
-    unlinkSync(o.out);
-  }
-  const writer = new WavWriter(wavPath, o.sampleRate, o.format);
+  const output = openOutput(o);
   let started = false;
   try {
-    // 2. model, prime, device
-    const model = await loadSynthModel(o.model);
-    if (model.note) log(model.note);
-    // notes are printed once every input has been checked (a bad input gives one line only)
-    const readiness = readinessNote(model.path, model.step, model.metadata);
-    const notes: string[] = readiness ? [readiness] : [];
-    let prime0: Uint8Array | undefined;
-    let primeFrom0: string | null = null;
-    let primeMode = o.prime ?? SYNTH_DEFAULTS.prime;
-    const primeSamples = Math.max(1, Math.round(o.primeSeconds * MODEL_RATE));
-    if (primeMode === 'dataset') {
-      try {
-        const p = await primeFromDataset(model.path, model.metadata, primeSamples, BigInt(o.seed));
-        prime0 = p.classes;
-        primeFrom0 = p.from;
-      } catch (e) {
-        if (o.prime !== undefined || !(e instanceof UserError)) throw e;
-        notes.push(`note: starting from silence (${e.message.replace(/^--prime dataset: /, '')})`); // only the default asked for it
-        primeMode = 'none';
-      }
-    } else if (primeMode !== 'none') {
-      prime0 = await primeFromFile(primeMode, o.primeSeconds);
-    }
-    const dev = resolveDevice(o.device);
-    // while auditioning, the best candidate so far stays alive beside the next one
-    checkSynthMemory(model.config, o.auditions > 1 ? 2 : 1, dev.device);
-    const makeSynth = (seed: bigint, prime: Uint8Array | undefined) => {
-      try {
-        return new Synthesizer({
-          config: model.config,
-          params: model.params,
-          device: dev.device,
-          streams: [{ seed, temperature: o.temperature, topP: o.topP, topK: o.topK, prime }],
-        });
-      } catch (e) {
-        throw e instanceof UserError ? e : new UserError(`synth: cannot create the synthesizer on ${dev.description}: ${messageOf(e)}`);
-      }
-    };
+    const inputs = await loadTakeInputs(o, log);
     const live = new Set<Synthesizer>(); // freed at the end, whatever happens
-    const synth0 = makeSynth(BigInt(o.seed), prime0);
+    const synth0 = makeSynth(o, inputs, BigInt(o.seed), inputs.prime0);
     live.add(synth0);
-    for (const n of notes) log(n);
-    const cut = `${o.topP < 1 ? `, top-p ${o.topP}` : ''}${o.topK > 0 ? `, top-k ${o.topK}` : ''}`;
-    if (!o.json) {
-      log(`model ${model.path} (step ${model.step}, dilations ${formatDilations(model.config.dilations)}, ` +
-        `receptive field ${receptiveField(model.config)} samples)`);
-      log(`seed ${o.seed}, temperature ${formatTemperature(o.temperature)}${cut}${o.warmup > 0 ? `, warm-up ${o.warmup} s` : ''}, device ${dev.description}${dev.note ? ` (${dev.note})` : ''}`);
-      if (prime0) {
-        const what = primeFrom0 ?? o.prime;
-        log(`prime: ${(prime0.length / MODEL_RATE).toFixed(2)} s of ${primeFrom0 ? what : `the end of ${what}`} (${o.keepPrime ? 'kept at the start of the output' : 'not in the output'})`);
-      }
-    } else {
-      log(`seed ${o.seed}`);
-    }
+    announceTake(o, inputs, log);
     started = true;
-
-    // 3. generate: DC blocker (state carried across blocks) -> meter -> resampler -> WAV
-    const total = Math.round(o.seconds * MODEL_RATE);
-    const rs = o.sampleRate !== MODEL_RATE ? new SincResampler(MODEL_RATE, o.sampleRate) : null;
-    const meter = new LevelMeter(o.sampleRate);
-    const emit = (x: Float32Array) => {
-      if (x.length === 0) return;
-      writer.write(x);
-      meter.push(quantize(x, o.format));
-    };
-    const progress = createProgress({ label: 'synth', total, unit: 'samples', silent: o.json });
+    const run = startRun(o, log, inputs, synth0, live);
     const t0 = performance.now();
-    let computeMs = 0;
-    let done = 0;
-    const est = new DurationEstimate({
-      what: 'synth', total, hints: fasterHints(model.config, dev.device), rateText: (r) => `${Math.round(r)} samples/s, ${(r / MODEL_RATE).toFixed(2)}x real time`,
-    });
-    const auditioning = o.auditions > 1;
-    // whole BLOCKs, so that the output stays whole blocks (Ctrl-C) after it; its whole 0.5 s blocks are judged
-    const openingSamples = auditioning ? Math.min(total, Math.ceil((AUDITION_DEFAULTS.seconds * MODEL_RATE) / BLOCK) * BLOCK) : 0;
-    // A candidate take: its stream primed, warmed up and its opening generated (nothing written yet).
-    interface Take extends Candidate {
-      synth: Synthesizer;
-      seed: bigint;
-      prime?: Uint8Array;
-      primeFrom: string | null;
-      dc: DcBlocker | null;
-      /** The prime's audio, DC-blocked (written with --keep-prime). */
-      primeAudio: Float32Array;
-      /** The opening, DC-blocked: the first samples of the output. */
-      head: Float32Array;
-      openMs: number;
-      wallMs: number;
-      /** Samples fed or generated: prime, warm-up, opening. */
-      computed: number;
-    }
-    const openTake = async (i: number): Promise<Take | null> => {
-      if (i > 0 && o.stop?.requested) return null;
-      const w0 = performance.now();
-      const seed = candidateSeed(BigInt(o.seed), i);
-      let prime = prime0;
-      let primeFrom = primeFrom0;
-      if (i > 0 && primeMode === 'dataset') ({ classes: prime, from: primeFrom } = await primeFromDataset(model.path, model.metadata, primeSamples, seed));
-      const synth = i === 0 ? synth0 : makeSynth(seed, prime);
-      live.add(synth);
-      if (auditioning) progress.update(0, `auditioning opening ${i + 1}/${o.auditions}`);
-      // Ctrl-C during a long prime: no audio, valid empty WAV
-      if (!(await synth.start({ stop: () => !!o.stop?.requested }))) return null;
-      const dc = o.raw ? null : new DcBlocker(MODEL_RATE);
-      // the prime's audio runs through the DC blocker either way, so a cut prime leaves it settled
-      const primeAudio = prime ? native().mulawDecode(prime) : new Float32Array(0);
-      dc?.process(primeAudio);
-      // warm-up: generated and dropped (through the DC blocker, so it stays settled); not written
-      const warm = Math.round(o.warmup * MODEL_RATE);
-      for (let w = 0; w < warm && !o.stop?.requested; ) {
-        const n = Math.min(BLOCK, warm - w);
-        const { audio } = await synth.generate(n);
-        dc?.process(audio[0]);
-        w += n;
-        progress.update(0, `${auditioning ? `opening ${i + 1}/${o.auditions}: ` : ''}warming up ${(w / MODEL_RATE).toFixed(1)}/${o.warmup} s`);
-      }
-      const opening = new Float32Array(openingSamples);
-      let got = 0;
-      const c0 = performance.now();
-      while (got < openingSamples && !o.stop?.requested) {
-        const n = Math.min(BLOCK, openingSamples - got);
-        opening.set((await synth.generate(n)).audio[0], got);
-        got += n;
-      }
-      const head = opening.slice(0, got);
-      dc?.process(head);
-      const now = performance.now();
-      return {
-        opening: opening.subarray(0, got), synth, seed, prime, primeFrom, dc, primeAudio, head,
-        openMs: now - c0, wallMs: now - w0, computed: (prime?.length ?? 0) + warm + got,
-      };
-    };
-    const dropped: Take[] = [];
-    let kept: Take | null = null;
-    let verdicts: OpeningVerdict[] = [];
-    let allNoisy = false;
-    let allRefused = false;
-    let keptIndex = 0;
+    let auditioned: AuditionOutcome;
+    let written: Written;
     try {
-      const a = await audition(o.auditions, openTake, (t) => {
-        dropped.push(t);
-        t.synth.free();
-        live.delete(t.synth);
-      });
-      ({ kept, verdicts, allNoisy, allRefused } = a);
-      keptIndex = a.index;
-      if (auditioning && kept && verdicts.length > 1) {
-        const extra = `${(dropped.reduce((s, t) => s + t.computed, 0) / MODEL_RATE).toFixed(1)} s of audio computed and dropped`;
-        const alone = `--seed ${kept.seed} --auditions 0 gives it alone`;
-        const what = (v: OpeningVerdict) => (v.noisy ? 'broadband noise' : `near silence (${v.rmsDbfs.toFixed(0)} dBFS)`);
-        const k = verdicts[a.index];
-        log(a.allNoisy
-          ? `auditions: all ${verdicts.length} openings were broadband noise; kept the least noisy, candidate ${a.index + 1} ` +
-              `(seed ${kept.seed}; ${alone}). This model's texture may be noise: more auditions would not help (${extra})`
-          : a.allRefused
-            ? `auditions: none of ${verdicts.length} openings was free of broadband noise and above ${QUIET_DBFS} dBFS; kept candidate ${a.index + 1}, ${what(k)} ` +
-                `(seed ${kept.seed}; ${alone}; ${extra})`
-            : `auditions: the opening of seed ${o.seed} was ${what(verdicts[0])}${a.index > 1 ? ` (and ${a.index - 1} more candidate${a.index > 2 ? 's were' : ' was'} refused)` : ''}; ` +
-                `kept candidate ${a.index + 1} (seed ${kept.seed}${kept.primeFrom ? `, prime ${kept.primeFrom}` : ''}; ${alone}; ${extra})`);
-      }
-      if (kept) {
-        const { synth, dc } = kept;
-        if (o.keepPrime) emit(rs ? rs.push(kept.primeAudio) : kept.primeAudio);
-        emit(rs ? rs.push(kept.head) : kept.head);
-        done = kept.head.length;
-        computeMs += kept.openMs;
-        while (done < total && !o.stop?.requested) {
-          // small blocks first: a measured estimate within seconds (after an opening, whole blocks: it was the measurement's start)
-          const n = kept.head.length > 0 ? Math.min(BLOCK, total - done) : est.nextBlock(BLOCK, total - done);
-          const c0 = performance.now();
-          const { audio } = await synth.generate(n);
-          computeMs += performance.now() - c0;
-          const x = dc ? dc.process(audio[0]) : audio[0];
-          emit(rs ? rs.push(x) : x);
-          done += n;
-          const estimate = o.json ? undefined : est.record(done, performance.now());
-          if (estimate) progress.log(estimate);
-          const xrt = done / MODEL_RATE / ((performance.now() - t0) / 1000);
-          progress.update(done, `${(done / MODEL_RATE).toFixed(1)} s, ${xrt.toFixed(2)}x real time`);
-        }
-        if (rs) emit(rs.flush());
-      }
+      auditioned = await auditionTake(run);
+      written = await writeTake(run, auditioned.kept, output.writer, t0);
     } finally {
-      progress.stop();
+      run.progress.stop();
       for (const s of live) s.free();
     }
-    writer.close();
-    if (encoded) {
-      try {
-        await encodeWith(wavPath, o.out);
-      } finally {
-        await closeFfmpegLauncher();
-      }
-      unlinkSync(wavPath);
-    }
-    const prime = kept?.prime;
-    const primeFrom = kept?.primeFrom ?? null;
-    const sps = computeMs > 0 ? done / (computeMs / 1000) : 0;
-    return {
-      path: o.out,
-      seconds: writer.frames / o.sampleRate,
-      samples: writer.frames,
-      sampleRate: o.sampleRate,
-      format: o.format,
-      seed: o.seed,
-      temperature: o.temperature,
-      samplesPerSecond: sps,
-      xRealTime: sps / MODEL_RATE,
-      model: model.path,
-      step: model.step,
-      device: dev.description,
-      prime: prime ? (primeFrom ? 'dataset' : (o.prime ?? null)) : null,
-      primeSeconds: prime ? prime.length / MODEL_RATE : 0,
-      primeFrom,
-      primeKept: !!prime && o.keepPrime,
-      warmup: o.warmup,
-      auditions: auditioning
-        ? {
-            tried: verdicts.length,
-            max: o.auditions,
-            kept: keptIndex,
-            keptSeed: Number(kept?.seed ?? BigInt(o.seed)),
-            allRefused,
-            allNoisy,
-            openingSeconds: openingSamples / MODEL_RATE,
-            flatness: verdicts.map((v) => Math.round(v.meanFlatness * 1000) / 1000),
-            rmsDbfs: verdicts.map((v) => Math.round(v.rmsDbfs * 10) / 10),
-            extraSeconds: dropped.reduce((a, t) => a + t.computed, 0) / MODEL_RATE,
-            extraWallSeconds: dropped.reduce((a, t) => a + t.wallMs, 0) / 1000,
-          }
-        : null,
-      topP: o.topP,
-      topK: o.topK,
-      dcBlocked: !o.raw,
-      levels: meter.report(),
-      readiness,
-      interrupted: done < total,
-    };
+    await finishOutput(o, output);
+    return takeSummary(run, auditioned, written, output.writer);
   } catch (e) {
-    writer.close();
-    if (!started) {
-      for (const p of encoded ? [wavPath, o.out] : [o.out]) {
-        try {
-          unlinkSync(p);
-        } catch {
-          /* already gone */
-        }
-      }
-    }
+    abandonOutput(o.out, output, started);
     throw e;
   }
 }
