@@ -25,7 +25,14 @@ import { MODEL_RATE, Synthesizer } from '../src/synth/synthesizer.js';
 import { primeFromDataset } from '../src/synth/prime-dataset.js';
 import { blockDc } from '../src/render/dsp.js';
 import { levelReport } from '../src/render/loudness.js';
-import { blockFlatness, clicksPerSecond, median, settling, settlingOfBlocks, FLATNESS_BLOCK_SECONDS } from '../src/synth/audio-metrics.js';
+import {
+  blockFlatness,
+  clicksPerSecond,
+  median,
+  settling,
+  settlingOfBlocks,
+  FLATNESS_BLOCK_SECONDS,
+} from '../src/synth/audio-metrics.js';
 import { readWav16 } from '../src/render/renderer.js';
 import { runSynth, checkSynthArgs, SYNTH_DEFAULTS } from '../src/commands/synth.js';
 import { closeFfmpegLauncher } from '../src/audio/ffmpeg.js';
@@ -36,7 +43,11 @@ function opt(name: string, dflt: string): string {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
 }
-const list = (s: string) => s.split(',').map((v) => v.trim()).filter(Boolean);
+const list = (s: string) =>
+  s
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
 const modelPath = opt('model', BUNDLED_MODEL);
 const label = opt('label', modelPath === BUNDLED_MODEL ? 'bundled' : modelPath);
 const seeds = Number(opt('seeds', '10'));
@@ -112,7 +123,9 @@ async function grid() {
   const ck = await loadCheckpoint(modelPath);
   const rows = [];
   console.log(`# ${label}: ${modelPath} (step ${ck.step}), ${seeds} seeds x ${seconds} s, load ${load()}`);
-  console.log('| T | top-p | top-k | prime | clicks/s | abs DC raw | abs DC blocked | 1 s block DC (median / worst) | flatness | settle s | noise opening s (median / worst) | noise textures | RMS dBFS (median) | takes under -40 dBFS |');
+  console.log(
+    '| T | top-p | top-k | prime | clicks/s | abs DC raw | abs DC blocked | 1 s block DC (median / worst) | flatness | settle s | noise opening s (median / worst) | noise textures | RMS dBFS (median) | takes under -40 dBFS |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const prime of primes)
     for (const T of temps)
@@ -121,7 +134,10 @@ async function grid() {
           const streams: { seed: bigint; temperature: number; topP: number; topK: number; prime?: Uint8Array }[] = [];
           for (let i = 0; i < seeds; i++) {
             const seed = BigInt(1 + i);
-            const pr = prime === 'dataset' ? (await primeFromDataset(modelPath, ck.metadata, MODEL_RATE, seed)).classes : undefined;
+            const pr =
+              prime === 'dataset'
+                ? (await primeFromDataset(modelPath, ck.metadata, MODEL_RATE, seed)).classes
+                : undefined;
             streams.push({ seed, temperature: T, topP: p, topK: k, prime: pr });
           }
           const synth = new Synthesizer({ config: ck.config, params: ck.params, device: 'cpu', streams });
@@ -148,7 +164,17 @@ async function grid() {
             return measure(x, blockDc(both, MODEL_RATE).subarray(pa.length));
           });
           const s = summarize(takes);
-          const row = { temperature: T, topP: p, topK: k, prime, seconds, wallSeconds: (performance.now() - t0) / 1000, load: Number(load()), ...s, takes };
+          const row = {
+            temperature: T,
+            topP: p,
+            topK: k,
+            prime,
+            seconds,
+            wallSeconds: (performance.now() - t0) / 1000,
+            load: Number(load()),
+            ...s,
+            takes,
+          };
           rows.push(row);
           console.log(
             `| ${T} | ${p} | ${k} | ${prime} | ${f(s.clicksPerSec, 1)} | ${f(s.absDcRaw, 4)} | ${f(s.absDc, 5)} | ${f(s.dcMaxBlock, 4)} / ${f(s.worstDcMaxBlock, 4)} | ` +
@@ -165,28 +191,53 @@ async function defaults() {
     const st = settling(x, MODEL_RATE);
     const a = r.auditions;
     return {
-      seed, ...r.levels, clicksPerSec: clicksPerSecond(x, MODEL_RATE), noiseOpening: st.noiseOpening, noiseBeforeSettle: st.noiseBeforeSettle, settle: st.settle,
-      noiseTexture: st.noiseTexture, blockFlatness: st.blocks.map((v) => Math.round(v * 1000) / 1000), prime: r.primeFrom,
-      auditions: a, wallSeconds: (performance.now() - w0) / 1000,
+      seed,
+      ...r.levels,
+      clicksPerSec: clicksPerSecond(x, MODEL_RATE),
+      noiseOpening: st.noiseOpening,
+      noiseBeforeSettle: st.noiseBeforeSettle,
+      settle: st.settle,
+      noiseTexture: st.noiseTexture,
+      blockFlatness: st.blocks.map((v) => Math.round(v * 1000) / 1000),
+      prime: r.primeFrom,
+      auditions: a,
+      wallSeconds: (performance.now() - w0) / 1000,
     };
   };
   let w0 = 0;
   const takes: ReturnType<typeof take>[] = [];
   const auditions = opt('auditions', String(SYNTH_DEFAULTS.auditions));
-  console.log(`# synth with default flags (top-p ${SYNTH_DEFAULTS.topP}, prime ${SYNTH_DEFAULTS.prime}, DC blocker on, auditions ${auditions}): ${modelPath}, ${seeds} seeds x ${seconds} s, load ${load()}`);
-  console.log('| seed | abs DC | worst 1 s block DC | peak dBFS | RMS dBFS | LUFS | clicks/s | settle s | noise opening s | noise before settling s | texture | auditions: tried, kept seed | extra audio s | wall s |');
+  console.log(
+    `# synth with default flags (top-p ${SYNTH_DEFAULTS.topP}, prime ${SYNTH_DEFAULTS.prime}, DC blocker on, auditions ${auditions}): ${modelPath}, ${seeds} seeds x ${seconds} s, load ${load()}`,
+  );
+  console.log(
+    '| seed | abs DC | worst 1 s block DC | peak dBFS | RMS dBFS | LUFS | clicks/s | settle s | noise opening s | noise before settling s | texture | auditions: tried, kept seed | extra audio s | wall s |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   try {
     for (let i = 0; i < seeds; i++) {
       const out = join(dir, `take-${i + 1}.wav`);
-      const checked = checkSynthArgs({ seconds: String(seconds), out, temperature: String(SYNTH_DEFAULTS.temperature), seed: String(i + 1), auditions, primeSeconds: '1', sampleRate: '16000', format: 's16', device: 'cpu', json: true });
+      const checked = checkSynthArgs({
+        seconds: String(seconds),
+        out,
+        temperature: String(SYNTH_DEFAULTS.temperature),
+        seed: String(i + 1),
+        auditions,
+        primeSeconds: '1',
+        sampleRate: '16000',
+        format: 's16',
+        device: 'cpu',
+        json: true,
+      });
       w0 = performance.now();
       // the model is named even when it is the bundled one: without --model, synth takes the newest run under ./runs
       const r = await runSynth({ ...checked, model: modelPath, device: 'cpu', json: true, log: () => {} });
       const x = readWav16(out).samples;
       const t = take(i + 1, r, x);
       takes.push(t);
-      const au = t.auditions ? `${t.auditions.tried}${t.auditions.allNoisy ? ' (all noise)' : ''}, ${t.auditions.keptSeed}` : 'off';
+      const au = t.auditions
+        ? `${t.auditions.tried}${t.auditions.allNoisy ? ' (all noise)' : ''}, ${t.auditions.keptSeed}`
+        : 'off';
       console.log(
         `| ${t.seed} | ${f(Math.abs(t.dc), 5)} | ${f(t.dcMaxBlock, 4)} | ${t.peakDbfs} | ${t.rmsDbfs} | ${t.loudnessLufs} | ${f(t.clicksPerSec, 2)} | ${t.settle} | ${t.noiseOpening} | ${t.noiseBeforeSettle} | ` +
           `${t.noiseTexture ? 'noise' : 'tonal'} | ${au} | ${f(t.auditions?.extraSeconds ?? 0, 1)} | ${f(t.wallSeconds, 1)} |`,
@@ -220,11 +271,26 @@ async function defaults() {
       `${s.noiseOpeningsOver1s}/${n} > 1 s (worst ${s.worstNoiseOpening}) | ${s.noiseBeforeSettleOver1s}/${n} > 1 s (worst ${s.worstNoiseBeforeSettle}) | ` +
       `${s.noiseTextures}/${n} noise, ${s.quietTakes}/${n} under -40 dBFS | | ${f(s.extraSeconds, 1)} in all | ${f(s.wallSeconds, 0)} in all |`,
   );
-  return { ...header, mode: 'defaults', seconds, defaults: { topP: SYNTH_DEFAULTS.topP, topK: SYNTH_DEFAULTS.topK, prime: SYNTH_DEFAULTS.prime, auditions: Number(auditions) }, takes, summary: s };
+  return {
+    ...header,
+    mode: 'defaults',
+    seconds,
+    defaults: {
+      topP: SYNTH_DEFAULTS.topP,
+      topK: SYNTH_DEFAULTS.topK,
+      prime: SYNTH_DEFAULTS.prime,
+      auditions: Number(auditions),
+    },
+    takes,
+    summary: s,
+  };
 }
 
 function warmupTable(path: string) {
-  const d = JSON.parse(readFileSync(path, 'utf8')) as { takes?: { blockFlatness: number[] }[]; rows?: { takes: { blockFlatness: number[] }[] }[] };
+  const d = JSON.parse(readFileSync(path, 'utf8')) as {
+    takes?: { blockFlatness: number[] }[];
+    rows?: { takes: { blockFlatness: number[] }[] }[];
+  };
   const takes = d.takes ?? d.rows![0].takes;
   console.log(`# ${path}: ${takes.length} takes`);
   console.log('| warm-up s | noise openings > 1 s | worst noise opening s | median settle s |');
@@ -232,7 +298,9 @@ function warmupTable(path: string) {
   for (const w of [0, 2, 3, 5, 8]) {
     const r = takes.map((t) => settlingOfBlocks(t.blockFlatness.slice(w / FLATNESS_BLOCK_SECONDS)));
     const op = r.map((x) => x.noiseOpening);
-    console.log(`| ${w} | ${op.filter((o) => o > 1).length}/${op.length} | ${Math.max(...op)} | ${median(r.map((x) => x.settle))} |`);
+    console.log(
+      `| ${w} | ${op.filter((o) => o > 1).length}/${op.length} | ${Math.max(...op)} | ${median(r.map((x) => x.settle))} |`,
+    );
   }
 }
 

@@ -17,7 +17,16 @@
  * Prints a table and writes bench-results/ingest.json.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { findFfmpeg, hasSoxr } from '../src/audio/ffmpeg.js';
@@ -50,9 +59,16 @@ const files = readdirSync(dir)
 
 // The CLI as users run it: compiled dist/. Build it if it is missing or stale.
 function cliCommand(): { cmd: string[]; how: string } {
-  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json')], { encoding: 'utf8' });
-  if (tsc.status === 0 && existsSync(join(ROOT, 'dist', 'commands', 'ingest.js'))) return { cmd: [join(ROOT, 'bin', 'wavenet.js')], how: 'node bin/wavenet.js (dist, freshly built)' };
-  console.error(`bench-ingest: tsc failed, running the CLI through tsx instead (slower start):\n${tsc.stdout.slice(0, 2000)}`);
+  const tsc = spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json')],
+    { encoding: 'utf8' },
+  );
+  if (tsc.status === 0 && existsSync(join(ROOT, 'dist', 'commands', 'ingest.js')))
+    return { cmd: [join(ROOT, 'bin', 'wavenet.js')], how: 'node bin/wavenet.js (dist, freshly built)' };
+  console.error(
+    `bench-ingest: tsc failed, running the CLI through tsx instead (slower start):\n${tsc.stdout.slice(0, 2000)}`,
+  );
   return { cmd: ['--import', 'tsx', join(ROOT, 'src', 'cli.ts')], how: 'node --import tsx src/cli.ts (tsc failed)' };
 }
 
@@ -65,9 +81,13 @@ interface Timed {
 }
 
 /** Run a command under /usr/bin/time (when present) for its CPU time; wall time measured here. */
-async function timed(cmd: string, argv: string[], input?: string): Promise<Timed & { stdout: string; stderr: string; code: number | null }> {
+async function timed(
+  cmd: string,
+  argv: string[],
+  input?: string,
+): Promise<Timed & { stdout: string; stderr: string; code: number | null }> {
   const tfile = join(tmpdir(), `wavenet-bench-time-${process.pid}.txt`);
-  const full = TIME ? [TIME, ['-f', '%U %S', '-o', tfile, cmd, ...argv]] as const : ([cmd, argv] as const);
+  const full = TIME ? ([TIME, ['-f', '%U %S', '-o', tfile, cmd, ...argv]] as const) : ([cmd, argv] as const);
   const t0 = performance.now();
   const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((res, rej) => {
     const c = spawn(full[0], [...full[1]], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -91,7 +111,31 @@ async function timed(cmd: string, argv: string[], input?: string): Promise<Timed
 
 /** Plain ffmpeg, N processes at a time, launched by xargs (a small launcher, as a shell user would). */
 async function plainFfmpeg(): Promise<Timed> {
-  const r = await timed('xargs', ['-0', '-P', String(jobs), '-I{}', ff!.path, '-nostdin', '-hide_banner', '-v', 'error', '-i', '{}', '-ac', '1', '-ar', '16000', '-f', 'f32le', '-y', '/dev/null'], files.join('\0'));
+  const r = await timed(
+    'xargs',
+    [
+      '-0',
+      '-P',
+      String(jobs),
+      '-I{}',
+      ff!.path,
+      '-nostdin',
+      '-hide_banner',
+      '-v',
+      'error',
+      '-i',
+      '{}',
+      '-ac',
+      '1',
+      '-ar',
+      '16000',
+      '-f',
+      'f32le',
+      '-y',
+      '/dev/null',
+    ],
+    files.join('\0'),
+  );
   if (r.code !== 0) throw new Error(`plain ffmpeg failed: ${r.stderr}`);
   return r;
 }
@@ -109,12 +153,27 @@ async function ingestOnce(cli: string[], inputs: string[], extra: string[] = [])
   const out = mkdtempSync(join(tmpdir(), 'wavenet-bench-ingest-'));
   rmSync(out, { recursive: true });
   try {
-    const r = await timed(process.execPath, [...cli, 'ingest', ...inputs, '--out', out, '--jobs', String(jobs), '--json', ...extra]);
+    const r = await timed(process.execPath, [
+      ...cli,
+      'ingest',
+      ...inputs,
+      '--out',
+      out,
+      '--jobs',
+      String(jobs),
+      '--json',
+      ...extra,
+    ]);
     if (r.code !== 0) throw new Error(`ingest failed (exit ${r.code}): ${r.stderr}`);
     const j = JSON.parse(r.stdout);
     return {
-      wall: r.wall, cpu: r.cpu, inner: j.run.wallSeconds, audioSeconds: j.sourceSeconds, maxRssMB: j.run.maxRssMB,
-      nodeCpu: j.run.cpuSeconds, ffmpegProcesses: j.run.ffmpegProcesses,
+      wall: r.wall,
+      cpu: r.cpu,
+      inner: j.run.wallSeconds,
+      audioSeconds: j.sourceSeconds,
+      maxRssMB: j.run.maxRssMB,
+      nodeCpu: j.run.cpuSeconds,
+      ffmpegProcesses: j.run.ffmpegProcesses,
     };
   } finally {
     rmSync(out, { recursive: true, force: true });
@@ -149,8 +208,10 @@ for (let i = 0; i < repeats; i++) {
     ffT.push(await plainFfmpeg());
   }
   const cpu = (t: Timed) => (t.cpu === null ? '' : `, cpu ${t.cpu.toFixed(2)} s`);
-  console.log(`  repeat ${i + 1}: ffmpeg ${ffT[i].wall.toFixed(2)} s${cpu(ffT[i])}; ingest ${inT[i].wall.toFixed(2)} s${cpu(inT[i])} ` +
-    `(inside the CLI ${inT[i].inner.toFixed(2)} s); load average ${loads[i].toFixed(1)}`);
+  console.log(
+    `  repeat ${i + 1}: ffmpeg ${ffT[i].wall.toFixed(2)} s${cpu(ffT[i])}; ingest ${inT[i].wall.toFixed(2)} s${cpu(inT[i])} ` +
+      `(inside the CLI ${inT[i].inner.toFixed(2)} s); load average ${loads[i].toFixed(1)}`,
+  );
 }
 const ffWall = median(ffT.map((t) => t.wall));
 const inWall = median(inT.map((t) => t.wall));
@@ -158,18 +219,26 @@ const inInner = median(inT.map((t) => t.inner));
 const ffCpu = TIME ? median(ffT.map((t) => t.cpu!)) : null;
 const inCpu = TIME ? median(inT.map((t) => t.cpu!)) : null;
 console.log(`\naudio: ${audioSeconds.toFixed(1)} s in ${files.length} files; medians of ${repeats}`);
-console.log('| pipeline | wall s | x real time | throughput vs ffmpeg | CPU s (user+sys) | audio s per CPU s vs ffmpeg |');
+console.log(
+  '| pipeline | wall s | x real time | throughput vs ffmpeg | CPU s (user+sys) | audio s per CPU s vs ffmpeg |',
+);
 console.log('|---|---:|---:|---:|---:|---:|');
 const row = (name: string, wall: number, cpu: number | null) =>
-  console.log(`| ${name} | ${wall.toFixed(2)} | ${(audioSeconds / wall).toFixed(0)} | ${(ffWall / wall).toFixed(2)} | ` +
-    `${cpu === null ? '-' : cpu.toFixed(2)} | ${cpu === null || ffCpu === null ? '-' : (ffCpu / cpu).toFixed(2)} |`);
+  console.log(
+    `| ${name} | ${wall.toFixed(2)} | ${(audioSeconds / wall).toFixed(0)} | ${(ffWall / wall).toFixed(2)} | ` +
+      `${cpu === null ? '-' : cpu.toFixed(2)} | ${cpu === null || ffCpu === null ? '-' : (ffCpu / cpu).toFixed(2)} |`,
+  );
 row('plain ffmpeg -> /dev/null (xargs -P)', ffWall, ffCpu);
 row('wavenet ingest (whole CLI)', inWall, inCpu);
 const ratio = ffWall / inWall;
-console.log(`(inside the CLI, without node start-up: ${inInner.toFixed(2)} s, ${(ffWall / inInner).toFixed(2)} of ffmpeg's throughput)`);
+console.log(
+  `(inside the CLI, without node start-up: ${inInner.toFixed(2)} s, ${(ffWall / inInner).toFixed(2)} of ffmpeg's throughput)`,
+);
 const nodeCpu = median(inT.map((t) => t.nodeCpu));
-console.log(`ingest's CPU: node ${nodeCpu.toFixed(2)} s, ffmpeg and launcher ${inCpu === null ? '-' : (inCpu - nodeCpu).toFixed(2)} s; ` +
-  `${inT[0].ffmpegProcesses} ffmpeg processes for ${files.length} files (plain: ${files.length})`);
+console.log(
+  `ingest's CPU: node ${nodeCpu.toFixed(2)} s, ffmpeg and launcher ${inCpu === null ? '-' : (inCpu - nodeCpu).toFixed(2)} s; ` +
+    `${inT[0].ffmpegProcesses} ffmpeg processes for ${files.length} files (plain: ${files.length})`,
+);
 console.log(`\nratio ingest/ffmpeg throughput: ${ratio.toFixed(2)} (goal >= 0.8): ${ratio >= 0.8 ? 'met' : 'NOT met'}`);
 
 let long: { seconds: number; wall: number; maxRssMB: number; shortMaxRssMB: number } | null = null;
@@ -177,12 +246,26 @@ if (doLong) {
   const tmp = mkdtempSync(join(tmpdir(), 'wavenet-bench-long-'));
   try {
     const f = join(tmp, 'long.wav');
-    const g = spawnSync(ff.path, ['-nostdin', '-y', '-v', 'error', '-f', 'lavfi', '-i', 'sine=f=440:r=8000:d=10800', '-c:a', 'pcm_u8', f]);
+    const g = spawnSync(ff.path, [
+      '-nostdin',
+      '-y',
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=f=440:r=8000:d=10800',
+      '-c:a',
+      'pcm_u8',
+      f,
+    ]);
     if (g.status !== 0) throw new Error(String(g.stderr));
     const l = await ingestOnce(cli, [f]);
     long = { seconds: l.audioSeconds, wall: l.wall, maxRssMB: l.maxRssMB, shortMaxRssMB: warm.maxRssMB };
-    console.log(`\n3-hour input (8 kHz u8 WAV -> 16 kHz): ${l.wall.toFixed(1)} s, peak RSS ${l.maxRssMB} MB ` +
-      `(the ${files.length}-file music run: ${warm.maxRssMB} MB)`);
+    console.log(
+      `\n3-hour input (8 kHz u8 WAV -> 16 kHz): ${l.wall.toFixed(1)} s, peak RSS ${l.maxRssMB} MB ` +
+        `(the ${files.length}-file music run: ${warm.maxRssMB} MB)`,
+    );
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -192,16 +275,27 @@ mkdirSync(join(ROOT, 'bench-results'), { recursive: true });
 const result = {
   date: new Date().toISOString(),
   machine: { cpu: cpus()[0]?.model, threads: cpus().length },
-  dir, files: files.length, audioSeconds, jobs, repeats,
+  dir,
+  files: files.length,
+  audioSeconds,
+  jobs,
+  repeats,
   ffmpeg: { path: ff.path, source: ff.source, soxr: hasSoxr(ff) },
   cli: how,
   loadAverage: loads,
-  ffmpegWallSeconds: ffT.map((t) => t.wall), ffmpegCpuSeconds: ffT.map((t) => t.cpu),
-  ingestWallSeconds: inT.map((t) => t.wall), ingestCpuSeconds: inT.map((t) => t.cpu), ingestInnerSeconds: inT.map((t) => t.inner),
-  ingestNodeCpuSeconds: inT.map((t) => t.nodeCpu), ingestFfmpegProcesses: inT.map((t) => t.ffmpegProcesses),
+  ffmpegWallSeconds: ffT.map((t) => t.wall),
+  ffmpegCpuSeconds: ffT.map((t) => t.cpu),
+  ingestWallSeconds: inT.map((t) => t.wall),
+  ingestCpuSeconds: inT.map((t) => t.cpu),
+  ingestInnerSeconds: inT.map((t) => t.inner),
+  ingestNodeCpuSeconds: inT.map((t) => t.nodeCpu),
+  ingestFfmpegProcesses: inT.map((t) => t.ffmpegProcesses),
   median: { ffmpeg: ffWall, ingest: inWall, ingestInner: inInner, ffmpegCpu: ffCpu, ingestCpu: inCpu },
   throughputXRealTime: { ffmpeg: audioSeconds / ffWall, ingest: audioSeconds / inWall },
-  ratio, cpuRatio: ffCpu !== null && inCpu !== null ? ffCpu / inCpu : null, goal: 0.8, met: ratio >= 0.8,
+  ratio,
+  cpuRatio: ffCpu !== null && inCpu !== null ? ffCpu / inCpu : null,
+  goal: 0.8,
+  met: ratio >= 0.8,
   long,
 };
 writeFileSync(join(ROOT, 'bench-results', 'ingest.json'), JSON.stringify(result, null, 2) + '\n');

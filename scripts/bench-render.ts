@@ -16,7 +16,13 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { DEFAULT_CONFIG, formatDilations, parseDilations, receptiveField, type ModelConfig } from '../src/model/config.js';
+import {
+  DEFAULT_CONFIG,
+  formatDilations,
+  parseDilations,
+  receptiveField,
+  type ModelConfig,
+} from '../src/model/config.js';
 import { initParams } from '../src/train/init.js';
 import { render, MODEL_RATE } from '../src/render/renderer.js';
 import { planFromCount } from '../src/render/spec.js';
@@ -34,7 +40,14 @@ const repeats = Number(arg('repeats', '1'));
 const device = arg('device', 'cpu') as 'cpu' | 'cuda';
 const out = arg('out', `bench-results/render-${device}.json`);
 
-const SMALL: ModelConfig = { dilations: parseDilations('10x2'), residual: 32, dilation: 32, skip: 128, head: 128, classes: 256 };
+const SMALL: ModelConfig = {
+  dilations: parseDilations('10x2'),
+  residual: 32,
+  dilation: 32,
+  skip: 128,
+  head: 128,
+  classes: 256,
+};
 const config = which === 'small' ? SMALL : DEFAULT_CONFIG;
 if (!['default', 'small'].includes(which)) throw new Error(`--config ${which}: default or small`);
 
@@ -53,7 +66,13 @@ async function once(batch: number): Promise<{ wall: number; xRealTime: number }>
     const t0 = performance.now();
     const r = await render({
       outDir: dir,
-      textures: planFromCount(textures, { seconds, seedBase: 1, temperature: { from: 1, to: 1 }, primes: [], loop: false }),
+      textures: planFromCount(textures, {
+        seconds,
+        seedBase: 1,
+        temperature: { from: 1, to: 1 },
+        primes: [],
+        loop: false,
+      }),
       model,
       crossfade: 0,
       fadeIn: 0,
@@ -97,7 +116,14 @@ const result = {
   loadavgAtStart: load0,
   loadavgAtEnd: loadavg()[0],
   device,
-  config: { name: which, dilations: formatDilations(config.dilations), residual: config.residual, dilation: config.dilation, skip: config.skip, head: config.head },
+  config: {
+    name: which,
+    dilations: formatDilations(config.dilations),
+    residual: config.residual,
+    dilation: config.dilation,
+    skip: config.skip,
+    head: config.head,
+  },
   textures,
   secondsEach: seconds,
   totalAudioSeconds: textures * seconds,
@@ -112,10 +138,16 @@ const result = {
   goalMet: mb / ms >= 4,
 };
 console.log('mode            batch   x real time (median)   samples/s');
-console.log(`batched         ${String(textures).padEnd(6)}  ${mb.toFixed(3).padEnd(21)}  ${(mb * MODEL_RATE).toFixed(0)}`);
+console.log(
+  `batched         ${String(textures).padEnd(6)}  ${mb.toFixed(3).padEnd(21)}  ${(mb * MODEL_RATE).toFixed(0)}`,
+);
 console.log(`one at a time   1       ${ms.toFixed(3).padEnd(21)}  ${(ms * MODEL_RATE).toFixed(0)}`);
-console.log(`speedup: ${(mb / ms).toFixed(2)}x (ratio of medians; per pair: ${result.pairedSpeedups.map((x) => x.toFixed(2)).join(', ')}) (goal >= 4x: ${result.goalMet ? 'met' : 'NOT met'})`);
-console.log(`load average (1 min) at start ${load0.toFixed(1)}, at end ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`);
+console.log(
+  `speedup: ${(mb / ms).toFixed(2)}x (ratio of medians; per pair: ${result.pairedSpeedups.map((x) => x.toFixed(2)).join(', ')}) (goal >= 4x: ${result.goalMet ? 'met' : 'NOT met'})`,
+);
+console.log(
+  `load average (1 min) at start ${load0.toFixed(1)}, at end ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`,
+);
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
 console.log(`wrote ${out}`);

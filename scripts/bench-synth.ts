@@ -38,7 +38,9 @@ for (const config of [DEFAULT_CONFIG, SMALL]) {
 const loadBefore = loadavg();
 const results: SynthBenchResult[] = [];
 for (const p of plan) {
-  process.stderr.write(`config R${p.config.residual} D${p.config.dilation} S${p.config.skip} H${p.config.head} batch ${p.batch} ${p.precision}\n`);
+  process.stderr.write(
+    `config R${p.config.residual} D${p.config.dilation} S${p.config.skip} H${p.config.head} batch ${p.batch} ${p.precision}\n`,
+  );
   results.push(
     await benchSynth({
       config: p.config,
@@ -54,7 +56,8 @@ for (const p of plan) {
 }
 
 const f = native().cpuFeatures();
-const ratio = (big: SynthBenchResult, one: SynthBenchResult) => big.samplesPerSecondAggregate / one.samplesPerSecondPerStream;
+const ratio = (big: SynthBenchResult, one: SynthBenchResult) =>
+  big.samplesPerSecondAggregate / one.samplesPerSecondPerStream;
 const summary = {
   machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${f.threads} threads, ${f.kernels} kernels`,
   date: new Date().toISOString(),
@@ -71,14 +74,20 @@ const summary = {
   },
 };
 console.log(formatBenchTable(results));
-console.log(`load average (1 min): ${summary.loadAverage1m.before.toFixed(2)} before, ${summary.loadAverage1m.after.toFixed(2)} after`);
+console.log(
+  `load average (1 min): ${summary.loadAverage1m.before.toFixed(2)} before, ${summary.loadAverage1m.after.toFixed(2)} after`,
+);
 for (const [k, v] of Object.entries(summary.ratios)) console.log(`${k}: ${v.toFixed(2)}x`);
 for (const r of results.filter((x) => x.naive.length)) {
   for (const n of r.naive) {
-    console.log(`naive ${r.configText}: ${n.method}: ${n.samplesPerSecond.toFixed(2)} samples/s (${n.samples} samples in ${n.wallSeconds.toFixed(1)} s), ${n.samplesPerCpuSecond.toFixed(2)} per CPU-s`);
+    console.log(
+      `naive ${r.configText}: ${n.method}: ${n.samplesPerSecond.toFixed(2)} samples/s (${n.samples} samples in ${n.wallSeconds.toFixed(1)} s), ${n.samplesPerCpuSecond.toFixed(2)} per CPU-s`,
+    );
   }
   const bestCpu = Math.max(...r.naive.map((n) => n.samplesPerCpuSecond));
-  console.log(`speed-up in CPU time ${r.configText}: ${(r.samplesPerCpuSecond / bestCpu).toFixed(0)}x (incremental ${Math.round(r.samplesPerCpuSecond)} vs naive ${bestCpu.toFixed(2)} samples per CPU-s)`);
+  console.log(
+    `speed-up in CPU time ${r.configText}: ${(r.samplesPerCpuSecond / bestCpu).toFixed(0)}x (incremental ${Math.round(r.samplesPerCpuSecond)} vs naive ${bestCpu.toFixed(2)} samples per CPU-s)`,
+  );
 }
 mkdirSync(join(root, 'bench-results'), { recursive: true });
 const out = join(root, 'bench-results', 'synth-cpu.json');

@@ -49,7 +49,15 @@ interface GemmReport {
 
 function buildGemmBench(): string {
   const dir = mkdtempSync(join(tmpdir(), 'wavenet-gemm-bench-'));
-  const common = ['-O3', '-std=c++17', '-fno-math-errno', '-ffp-contract=fast', `-I${join(root, 'native')}`, `-I${join(root, 'native/include')}`, '-DWN_HAVE_X86_VARIANTS=1'];
+  const common = [
+    '-O3',
+    '-std=c++17',
+    '-fno-math-errno',
+    '-ffp-contract=fast',
+    `-I${join(root, 'native')}`,
+    `-I${join(root, 'native/include')}`,
+    '-DWN_HAVE_X86_VARIANTS=1',
+  ];
   const isaFlags: Record<string, string[]> = {
     generic: [],
     avx2: ['-mavx2', '-mfma', '-mf16c'],
@@ -58,10 +66,17 @@ function buildGemmBench(): string {
   const objs: string[] = [];
   for (const [isa, fl] of Object.entries(isaFlags)) {
     const o = join(dir, `gemm_${isa}.o`);
-    execFileSync('g++', [...common, `-DWN_ISA=${isa}`, ...fl, '-c', join(root, 'native/cpu/simd/gemm_kernels.cc'), '-o', o], { stdio: 'inherit' });
+    execFileSync(
+      'g++',
+      [...common, `-DWN_ISA=${isa}`, ...fl, '-c', join(root, 'native/cpu/simd/gemm_kernels.cc'), '-o', o],
+      { stdio: 'inherit' },
+    );
     objs.push(o);
   }
-  for (const [src, name] of [[join(root, 'native/core/threadpool.cc'), 'tp.o'], [join(root, 'scripts/bench/gemm_vs_openblas.cc'), 'main.o']]) {
+  for (const [src, name] of [
+    [join(root, 'native/core/threadpool.cc'), 'tp.o'],
+    [join(root, 'scripts/bench/gemm_vs_openblas.cc'), 'main.o'],
+  ]) {
     const o = join(dir, name);
     execFileSync('g++', [...common, '-DWN_ISA=generic', '-c', src, '-o', o], { stdio: 'inherit' });
     objs.push(o);
@@ -76,32 +91,71 @@ const lpad = (s: string, n: number) => (s.length >= n ? s : ' '.repeat(n - s.len
 const gf = (flop: number, t: number | null) => (t && Number.isFinite(t) ? (flop / t / 1e9).toFixed(1) : '-');
 
 function printGemm(r: GemmReport) {
-  console.log(`\nGEMM shapes of one layer and the head (rows ${r.rows}); GFLOP/s from medians; ratio = OpenBLAS time / our time`);
-  console.log('1t: one thread (wall; "cpu" columns: thread CPU time, which other processes cannot inflate); 2t: two threads (wall), ours split as the trainer splits');
   console.log(
-    pad('product', 28) + pad('form', 5) + lpad('MxNxK', 14) + lpad('BLAS 1t', 9) + lpad('ours 1t', 9) + lpad('ratio', 7) +
-      lpad('BLAS cpu', 9) + lpad('ours cpu', 9) + lpad('ratio', 7) + lpad('avx2 cpu', 9) + lpad('gen cpu', 8) +
-      lpad('BLAS 2t', 9) + lpad('ours 2t', 9) + lpad('ratio', 7),
+    `\nGEMM shapes of one layer and the head (rows ${r.rows}); GFLOP/s from medians; ratio = OpenBLAS time / our time`,
+  );
+  console.log(
+    '1t: one thread (wall; "cpu" columns: thread CPU time, which other processes cannot inflate); 2t: two threads (wall), ours split as the trainer splits',
+  );
+  console.log(
+    pad('product', 28) +
+      pad('form', 5) +
+      lpad('MxNxK', 14) +
+      lpad('BLAS 1t', 9) +
+      lpad('ours 1t', 9) +
+      lpad('ratio', 7) +
+      lpad('BLAS cpu', 9) +
+      lpad('ours cpu', 9) +
+      lpad('ratio', 7) +
+      lpad('avx2 cpu', 9) +
+      lpad('gen cpu', 8) +
+      lpad('BLAS 2t', 9) +
+      lpad('ours 2t', 9) +
+      lpad('ratio', 7),
   );
   const key = (r.best + '_1') as 'avx512_1' | 'avx2_1' | 'generic_1';
   const best = (s: GemmRow) => s[key]!;
   const bestCpu = (s: GemmRow) => s.cpu[key]!;
   for (const s of r.shapes) {
     console.log(
-      pad(s.name, 28) + pad(s.form, 5) + lpad(`${s.M}x${s.N}x${s.K}`, 14) + lpad(gf(s.flop, s.openblas1), 9) + lpad(gf(s.flop, best(s)), 9) +
-        lpad((s.openblas1 / best(s)).toFixed(2), 7) + lpad(gf(s.flop, s.cpu.openblas1), 9) + lpad(gf(s.flop, bestCpu(s)), 9) +
-        lpad((s.cpu.openblas1 / bestCpu(s)).toFixed(2), 7) + lpad(gf(s.flop, s.cpu.avx2_1), 9) + lpad(gf(s.flop, s.cpu.generic_1), 8) +
-        lpad(gf(s.flop, s.openblas2), 9) + lpad(gf(s.flop, s.ours2), 9) + lpad((s.openblas2 / s.ours2).toFixed(2), 7),
+      pad(s.name, 28) +
+        pad(s.form, 5) +
+        lpad(`${s.M}x${s.N}x${s.K}`, 14) +
+        lpad(gf(s.flop, s.openblas1), 9) +
+        lpad(gf(s.flop, best(s)), 9) +
+        lpad((s.openblas1 / best(s)).toFixed(2), 7) +
+        lpad(gf(s.flop, s.cpu.openblas1), 9) +
+        lpad(gf(s.flop, bestCpu(s)), 9) +
+        lpad((s.cpu.openblas1 / bestCpu(s)).toFixed(2), 7) +
+        lpad(gf(s.flop, s.cpu.avx2_1), 9) +
+        lpad(gf(s.flop, s.cpu.generic_1), 8) +
+        lpad(gf(s.flop, s.openblas2), 9) +
+        lpad(gf(s.flop, s.ours2), 9) +
+        lpad((s.openblas2 / s.ours2).toFixed(2), 7),
     );
   }
   // Whole layer (and the head), weighted by how often each product runs.
   const sum = (rows: GemmRow[], f: (s: GemmRow) => number) => rows.reduce((a, s) => a + s.perLayer * f(s), 0);
   const totals: Record<string, Record<string, number>> = {};
-  for (const [label, rows] of [['one residual layer', r.shapes.filter((s) => !s.name.startsWith('head'))], ['head', r.shapes.filter((s) => s.name.startsWith('head'))]] as const) {
-    const b1 = sum(rows, (s) => s.openblas1), o1 = sum(rows, best), b2 = sum(rows, (s) => s.openblas2), o2 = sum(rows, (s) => s.ours2);
-    const bc = sum(rows, (s) => s.cpu.openblas1), oc = sum(rows, bestCpu);
+  for (const [label, rows] of [
+    ['one residual layer', r.shapes.filter((s) => !s.name.startsWith('head'))],
+    ['head', r.shapes.filter((s) => s.name.startsWith('head'))],
+  ] as const) {
+    const b1 = sum(rows, (s) => s.openblas1),
+      o1 = sum(rows, best),
+      b2 = sum(rows, (s) => s.openblas2),
+      o2 = sum(rows, (s) => s.ours2);
+    const bc = sum(rows, (s) => s.cpu.openblas1),
+      oc = sum(rows, bestCpu);
     const fl = sum(rows, (s) => s.flop);
-    totals[label] = { ratio1: b1 / o1, ratioCpu: bc / oc, ratio2: b2 / o2, gflopsOurs1: fl / o1 / 1e9, gflopsOursCpu: fl / oc / 1e9, gflopsOurs2: fl / o2 / 1e9 };
+    totals[label] = {
+      ratio1: b1 / o1,
+      ratioCpu: bc / oc,
+      ratio2: b2 / o2,
+      gflopsOurs1: fl / o1 / 1e9,
+      gflopsOursCpu: fl / oc / 1e9,
+      gflopsOurs2: fl / o2 / 1e9,
+    };
     console.log(
       `${pad(label, 19)} 1 thread: OpenBLAS ${gf(fl, b1)} GFLOP/s, ours ${gf(fl, o1)}, ratio ${(b1 / o1).toFixed(2)} (CPU time: ${gf(fl, bc)} vs ${gf(fl, oc)}, ratio ${(bc / oc).toFixed(2)});` +
         ` 2 threads: OpenBLAS ${gf(fl, b2)}, ours ${gf(fl, o2)}, ratio ${(b2 / o2).toFixed(2)}`,
@@ -113,7 +167,9 @@ function printGemm(r: GemmReport) {
 async function main() {
   const started = new Date().toISOString();
   const loadAverageAtStart = loadavg()[0];
-  console.log(`bench-train: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} logical CPUs, ${started}, load average ${loadAverageAtStart.toFixed(1)}`);
+  console.log(
+    `bench-train: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} logical CPUs, ${started}, load average ${loadAverageAtStart.toFixed(1)}`,
+  );
   const exe = buildGemmBench();
   let gemm: GemmReport;
   try {
@@ -126,7 +182,10 @@ async function main() {
 
   const small: ModelConfig = { ...DEFAULT_CONFIG, residual: 32, dilation: 32, skip: 128, head: 128 };
   const runs: TrainBenchResult[] = [];
-  for (const [label, config] of [['default', DEFAULT_CONFIG], ['small', small]] as const) {
+  for (const [label, config] of [
+    ['default', DEFAULT_CONFIG],
+    ['small', small],
+  ] as const) {
     console.log(`\ntraining step, ${label} config`);
     const r = await benchTrain({ config, batch: 8, window: 1024, device: 'cpu', steps });
     console.log(formatTrainBench(r));
@@ -136,15 +195,36 @@ async function main() {
   console.log(pad('config', 26) + lpad('step ms', 10) + lpad('samples/s', 11) + lpad('GFLOP/s', 9) + lpad('goal', 8));
   for (const r of runs) {
     console.log(
-      pad(`${r.config.dilations} R${r.config.residual} S${r.config.skip}`, 26) + lpad(r.stepMs.median.toFixed(1), 10) +
-        lpad(Math.round(r.samplesPerSec).toString(), 11) + lpad(r.gflops.toFixed(1), 9) +
+      pad(`${r.config.dilations} R${r.config.residual} S${r.config.skip}`, 26) +
+        lpad(r.stepMs.median.toFixed(1), 10) +
+        lpad(Math.round(r.samplesPerSec).toString(), 11) +
+        lpad(r.gflops.toFixed(1), 9) +
         lpad(r.config.residual === 64 && r.config.skip === 256 ? (r.samplesPerSec >= 3300 ? 'met' : 'MISSED') : '', 8),
     );
   }
   mkdirSync(join(root, 'bench-results'), { recursive: true });
   const file = join(root, 'bench-results', 'train-cpu.json');
-  writeFileSync(file, JSON.stringify({ started, cpu: cpus()[0]?.model, logicalCpus: cpus().length, loadAverageAtStart, loadAverageAtEnd: loadavg()[0], gemmTotals, gemm, train: runs }, null, 2) + '\n');
-  if (loadavg()[0] > cpus().length + 0.5) console.log(`note: load average ${loadavg()[0].toFixed(1)}: other processes shared the CPU; wall-clock figures are pessimistic`);
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        started,
+        cpu: cpus()[0]?.model,
+        logicalCpus: cpus().length,
+        loadAverageAtStart,
+        loadAverageAtEnd: loadavg()[0],
+        gemmTotals,
+        gemm,
+        train: runs,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  if (loadavg()[0] > cpus().length + 0.5)
+    console.log(
+      `note: load average ${loadavg()[0].toFixed(1)}: other processes shared the CPU; wall-clock figures are pessimistic`,
+    );
   console.log(`\nwrote ${file}`);
 }
 

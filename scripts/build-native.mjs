@@ -5,7 +5,17 @@
 //    incrementally; `--rebuild` (or WAVENET_REBUILD=1) forces a clean build.
 //  - Holds a lock (build/.lock) so that concurrent builds in one checkout take turns.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, readdirSync, openSync, closeSync, unlinkSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  writeFileSync,
+  readdirSync,
+  openSync,
+  closeSync,
+  unlinkSync,
+  statSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
@@ -47,14 +57,27 @@ function lock() {
     try {
       closeSync(openSync(path, 'wx'));
       writeFileSync(path, String(process.pid));
-      return () => { try { unlinkSync(path); } catch { /* gone */ } };
+      return () => {
+        try {
+          unlinkSync(path);
+        } catch {
+          /* gone */
+        }
+      };
     } catch {
       // stale lock: owner gone
       try {
         const pid = Number(readFileSync(path, 'utf8'));
         if (pid) process.kill(pid, 0);
         else if (Date.now() - statSync(path).mtimeMs > 60000) unlinkSync(path);
-      } catch { try { unlinkSync(path); } catch { /* raced */ } continue; }
+      } catch {
+        try {
+          unlinkSync(path);
+        } catch {
+          /* raced */
+        }
+        continue;
+      }
       if (Date.now() > deadline) throw new Error('timed out waiting for build/.lock');
       spawnSync('sleep', ['1']);
     }
@@ -79,7 +102,8 @@ try {
   const fpFile = join(root, 'build', '.sources');
   const fp = sourceFingerprint();
   const force = process.argv.includes('--rebuild') || process.env.WAVENET_REBUILD === '1';
-  const configured = existsSync(join(root, 'build', 'Makefile')) && existsSync(fpFile) && readFileSync(fpFile, 'utf8') === fp;
+  const configured =
+    existsSync(join(root, 'build', 'Makefile')) && existsSync(fpFile) && readFileSync(fpFile, 'utf8') === fp;
   if (force || !configured) {
     status = run(force ? ['clean'] : ['--version']) ?? 1;
     status = status || (run(['configure']) ?? 1);
@@ -90,6 +114,8 @@ try {
   unlock();
 }
 if (status !== 0) {
-  console.error('wavenet: building the native addon failed (see the compiler output above). A C++17 compiler, make and python3 are required.');
+  console.error(
+    'wavenet: building the native addon failed (see the compiler output above). A C++17 compiler, make and python3 are required.',
+  );
   process.exit(status);
 }

@@ -96,7 +96,10 @@ export function scanObjects(objDir) {
       const sections = tool('readelf', ['-SW', o]);
       if (sections === null) throw new Error('readelf not found');
       for (const s of ['.init_array', '.ctors', '.preinit_array'])
-        if (sections.includes(` ${s}`)) problems.push(`${rel}: has a ${s} section: a dynamic initialiser compiled for ${isa} runs at load time, before dispatch`);
+        if (sections.includes(` ${s}`))
+          problems.push(
+            `${rel}: has a ${s} section: a dynamic initialiser compiled for ${isa} runs at load time, before dispatch`,
+          );
       const syms = tool('nm', ['-C', '--defined-only', o]);
       if (syms === null) throw new Error('nm not found');
       for (const line of syms.split('\n')) {
@@ -106,7 +109,9 @@ export function scanObjects(objDir) {
         const global = /[A-Z]/.test(type) || type === 'u' || type === 'v' || type === 'w';
         if (!global || type === 'U') continue;
         if (variantOf(name) !== isa)
-          problems.push(`${rel}: defines the ${/[WVuvw]/.test(type) ? 'weak (COMDAT) ' : ''}global symbol \`${name}\` outside namespace ${isa}:: (the linker may use this ${isa} copy from shared code)`);
+          problems.push(
+            `${rel}: defines the ${/[WVuvw]/.test(type) ? 'weak (COMDAT) ' : ''}global symbol \`${name}\` outside namespace ${isa}:: (the linker may use this ${isa} copy from shared code)`,
+          );
       }
     }
   }
@@ -128,15 +133,20 @@ function main() {
   const { violations, instructions } = scanDisassembly(dis);
   const { problems, objects: nobj } = scanObjects(objDir);
   const lines = violations.map(
-    (v) => `${v.cls === 'avx512' ? 'AVX-512' : 'AVX/AVX2/FMA'} instruction${v.count > 1 ? `s (${v.count})` : ''} in ${v.variant === 'shared' ? 'shared' : v.variant + '-variant'} function \`${v.fn}\`, e.g. ${v.example}`,
+    (v) =>
+      `${v.cls === 'avx512' ? 'AVX-512' : 'AVX/AVX2/FMA'} instruction${v.count > 1 ? `s (${v.count})` : ''} in ${v.variant === 'shared' ? 'shared' : v.variant + '-variant'} function \`${v.fn}\`, e.g. ${v.example}`,
   );
   lines.push(...problems);
   if (lines.length) {
-    console.error(`check-isa: FAIL ${relative(root, addon) || addon}: instruction-set code outside its variant (see native/cpu/dispatch.h)`);
+    console.error(
+      `check-isa: FAIL ${relative(root, addon) || addon}: instruction-set code outside its variant (see native/cpu/dispatch.h)`,
+    );
     for (const l of lines) console.error(`  ${l}`);
     process.exit(1);
   }
-  console.log(`check-isa: ok: ${instructions} instructions in ${relative(root, addon) || addon}: AVX-512 only in avx512::, AVX/AVX2/FMA only in avx2::/avx512::; ${nobj} per-ISA objects without initialisers or shared symbols`);
+  console.log(
+    `check-isa: ok: ${instructions} instructions in ${relative(root, addon) || addon}: AVX-512 only in avx512::, AVX/AVX2/FMA only in avx2::/avx512::; ${nobj} per-ISA objects without initialisers or shared symbols`,
+  );
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main();

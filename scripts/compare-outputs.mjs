@@ -38,16 +38,19 @@ function safetensors(buf) {
 /** Returns a description of the difference, or null when the two files count as identical. */
 export function compareFile(path, a, b) {
   if (path.endsWith('.safetensors')) {
-    const x = safetensors(a), y = safetensors(b);
+    const x = safetensors(a),
+      y = safetensors(b);
     if (x.header !== y.header) return 'headers differ (beyond created/elapsed_seconds)';
     const d = firstDiff(x.data, y.data);
     return d < 0 ? null : `tensor bytes differ from byte ${d} of ${x.data.length}`;
   }
   if (path.endsWith('.jsonl')) {
-    const la = a.toString('utf8').trim().split('\n'), lb = b.toString('utf8').trim().split('\n');
+    const la = a.toString('utf8').trim().split('\n'),
+      lb = b.toString('utf8').trim().split('\n');
     if (la.length !== lb.length) return `${la.length} vs ${lb.length} lines`;
     for (let i = 0; i < la.length; i++) {
-      const p = JSON.parse(la[i]), q = JSON.parse(lb[i]);
+      const p = JSON.parse(la[i]),
+        q = JSON.parse(lb[i]);
       for (const k of ['step', 'loss', 'lr']) if (p[k] !== q[k]) return `line ${i + 1}: ${k} ${p[k]} vs ${q[k]}`;
     }
     return null;
@@ -62,8 +65,13 @@ function main() {
     console.error('usage: node scripts/compare-outputs.mjs DIR_A DIR_B (both must exist)');
     process.exit(2);
   }
-  const compared = (d) => files(d).map((p) => relative(d, p)).filter((p) => /\.(safetensors|wav|jsonl)$/.test(p)).sort();
-  const ra = compared(A), rb = compared(B);
+  const compared = (d) =>
+    files(d)
+      .map((p) => relative(d, p))
+      .filter((p) => /\.(safetensors|wav|jsonl)$/.test(p))
+      .sort();
+  const ra = compared(A),
+    rb = compared(B);
   const problems = [];
   for (const p of new Set([...ra, ...rb])) {
     if (!ra.includes(p) || !rb.includes(p)) {

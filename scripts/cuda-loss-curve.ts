@@ -32,7 +32,10 @@ function lcg(seed: number) {
 
 async function main() {
   const out = arg('out', '');
-  if (!out) throw new Error('usage: cuda-loss-curve.ts --out DIR [--device cuda|cpu] [--steps 200] [--batch 8] [--window 1024]');
+  if (!out)
+    throw new Error(
+      'usage: cuda-loss-curve.ts --out DIR [--device cuda|cpu] [--steps 200] [--batch 8] [--window 1024]',
+    );
   const device = arg('device', 'cuda') as 'cuda' | 'cpu';
   const steps = Number(arg('steps', '200'));
   const batch = Number(arg('batch', '8'));
@@ -107,8 +110,17 @@ async function main() {
   }
   const sorted = [...ms].sort((a, b) => a - b);
   const median = sorted[sorted.length >> 1];
-  writeFileSync(join(out, 'engine.json'), JSON.stringify({ device, losses, stepMs: ms, medianStepMs: median, samplesPerSec: (batch * window) / (median / 1000) }, null, 2));
-  console.log(`engine (${device}): ${steps} steps, loss ${losses[0].toFixed(4)} -> ${losses[steps - 1].toFixed(4)} nats, median step ${median.toFixed(2)} ms`);
+  writeFileSync(
+    join(out, 'engine.json'),
+    JSON.stringify(
+      { device, losses, stepMs: ms, medianStepMs: median, samplesPerSec: (batch * window) / (median / 1000) },
+      null,
+      2,
+    ),
+  );
+  console.log(
+    `engine (${device}): ${steps} steps, loss ${losses[0].toFixed(4)} -> ${losses[steps - 1].toFixed(4)} nats, median step ${median.toFixed(2)} ms`,
+  );
 }
 
 main().catch((e) => {

@@ -23,10 +23,25 @@ async function main() {
   const config = { ...DEFAULT_CONFIG, dilations: [...DEFAULT_CONFIG.dilations] };
   const log = (s: string) => process.stderr.write(s + '\n');
   if (what === 'train') {
-    const r = await benchTrain({ config, device, batch: Number(arg('batch', '8')), window: Number(arg('window', '1024')), steps: Number(arg('steps', '20')), log });
+    const r = await benchTrain({
+      config,
+      device,
+      batch: Number(arg('batch', '8')),
+      window: Number(arg('window', '1024')),
+      steps: Number(arg('steps', '20')),
+      log,
+    });
     console.log(JSON.stringify(r, null, 2));
   } else if (what === 'synth') {
-    const r = await benchSynth({ config, device, batch: Number(arg('batch', '1')), seconds: Number(arg('seconds', '2')), repeats: Number(arg('repeats', '3')), naiveSeconds: 0, log });
+    const r = await benchSynth({
+      config,
+      device,
+      batch: Number(arg('batch', '1')),
+      seconds: Number(arg('seconds', '2')),
+      repeats: Number(arg('repeats', '3')),
+      naiveSeconds: 0,
+      log,
+    });
     console.log(JSON.stringify(r, null, 2));
   } else {
     throw new Error('usage: gpu-bench.ts train|synth [--device cuda] ...');

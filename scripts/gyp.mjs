@@ -38,13 +38,17 @@ function findNvcc() {
   try {
     const p = execFileSync('sh', ['-c', 'command -v nvcc'], { encoding: 'utf8' }).trim();
     if (p) candidates.push(p);
-  } catch { /* not on PATH */ }
+  } catch {
+    /* not on PATH */
+  }
   candidates.push('/usr/local/cuda/bin/nvcc');
   for (const c of candidates) {
     if (!existsSync(c)) continue;
     try {
       execFileSync(c, ['--version'], { stdio: 'ignore' });
-    } catch { continue; }
+    } catch {
+      continue;
+    }
     const home = dirname(dirname(c));
     // The static runtime must be there too; otherwise we cannot link (binding.gyp links <home>/lib64).
     const target = cudaTarget();
@@ -60,7 +64,11 @@ const [cmd, ...args] = process.argv.slice(2);
 if (cmd === 'list') {
   const [dir, ext] = args;
   const abs = join(root, dir);
-  const files = existsSync(abs) ? readdirSync(abs).filter((f) => f.endsWith(ext)).sort() : [];
+  const files = existsSync(abs)
+    ? readdirSync(abs)
+        .filter((f) => f.endsWith(ext))
+        .sort()
+    : [];
   process.stdout.write(files.map((f) => `${dir}/${f}`).join(' '));
 } else if (cmd === 'with-cuda') {
   process.stdout.write(findNvcc() ? 'true' : 'false');

@@ -19,7 +19,10 @@ export interface ResolvedDevice {
   note?: string;
 }
 
-export function resolveDevice(choice: DeviceChoice, query: () => CudaQuery = () => native().cudaQuery()): ResolvedDevice {
+export function resolveDevice(
+  choice: DeviceChoice,
+  query: () => CudaQuery = () => native().cudaQuery(),
+): ResolvedDevice {
   if (!DEVICE_CHOICES.includes(choice)) {
     throw new UserError(`--device: expected one of ${DEVICE_CHOICES.join(', ')}, got '${String(choice)}'`);
   }

@@ -114,7 +114,12 @@ export interface NativeSynth {
   /** classes: batch x n (stream-major). Feeds all but the last; the last becomes the pending class. */
   prime(classes: Uint8Array, n: number): Promise<void>;
   /** n steps per stream; samples: batch x n; logits (batch x n x Q) when wantLogits. */
-  generate(n: number, temperature: Float32Array, seeds: BigUint64Array, wantLogits?: boolean): Promise<{
+  generate(
+    n: number,
+    temperature: Float32Array,
+    seeds: BigUint64Array,
+    wantLogits?: boolean,
+  ): Promise<{
     samples: Uint8Array;
     logits?: Float32Array;
   }>;
@@ -131,7 +136,13 @@ export interface NativeSections {
   trainerMemoryBytes(config: NativeConfig, batch: number, window: number, device?: 'cpu' | 'cuda'): number;
   /** Plain reference forward: logits (T x Q) at every position of one sequence. */
   referenceLogits(config: NativeConfig, params: Float32Array, classes: Uint8Array): Float32Array;
-  Synth: new (config: NativeConfig, params: Float32Array, batch: number, device: 'cpu' | 'cuda', options?: NativeSynthOptions) => NativeSynth;
+  Synth: new (
+    config: NativeConfig,
+    params: Float32Array,
+    batch: number,
+    device: 'cpu' | 'cuda',
+    options?: NativeSynthOptions,
+  ) => NativeSynth;
 }
 
 export type NativeAddon = NativeCore & NativeSections;

@@ -11,7 +11,13 @@ import { inflateSync } from 'node:zlib';
 import wavefile from 'wavefile';
 import { DcBlocker, blockDc, DC_BLOCK_HZ } from '../src/render/dsp.js';
 import { LevelMeter, integratedLoudness, levelReport } from '../src/render/loudness.js';
-import { clicksPerSecond, noiseOpening, settling, spectralFlatness, NOISE_FLATNESS } from '../src/synth/audio-metrics.js';
+import {
+  clicksPerSecond,
+  noiseOpening,
+  settling,
+  spectralFlatness,
+  NOISE_FLATNESS,
+} from '../src/synth/audio-metrics.js';
 import { classCounts, entropyBits, recordValEntropy } from '../src/dataset/entropy.js';
 import { ingest } from '../src/dataset/ingest.js';
 import { readManifest } from '../src/dataset/manifest.js';
@@ -29,14 +35,19 @@ const RATE = 16000;
 
 function rng(seed: number) {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 test('DC blocker: a signal with a large offset comes out with |DC| < 0.001 overall and < 0.005 in every 1 s block', () => {
   const r = rng(1);
   const x = new Float32Array(30 * RATE);
   // DC 0.3 plus a slow wander (0.1 at 0.3 Hz) plus a 220 Hz tone and noise: what a biased model does
-  for (let i = 0; i < x.length; i++) x[i] = 0.3 + 0.1 * Math.sin((2 * Math.PI * 0.3 * i) / RATE) + 0.2 * Math.sin((2 * Math.PI * 220 * i) / RATE) + 0.05 * (r() - 0.5);
+  for (let i = 0; i < x.length; i++)
+    x[i] =
+      0.3 +
+      0.1 * Math.sin((2 * Math.PI * 0.3 * i) / RATE) +
+      0.2 * Math.sin((2 * Math.PI * 220 * i) / RATE) +
+      0.05 * (r() - 0.5);
   const before = levelReport(x, RATE);
   assert.ok(before.dc > 0.29, `input DC ${before.dc}`);
   const y = blockDc(x, RATE);
@@ -58,7 +69,7 @@ test('DC blocker: processing in blocks of any size gives exactly the samples of 
   const whole = blockDc(x, RATE);
   const dc = new DcBlocker(RATE);
   const parts: number[] = [];
-  for (let a = 0, k = 1; a < x.length; k = (k * 7) % 4099 + 1) {
+  for (let a = 0, k = 1; a < x.length; k = ((k * 7) % 4099) + 1) {
     const e = Math.min(x.length, a + k);
     parts.push(...dc.process(x.slice(a, e)));
     a = e;
@@ -68,11 +79,17 @@ test('DC blocker: processing in blocks of any size gives exactly the samples of 
 
 test('level meter: streamed in blocks it gives the loudness of integratedLoudness, the DC, RMS and peak', () => {
   const r = rng(3);
-  const x = Float32Array.from({ length: 5 * RATE + 123 }, (_, i) => 0.5 * Math.sin((2 * Math.PI * 997 * i) / RATE) + 0.01 * (r() - 0.5) + 0.02);
+  const x = Float32Array.from(
+    { length: 5 * RATE + 123 },
+    (_, i) => 0.5 * Math.sin((2 * Math.PI * 997 * i) / RATE) + 0.01 * (r() - 0.5) + 0.02,
+  );
   const m = new LevelMeter(RATE);
   for (let a = 0; a < x.length; a += 1000) m.push(x.subarray(a, Math.min(x.length, a + 1000)));
   const rep = m.report();
-  assert.ok(Math.abs(rep.loudnessLufs! - integratedLoudness(x, RATE)) < 0.01, `${rep.loudnessLufs} vs ${integratedLoudness(x, RATE)}`);
+  assert.ok(
+    Math.abs(rep.loudnessLufs! - integratedLoudness(x, RATE)) < 0.01,
+    `${rep.loudnessLufs} vs ${integratedLoudness(x, RATE)}`,
+  );
   assert.ok(Math.abs(rep.dc - 0.02) < 0.001);
   assert.ok(Math.abs(rep.peakDbfs! - 20 * Math.log10(0.52)) < 0.1);
   assert.ok(Math.abs(rep.rmsDbfs! - 10 * Math.log10(0.125 + 0.0004)) < 0.05, `rms ${rep.rmsDbfs}`);
@@ -85,7 +102,11 @@ test('listener metrics: clicks per second, flatness of noise vs a drone, the noi
   assert.equal(clicksPerSecond(x, RATE), 20);
   const r = rng(4);
   const noise = Float32Array.from({ length: RATE }, () => r() - 0.5);
-  const drone = Float32Array.from({ length: RATE }, (_, i) => [110, 220, 330, 440].reduce((s, f) => s + 0.1 * Math.sin((2 * Math.PI * f * i) / RATE), 0) + 0.001 * (r() - 0.5));
+  const drone = Float32Array.from(
+    { length: RATE },
+    (_, i) =>
+      [110, 220, 330, 440].reduce((s, f) => s + 0.1 * Math.sin((2 * Math.PI * f * i) / RATE), 0) + 0.001 * (r() - 0.5),
+  );
   assert.ok(spectralFlatness(noise) > 0.9, `noise ${spectralFlatness(noise)}`);
   assert.ok(spectralFlatness(drone) < NOISE_FLATNESS - 0.1, `drone ${spectralFlatness(drone)}`);
   // red (integrated) noise is broadband too: the flatness is of the whitened spectrum
@@ -103,7 +124,10 @@ test('listener metrics: clicks per second, flatness of noise vs a drone, the noi
   // noise throughout: that is the texture, not an opening
   const allNoise = new Float32Array(3 * RATE);
   for (let k = 0; k < 3; k++) allNoise.set(noise, k * RATE);
-  assert.deepEqual([settling(allNoise, RATE).settle, settling(allNoise, RATE).noiseOpening, settling(allNoise, RATE).noiseTexture], [0, 0, true]);
+  assert.deepEqual(
+    [settling(allNoise, RATE).settle, settling(allNoise, RATE).noiseOpening, settling(allNoise, RATE).noiseTexture],
+    [0, 0, true],
+  );
   // a tonal half second, then noise for good: settles at 0.5 s, but that is no noise opening
   const toNoise = Float32Array.from(allNoise);
   toNoise.set(drone.subarray(0, RATE / 2));
@@ -175,7 +199,11 @@ test('WAV: f32 and s16 encodings round-trip; a loop carries a smpl chunk that wa
       writeFileSync(path, bytes);
       const w = new WaveFile(readFileSync(path));
       assert.equal((w.fmt as { audioFormat: number }).audioFormat, format === 'f32' ? 3 : 1);
-      const smpl = w.smpl as { chunkId: string; dwNumSampleLoops: number; loops: { dwStart: number; dwEnd: number; dwType: number }[] };
+      const smpl = w.smpl as {
+        chunkId: string;
+        dwNumSampleLoops: number;
+        loops: { dwStart: number; dwEnd: number; dwType: number }[];
+      };
       assert.equal(smpl.chunkId, 'smpl');
       assert.equal(smpl.dwNumSampleLoops, 1);
       assert.equal(smpl.loops[0].dwStart, 0);
@@ -199,13 +227,19 @@ test('WAV: f32 and s16 encodings round-trip; a loop carries a smpl chunk that wa
 
 test('output formats: .wav/.flac/.ogg/.mp3 accepted, anything else refused; encoded formats need ffmpeg', () => {
   assert.deepEqual(outputFormatOf('a.WAV'), { ext: '.wav', encoded: false });
-  assert.throws(() => outputFormatOf('take.aiff'), /--out take\.aiff: unknown audio format '\.aiff'; use \.wav, \.flac, \.ogg or \.mp3/);
+  assert.throws(
+    () => outputFormatOf('take.aiff'),
+    /--out take\.aiff: unknown audio format '\.aiff'; use \.wav, \.flac, \.ogg or \.mp3/,
+  );
   assert.throws(() => outputFormatOf('take'), /unknown audio format '\(no extension\)'/);
   const before = process.env.WAVENET_FFMPEG;
   process.env.WAVENET_FFMPEG = 'none';
   resetFfmpegCache();
   try {
-    assert.throws(() => outputFormatOf('take.mp3'), /--out take\.mp3: writing mp3 needs ffmpeg \(disabled by WAVENET_FFMPEG=none\)/);
+    assert.throws(
+      () => outputFormatOf('take.mp3'),
+      /--out take\.mp3: writing mp3 needs ffmpeg \(disabled by WAVENET_FFMPEG=none\)/,
+    );
     assert.deepEqual(outputFormatOf('take.wav'), { ext: '.wav', encoded: false });
   } finally {
     if (before === undefined) delete process.env.WAVENET_FFMPEG;
@@ -241,13 +275,20 @@ function decodePlot(png: Buffer): { w: number; h: number; px: Buffer } {
 }
 
 test('loss plot: the "knows nothing" level is a dashed grey line across the plot, with a label', () => {
-  const rows = Array.from({ length: 50 }, (_, i) => ({ step: i + 1, loss: 8 - i * 0.1, lr: 1e-3, samplesPerSec: 1, elapsedSeconds: i }));
+  const rows = Array.from({ length: 50 }, (_, i) => ({
+    step: i + 1,
+    loss: 8 - i * 0.1,
+    lr: 1e-3,
+    samplesPerSec: 1,
+    elapsedSeconds: i,
+  }));
   const greyRows = (png: Buffer) => {
     const { w, h, px } = decodePlot(png);
     const out: number[] = [];
     for (let y = 0; y < h; y++) {
       let n = 0;
-      for (let x = 0; x < w; x++) if (px[(y * w + x) * 3] === 120 && px[(y * w + x) * 3 + 1] === 120 && px[(y * w + x) * 3 + 2] === 120) n++;
+      for (let x = 0; x < w; x++)
+        if (px[(y * w + x) * 3] === 120 && px[(y * w + x) * 3 + 1] === 120 && px[(y * w + x) * 3 + 2] === 120) n++;
       if (n > w / 3) out.push(y);
     }
     return out;
@@ -268,12 +309,25 @@ test('readiness: a line for a checkpoint with no validation loss or one near the
     const ck = join(dir, 'runs', 'x', 'checkpoints', 'step-00000023.safetensors');
     const none = readinessNote(ck, 23, { data_entropy_bits: '7.5' });
     assert.match(none!, /step 23\) has no validation loss yet.*7\.50 bits\/sample.*expect noise/);
-    const near = readinessNote(ck, 500, { val_loss_bits: String(7.5 * (1 - READY_MARGIN / 2)), val_loss_step: '500', data_entropy_bits: '7.5' });
-    assert.match(near!, /validation loss at step 500 is 7\.13 bits\/sample, only 5\.0 % below the 7\.50 bits\/sample of a model that knows nothing/);
-    assert.equal(readinessNote(ck, 500, { val_loss_bits: '3.0', val_loss_step: '500', data_entropy_bits: '7.5' }), null);
+    const near = readinessNote(ck, 500, {
+      val_loss_bits: String(7.5 * (1 - READY_MARGIN / 2)),
+      val_loss_step: '500',
+      data_entropy_bits: '7.5',
+    });
+    assert.match(
+      near!,
+      /validation loss at step 500 is 7\.13 bits\/sample, only 5\.0 % below the 7\.50 bits\/sample of a model that knows nothing/,
+    );
+    assert.equal(
+      readinessNote(ck, 500, { val_loss_bits: '3.0', val_loss_step: '500', data_entropy_bits: '7.5' }),
+      null,
+    );
     // an older checkpoint without the fields: the loss from the run's log
     mkdirSync(join(dir, 'runs', 'x', 'checkpoints'), { recursive: true });
-    writeFileSync(join(dir, 'runs', 'x', 'log.jsonl'), ['{"step":250,"loss":7,"valLoss":7.4}', '{"step":500,"loss":7,"valLoss":3.1}', ''].join('\n'));
+    writeFileSync(
+      join(dir, 'runs', 'x', 'log.jsonl'),
+      ['{"step":250,"loss":7,"valLoss":7.4}', '{"step":500,"loss":7,"valLoss":3.1}', ''].join('\n'),
+    );
     assert.equal(readinessNote(ck, 500, { data_entropy_bits: '7.5' }), null);
     assert.match(readinessNote(ck, 300, { data_entropy_bits: '7.5' })!, /at step 250 is 7\.40/);
     // the bundled model: never (its numbers: val 3.05 bits/sample at step 6000 against 7.55 for its data)
@@ -284,7 +338,20 @@ test('readiness: a line for a checkpoint with no validation loss or one near the
 });
 
 test('render index: records from before the new settings compare as no cut, no DC blocker, s16', () => {
-  const base = { seconds: 1, seed: 1, temperature: 1, prime: null, primeSha256: null, loop: false, crossfade: 0, fadeIn: 0, fadeOut: 0, normalize: null, sampleRate: 16000, modelSha256: 'x' } as TextureSettings;
+  const base = {
+    seconds: 1,
+    seed: 1,
+    temperature: 1,
+    prime: null,
+    primeSha256: null,
+    loop: false,
+    crossfade: 0,
+    fadeIn: 0,
+    fadeOut: 0,
+    normalize: null,
+    sampleRate: 16000,
+    modelSha256: 'x',
+  } as TextureSettings;
   assert.ok(sameSettings(base, { ...base, topP: 1, topK: 0, dcBlock: false, format: 's16' }));
   assert.ok(!sameSettings(base, { ...base, topP: 0.95, topK: 0, dcBlock: true, format: 's16' }));
 });

@@ -16,7 +16,8 @@ function noise(seconds: number, seed: number, gain = 0.3): Float32Array {
 
 function tone(seconds: number, hz: number, seed: number, gain = 1): Float32Array {
   const x = noise(seconds, seed, 0.002 * gain); // a tone in a faint noise floor, as a drone is
-  for (let i = 0; i < x.length; i++) x[i] += gain * (0.3 * Math.sin((2 * Math.PI * hz * i) / RATE) + 0.1 * Math.sin((2 * Math.PI * 3 * hz * i) / RATE));
+  for (let i = 0; i < x.length; i++)
+    x[i] += gain * (0.3 * Math.sin((2 * Math.PI * hz * i) / RATE) + 0.1 * Math.sin((2 * Math.PI * 3 * hz * i) / RATE));
   return x;
 }
 
@@ -55,7 +56,10 @@ test('judgeOpening: broadband noise is noisy in every block, a tone in none', ()
   assert.ok(!t.noisy && t.meanFlatness < 0.5, `tone flatness ${t.meanFlatness}`);
   // one noisy block is enough to refuse an opening
   const m = judgeOpening(noiseThenTone(2, 0.5, 3));
-  assert.deepEqual(m.blocks.map((v) => v >= 0.85), [true, false, false, false]);
+  assert.deepEqual(
+    m.blocks.map((v) => v >= 0.85),
+    [true, false, false, false],
+  );
   assert.ok(m.noisy);
   // too short for a whole block: nothing to judge, not noisy
   assert.equal(judgeOpening(noise(0.3, 4)).refused, false);
@@ -77,7 +81,10 @@ test('audition keeps the first opening that is not noise, drops the ones before,
   assert.equal(r.allNoisy, false);
   assert.deepEqual(r.opened, [0, 1, 2], 'stops at the first clean opening');
   assert.deepEqual(r.dropped.sort(), [0, 1], 'every candidate not kept is dropped');
-  assert.deepEqual(r.verdicts.map((v) => v.noisy), [true, true, false]);
+  assert.deepEqual(
+    r.verdicts.map((v) => v.noisy),
+    [true, true, false],
+  );
   // a clean first opening is kept as it is
   const first = await run([tone(2, 220, 14), noise(2, 15)], 8);
   assert.equal(first.index, 0);
@@ -86,7 +93,14 @@ test('audition keeps the first opening that is not noise, drops the ones before,
   // near silence is refused too, and a loud tone after it kept
   const quiet = await run([tone(2, 220, 16, 0.001), noise(2, 17), tone(2, 220, 18)], 8);
   assert.equal(quiet.index, 2);
-  assert.deepEqual(quiet.verdicts.map((v) => [v.noisy, v.quiet]), [[false, true], [true, false], [false, false]]);
+  assert.deepEqual(
+    quiet.verdicts.map((v) => [v.noisy, v.quiet]),
+    [
+      [false, true],
+      [true, false],
+      [false, false],
+    ],
+  );
 });
 
 test('when every opening is noise, the least noisy is kept and allNoisy says so', async () => {
@@ -98,7 +112,10 @@ test('when every opening is noise, the least noisy is kept and allNoisy says so'
   assert.equal(r.kept?.i, 1);
   assert.deepEqual(r.opened, [0, 1, 2, 3], 'bounded: exactly `count` candidates');
   assert.deepEqual(r.dropped.sort(), [0, 2, 3]);
-  assert.deepEqual(r.verdicts.map((v) => v.noiseBlocks), [4, 2, 4, 4]);
+  assert.deepEqual(
+    r.verdicts.map((v) => v.noiseBlocks),
+    [4, 2, 4, 4],
+  );
   // noise and near silence only: the quiet tone (no noise block) is the least noisy; not all noise
   const m = await run([noise(2, 24), tone(2, 220, 25, 0.001), noise(2, 26)], 3);
   assert.deepEqual([m.index, m.allRefused, m.allNoisy], [1, true, false]);
@@ -122,7 +139,7 @@ test('count 0 or 1 opens only the take itself; a stop keeps the best so far', as
   assert.equal(none.allRefused, false);
 });
 
-test('candidate seeds: 0 is the take\'s seed, the others are fixed, distinct, below 2^53 and not the neighbours\' seeds', () => {
+test("candidate seeds: 0 is the take's seed, the others are fixed, distinct, below 2^53 and not the neighbours' seeds", () => {
   assert.equal(candidateSeed(7n, 0), 7n);
   assert.equal(candidateSeed(7n, 1), candidateSeed(7n, 1));
   const all = new Set<bigint>();

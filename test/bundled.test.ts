@@ -39,7 +39,10 @@ test('without --model and without runs, the bundled model is chosen with a note;
 test('`wavenet synth` in a folder with no runs uses the bundled model and says so in one line', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wn-bundled-cli-'));
   try {
-    const r = spawnSync(process.execPath, [cli, 'synth', '--seconds', '0.5', '--out', 'a.wav', '--seed', '5'], { cwd: dir, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [cli, 'synth', '--seconds', '0.5', '--out', 'a.wav', '--seed', '5'], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
     const notes = r.stderr.split('\n').filter((l) => l.includes('bundled demo model'));
     assert.equal(notes.length, 1, r.stderr);

@@ -23,7 +23,12 @@ test('header channel count for wav, flac, mp3 and ogg with 1, 2 and 3 channels',
     for (const n of [1, 2, 3]) {
       if (c === 'mp3' && n > 2) continue; // MPEG audio holds at most two channels
       const p = join(work, `t${n}.${c}`);
-      genAudio(p, { channels: Array.from({ length: n }, (_, i) => `0.3*sin(2*PI*${500 * (i + 1)}*t)`), rate: 44100, seconds: 0.5, container: c });
+      genAudio(p, {
+        channels: Array.from({ length: n }, (_, i) => `0.3*sin(2*PI*${500 * (i + 1)}*t)`),
+        rate: 44100,
+        seconds: 0.5,
+        container: c,
+      });
       assert.equal(await probeChannels(p), n, `${c} with ${n} channels`);
     }
 });
@@ -43,9 +48,16 @@ test('unknown or garbled headers give null (the caller then decodes every channe
   assert.match(panFilter(3)!, /^pan=mono\|c0=0\.333333333\*c0\+0\.333333333\*c1\+0\.333333333\*c2$/);
 });
 
-test('three channels with different tones mix with weight 1/3 each (pan before the resampler)', { skip: noFfmpeg }, async () => {
+test('three channels with different tones mix with weight 1/3 each (pan before the resampler)', {
+  skip: noFfmpeg,
+}, async () => {
   const p = join(work, 'three.flac');
-  genAudio(p, { channels: ['0.6*sin(2*PI*500*t)', '0.6*sin(2*PI*1500*t)', '0.6*sin(2*PI*2500*t)'], rate: 48000, seconds: 1, container: 'flac' });
+  genAudio(p, {
+    channels: ['0.6*sin(2*PI*500*t)', '0.6*sin(2*PI*1500*t)', '0.6*sin(2*PI*2500*t)'],
+    rate: 48000,
+    seconds: 1,
+    container: 'flac',
+  });
   const blocks: Float32Array[] = [];
   const d = new AudioDecoder(p, { rate: 16000 });
   for await (const b of d) blocks.push(b);

@@ -5,7 +5,13 @@ import { existsSync, readFileSync, writeFileSync, readdirSync, mkdirSync, utimes
 import { spawnSync } from 'node:child_process';
 import { encodeSafetensors, readSafetensors, parseHeader } from '../src/train/safetensors.ts';
 import {
-  saveCheckpoint, loadCheckpoint, loadOptimizer, listCheckpoints, pruneCheckpoints, resolveModel, checkpointFileName,
+  saveCheckpoint,
+  loadCheckpoint,
+  loadOptimizer,
+  listCheckpoints,
+  pruneCheckpoints,
+  resolveModel,
+  checkpointFileName,
   type SaveCheckpointInput,
 } from '../src/train/checkpoint.ts';
 import { paramCount, paramLayout, parseDilations, type ModelConfig } from '../src/model/config.ts';
@@ -13,7 +19,14 @@ import { initParams } from '../src/train/init.ts';
 import { writeFileAtomic, isAtomicTemp } from '../src/util/atomic.ts';
 import { tempDir, ROOT } from './train-cli-helpers.ts';
 
-const CFG: ModelConfig = { dilations: parseDilations('1,2,4'), residual: 4, dilation: 3, skip: 5, head: 6, classes: 256 };
+const CFG: ModelConfig = {
+  dilations: parseDilations('1,2,4'),
+  residual: 4,
+  dilation: 3,
+  skip: 5,
+  head: 6,
+  classes: 256,
+};
 
 function input(runDir: string, step: number, seed = 1): SaveCheckpointInput {
   const n = paramCount(CFG);
@@ -21,11 +34,17 @@ function input(runDir: string, step: number, seed = 1): SaveCheckpointInput {
   const m = Float32Array.from({ length: n }, (_, i) => Math.sin(i + step));
   const v = Float32Array.from({ length: n }, (_, i) => (i % 7) * 1e-3);
   return {
-    runDir, config: CFG, step, params, adam: { m, v, step },
+    runDir,
+    config: CFG,
+    step,
+    params,
+    adam: { m, v, step },
     adamParams: { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
     sampler: { rng: '0123456789abcdef0123456789abcdef', drawn: step * 2 },
     training: { window: 32, batch: 2, lr: 1e-3, seed },
-    elapsedSeconds: 1.5, dataset: '/data/x', manifestHash: 'ab'.repeat(32),
+    elapsedSeconds: 1.5,
+    dataset: '/data/x',
+    manifestHash: 'ab'.repeat(32),
   };
 }
 
@@ -34,7 +53,13 @@ test('safetensors: round trip, 8-byte aligned header, contiguous offsets, string
   t.after(cleanup);
   const a = Float32Array.from([1, 2, 3, 4, 5, 6]);
   const b = Float32Array.from([-0.5, Infinity, 1e-30]);
-  const bufs = encodeSafetensors([{ name: 'a', shape: [2, 3], data: a }, { name: 'b.c', shape: [3], data: b }], { k: 'v', n: '1' });
+  const bufs = encodeSafetensors(
+    [
+      { name: 'a', shape: [2, 3], data: a },
+      { name: 'b.c', shape: [3], data: b },
+    ],
+    { k: 'v', n: '1' },
+  );
   const file = Buffer.concat(bufs);
   const n = Number(file.readBigUInt64LE(0));
   assert.equal((8 + n) % 8, 0, 'data starts 8-byte aligned');
@@ -93,7 +118,9 @@ print(json.dumps({'metadata': meta, 'tensors': out}))
 
 const hasPython = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
 
-test('checkpoint files pass the checks of the reference safetensors reader (python3 + numpy)', { skip: hasPython ? false : 'python3 with numpy is not installed' }, async (t) => {
+test('checkpoint files pass the checks of the reference safetensors reader (python3 + numpy)', {
+  skip: hasPython ? false : 'python3 with numpy is not installed',
+}, async (t) => {
   const { dir, cleanup } = tempDir('wn-ck-');
   t.after(cleanup);
   const s = input(dir, 7);
@@ -101,7 +128,10 @@ test('checkpoint files pass the checks of the reference safetensors reader (pyth
   for (const f of [path, path.replace('.safetensors', '.optim.safetensors')]) {
     const r = spawnSync('python3', ['-c', PY_CHECK, f], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    const got = JSON.parse(r.stdout) as { metadata: Record<string, string>; tensors: Record<string, { shape: number[]; sum: number; first: number }> };
+    const got = JSON.parse(r.stdout) as {
+      metadata: Record<string, string>;
+      tensors: Record<string, { shape: number[]; sum: number; first: number }>;
+    };
     if (f === path) {
       assert.equal(got.metadata.format, 'wavenet-checkpoint');
       assert.equal(got.metadata.step, '7');
@@ -112,7 +142,10 @@ test('checkpoint files pass the checks of the reference safetensors reader (pyth
         assert.deepEqual(e.shape, spec.shape);
         let sum = 0;
         for (let i = 0; i < spec.size; i++) sum += s.params[spec.offset + i];
-        assert.ok(Math.abs(e.sum - sum) <= 1e-9 * Math.max(1, Math.abs(sum)) + 1e-9, `${spec.name} sum ${e.sum} vs ${sum}`);
+        assert.ok(
+          Math.abs(e.sum - sum) <= 1e-9 * Math.max(1, Math.abs(sum)) + 1e-9,
+          `${spec.name} sum ${e.sum} vs ${sum}`,
+        );
       }
     } else {
       assert.equal(got.metadata.format, 'wavenet-optimizer');
@@ -142,7 +175,10 @@ test('checkpoint: save/load round trip is bitwise; optimizer state restored; pai
   assert.equal(o.elapsedSeconds, 1.5);
   // An optimizer file from another checkpoint is refused.
   const other = await saveCheckpoint(input(dir, 13, 2));
-  writeFileSync(path.replace('.safetensors', '.optim.safetensors'), readFileSync(other.replace('.safetensors', '.optim.safetensors')));
+  writeFileSync(
+    path.replace('.safetensors', '.optim.safetensors'),
+    readFileSync(other.replace('.safetensors', '.optim.safetensors')),
+  );
   await assert.rejects(loadOptimizer(path, ck), /does not belong to step-00000012/);
 });
 
@@ -163,17 +199,39 @@ test('checkpoint: clear errors for missing, truncated, corrupt, foreign and opti
   writeFileSync(corrupt, c);
   await assert.rejects(loadCheckpoint(corrupt), /corrupt \(the weights do not match the checksum/);
   const foreign = join(dir, 'foreign.safetensors');
-  writeFileSync(foreign, Buffer.concat(encodeSafetensors([{ name: 'w', shape: [2], data: new Float32Array(2) }], { format: 'pt' })));
+  writeFileSync(
+    foreign,
+    Buffer.concat(encodeSafetensors([{ name: 'w', shape: [2], data: new Float32Array(2) }], { format: 'pt' })),
+  );
   await assert.rejects(loadCheckpoint(foreign), /not a wavenet checkpoint/);
-  await assert.rejects(loadCheckpoint(path.replace('.safetensors', '.optim.safetensors')), /is the optimizer state of a checkpoint; pass the weights file step-00000003\.safetensors/);
+  await assert.rejects(
+    loadCheckpoint(path.replace('.safetensors', '.optim.safetensors')),
+    /is the optimizer state of a checkpoint; pass the weights file step-00000003\.safetensors/,
+  );
   const text = join(dir, 'text.safetensors');
   writeFileSync(text, 'this is not a checkpoint at all');
   await assert.rejects(loadCheckpoint(text), /not a valid safetensors file/);
   // Weights whose shapes do not match their own config.
   const wrong = join(dir, 'wrong.safetensors');
-  const meta = { format: 'wavenet-checkpoint', format_version: '1', step: '1', config: JSON.stringify({ ...CFG, residual: 5 }) };
-  writeFileSync(wrong, Buffer.concat(encodeSafetensors(paramLayout(CFG).map((s) => ({ name: s.name, shape: s.shape, data: new Float32Array(s.size) })), meta)));
-  await assert.rejects(loadCheckpoint(wrong), /wrong\.safetensors: tensor input\.embed has shape \[2,256,4\], its config needs \[2,256,5\]/);
+  const meta = {
+    format: 'wavenet-checkpoint',
+    format_version: '1',
+    step: '1',
+    config: JSON.stringify({ ...CFG, residual: 5 }),
+  };
+  writeFileSync(
+    wrong,
+    Buffer.concat(
+      encodeSafetensors(
+        paramLayout(CFG).map((s) => ({ name: s.name, shape: s.shape, data: new Float32Array(s.size) })),
+        meta,
+      ),
+    ),
+  );
+  await assert.rejects(
+    loadCheckpoint(wrong),
+    /wrong\.safetensors: tensor input\.embed has shape \[2,256,4\], its config needs \[2,256,5\]/,
+  );
 });
 
 test('checkpoints: keep-last-K pruning, orphan optimizer files and temporaries; newest complete one is found', async (t) => {
@@ -185,14 +243,23 @@ test('checkpoints: keep-last-K pruning, orphan optimizer files and temporaries; 
   writeFileSync(join(cdir, 'step-00000025.optim.safetensors'), 'x');
   writeFileSync(join(cdir, '.step-00000025.safetensors.tmp-123-deadbeef'), 'x');
   assert.ok(isAtomicTemp('.step-00000025.safetensors.tmp-123-deadbeef'));
-  assert.deepEqual(listCheckpoints(dir).map((c) => c.step), [5, 10, 15, 20], 'only committed (weights present) checkpoints count');
+  assert.deepEqual(
+    listCheckpoints(dir).map((c) => c.step),
+    [5, 10, 15, 20],
+    'only committed (weights present) checkpoints count',
+  );
   pruneCheckpoints(dir, 2);
   const left = readdirSync(cdir).sort();
-  assert.deepEqual(left.filter((n) => !n.startsWith('.')), [
-    'step-00000015.optim.safetensors', 'step-00000015.safetensors',
-    'step-00000020.optim.safetensors', 'step-00000020.safetensors',
-    'step-00000025.optim.safetensors', // newer than the newest checkpoint: may still be being written
-  ]);
+  assert.deepEqual(
+    left.filter((n) => !n.startsWith('.')),
+    [
+      'step-00000015.optim.safetensors',
+      'step-00000015.safetensors',
+      'step-00000020.optim.safetensors',
+      'step-00000020.safetensors',
+      'step-00000025.optim.safetensors', // newer than the newest checkpoint: may still be being written
+    ],
+  );
   assert.equal(resolveModel(dir), join(dir, 'checkpoints', checkpointFileName(20)));
 });
 
@@ -215,7 +282,10 @@ test('resolveModel: newest run under ./runs by checkpoint time; folders, files a
   assert.equal(resolveModel(a), a);
   assert.throws(() => resolveModel(join(runs, 'empty')), /no checkpoints in this folder yet/);
   assert.throws(() => resolveModel(join(runs, 'zzz')), /--model .*zzz: no such file or folder/);
-  assert.throws(() => resolveModel(a.replace('.safetensors', '.optim.safetensors')), /is the optimizer state; pass .*step-00000100\.safetensors/);
+  assert.throws(
+    () => resolveModel(a.replace('.safetensors', '.optim.safetensors')),
+    /is the optimizer state; pass .*step-00000100\.safetensors/,
+  );
   writeFileSync(join(dir, 'x.wav'), 'x');
   assert.throws(() => resolveModel(join(dir, 'x.wav')), /expected a run folder or a \.safetensors checkpoint/);
 });
@@ -231,7 +301,10 @@ test('writeFileAtomic: a process killed mid-write leaves the old file intact and
     await writeFileAtomic(${JSON.stringify(target)}, [Buffer.alloc(1 << 20, 1), Buffer.alloc(1 << 20, 2)], {
       onPartial: () => process.kill(process.pid, 'SIGKILL'),
     });`;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: ROOT });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    cwd: ROOT,
+  });
   assert.equal(r.signal, 'SIGKILL', r.stderr);
   assert.equal(readFileSync(target, 'utf8'), 'old contents');
   const temps = readdirSync(dir).filter(isAtomicTemp);
@@ -244,7 +317,9 @@ test('writeFileAtomic: a process killed mid-write leaves the old file intact and
   truncateSync(join(dir, temps[0]));
 });
 
-test('the numpy forward pass in docs/checkpoints.md, reading a checkpoint file, gives the native reference logits', { skip: hasPython ? false : 'python3 with numpy is not installed' }, async (t) => {
+test('the numpy forward pass in docs/checkpoints.md, reading a checkpoint file, gives the native reference logits', {
+  skip: hasPython ? false : 'python3 with numpy is not installed',
+}, async (t) => {
   const { dir, cleanup } = tempDir('wn-ck-');
   t.after(cleanup);
   const { native } = await import('../src/native.ts');
@@ -254,7 +329,9 @@ test('the numpy forward pass in docs/checkpoints.md, reading a checkpoint file, 
   s.config = cfg;
   s.params = initParams(cfg, 11);
   // Non-zero biases so that every term is exercised.
-  for (const spec of paramLayout(cfg)) if (spec.name.endsWith('.bias')) for (let i = 0; i < spec.size; i++) s.params[spec.offset + i] = 0.05 * Math.sin(i + spec.offset);
+  for (const spec of paramLayout(cfg))
+    if (spec.name.endsWith('.bias'))
+      for (let i = 0; i < spec.size; i++) s.params[spec.offset + i] = 0.05 * Math.sin(i + spec.offset);
   const n = paramCount(cfg);
   s.adam = { m: new Float32Array(n), v: new Float32Array(n), step: 1 };
   const path = await saveCheckpoint(s);
@@ -276,7 +353,10 @@ ${code![1]}
 c = np.array(json.loads(sys.argv[2]), dtype=np.int64)
 print(json.dumps(logits(w, config, c).reshape(-1).tolist()))
 `;
-  const r = spawnSync('python3', ['-c', script, path, JSON.stringify([...classes])], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = spawnSync('python3', ['-c', script, path, JSON.stringify([...classes])], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
   assert.equal(r.status, 0, r.stderr);
   const got = JSON.parse(r.stdout) as number[];
   assert.equal(got.length, ref.length);

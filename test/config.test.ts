@@ -1,7 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { native } from '../src/native.js';
-import { CONFIG_LIMITS, DEFAULT_CONFIG, checkConfig, parseDilations, formatDilations, paramLayout, paramCount, receptiveField, toNative } from '../src/model/config.js';
+import {
+  CONFIG_LIMITS,
+  DEFAULT_CONFIG,
+  checkConfig,
+  parseDilations,
+  formatDilations,
+  paramLayout,
+  paramCount,
+  receptiveField,
+  toNative,
+} from '../src/model/config.js';
 import { resolveDevice } from '../src/device.js';
 import { UserError } from '../src/util/errors.js';
 
@@ -17,12 +27,19 @@ test('dilations: 10x3 gives 30 layers 1..512 and receptive field 3071', () => {
 
 test('dilations: malformed specs are clear errors naming the flag', () => {
   for (const bad of ['', 'abc', '10x', '0x3', '1,0,2', '1,-2', '10x3x2', '1.5,2']) {
-    assert.throws(() => parseDilations(bad), (e: Error) => e instanceof UserError && e.message.includes('--dilations'), bad);
+    assert.throws(
+      () => parseDilations(bad),
+      (e: Error) => e instanceof UserError && e.message.includes('--dilations'),
+      bad,
+    );
   }
 });
 
 test('TypeScript parameter layout matches the native layout', () => {
-  for (const c of [DEFAULT_CONFIG, { ...DEFAULT_CONFIG, dilations: [1, 2, 4, 1, 2], residual: 3, dilation: 5, skip: 7, head: 11 }]) {
+  for (const c of [
+    DEFAULT_CONFIG,
+    { ...DEFAULT_CONFIG, dilations: [1, 2, 4, 1, 2], residual: 3, dilation: 5, skip: 7, head: 11 },
+  ]) {
     const nl = native().layout(toNative(c));
     const tl = paramLayout(c);
     const byName = new Map(tl.map((t) => [t.name, t]));
@@ -42,7 +59,15 @@ test('TypeScript parameter layout matches the native layout', () => {
 
 test('the limits are checked in TypeScript: every config at their edges passes the C API guard, which only refuses misuse beyond them', () => {
   const L = CONFIG_LIMITS;
-  const c = (o: Partial<typeof DEFAULT_CONFIG>) => ({ ...DEFAULT_CONFIG, dilations: [1, 2], residual: 4, dilation: 4, skip: 4, head: 4, ...o });
+  const c = (o: Partial<typeof DEFAULT_CONFIG>) => ({
+    ...DEFAULT_CONFIG,
+    dilations: [1, 2],
+    residual: 4,
+    dilation: 4,
+    skip: 4,
+    head: 4,
+    ...o,
+  });
   // the edges of each limit, as checkConfig accepts them; the addon accepts each of them too
   const edges = [
     c({ dilations: [L.maxDilation] }),
@@ -62,7 +87,10 @@ test('the limits are checked in TypeScript: every config at their edges passes t
     [c({ head: L.maxChannels + 1 }), /--head-channels/],
   ] as const;
   for (const [p, flag] of past) {
-    assert.throws(() => checkConfig(p), (e: Error) => e instanceof UserError && flag.test(e.message) && !e.message.includes('\n'));
+    assert.throws(
+      () => checkConfig(p),
+      (e: Error) => e instanceof UserError && flag.test(e.message) && !e.message.includes('\n'),
+    );
     assert.equal(native().layout(toNative(p)).total, paramCount(p));
   }
   // misuse of the C API: refused there too
@@ -73,15 +101,35 @@ test('the limits are checked in TypeScript: every config at their edges passes t
 
 test('device resolution: cpu always works, cuda without a GPU is a clear error, auto falls back', () => {
   assert.equal(resolveDevice('cpu').device, 'cpu');
-  const none = () => ({ compiled: true, usable: false, reason: 'no CUDA device found', runtimeVersion: 13000, driverVersion: 0, devices: [] });
+  const none = () => ({
+    compiled: true,
+    usable: false,
+    reason: 'no CUDA device found',
+    runtimeVersion: 13000,
+    driverVersion: 0,
+    devices: [],
+  });
   assert.throws(() => resolveDevice('cuda', none), /--device cuda: no usable GPU: no CUDA device found/);
   const auto = resolveDevice('auto', none);
   assert.equal(auto.device, 'cpu');
   assert.match(auto.note ?? '', /no CUDA device found/);
-  const notCompiled = () => ({ compiled: false, usable: false, reason: 'this build has no CUDA support', runtimeVersion: 0, driverVersion: 0, devices: [] });
+  const notCompiled = () => ({
+    compiled: false,
+    usable: false,
+    reason: 'this build has no CUDA support',
+    runtimeVersion: 0,
+    driverVersion: 0,
+    devices: [],
+  });
   assert.throws(() => resolveDevice('cuda', notCompiled), /this build has no CUDA support/);
-  const gpu = () => ({ compiled: true, usable: true, reason: null, runtimeVersion: 13000, driverVersion: 13000,
-    devices: [{ index: 0, name: 'NVIDIA H100', computeCapability: '9.0', totalMemory: 8e10, multiprocessors: 132 }] });
+  const gpu = () => ({
+    compiled: true,
+    usable: true,
+    reason: null,
+    runtimeVersion: 13000,
+    driverVersion: 13000,
+    devices: [{ index: 0, name: 'NVIDIA H100', computeCapability: '9.0', totalMemory: 8e10, multiprocessors: 132 }],
+  });
   assert.equal(resolveDevice('auto', gpu).device, 'cuda');
   assert.throws(() => resolveDevice('gpu' as never), /--device: expected one of auto, cpu, cuda/);
 });

@@ -13,8 +13,6 @@ import { wnUniform } from './helpers/wn-uniform.js';
 const query = native().cudaQuery();
 const skip = query.usable ? false : `no usable CUDA GPU (${query.reason ?? 'unknown reason'})`;
 
-
-
 function randomCrops(c: ModelConfig, batch: number, window: number, seed: number): Uint8Array {
   const N = receptiveField(c) + window;
   const r = lcg(seed);
@@ -47,7 +45,9 @@ function compare(name: string, a: Float32Array, b: Float32Array, atol: number, r
     const e = Math.abs(a[i] - b[i]);
     const lim = atol + rtol * Math.abs(b[i]);
     if (!(e <= lim)) {
-      assert.fail(`${name}[${i}]: cuda ${a[i]} vs cpu ${b[i]} (|diff| ${e.toExponential(3)} > ${lim.toExponential(3)})`);
+      assert.fail(
+        `${name}[${i}]: cuda ${a[i]} vs cpu ${b[i]} (|diff| ${e.toExponential(3)} > ${lim.toExponential(3)})`,
+      );
     }
     if (e / lim > ratio) {
       ratio = e / lim;
@@ -61,14 +61,21 @@ function compare(name: string, a: Float32Array, b: Float32Array, atol: number, r
 
 function printReports(t: { diagnostic(s: string): void }, reports: Report[]) {
   for (const r of reports)
-    t.diagnostic(`${r.name.padEnd(28)} n=${String(r.n).padEnd(9)} worst |cuda-cpu| ${r.worst.toExponential(2)} (${(r.ratio * 100).toFixed(2)}% of tolerance)`);
+    t.diagnostic(
+      `${r.name.padEnd(28)} n=${String(r.n).padEnd(9)} worst |cuda-cpu| ${r.worst.toExponential(2)} (${(r.ratio * 100).toFixed(2)}% of tolerance)`,
+    );
 }
 
 function cfg(dil: string, R: number, D: number, S: number, H: number): ModelConfig & NativeConfig {
   return { dilations: parseDilations(dil), residual: R, dilation: D, skip: S, head: H, classes: 256 };
 }
 
-async function trainerParity(t: { diagnostic(s: string): void }, c: ModelConfig & NativeConfig, batch: number, window: number) {
+async function trainerParity(
+  t: { diagnostic(s: string): void },
+  c: ModelConfig & NativeConfig,
+  batch: number,
+  window: number,
+) {
   const addon = native();
   const params = randomParams(c, 11);
   const crops = randomCrops(c, batch, window, 5);
@@ -106,7 +113,10 @@ async function trainerParity(t: { diagnostic(s: string): void }, c: ModelConfig 
     // bitwise determinism: the same step again
     gpu.forwardBackward(crops);
     const gg2 = gpu.getGrads();
-    assert.ok(Buffer.from(gg.buffer).equals(Buffer.from(gg2.buffer)), 'CUDA gradients differ between two identical steps');
+    assert.ok(
+      Buffer.from(gg.buffer).equals(Buffer.from(gg2.buffer)),
+      'CUDA gradients differ between two identical steps',
+    );
     // one Adam update from the same moments
     const r = lcg(3);
     const m = new Float32Array(gc.length).map(() => (r() - 0.5) * 0.02);
@@ -178,7 +188,6 @@ function nearTie(logits: Float32Array, temperature: number, u: number): boolean 
   return false;
 }
 
-
 interface Generated {
   samples: Uint8Array;
   logits?: Float32Array;
@@ -189,7 +198,15 @@ interface Generated {
  * near-tie of the CPU's softmax CDF (after it the streams have different histories). t0: the counter
  * of the first generated step. Returns [equal samples, streams that diverged at a near-tie, worst diff].
  */
-function compareStreams(gc: Generated, gg: Generated, batch: number, G: number, t0: number, temperature: Float32Array, seeds: BigUint64Array) {
+function compareStreams(
+  gc: Generated,
+  gg: Generated,
+  batch: number,
+  G: number,
+  t0: number,
+  temperature: Float32Array,
+  seeds: BigUint64Array,
+) {
   const Q = 256;
   let equal = 0;
   let ties = 0;
@@ -216,7 +233,13 @@ function compareStreams(gc: Generated, gg: Generated, batch: number, G: number, 
   return { equal, ties, worst };
 }
 
-async function synthParity(t: { diagnostic(s: string): void }, c: ModelConfig & NativeConfig, batch: number, P: number, G: number) {
+async function synthParity(
+  t: { diagnostic(s: string): void },
+  c: ModelConfig & NativeConfig,
+  batch: number,
+  P: number,
+  G: number,
+) {
   const addon = native();
   const params = randomParams(c, 21);
   const cpu = new addon.Synth(c, params, batch, 'cpu');
@@ -232,14 +255,18 @@ async function synthParity(t: { diagnostic(s: string): void }, c: ModelConfig & 
     const gc = await cpu.generate(G, temperature, seeds, true);
     const gg = await gpu.generate(G, temperature, seeds, true);
     const a = compareStreams(gc, gg, batch, G, P - 1, temperature, seeds);
-    t.diagnostic(`primed, batch ${batch}: ${a.equal}/${batch * G} samples equal, ${a.ties} stream(s) diverged at a near-tie, worst logit |cuda-cpu| ${a.worst.toExponential(2)}`);
+    t.diagnostic(
+      `primed, batch ${batch}: ${a.equal}/${batch * G} samples equal, ${a.ties} stream(s) diverged at a near-tie, worst logit |cuda-cpu| ${a.worst.toExponential(2)}`,
+    );
     // after reset both start again from silence
     cpu.reset();
     gpu.reset();
     const hc = await cpu.generate(G, temperature, seeds, true);
     const hg = await gpu.generate(G, temperature, seeds, true);
     const b = compareStreams(hc, hg, batch, G, 0, temperature, seeds);
-    t.diagnostic(`after reset, batch ${batch}: ${b.equal}/${batch * G} samples equal, ${b.ties} near-tie(s), worst logit |cuda-cpu| ${b.worst.toExponential(2)}`);
+    t.diagnostic(
+      `after reset, batch ${batch}: ${b.equal}/${batch * G} samples equal, ${b.ties} near-tie(s), worst logit |cuda-cpu| ${b.worst.toExponential(2)}`,
+    );
   } finally {
     cpu.free();
     gpu.free();

@@ -5,7 +5,16 @@
 // defaults run in well under two minutes on two cores).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  existsSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
@@ -30,18 +39,61 @@ const MAXRSS = pathToFileURL(join(import.meta.dirname, 'helpers', 'maxrss.mjs'))
 
 /** Values a hostile file might hold where a number, string, list or object is expected. */
 const HOSTILE: unknown[] = [
-  -1, 0, 1, 2.5, -2.5, 2 ** 31, 2 ** 32 + 1, 2 ** 40, 2 ** 53, 2 ** 53 + 2, 1e308, -1e308, 1e-320, 65536, 65537, 262144, 1048576,
-  null, true, false, '', 'abc', '1', '0x10', '1e400', 'NaN', 'Infinity', '-0', '\u0000', 'é'.repeat(300),
-  [], [1], [null], [[1]], new Array(257).fill(1), new Array(300).fill(65536), {}, { a: 1 }, { dilations: [1] },
+  -1,
+  0,
+  1,
+  2.5,
+  -2.5,
+  2 ** 31,
+  2 ** 32 + 1,
+  2 ** 40,
+  2 ** 53,
+  2 ** 53 + 2,
+  1e308,
+  -1e308,
+  1e-320,
+  65536,
+  65537,
+  262144,
+  1048576,
+  null,
+  true,
+  false,
+  '',
+  'abc',
+  '1',
+  '0x10',
+  '1e400',
+  'NaN',
+  'Infinity',
+  '-0',
+  '\u0000',
+  'é'.repeat(300),
+  [],
+  [1],
+  [null],
+  [[1]],
+  new Array(257).fill(1),
+  new Array(300).fill(65536),
+  {},
+  { a: 1 },
+  { dilations: [1] },
 ];
 
 class Fuzz {
   constructor(readonly r: Rng) {}
-  int(n: number): number { return this.r.below(n); }
-  pick<T>(a: readonly T[]): T { return a[this.int(a.length)]; }
-  chance(p: number): boolean { return this.r.nextFloat() < p; }
+  int(n: number): number {
+    return this.r.below(n);
+  }
+  pick<T>(a: readonly T[]): T {
+    return a[this.int(a.length)];
+  }
+  chance(p: number): boolean {
+    return this.r.nextFloat() < p;
+  }
   value(): unknown {
-    if (this.chance(0.1)) { // deep nesting
+    if (this.chance(0.1)) {
+      // deep nesting
       let v: unknown = 1;
       for (let i = 0, n = 1 + this.int(1000); i < n; i++) v = [v];
       return v;
@@ -56,9 +108,15 @@ class Fuzz {
     if (kind === 0) for (let i = 0, n = 1 + this.int(8); i < n; i++) b[this.int(b.length)] ^= 1 << this.int(8);
     else if (kind === 1) b = b.subarray(0, this.int(b.length));
     else if (kind === 2) b = Buffer.concat([b, Buffer.alloc(1 + this.int(4096), this.int(256))]);
-    else if (kind === 3 && b.length >= 8) b.writeBigUInt64LE(BigInt(this.pick([0, 1, 7, 2 ** 24, 2 ** 40, 2 ** 53 - 1, b.length, b.length - 9])), 0);
-    else if (kind === 4) { const at = this.int(b.length); b.fill(this.int(256), at, Math.min(b.length, at + 1 + this.int(64))); }
-    else { const at = this.int(b.length); b = Buffer.concat([b.subarray(0, at), Buffer.from(JSON.stringify(this.value()) ?? 'x'), b.subarray(at)]); }
+    else if (kind === 3 && b.length >= 8)
+      b.writeBigUInt64LE(BigInt(this.pick([0, 1, 7, 2 ** 24, 2 ** 40, 2 ** 53 - 1, b.length, b.length - 9])), 0);
+    else if (kind === 4) {
+      const at = this.int(b.length);
+      b.fill(this.int(256), at, Math.min(b.length, at + 1 + this.int(64)));
+    } else {
+      const at = this.int(b.length);
+      b = Buffer.concat([b.subarray(0, at), Buffer.from(JSON.stringify(this.value()) ?? 'x'), b.subarray(at)]);
+    }
     return b;
   }
 
@@ -96,7 +154,7 @@ function mutateMeta(f: Fuzz, file: Buffer, stringFields: string[]): Buffer {
     delete meta[field];
   } else {
     const v = f.value();
-    meta[field] = typeof v === 'string' ? v : JSON.stringify(v) ?? 'x';
+    meta[field] = typeof v === 'string' ? v : (JSON.stringify(v) ?? 'x');
   }
   if (f.chance(0.1)) header[f.pick(Object.keys(header))] = f.value(); // a tensor entry or the metadata itself
   let json = JSON.stringify(header);
@@ -145,10 +203,16 @@ test(`fuzz (seed ${SEED}): ${CASES} in-process cases over checkpoint, optimizer,
   const weights = await makeRun(join(dir, 'base', 'run'));
   const baseW = readFileSync(weights);
   const baseO = readFileSync(optimizerPathFor(weights));
-  const ds = writeDataset(join(dir, 'base', 'ds'), [{ split: 'train', data: periodic(3000, 40) }, { split: 'val', data: periodic(2000, 30) }]);
+  const ds = writeDataset(join(dir, 'base', 'ds'), [
+    { split: 'train', data: periodic(3000, 40) },
+    { split: 'val', data: periodic(2000, 30) },
+  ]);
   const baseM = JSON.parse(readFileSync(join(ds, 'manifest.json'), 'utf8'));
   writeFileSync(join(dir, 'base', 'p.wav'), Buffer.alloc(100));
-  const baseJ = [{ name: 'a', seconds: 1, seed: 3, temperature: 0.9, prime: 'p.wav', loop: true }, { name: 'sub/b', seconds: '2s' }];
+  const baseJ = [
+    { name: 'a', seconds: 1, seed: 3, temperature: 0.9, prime: 'p.wav', loop: true },
+    { name: 'sub/b', seconds: '2s' },
+  ];
   const ck = await loadCheckpoint(weights);
   const before = snapshot(dir);
   const kinds = { ok: 0, refused: 0 };
@@ -172,7 +236,10 @@ test(`fuzz (seed ${SEED}): ${CASES} in-process cases over checkpoint, optimizer,
         copyFileSync(weights, w);
         const byBytes = f.chance(0.4);
         label = `case ${i} optimizer ${byBytes ? 'bytes' : 'metadata'}`;
-        writeFileSync(optimizerPathFor(w), byBytes ? f.bytes(baseO) : mutateMeta(f, baseO, ['adam', 'sampler', 'training', 'config']));
+        writeFileSync(
+          optimizerPathFor(w),
+          byBytes ? f.bytes(baseO) : mutateMeta(f, baseO, ['adam', 'sampler', 'training', 'config']),
+        );
         await loadOptimizer(w, ck);
       } else if (target === 2) {
         const d = join(work, 'ds');
@@ -189,7 +256,12 @@ test(`fuzz (seed ${SEED}): ${CASES} in-process cases over checkpoint, optimizer,
         label = `case ${i} job ${byBytes ? 'bytes' : 'values'}`;
         const p = join(dir, 'base', 'job.json'); // beside p.wav (relative primes)
         const text = JSON.stringify(baseJ);
-        writeFileSync(p, byBytes ? f.bytes(Buffer.from(text)) : JSON.stringify(f.chance(0.7) ? [f.json(baseJ[0]), baseJ[1]] : f.json(baseJ)));
+        writeFileSync(
+          p,
+          byBytes
+            ? f.bytes(Buffer.from(text))
+            : JSON.stringify(f.chance(0.7) ? [f.json(baseJ[0]), baseJ[1]] : f.json(baseJ)),
+        );
         planFromJob(p, defaults);
       }
       kinds.ok++;
@@ -205,20 +277,32 @@ test(`fuzz (seed ${SEED}): ${CASES} in-process cases over checkpoint, optimizer,
   const after = snapshot(dir);
   const outside = changedOutside(before, after, 'work').filter((k) => k !== join('base', 'job.json'));
   assert.deepEqual(outside, [], 'loaders write nothing');
-  t.diagnostic(`${kinds.ok} accepted, ${kinds.refused} refused with one line; peak rss ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+  t.diagnostic(
+    `${kinds.ok} accepted, ${kinds.refused} refused with one line; peak rss ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`,
+  );
   assert.ok(kinds.refused > CASES / 4, 'the mutations reach the checks');
 });
 
-interface Run { status: number | null; signal: string | null; stderr: string; ms: number; maxRssKiB: number | null }
+interface Run {
+  status: number | null;
+  signal: string | null;
+  stderr: string;
+  ms: number;
+  maxRssKiB: number | null;
+}
 
 function runCli(args: string[], cwd: string, statsFile: string): Promise<Run> {
   const t0 = Date.now();
   return new Promise((resolve) => {
     const p = spawn(process.execPath, ['--import', MAXRSS, '--import', TSX, CLI, ...args], {
-      cwd, env: { ...process.env, WN_TEST_MAXRSS_FILE: statsFile, WAVENET_DEBUG: '' }, stdio: ['ignore', 'ignore', 'pipe'],
+      cwd,
+      env: { ...process.env, WN_TEST_MAXRSS_FILE: statsFile, WAVENET_DEBUG: '' },
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
-    p.stderr.on('data', (b) => { stderr += b; });
+    p.stderr.on('data', (b) => {
+      stderr += b;
+    });
     const timer = setTimeout(() => p.kill('SIGKILL'), CLI_MS);
     p.on('close', (status, signal) => {
       clearTimeout(timer);
@@ -236,7 +320,10 @@ test(`fuzz (seed ${SEED}): ${CLI_CASES} CLI runs (synth, render --job, info, tra
   const weights = await makeRun(join(base, 'run'));
   const baseW = readFileSync(weights);
   const baseO = readFileSync(optimizerPathFor(weights));
-  const ds = writeDataset(join(base, 'ds'), [{ split: 'train', data: periodic(3000, 40) }, { split: 'val', data: periodic(2000, 30) }]);
+  const ds = writeDataset(join(base, 'ds'), [
+    { split: 'train', data: periodic(3000, 40) },
+    { split: 'val', data: periodic(2000, 30) },
+  ]);
   const baseM = JSON.parse(readFileSync(join(ds, 'manifest.json'), 'utf8'));
   const stats = join(dir, 'stats');
   mkdirSync(stats);
@@ -248,40 +335,90 @@ test(`fuzz (seed ${SEED}): ${CLI_CASES} CLI runs (synth, render --job, info, tra
     if (kind === 0) {
       const p = join(out, 'm.safetensors');
       writeFileSync(p, f.chance(0.5) ? f.bytes(baseW) : mutateMeta(f, baseW, ['config']));
-      cases.push({ out, label: `synth ${i}`, args: ['synth', '--model', p, '--seconds', '0.05', '--out', 'a.wav', '--seed', '1'] });
+      cases.push({
+        out,
+        label: `synth ${i}`,
+        args: ['synth', '--model', p, '--seconds', '0.05', '--out', 'a.wav', '--seed', '1'],
+      });
     } else if (kind === 1) {
-      const job = [{ name: 'a', seconds: 0.05 }, { name: 'b/c', seconds: 0.05, seed: 2 }];
-      writeFileSync(join(out, 'job.json'), f.chance(0.3) ? f.bytes(Buffer.from(JSON.stringify(job))) : JSON.stringify(f.json(job)));
-      cases.push({ out, label: `render ${i}`, args: ['render', '--model', weights, '--job', 'job.json', '--out-dir', 'r', '--no-sheet'] });
+      const job = [
+        { name: 'a', seconds: 0.05 },
+        { name: 'b/c', seconds: 0.05, seed: 2 },
+      ];
+      writeFileSync(
+        join(out, 'job.json'),
+        f.chance(0.3) ? f.bytes(Buffer.from(JSON.stringify(job))) : JSON.stringify(f.json(job)),
+      );
+      cases.push({
+        out,
+        label: `render ${i}`,
+        args: ['render', '--model', weights, '--job', 'job.json', '--out-dir', 'r', '--no-sheet'],
+      });
     } else if (kind === 2) {
       const d = join(out, 'ds');
       mkdirSync(join(d, 'chunks'), { recursive: true });
       for (const c of baseM.chunks) copyFileSync(join(ds, 'chunks', c.file), join(d, 'chunks', c.file));
-      writeFileSync(join(d, 'manifest.json'), f.chance(0.3) ? f.bytes(Buffer.from(JSON.stringify(baseM))) : JSON.stringify(f.json(baseM)));
+      writeFileSync(
+        join(d, 'manifest.json'),
+        f.chance(0.3) ? f.bytes(Buffer.from(JSON.stringify(baseM))) : JSON.stringify(f.json(baseM)),
+      );
       cases.push({ out, label: `info ${i}`, args: ['info', 'ds'] });
     } else {
       const run = join(out, 'run');
       mkdirSync(join(run, 'checkpoints'), { recursive: true });
-      for (const n of readdirSync(join(base, 'run'))) if (n !== 'checkpoints' && !n.startsWith('.')) copyFileSync(join(base, 'run', n), join(run, n));
+      for (const n of readdirSync(join(base, 'run')))
+        if (n !== 'checkpoints' && !n.startsWith('.')) copyFileSync(join(base, 'run', n), join(run, n));
       const w = join(run, 'checkpoints', 'step-00000003.safetensors');
       copyFileSync(weights, w);
-      writeFileSync(optimizerPathFor(w), f.chance(0.4) ? f.bytes(baseO) : mutateMeta(f, baseO, ['adam', 'sampler', 'training']));
+      writeFileSync(
+        optimizerPathFor(w),
+        f.chance(0.4) ? f.bytes(baseO) : mutateMeta(f, baseO, ['adam', 'sampler', 'training']),
+      );
       cases.push({
-        out, label: `train --resume ${i}`,
-        args: ['train', '--data', ds, '--run', 'run', '--resume', '--steps', '4', '--val-every', '0', '--dilations', SMALL.dilations.join(','), '--residual-channels', '8',
-          '--dilation-channels', '8', '--skip-channels', '16', '--head-channels', '16', '--window', '32', '--batch', '2', '--seed', '1'],
+        out,
+        label: `train --resume ${i}`,
+        args: [
+          'train',
+          '--data',
+          ds,
+          '--run',
+          'run',
+          '--resume',
+          '--steps',
+          '4',
+          '--val-every',
+          '0',
+          '--dilations',
+          SMALL.dilations.join(','),
+          '--residual-channels',
+          '8',
+          '--dilation-channels',
+          '8',
+          '--skip-channels',
+          '16',
+          '--head-channels',
+          '16',
+          '--window',
+          '32',
+          '--batch',
+          '2',
+          '--seed',
+          '1',
+        ],
       });
     }
   }
   const before = snapshot(dir);
   const results: Run[] = new Array(cases.length);
   let next = 0;
-  await Promise.all([0, 1].map(async () => {
-    while (next < cases.length) {
-      const i = next++;
-      results[i] = await runCli(cases[i].args, cases[i].out, join(stats, `${i}.rss`));
-    }
-  }));
+  await Promise.all(
+    [0, 1].map(async () => {
+      while (next < cases.length) {
+        const i = next++;
+        results[i] = await runCli(cases[i].args, cases[i].out, join(stats, `${i}.rss`));
+      }
+    }),
+  );
   const after = snapshot(dir);
   let ok = 0;
   results.forEach((r, i) => {
@@ -296,6 +433,8 @@ test(`fuzz (seed ${SEED}): ${CLI_CASES} CLI runs (synth, render --job, info, tra
     assert.ok(r.maxRssKiB !== null && r.maxRssKiB < CLI_RSS_KIB, `${label}: peak memory ${r.maxRssKiB} KiB`);
   });
   const outside = changedOutside(before, after, 'case-').filter((k) => !k.startsWith('stats'));
-  assert.deepEqual(outside, [], 'nothing written outside the cases\' folders');
-  t.diagnostic(`${ok} runs exited 0, ${results.length - ok} exited 1 with one line; slowest ${Math.max(...results.map((r) => r.ms))} ms, peak ${Math.max(...results.map((r) => r.maxRssKiB ?? 0)) >> 10} MiB`);
+  assert.deepEqual(outside, [], "nothing written outside the cases' folders");
+  t.diagnostic(
+    `${ok} runs exited 0, ${results.length - ok} exited 1 with one line; slowest ${Math.max(...results.map((r) => r.ms))} ms, peak ${Math.max(...results.map((r) => r.maxRssKiB ?? 0)) >> 10} MiB`,
+  );
 });

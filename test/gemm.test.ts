@@ -13,9 +13,19 @@ import { join } from 'node:path';
 import { native } from '../src/native.js';
 
 type GemmFn = (
-  transA: boolean, transB: boolean, M: number, N: number, K: number,
-  A: Float32Array, lda: number, B: Float32Array, ldb: number, C: Float32Array, ldc: number,
-  accumulate: boolean, mode: 'sgemm' | 'naive' | 'prepacked',
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  A: Float32Array,
+  lda: number,
+  B: Float32Array,
+  ldb: number,
+  C: Float32Array,
+  ldc: number,
+  accumulate: boolean,
+  mode: 'sgemm' | 'naive' | 'prepacked',
 ) => void;
 interface TestAddon {
   configure(kernels?: string): void;
@@ -25,7 +35,10 @@ interface TestAddon {
 const testAddonPath = join(process.cwd(), 'build/Release/wavenet_test.node');
 const testAddon = createRequire(import.meta.url)(testAddonPath) as TestAddon;
 testAddon.configure(process.env.WAVENET_KERNELS); // the variant of this run (scripts/test.sh reruns per variant)
-const addon = native() as unknown as { _gemmForTest?: unknown; cpuFeatures(): { kernels: string; flags: Record<string, boolean> } };
+const addon = native() as unknown as {
+  _gemmForTest?: unknown;
+  cpuFeatures(): { kernels: string; flags: Record<string, boolean> };
+};
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -38,7 +51,16 @@ function rng(seed: number) {
 function checkGemm(kernelsLabel: string) {
   const r = rng(1);
   const shapes = [
-    [1, 1, 1], [1, 7, 3], [5, 1, 9], [13, 17, 19], [33, 31, 7], [97, 65, 130], [12, 32, 256], [200, 50, 300], [7, 129, 600], [64, 64, 0],
+    [1, 1, 1],
+    [1, 7, 3],
+    [5, 1, 9],
+    [13, 17, 19],
+    [33, 31, 7],
+    [97, 65, 130],
+    [12, 32, 256],
+    [200, 50, 300],
+    [7, 129, 600],
+    [64, 64, 0],
   ];
   let worst = 0;
   for (const [M, N, K] of shapes)
@@ -58,7 +80,10 @@ function checkGemm(kernelsLabel: string) {
           testAddon.gemm(ta, tb, M, N, K, A, lda, B, ldb, C1, ldc, acc, 'sgemm');
           testAddon.gemm(ta, tb, M, N, K, A, lda, B, ldb, C2, ldc, acc, 'naive');
           testAddon.gemm(ta, tb, M, N, K, A, lda, B, ldb, C3, ldc, acc, 'prepacked');
-          assert.ok(C1.every((v, i) => v === C3[i]), `prepacked B differs from sgemm for ${M}x${N}x${K} tA=${ta} tB=${tb}`);
+          assert.ok(
+            C1.every((v, i) => v === C3[i]),
+            `prepacked B differs from sgemm for ${M}x${N}x${K} tA=${ta} tB=${tb}`,
+          );
           for (let i = 0; i < M; i++)
             for (let j = 0; j < ldc; j++) {
               const k = i * ldc + j;
@@ -68,7 +93,10 @@ function checkGemm(kernelsLabel: string) {
               }
               const err = Math.abs(C1[k] - C2[k]) / (1 + Math.sqrt(K));
               worst = Math.max(worst, err);
-              assert.ok(err < 1e-5, `${kernelsLabel} M=${M} N=${N} K=${K} tA=${ta} tB=${tb} acc=${acc}: ${C1[k]} vs ${C2[k]}`);
+              assert.ok(
+                err < 1e-5,
+                `${kernelsLabel} M=${M} N=${N} K=${K} tA=${ta} tB=${tb} acc=${acc}: ${C1[k]} vs ${C2[k]}`,
+              );
             }
         }
   return worst;
@@ -81,14 +109,18 @@ test('sgemm (and with B prepacked) matches the naive loop for odd shapes, all tr
 
 test('the production addon carries no test entry point; the test addon checks its arguments', () => {
   assert.equal(addon._gemmForTest, undefined);
-  assert.equal(Object.keys(native()).some((k) => k.startsWith('_')), false, 'an underscore (test-only) export in wavenet.node');
+  assert.equal(
+    Object.keys(native()).some((k) => k.startsWith('_')),
+    false,
+    'an underscore (test-only) export in wavenet.node',
+  );
   const f = new Float32Array(4);
   assert.throws(() => testAddon.gemm(false, false, 2, 2, 2, f, 1, f, 2, f, 2, false, 'sgemm'), /leading dimension/);
   assert.throws(() => testAddon.gemm(false, false, 3, 3, 3, f, 3, f, 3, f, 3, false, 'sgemm'), /too small/);
   assert.throws(() => testAddon.gemm(false, false, 2, 2, 2, f, 2, f, 2, f, 2, false, 'fast' as 'sgemm'), /gemm\(/);
 });
 
-test('cpuGemmRate (the benchmark\'s GEMM rate) measures a positive rate and rejects bad sizes', () => {
+test("cpuGemmRate (the benchmark's GEMM rate) measures a positive rate and rejects bad sizes", () => {
   const r = native().cpuGemmRate(64, 0);
   assert.ok(r.gflops > 0 && Number.isFinite(r.gflops), `gflops ${r.gflops}`);
   assert.ok(r.gflopsPerCpu > 0 && Number.isFinite(r.gflopsPerCpu), `gflopsPerCpu ${r.gflopsPerCpu}`);
@@ -137,9 +169,18 @@ test('every SIMD variant gives the same loss and gradients within float toleranc
   if (f.flags.avx2 && f.flags.fma) variants.push('avx2');
   if (f.kernels === 'avx512') variants.push('avx512');
   const out = variants.map((v) => {
-    const r = spawnSync(process.execPath, ['-e', child], { env: { ...process.env, WAVENET_KERNELS: v }, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['-e', child], {
+      env: { ...process.env, WAVENET_KERNELS: v },
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
-    const res = JSON.parse(r.stdout.trim()) as { kernels: string; gemmKernels: string; loss: number; gradNorm: number; gemmErr: number };
+    const res = JSON.parse(r.stdout.trim()) as {
+      kernels: string;
+      gemmKernels: string;
+      loss: number;
+      gradNorm: number;
+      gemmErr: number;
+    };
     assert.equal(res.kernels, v, `WAVENET_KERNELS=${v} was not honoured`);
     assert.equal(res.gemmKernels, v, `the test addon did not take kernels ${v}`);
     assert.ok(res.gemmErr < 1e-5, `${v}: gemm error ${res.gemmErr}`);
@@ -148,7 +189,13 @@ test('every SIMD variant gives the same loss and gradients within float toleranc
   t.diagnostic(out.map((o) => `${o.kernels}: loss ${o.loss} |grad| ${o.gradNorm}`).join('; '));
   if (variants.length < 3) t.diagnostic(`only ${variants.join(', ')} can run on this CPU`);
   for (const o of out.slice(1)) {
-    assert.ok(Math.abs(o.loss - out[0].loss) < 1e-5 * out[0].loss, `${o.kernels} loss ${o.loss} vs generic ${out[0].loss}`);
-    assert.ok(Math.abs(o.gradNorm - out[0].gradNorm) < 1e-4 * out[0].gradNorm, `${o.kernels} |grad| ${o.gradNorm} vs generic ${out[0].gradNorm}`);
+    assert.ok(
+      Math.abs(o.loss - out[0].loss) < 1e-5 * out[0].loss,
+      `${o.kernels} loss ${o.loss} vs generic ${out[0].loss}`,
+    );
+    assert.ok(
+      Math.abs(o.gradNorm - out[0].gradNorm) < 1e-4 * out[0].gradNorm,
+      `${o.kernels} |grad| ${o.gradNorm} vs generic ${out[0].gradNorm}`,
+    );
   }
 });

@@ -34,7 +34,10 @@ test('the file helper refuses each special kind before reading, and bounds the s
     assert.ok(Date.now() - t0 < 2000, `${k}: refused at once`);
   }
   writeFileSync(join(dir, 'big'), Buffer.alloc(2048));
-  assert.throws(() => readRegularFile(join(dir, 'big'), { what: 'manifest', maxBytes: 1024 }), /manifest .*big: 2\.0 KiB is more than such a file can be \(at most 1\.0 KiB\)/);
+  assert.throws(
+    () => readRegularFile(join(dir, 'big'), { what: 'manifest', maxBytes: 1024 }),
+    /manifest .*big: 2\.0 KiB is more than such a file can be \(at most 1\.0 KiB\)/,
+  );
   assert.throws(() => readRegularFile(join(dir, 'missing'), { what: '--job' }), /--job .*missing: no such file/);
 });
 
@@ -75,11 +78,18 @@ test('every loader refuses every special kind (checkpoint, optimizer, manifest, 
     makeSpecial(join(d, 'index.json'), k);
     assert.throws(() => readIndex(join(d, 'index.json')), refused, `render index ${k}`);
     // a chunk file of a dataset
-    const ds2 = writeDataset(join(d, 'ds2'), [{ split: 'train', data: periodic(4000, 50) }, { split: 'val', data: periodic(4000, 50) }]);
+    const ds2 = writeDataset(join(d, 'ds2'), [
+      { split: 'train', data: periodic(4000, 50) },
+      { split: 'val', data: periodic(4000, 50) },
+    ]);
     const chunk = join(ds2, 'chunks', '000000.mulaw');
     renameSync(chunk, `${chunk}.bak`);
     makeSpecial(chunk, k);
-    assert.throws(() => openDataset(ds2), (e: unknown) => e instanceof UserError && /000000\.mulaw/.test(e.message), `chunk ${k}`);
+    assert.throws(
+      () => openDataset(ds2),
+      (e: unknown) => e instanceof UserError && /000000\.mulaw/.test(e.message),
+      `chunk ${k}`,
+    );
   }
 });
 
@@ -88,7 +98,10 @@ test('CLI: synth/render --model, render --prime, job prime, synth --prime, info,
   t.after(cleanup);
   await makeRun(join(dir, 'runs', 'good'));
   writeWav16(join(dir, 'ok.wav'), noise(8000, 1), 16000);
-  writeDataset(join(dir, 'datasets', 'd'), [{ split: 'train', data: periodic(4000, 50) }, { split: 'val', data: periodic(4000, 50) }]);
+  writeDataset(join(dir, 'datasets', 'd'), [
+    { split: 'train', data: periodic(4000, 50) },
+    { split: 'val', data: periodic(4000, 50) },
+  ]);
   const jobs: { args: string[]; cwd: string; kind: SpecialKind; what: string; outDir?: string }[] = [];
   for (const k of SPECIAL_KINDS) {
     const d = join(dir, k);
@@ -101,13 +114,74 @@ test('CLI: synth/render --model, render --prime, job prime, synth --prime, info,
     await makeRun(run);
     makeSpecial(join(run, 'checkpoints', 'step-00000009.safetensors'), k);
     const common = { cwd: d, kind: k };
-    jobs.push({ ...common, what: 'synth --model', args: ['synth', '--model', 'm.safetensors', '--seconds', '0.05', '--out', 'a.wav'] });
-    jobs.push({ ...common, what: 'render --model', args: ['render', '--model', 'm.safetensors', '--count', '1', '--seconds', '0.1', '--out-dir', 'r1'] });
-    jobs.push({ ...common, what: 'render --prime', outDir: join(d, 'r2'), args: ['render', '--model', join(dir, 'runs', 'good'), '--prime', 'p.wav', '--count', '1', '--seconds', '0.1', '--out-dir', 'r2'] });
-    jobs.push({ ...common, what: 'render job prime', outDir: join(d, 'r3'), args: ['render', '--model', join(dir, 'runs', 'good'), '--job', 'job.json', '--out-dir', 'r3'] });
-    jobs.push({ ...common, what: 'synth --prime', args: ['synth', '--model', join(dir, 'runs', 'good'), '--prime', 'p.wav', '--seconds', '0.05', '--out', 'b.wav'] });
+    jobs.push({
+      ...common,
+      what: 'synth --model',
+      args: ['synth', '--model', 'm.safetensors', '--seconds', '0.05', '--out', 'a.wav'],
+    });
+    jobs.push({
+      ...common,
+      what: 'render --model',
+      args: ['render', '--model', 'm.safetensors', '--count', '1', '--seconds', '0.1', '--out-dir', 'r1'],
+    });
+    jobs.push({
+      ...common,
+      what: 'render --prime',
+      outDir: join(d, 'r2'),
+      args: [
+        'render',
+        '--model',
+        join(dir, 'runs', 'good'),
+        '--prime',
+        'p.wav',
+        '--count',
+        '1',
+        '--seconds',
+        '0.1',
+        '--out-dir',
+        'r2',
+      ],
+    });
+    jobs.push({
+      ...common,
+      what: 'render job prime',
+      outDir: join(d, 'r3'),
+      args: ['render', '--model', join(dir, 'runs', 'good'), '--job', 'job.json', '--out-dir', 'r3'],
+    });
+    jobs.push({
+      ...common,
+      what: 'synth --prime',
+      args: ['synth', '--model', join(dir, 'runs', 'good'), '--prime', 'p.wav', '--seconds', '0.05', '--out', 'b.wav'],
+    });
     jobs.push({ ...common, what: 'info', args: ['info', 'm.safetensors'] });
-    jobs.push({ ...common, what: 'train --resume', args: ['train', '--data', join(dir, 'datasets', 'd'), '--run', 'run', '--resume', '--steps', '5', '--dilations', '1,2,4,8', '--residual-channels', '8', '--dilation-channels', '8', '--skip-channels', '16', '--head-channels', '16', '--window', '32', '--batch', '2'] });
+    jobs.push({
+      ...common,
+      what: 'train --resume',
+      args: [
+        'train',
+        '--data',
+        join(dir, 'datasets', 'd'),
+        '--run',
+        'run',
+        '--resume',
+        '--steps',
+        '5',
+        '--dilations',
+        '1,2,4,8',
+        '--residual-channels',
+        '8',
+        '--dilation-channels',
+        '8',
+        '--skip-channels',
+        '16',
+        '--head-channels',
+        '16',
+        '--window',
+        '32',
+        '--batch',
+        '2',
+      ],
+    });
   }
   const results = await cliAll(jobs, 4);
   results.forEach((r, i) => {
@@ -117,7 +191,11 @@ test('CLI: synth/render --model, render --prime, job prime, synth --prime, info,
     assert.equal(r.status, 1, label);
     const errs = errorLines(r.stderr);
     assert.equal(errs.length, 1, label);
-    assert.match(errs[0], /is a (character device|FIFO \(named pipe\)|folder)|not a regular file|no checkpoints in this folder|not a dataset \(no manifest.json\), run/, label);
+    assert.match(
+      errs[0],
+      /is a (character device|FIFO \(named pipe\)|folder)|not a regular file|no checkpoints in this folder|not a dataset \(no manifest.json\), run/,
+      label,
+    );
     assert.doesNotMatch(r.stderr, /internal error/, label);
     if (j.outDir) assert.ok(!existsSync(join(j.outDir, '.render.lock')), `${label}: no stale .render.lock`);
   });
@@ -133,5 +211,6 @@ test('ingest: special files given as inputs are rejected by kind (a FIFO never b
   const r = await ingest({ inputs, out: join(dir, 'ds'), jobs: 2, onMessage: (l) => messages.push(l) });
   assert.equal(r.run.added, 1);
   const reasons = new Map(r.run.rejected.map((x) => [x.path, x.reason]));
-  for (const p of inputs.slice(0, 3)) assert.match(reasons.get(p) ?? '', /^is a (character device|FIFO \(named pipe\)), expected a regular file$/, p);
+  for (const p of inputs.slice(0, 3))
+    assert.match(reasons.get(p) ?? '', /^is a (character device|FIFO \(named pipe\)), expected a regular file$/, p);
 });

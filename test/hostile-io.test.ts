@@ -2,7 +2,18 @@
 // 7 (partial WAV after a failed write) and 8 (info and manifests that are broken).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { WavWriter } from '../src/audio/wav-writer.js';
@@ -16,14 +27,20 @@ import { SMALL, makeRun, writeCheckpoint, cliAll, errorLines } from './helpers/h
 import { tempDir, writeDataset, periodic } from './train-cli-helpers.js';
 import { writeWav16, noise } from './helpers/audio.js';
 
-const oneLine = (re: RegExp) => (e: unknown) => e instanceof UserError && re.test(e.message) && !e.message.includes('\n');
+const oneLine = (re: RegExp) => (e: unknown) =>
+  e instanceof UserError && re.test(e.message) && !e.message.includes('\n');
 const enospc = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
 
 /** The data size a WAV's header declares, and the bytes after the header. */
 function wavSizes(path: string) {
   const b = readFileSync(path);
   const dataOff = b.indexOf('data', 12, 'latin1');
-  return { declared: b.readUInt32LE(dataOff + 4), held: b.length - dataOff - 8, riff: b.readUInt32LE(4), size: b.length };
+  return {
+    declared: b.readUInt32LE(dataOff + 4),
+    held: b.length - dataOff - 8,
+    riff: b.readUInt32LE(4),
+    size: b.length,
+  };
 }
 
 test('WavWriter: after a failed write (disk full mid-block or on the header) the header declares only what is on disk', () => {
@@ -55,11 +72,18 @@ test('WavWriter: after a failed write (disk full mid-block or on the header) the
         });
         w.write(new Float32Array(4096).fill(0.25));
         armed = true;
-        assert.throws(() => w.write(new Float32Array(4096).fill(0.5)), oneLine(/cannot write .*: the disk is full \(needed/), `${failAt} ${format}`);
+        assert.throws(
+          () => w.write(new Float32Array(4096).fill(0.5)),
+          oneLine(/cannot write .*: the disk is full \(needed/),
+          `${failAt} ${format}`,
+        );
         w.close();
         const s = wavSizes(path);
         const bps = format === 'f32' ? 4 : 2;
-        assert.ok(s.declared <= s.held, `${failAt} ${format}: header declares ${s.declared} bytes, file holds ${s.held}`);
+        assert.ok(
+          s.declared <= s.held,
+          `${failAt} ${format}: header declares ${s.declared} bytes, file holds ${s.held}`,
+        );
         assert.equal(s.declared % bps, 0);
         assert.equal(s.riff, s.size - 8 - (s.held - s.declared), `${failAt} ${format}: RIFF size`);
         if (failAt === 'data-first') assert.equal(s.declared, 4096 * bps);
@@ -79,14 +103,23 @@ test('writeFileAtomic: I/O errors become one line naming the file (folder in the
   t.after(cleanup);
   mkdirSync(join(dir, 'x.wav'));
   await assert.rejects(writeFileAtomic(join(dir, 'x.wav'), 'data'), oneLine(/cannot write .*x\.wav: it is a folder/));
-  await assert.rejects(writeFileAtomic(join(dir, 'a'.repeat(300)), 'data'), oneLine(/the name is too long for the file system/));
-  await assert.rejects(writeFileAtomic(join(dir, 'no', 'such', 'f'), 'data'), oneLine(/a folder on its path does not exist/));
+  await assert.rejects(
+    writeFileAtomic(join(dir, 'a'.repeat(300)), 'data'),
+    oneLine(/the name is too long for the file system/),
+  );
+  await assert.rejects(
+    writeFileAtomic(join(dir, 'no', 'such', 'f'), 'data'),
+    oneLine(/a folder on its path does not exist/),
+  );
   assert.deepEqual(readdirSync(dir), ['x.wav'], 'no temporary left behind');
 });
 
-test('folders that can never be created: makeDirs ends with one line (no endless retry)', { skip: !existsSync('/proc/self') && 'no /proc here' }, () => {
+test('folders that can never be created: makeDirs ends with one line (no endless retry)', {
+  skip: !existsSync('/proc/self') && 'no /proc here',
+}, () => {
   const t0 = Date.now();
-  for (const p of ['/proc/x', '/proc/x/y/z', '/proc/self/x']) assert.throws(() => makeDirs(p, '--out-dir'), oneLine(/cannot create the folder --out-dir/), p);
+  for (const p of ['/proc/x', '/proc/x/y/z', '/proc/self/x'])
+    assert.throws(() => makeDirs(p, '--out-dir'), oneLine(/cannot create the folder --out-dir/), p);
   const { dir, cleanup } = tempDir('wn-hostile-');
   try {
     writeFileSync(join(dir, 'file'), 'x');
@@ -102,17 +135,26 @@ test('folders that can never be created: makeDirs ends with one line (no endless
 test('render job names: too long for the file system and file/folder collisions are refused at plan time', async (t) => {
   const { dir, cleanup } = tempDir('wn-hostile-');
   t.after(cleanup);
-  assert.throws(() => checkName('é'.repeat(MAX_SEGMENT_BYTES / 2 + 1), 'job'), oneLine(/is 202 bytes; file systems allow/)); // 101 characters
+  assert.throws(
+    () => checkName('é'.repeat(MAX_SEGMENT_BYTES / 2 + 1), 'job'),
+    oneLine(/is 202 bytes; file systems allow/),
+  ); // 101 characters
   assert.throws(() => checkName(`ok/${'ж'.repeat(120)}`, 'job'), oneLine(/is 240 bytes/));
   checkName('é'.repeat(MAX_SEGMENT_BYTES / 2), 'job');
   assert.throws(() => checkName('index.json/x', 'job'), oneLine(/is a file render writes itself/));
-  assert.throws(() => checkNameCollisions(['x', 'x.wav/y'], 'job'), oneLine(/texture "x" writes the file x\.wav, which texture "x\.wav\/y" needs as a folder/));
+  assert.throws(
+    () => checkNameCollisions(['x', 'x.wav/y'], 'job'),
+    oneLine(/texture "x" writes the file x\.wav, which texture "x\.wav\/y" needs as a folder/),
+  );
   assert.throws(() => checkNameCollisions(['a/b/X', 'a/b/x.WAV/c'], 'job'), oneLine(/needs as a folder/));
   checkNameCollisions(['x', 'x/y', 'x.wav2/z'], 'job');
   // on disk: a folder where a WAV goes, a file where a folder goes
   mkdirSync(join(dir, 'taken.wav'));
   writeFileSync(join(dir, 'sub'), 'x');
-  assert.throws(() => checkTexturePaths(dir, ['ok', 'taken']), oneLine(/texture "taken" would be written to .*taken\.wav, which is a folder/));
+  assert.throws(
+    () => checkTexturePaths(dir, ['ok', 'taken']),
+    oneLine(/texture "taken" would be written to .*taken\.wav, which is a folder/),
+  );
   assert.throws(() => checkTexturePaths(dir, ['sub/a']), oneLine(/needs the folder .*sub, which is a regular file/));
   checkTexturePaths(dir, ['ok', 'new/deeper/x']);
 });
@@ -132,11 +174,21 @@ test('ingest: a chunks folder that is a symlink or a file is refused, and cleanu
   const { renameSync } = await import('node:fs');
   renameSync(join(ds, 'chunks'), join(ds, 'chunks.real'));
   symlinkSync(other, join(ds, 'chunks'));
-  await assert.rejects(ingest({ inputs: [b], out: ds, jobs: 1, onMessage: () => {} }), oneLine(/chunks is a symbolic link/));
-  assert.deepEqual(readdirSync(other).sort(), ['0123456789abcdef-00000.mulaw', 'notes.txt', 'x.mulaw'], 'nothing outside the dataset is deleted');
+  await assert.rejects(
+    ingest({ inputs: [b], out: ds, jobs: 1, onMessage: () => {} }),
+    oneLine(/chunks is a symbolic link/),
+  );
+  assert.deepEqual(
+    readdirSync(other).sort(),
+    ['0123456789abcdef-00000.mulaw', 'notes.txt', 'x.mulaw'],
+    'nothing outside the dataset is deleted',
+  );
   unlinkSync(join(ds, 'chunks'));
   writeFileSync(join(ds, 'chunks'), 'a file');
-  await assert.rejects(ingest({ inputs: [b], out: ds, jobs: 1, onMessage: () => {} }), oneLine(/chunks is a regular file/));
+  await assert.rejects(
+    ingest({ inputs: [b], out: ds, jobs: 1, onMessage: () => {} }),
+    oneLine(/chunks is a regular file/),
+  );
   unlinkSync(join(ds, 'chunks'));
   renameSync(join(ds, 'chunks.real'), join(ds, 'chunks'));
   // inside the real chunks folder: a leftover chunk (ingest's name pattern) goes, anything else stays
@@ -155,13 +207,27 @@ test('ingest: a failed (disk-full) append removes its unlisted partial chunks an
   const { dir, cleanup } = tempDir('wn-hostile-');
   t.after(cleanup);
   const ds = join(dir, 'ds');
-  await ingest({ inputs: [writeWav16(join(dir, 'a.wav'), noise(24000, 1), 16000)], out: ds, chunkSeconds: 0.25, jobs: 1, onMessage: () => {} });
+  await ingest({
+    inputs: [writeWav16(join(dir, 'a.wav'), noise(24000, 1), 16000)],
+    out: ds,
+    chunkSeconds: 0.25,
+    jobs: 1,
+    onMessage: () => {},
+  });
   const before = readFileSync(join(ds, 'manifest.json'), 'utf8');
   const chunksBefore = readdirSync(join(ds, 'chunks')).sort();
   const inputs = [1, 2, 3].map((i) => writeWav16(join(dir, `n${i}.wav`), noise(48000, 10 + i), 16000));
   let n = 0;
   await assert.rejects(
-    ingest({ inputs, out: ds, jobs: 2, onMessage: () => {}, beforeChunkWrite: () => { if (++n === 5) throw enospc(); } }),
+    ingest({
+      inputs,
+      out: ds,
+      jobs: 2,
+      onMessage: () => {},
+      beforeChunkWrite: () => {
+        if (++n === 5) throw enospc();
+      },
+    }),
     oneLine(/cannot write .*\.mulaw: the disk is full/),
   );
   assert.equal(readFileSync(join(ds, 'manifest.json'), 'utf8'), before, 'the manifest is the last complete one');
@@ -169,14 +235,28 @@ test('ingest: a failed (disk-full) append removes its unlisted partial chunks an
   assert.ok(!existsSync(join(ds, '.ingest.lock')));
   // a new dataset that fails is removed whole (only ingest's own files were in it)
   const ds2 = join(dir, 'ds2');
-  await assert.rejects(ingest({ inputs, out: ds2, jobs: 1, onMessage: () => {}, beforeChunkWrite: () => { throw enospc(); } }), oneLine(/disk is full/));
+  await assert.rejects(
+    ingest({
+      inputs,
+      out: ds2,
+      jobs: 1,
+      onMessage: () => {},
+      beforeChunkWrite: () => {
+        throw enospc();
+      },
+    }),
+    oneLine(/disk is full/),
+  );
   assert.ok(!existsSync(ds2));
 });
 
 test('manifests with unknown or missing versions, impossible rates or fractions are refused', async (t) => {
   const { dir, cleanup } = tempDir('wn-hostile-');
   t.after(cleanup);
-  const ds = writeDataset(join(dir, 'ds'), [{ split: 'train', data: periodic(4000, 50) }, { split: 'val', data: periodic(4000, 50) }]);
+  const ds = writeDataset(join(dir, 'ds'), [
+    { split: 'train', data: periodic(4000, 50) },
+    { split: 'val', data: periodic(4000, 50) },
+  ]);
   const good = JSON.parse(readFileSync(join(ds, 'manifest.json'), 'utf8'));
   readManifest(ds);
   const cases: [Record<string, unknown>, RegExp][] = [
@@ -206,12 +286,20 @@ test('CLI: info exits 1 on broken checkpoints and datasets; render/ingest/train 
   const { dir, cleanup } = tempDir('wn-hostile-cli-');
   t.after(cleanup);
   const jobs: { args: string[]; re: RegExp; maxMs?: number }[] = [];
-  for (const [i, d] of [[0, [1, 0, 4]], [1, [1, -2, 4]], [2, [3.5]]] as const) {
+  for (const [i, d] of [
+    [0, [1, 0, 4]],
+    [1, [1, -2, 4]],
+    [2, [3.5]],
+  ] as const) {
     writeCheckpoint(join(dir, `c${i}.safetensors`), { config: JSON.stringify({ ...SMALL, dilations: d }) });
     jobs.push({ args: ['info', `c${i}.safetensors`], re: /its config is invalid/ });
   }
   const chunk = (n: string) => join(dir, n, 'chunks', '000000.mulaw');
-  for (const n of ['missing', 'empty', 'short']) writeDataset(join(dir, n), [{ split: 'train', data: periodic(4000, 50) }, { split: 'val', data: periodic(4000, 50) }]);
+  for (const n of ['missing', 'empty', 'short'])
+    writeDataset(join(dir, n), [
+      { split: 'train', data: periodic(4000, 50) },
+      { split: 'val', data: periodic(4000, 50) },
+    ]);
   unlinkSync(chunk('missing'));
   truncateSync(chunk('empty'), 0);
   truncateSync(chunk('short'), 100);
@@ -221,13 +309,41 @@ test('CLI: info exits 1 on broken checkpoints and datasets; render/ingest/train 
   if (existsSync('/proc/self')) {
     await makeRun(join(dir, 'run'));
     writeWav16(join(dir, 'in.wav'), noise(8000, 3), 16000);
-    writeDataset(join(dir, 'datasets', 'd'), [{ split: 'train', data: periodic(4000, 50) }, { split: 'val', data: periodic(4000, 50) }]);
+    writeDataset(join(dir, 'datasets', 'd'), [
+      { split: 'train', data: periodic(4000, 50) },
+      { split: 'val', data: periodic(4000, 50) },
+    ]);
     const cannot = /cannot create the folder .*\/proc\/x/;
-    jobs.push({ args: ['render', '--model', 'run', '--count', '1', '--seconds', '0.05', '--out-dir', '/proc/x'], re: cannot, maxMs: 60_000 });
+    jobs.push({
+      args: ['render', '--model', 'run', '--count', '1', '--seconds', '0.05', '--out-dir', '/proc/x'],
+      re: cannot,
+      maxMs: 60_000,
+    });
     jobs.push({ args: ['ingest', 'in.wav', '--out', '/proc/x'], re: cannot, maxMs: 60_000 });
-    jobs.push({ args: ['train', '--data', 'datasets/d', '--run', '/proc/x', '--steps', '1', '--dilations', '1,2', '--window', '32', '--batch', '2'], re: cannot, maxMs: 60_000 });
+    jobs.push({
+      args: [
+        'train',
+        '--data',
+        'datasets/d',
+        '--run',
+        '/proc/x',
+        '--steps',
+        '1',
+        '--dilations',
+        '1,2',
+        '--window',
+        '32',
+        '--batch',
+        '2',
+      ],
+      re: cannot,
+      maxMs: 60_000,
+    });
   }
-  const rs = await cliAll(jobs.map((j) => ({ args: j.args, cwd: dir })), 4);
+  const rs = await cliAll(
+    jobs.map((j) => ({ args: j.args, cwd: dir })),
+    4,
+  );
   rs.forEach((r, i) => {
     const label = `${jobs[i].args.join(' ')}: exit ${r.status} ${r.signal}\n${r.stderr}`;
     assert.equal(r.status, 1, label);
@@ -257,24 +373,83 @@ test('CLI on a full disk (tmpfs): synth keeps a WAV whose header matches its dat
     cleanup();
   });
   await makeRun(join(dir, 'run'));
-  writeDataset(join(dir, 'datasets', 'd'), [{ split: 'train', data: periodic(4000, 50) }, { split: 'val', data: periodic(4000, 50) }]);
+  writeDataset(join(dir, 'datasets', 'd'), [
+    { split: 'train', data: periodic(4000, 50) },
+    { split: 'val', data: periodic(4000, 50) },
+  ]);
   const check = (r: { status: number | null; signal: string | null; stderr: string }) => {
     const label = `exit ${r.status} ${r.signal}\n${r.stderr}`;
     assert.equal(r.status, 1, label);
     const errs = errorLines(r.stderr);
     assert.equal(errs.length, 1, label);
-    assert.match(errs[0], /the disk is full \(needed [\d.]+ (bytes|KiB|MiB), [\d.]+ (bytes|KiB) free\); free some space/, label);
+    assert.match(
+      errs[0],
+      /the disk is full \(needed [\d.]+ (bytes|KiB|MiB), [\d.]+ (bytes|KiB) free\); free some space/,
+      label,
+    );
   };
   // one command at a time, each on the emptied disk
-  const [synth] = await cliAll([{ args: ['synth', '--model', 'run', '--seconds', '20', '--out', join(full, 'a.wav'), '--seed', '1'], cwd: dir }], 1);
+  const [synth] = await cliAll(
+    [{ args: ['synth', '--model', 'run', '--seconds', '20', '--out', join(full, 'a.wav'), '--seed', '1'], cwd: dir }],
+    1,
+  );
   check(synth);
   const s = wavSizes(join(full, 'a.wav'));
   assert.ok(s.declared > 0 && s.declared <= s.held, `synth WAV header declares ${s.declared} bytes, holds ${s.held}`);
   rmSync(join(full, 'a.wav'));
-  const [render] = await cliAll([{ args: ['render', '--model', 'run', '--count', '1', '--seconds', '20', '--out-dir', join(full, 'r'), '--no-sheet'], cwd: dir }], 1);
+  const [render] = await cliAll(
+    [
+      {
+        args: [
+          'render',
+          '--model',
+          'run',
+          '--count',
+          '1',
+          '--seconds',
+          '20',
+          '--out-dir',
+          join(full, 'r'),
+          '--no-sheet',
+        ],
+        cwd: dir,
+      },
+    ],
+    1,
+  );
   check(render);
   assert.ok(!existsSync(join(full, 'r', '.render.lock')));
   rmSync(join(full, 'r'), { recursive: true, force: true });
-  const [train] = await cliAll([{ args: ['train', '--data', 'datasets/d', '--run', join(full, 'run'), '--steps', '2', '--dilations', '1,2,4,8,16,32,64,128', '--residual-channels', '32', '--dilation-channels', '32', '--skip-channels', '64', '--head-channels', '64', '--window', '32', '--batch', '2'], cwd: dir }], 1);
+  const [train] = await cliAll(
+    [
+      {
+        args: [
+          'train',
+          '--data',
+          'datasets/d',
+          '--run',
+          join(full, 'run'),
+          '--steps',
+          '2',
+          '--dilations',
+          '1,2,4,8,16,32,64,128',
+          '--residual-channels',
+          '32',
+          '--dilation-channels',
+          '32',
+          '--skip-channels',
+          '64',
+          '--head-channels',
+          '64',
+          '--window',
+          '32',
+          '--batch',
+          '2',
+        ],
+        cwd: dir,
+      },
+    ],
+    1,
+  );
   check(train);
 });

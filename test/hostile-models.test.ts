@@ -13,23 +13,63 @@ import { UserError } from '../src/util/errors.js';
 import { SMALL, makeRun, writeCheckpoint, writeOptimizer, cliAll, errorLines } from './helpers/hostile.js';
 import { tempDir } from './train-cli-helpers.js';
 
-const oneLineUserError = (re: RegExp) => (e: unknown) => e instanceof UserError && re.test(e.message) && !e.message.includes('\n');
+const oneLineUserError = (re: RegExp) => (e: unknown) =>
+  e instanceof UserError && re.test(e.message) && !e.message.includes('\n');
 
 /** Config values that must be refused, by field (each a different way to be wrong). */
-const BAD_DILATIONS: unknown[] = [[1, -2, 4, 8], [1, 0, 4], [2 ** 40], [4294967297], [2.5], [null], 8, {}, null, '1,2,4', [], new Array(257).fill(1), [CONFIG_LIMITS.maxDilation + 1], new Array(5).fill(65536)];
+const BAD_DILATIONS: unknown[] = [
+  [1, -2, 4, 8],
+  [1, 0, 4],
+  [2 ** 40],
+  [4294967297],
+  [2.5],
+  [null],
+  8,
+  {},
+  null,
+  '1,2,4',
+  [],
+  new Array(257).fill(1),
+  [CONFIG_LIMITS.maxDilation + 1],
+  new Array(5).fill(65536),
+];
 
 test('checkConfig refuses every bad dilations value and channel count with a UserError (never a TypeError)', () => {
   for (const d of BAD_DILATIONS) {
-    assert.throws(() => checkConfig({ ...SMALL, dilations: d } as ModelConfig), oneLineUserError(/dilation|layer|receptive field/), JSON.stringify(d)?.slice(0, 40));
+    assert.throws(
+      () => checkConfig({ ...SMALL, dilations: d } as ModelConfig),
+      oneLineUserError(/dilation|layer|receptive field/),
+      JSON.stringify(d)?.slice(0, 40),
+    );
   }
   for (const v of [0, -1, 2.5, 1025, 1e9, '8', null, NaN, Infinity]) {
-    assert.throws(() => checkConfig({ ...SMALL, residual: v } as ModelConfig), oneLineUserError(/--residual-channels/), String(v));
-    assert.throws(() => checkConfig({ ...SMALL, residual: v } as ModelConfig, 'fields'), oneLineUserError(/^residual /), String(v));
+    assert.throws(
+      () => checkConfig({ ...SMALL, residual: v } as ModelConfig),
+      oneLineUserError(/--residual-channels/),
+      String(v),
+    );
+    assert.throws(
+      () => checkConfig({ ...SMALL, residual: v } as ModelConfig, 'fields'),
+      oneLineUserError(/^residual /),
+      String(v),
+    );
   }
   assert.throws(() => checkConfig({ ...SMALL, classes: 255 }), oneLineUserError(/classes must be 256/));
-  for (const c of [null, 7, 'x', []]) assert.throws(() => checkConfig(c as never), oneLineUserError(/config: expected an object/));
+  for (const c of [null, 7, 'x', []])
+    assert.throws(() => checkConfig(c as never), oneLineUserError(/config: expected an object/));
   // too many parameters, each field within its limit
-  assert.throws(() => checkConfig({ dilations: new Array(256).fill(1), residual: 1024, dilation: 1024, skip: 1024, head: 1024, classes: 256 }), oneLineUserError(/parameters is more than the limit/));
+  assert.throws(
+    () =>
+      checkConfig({
+        dilations: new Array(256).fill(1),
+        residual: 1024,
+        dilation: 1024,
+        skip: 1024,
+        head: 1024,
+        classes: 256,
+      }),
+    oneLineUserError(/parameters is more than the limit/),
+  );
   // the flag parser uses the same limits
   assert.throws(() => parseDilations('1,131072'), oneLineUserError(/--dilations/));
   assert.throws(() => parseDilations('18x1'), oneLineUserError(/--dilations/));
@@ -46,7 +86,8 @@ test('loadCheckpoint and readCheckpointMetadata refuse bad configs, versions and
     await assert.rejects(loadCheckpoint(p), oneLineUserError(re), JSON.stringify(meta).slice(0, 80));
     await assert.rejects(readCheckpointMetadata(p), oneLineUserError(re), JSON.stringify(meta).slice(0, 80));
   };
-  for (const d of BAD_DILATIONS) await bad({ config: JSON.stringify({ ...SMALL, dilations: d }) }, /its config is invalid/);
+  for (const d of BAD_DILATIONS)
+    await bad({ config: JSON.stringify({ ...SMALL, dilations: d }) }, /its config is invalid/);
   await bad({ config: '{not json' }, /config is not valid JSON/);
   await bad({ config: '[]' }, /its config is invalid \(config: expected an object/);
   await bad({ format_version: undefined as never }, /has no format_version/);
@@ -64,15 +105,23 @@ test('non-finite or implausibly large weights are refused, with or without param
     for (const withSha of [true, false]) {
       const p = initParams(SMALL, 1);
       p[1000 + i] = v;
-      const meta: Record<string, string> = withSha ? { params_sha256: createHash('sha256').update(Buffer.from(p.buffer)).digest('hex') } : {};
+      const meta: Record<string, string> = withSha
+        ? { params_sha256: createHash('sha256').update(Buffer.from(p.buffer)).digest('hex') }
+        : {};
       const path = writeCheckpoint(join(dir, `w${i++}.safetensors`), meta, p);
-      await assert.rejects(loadCheckpoint(path), oneLineUserError(/weight value \d+ is .*the file is corrupt/), `${v} sha=${withSha}`);
+      await assert.rejects(
+        loadCheckpoint(path),
+        oneLineUserError(/weight value \d+ is .*the file is corrupt/),
+        `${v} sha=${withSha}`,
+      );
     }
   }
   // a checkpoint without params_sha256 is still checked structurally: a missing tensor is refused
   const ok = writeCheckpoint(join(dir, 'ok.safetensors'), {});
   assert.equal((await loadCheckpoint(ok)).params.length, paramCount(SMALL));
-  const wrongShape = writeCheckpoint(join(dir, 'shape.safetensors'), { config: JSON.stringify({ ...SMALL, skip: 17 }) });
+  const wrongShape = writeCheckpoint(join(dir, 'shape.safetensors'), {
+    config: JSON.stringify({ ...SMALL, skip: 17 }),
+  });
   await assert.rejects(loadCheckpoint(wrongShape), oneLineUserError(/tensor .* has shape/));
 });
 
@@ -82,7 +131,9 @@ test('loadOptimizer: one validation of adam, sampler and training state', async 
   const weights = await makeRun(join(dir, 'run'));
   const ck = await loadCheckpoint(weights);
   const sha = ck.metadata.params_sha256;
-  const adam = (o: object) => ({ adam: JSON.stringify({ step: 3, lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, ...o }) });
+  const adam = (o: object) => ({
+    adam: JSON.stringify({ step: 3, lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, ...o }),
+  });
   const cases: [Record<string, string>, RegExp][] = [
     [adam({ step: -1 }), /adam\.step is -1/],
     [adam({ step: 2.5 }), /adam\.step is 2\.5/],
@@ -126,11 +177,27 @@ test('memory: synthesis estimates grow with dilations, streams and channels, and
   assert.ok(synthMemoryBytes(wide, 8, 'cuda').device > synthMemoryBytes(wide, 1, 'cuda').device * 7);
   const env = { total: 8 * 2 ** 30, available: 4 * 2 ** 30, gpu: 16 * 2 ** 30 };
   // 256 layers of 1024 (within the limits) with 1024 residual channels and 64 streams: far too much
-  const big: ModelConfig = { dilations: new Array(256).fill(1024), residual: 1024, dilation: 16, skip: 16, head: 16, classes: 256 };
-  assert.throws(() => checkSynthMemory(big, 64, 'cpu', 0, env), oneLineUserError(/needs about [\d.]+ GiB of memory; this machine has 8\.0 GiB; use a smaller --batch/));
-  assert.throws(() => checkSynthMemory(big, 64, 'cuda', 0, env), oneLineUserError(/needs about [\d.]+ GiB of GPU memory; the GPU has 16\.0 GiB/));
+  const big: ModelConfig = {
+    dilations: new Array(256).fill(1024),
+    residual: 1024,
+    dilation: 16,
+    skip: 16,
+    head: 16,
+    classes: 256,
+  };
+  assert.throws(
+    () => checkSynthMemory(big, 64, 'cpu', 0, env),
+    oneLineUserError(/needs about [\d.]+ GiB of memory; this machine has 8\.0 GiB; use a smaller --batch/),
+  );
+  assert.throws(
+    () => checkSynthMemory(big, 64, 'cuda', 0, env),
+    oneLineUserError(/needs about [\d.]+ GiB of GPU memory; the GPU has 16\.0 GiB/),
+  );
   const mid: ModelConfig = { ...big, dilations: new Array(64).fill(1024) }; // ~1.1 GiB on one stream per 4
-  assert.throws(() => checkSynthMemory(mid, 16, 'cpu', 0, { ...env, available: 2 ** 30 }), oneLineUserError(/is available now/));
+  assert.throws(
+    () => checkSynthMemory(mid, 16, 'cpu', 0, { ...env, available: 2 ** 30 }),
+    oneLineUserError(/is available now/),
+  );
   checkSynthMemory(SMALL, 1, 'cpu', 16000 * 30, env);
 });
 
@@ -138,23 +205,102 @@ test('CLI: synth and render give one clear line (exit 1, never 70) for bad confi
   const { dir, cleanup } = tempDir('wn-hostile-cli-');
   t.after(cleanup);
   const jobs: { args: string[]; cwd: string; re: RegExp }[] = [];
-  const cases: unknown[] = [[1, -2, 4, 8], 2 ** 40, null, 8, {}, new Array(257).fill(1), [4294967297], [2.5], new Array(256).fill(1048576)];
+  const cases: unknown[] = [
+    [1, -2, 4, 8],
+    2 ** 40,
+    null,
+    8,
+    {},
+    new Array(257).fill(1),
+    [4294967297],
+    [2.5],
+    new Array(256).fill(1048576),
+  ];
   cases.forEach((d, i) => {
     const p = writeCheckpoint(join(dir, `bad${i}.safetensors`), { config: JSON.stringify({ ...SMALL, dilations: d }) });
-    jobs.push({ cwd: dir, re: /its config is invalid/, args: ['synth', '--model', p, '--seconds', '0.05', '--out', `s${i}.wav`] });
-    jobs.push({ cwd: dir, re: /its config is invalid/, args: ['render', '--model', p, '--count', '1', '--seconds', '0.05', '--out-dir', `r${i}`] });
+    jobs.push({
+      cwd: dir,
+      re: /its config is invalid/,
+      args: ['synth', '--model', p, '--seconds', '0.05', '--out', `s${i}.wav`],
+    });
+    jobs.push({
+      cwd: dir,
+      re: /its config is invalid/,
+      args: ['render', '--model', p, '--count', '1', '--seconds', '0.05', '--out-dir', `r${i}`],
+    });
   });
   // a model whose rings are 805 MB per stream: 400 streams cannot fit in any test machine
-  const wide: ModelConfig = { dilations: new Array(3).fill(65536), residual: 1024, dilation: 4, skip: 4, head: 4, classes: 256 };
+  const wide: ModelConfig = {
+    dilations: new Array(3).fill(65536),
+    residual: 1024,
+    dilation: 4,
+    skip: 4,
+    head: 4,
+    classes: 256,
+  };
   const w = await makeRun(join(dir, 'wide'), wide);
-  jobs.push({ cwd: dir, re: /synthesis with this model .* needs about [\d.]+ GiB of memory/, args: ['render', '--model', w, '--count', '400', '--batch', '400', '--seconds', '0.05', '--out-dir', 'rw', '--no-sheet'] });
+  jobs.push({
+    cwd: dir,
+    re: /synthesis with this model .* needs about [\d.]+ GiB of memory/,
+    args: [
+      'render',
+      '--model',
+      w,
+      '--count',
+      '400',
+      '--batch',
+      '400',
+      '--seconds',
+      '0.05',
+      '--out-dir',
+      'rw',
+      '--no-sheet',
+    ],
+  });
   // train: the native trainer's plan for a huge batch is refused before the trainer exists
   const { writeDataset, periodic } = await import('./train-cli-helpers.js');
-  writeDataset(join(dir, 'ds'), [{ split: 'train', data: periodic(8000, 50) }, { split: 'val', data: periodic(8000, 50) }]);
-  jobs.push({ cwd: dir, re: /training with this config needs about [\d.]+ (GiB|TiB) of memory/, args: ['train', '--data', 'ds', '--run', 'runs/huge', '--steps', '1', '--dilations', '1,2', '--residual-channels', '1024', '--dilation-channels', '1024', '--skip-channels', '1024', '--head-channels', '1024', '--window', '4096', '--batch', '60000'] });
+  writeDataset(join(dir, 'ds'), [
+    { split: 'train', data: periodic(8000, 50) },
+    { split: 'val', data: periodic(8000, 50) },
+  ]);
+  jobs.push({
+    cwd: dir,
+    re: /training with this config needs about [\d.]+ (GiB|TiB) of memory/,
+    args: [
+      'train',
+      '--data',
+      'ds',
+      '--run',
+      'runs/huge',
+      '--steps',
+      '1',
+      '--dilations',
+      '1,2',
+      '--residual-channels',
+      '1024',
+      '--dilation-channels',
+      '1024',
+      '--skip-channels',
+      '1024',
+      '--head-channels',
+      '1024',
+      '--window',
+      '4096',
+      '--batch',
+      '60000',
+    ],
+  });
   // --seed states the real limit (seeds are recorded as JSON numbers)
-  jobs.push({ cwd: dir, re: /--seed 18446744073709551615: at most 9007199254740991$/, args: ['synth', '--model', w, '--seconds', '0.05', '--out', 'seed.wav', '--seed', '18446744073709551615'] });
-  jobs.push({ cwd: dir, re: /--seed 'x': expected a whole number from 0 to 9007199254740991$/, args: ['synth', '--model', w, '--seconds', '0.05', '--out', 'seed.wav', '--seed', 'x'] });
+  jobs.push({
+    cwd: dir,
+    re: /--seed 18446744073709551615: at most 9007199254740991$/,
+    args: ['synth', '--model', w, '--seconds', '0.05', '--out', 'seed.wav', '--seed', '18446744073709551615'],
+  });
+  jobs.push({
+    cwd: dir,
+    re: /--seed 'x': expected a whole number from 0 to 9007199254740991$/,
+    args: ['synth', '--model', w, '--seconds', '0.05', '--out', 'seed.wav', '--seed', 'x'],
+  });
   const rs = await cliAll(jobs, 4);
   rs.forEach((r, i) => {
     const label = `${jobs[i].args.slice(0, 3).join(' ')}: exit ${r.status} ${r.signal}\n${r.stderr}`;

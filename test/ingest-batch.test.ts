@@ -29,21 +29,48 @@ async function ingestCounting(dir: string, out: string, batch: boolean) {
 
 function chunkBytes(out: string): Map<string, string> {
   const m = new Map<string, string>();
-  for (const f of readdirSync(join(out, 'chunks')).sort()) m.set(f, readFileSync(join(out, 'chunks', f)).toString('base64'));
+  for (const f of readdirSync(join(out, 'chunks')).sort())
+    m.set(f, readFileSync(join(out, 'chunks', f)).toString('base64'));
   return m;
 }
 
-test('batched decoding gives byte-identical datasets to one ffmpeg per file, bad files included', { skip: noFfmpeg }, async () => {
+test('batched decoding gives byte-identical datasets to one ffmpeg per file, bad files included', {
+  skip: noFfmpeg,
+}, async () => {
   const dir = join(work, 'mix');
   mkdirSync(dir);
-  genAudio(join(dir, 'a.mp3'), { channels: ['0.5*sin(2*PI*440*t)', '0.3*sin(2*PI*660*t)'], rate: 44100, seconds: 2, container: 'mp3' });
+  genAudio(join(dir, 'a.mp3'), {
+    channels: ['0.5*sin(2*PI*440*t)', '0.3*sin(2*PI*660*t)'],
+    rate: 44100,
+    seconds: 2,
+    container: 'mp3',
+  });
   genAudio(join(dir, 'b.ogg'), { rate: 48000, seconds: 1.5, container: 'ogg' });
-  genAudio(join(dir, 'c.flac'), { channels: ['0.6*sin(2*PI*300*t)', '0', '0.2'], rate: 22050, seconds: 1, container: 'flac' });
+  genAudio(join(dir, 'c.flac'), {
+    channels: ['0.6*sin(2*PI*300*t)', '0', '0.2'],
+    rate: 22050,
+    seconds: 1,
+    container: 'flac',
+  });
   genAudio(join(dir, 'd.wav'), { rate: 8000, seconds: 0.5 });
   copyFileSync(join(dir, 'd.wav'), join(dir, 'd-copy.wav'));
   genAudio(join(dir, 'g.wav'), { noise: 0.2, rate: 16000, seconds: 20, depth: 'f32' });
-  execFileSync(FFMPEG!, ['-nostdin', '-y', '-v', 'error', '-f', 'lavfi', '-i', 'aevalsrc=0.4*sin(2*PI*500*t)|0.1:s=44100:d=1', '-c:a', 'aac', join(dir, 'e.m4a')]);
-  const full = readFileSync(genAudio(join(work, 'full.flac'), { noise: 0.3, rate: 44100, seconds: 3, container: 'flac' }));
+  execFileSync(FFMPEG!, [
+    '-nostdin',
+    '-y',
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'aevalsrc=0.4*sin(2*PI*500*t)|0.1:s=44100:d=1',
+    '-c:a',
+    'aac',
+    join(dir, 'e.m4a'),
+  ]);
+  const full = readFileSync(
+    genAudio(join(work, 'full.flac'), { noise: 0.3, rate: 44100, seconds: 3, container: 'flac' }),
+  );
   writeFileSync(join(dir, 'f-truncated.flac'), full.subarray(0, Math.floor(full.length / 2)));
   writeFileSync(join(dir, 'h-text.mp3'), 'not audio\n'.repeat(50));
 
@@ -58,14 +85,23 @@ test('batched decoding gives byte-identical datasets to one ffmpeg per file, bad
   assert.deepEqual(m2.chunks, m1.chunks);
   assert.deepEqual(m2.rejected, m1.rejected);
   assert.deepEqual(many.r.run.rejected.map((x) => x.reason).sort(), one.r.run.rejected.map((x) => x.reason).sort());
-  assert.ok(m1.rejected.some((x) => x.path.endsWith('f-truncated.flac')) && m1.rejected.some((x) => x.path.endsWith('h-text.mp3')));
+  assert.ok(
+    m1.rejected.some((x) => x.path.endsWith('f-truncated.flac')) &&
+      m1.rejected.some((x) => x.path.endsWith('h-text.mp3')),
+  );
   assert.equal(many.r.run.audioSeconds, one.r.run.audioSeconds, 'a batch decoded again file by file is counted once');
 
   // good files only (one m4a: every channel decoded and averaged here; one with three channels): no
   // batch falls back, so fewer processes than files
   const good = join(work, 'good');
   mkdirSync(good);
-  for (let i = 0; i < 6; i++) genAudio(join(good, `t${i}.ogg`), { channels: [`0.3*sin(2*PI*${200 + 50 * i}*t)`], rate: 44100, seconds: 0.5, container: 'ogg' });
+  for (let i = 0; i < 6; i++)
+    genAudio(join(good, `t${i}.ogg`), {
+      channels: [`0.3*sin(2*PI*${200 + 50 * i}*t)`],
+      rate: 44100,
+      seconds: 0.5,
+      container: 'ogg',
+    });
   copyFileSync(join(dir, 'e.m4a'), join(good, 't6.m4a'));
   copyFileSync(join(dir, 'c.flac'), join(good, 't7.flac'));
   const g1 = await ingestCounting(good, join(work, 'good-one'), false);

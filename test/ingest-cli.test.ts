@@ -20,7 +20,11 @@ before(() => {
 after(() => rmDir(work));
 
 function cli(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, [...CLI, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env } });
+  return spawnSync(process.execPath, [...CLI, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
 }
 
 /** The manifest is valid and every chunk it names is complete. Returns it. */
@@ -81,7 +85,8 @@ test('kill -9 at any moment leaves a valid dataset; a rerun completes and cleans
   const dir = join(work, 'many');
   mkdirSync(dir);
   const files: string[] = [];
-  for (let i = 0; i < 30; i++) files.push(writeWav16(join(dir, `n${String(i).padStart(2, '0')}.wav`), noise(22050 * 4, 100 + i), 22050));
+  for (let i = 0; i < 30; i++)
+    files.push(writeWav16(join(dir, `n${String(i).padStart(2, '0')}.wav`), noise(22050 * 4, 100 + i), 22050));
   const out = join(work, 'ds-kill');
   // a previous, complete dataset
   const first = cli(['ingest', files[0], files[1], '--out', out, '--chunk', '1s']);
@@ -89,7 +94,10 @@ test('kill -9 at any moment leaves a valid dataset; a rerun completes and cleans
   const before = readManifest(out);
   let killed = 0;
   for (const delay of [0, 400, 2300]) {
-    const child = spawn(process.execPath, [...CLI, 'ingest', dir, '--out', out, '--jobs', '1'], { cwd: ROOT, stdio: 'ignore' });
+    const child = spawn(process.execPath, [...CLI, 'ingest', dir, '--out', out, '--jobs', '1'], {
+      cwd: ROOT,
+      stdio: 'ignore',
+    });
     // listen from the start: a run that ends before the kill must not leave the wait below hanging
     const closed = new Promise((r) => child.on('close', (_code, sig) => r(sig)));
     // wait until this run has started writing chunks, then a little longer
@@ -104,7 +112,9 @@ test('kill -9 at any moment leaves a valid dataset; a rerun completes and cleans
     if (signal === 'SIGKILL') killed++;
     const m = checkDataset(out);
     const left = readdirSync(join(out, 'chunks')).length - m.chunks.length;
-    t.diagnostic(`killed ${delay} ms after the first chunk: ${m.sources.length} sources in the manifest, ${left} leftover chunk files`);
+    t.diagnostic(
+      `killed ${delay} ms after the first chunk: ${m.sources.length} sources in the manifest, ${left} leftover chunk files`,
+    );
     // the previous sources are all still there, unchanged
     assert.deepEqual(m.sources.slice(0, 2), before.sources);
     assert.equal(m.chunkSamples, 16000);
@@ -122,15 +132,32 @@ test('kill -9 at any moment leaves a valid dataset; a rerun completes and cleans
 });
 
 for (const which of ['ffmpeg', 'none'] as const) {
-  test(`memory stays flat on a 3-hour input (decoder: ${which})`, { skip: FFMPEG ? false : 'ffmpeg is not installed: cannot generate the long input' }, () => {
+  test(`memory stays flat on a 3-hour input (decoder: ${which})`, {
+    skip: FFMPEG ? false : 'ffmpeg is not installed: cannot generate the long input',
+  }, () => {
     const long = join(work, `long-${which}.wav`);
     // 3 h of a 440 Hz tone, 8 kHz unsigned 8-bit: an 86 MB file
-    const g = spawnSync(FFMPEG!, ['-nostdin', '-y', '-v', 'error', '-f', 'lavfi', '-i', 'sine=f=440:r=8000:d=10800', '-c:a', 'pcm_u8', long]);
+    const g = spawnSync(FFMPEG!, [
+      '-nostdin',
+      '-y',
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=f=440:r=8000:d=10800',
+      '-c:a',
+      'pcm_u8',
+      long,
+    ]);
     assert.equal(g.status, 0, String(g.stderr));
     const out = join(work, `ds-long-${which}`);
     // with ffmpeg: resampled to 16 kHz (173 M samples); without: kept at 8 kHz (the built-in resampler is slower)
     const rate = which === 'ffmpeg' ? '16000' : '8000';
-    const r = cli(['ingest', long, '--out', out, '--rate', rate, '--json'], which === 'none' ? { WAVENET_FFMPEG: 'none' } : {});
+    const r = cli(
+      ['ingest', long, '--out', out, '--rate', rate, '--json'],
+      which === 'none' ? { WAVENET_FFMPEG: 'none' } : {},
+    );
     assert.equal(r.status, 0, r.stderr);
     const j = JSON.parse(r.stdout);
     assert.ok(Math.abs(j.sourceSeconds - 10800) < 1e-3, `decoded ${j.sourceSeconds} s`);

@@ -18,17 +18,26 @@ const skip = !HAVE_SHARED_AUDIO
     ? 'ffmpeg is not installed: the shared audio (mp3, ogg, opus) needs it'
     : false;
 
-const files = (sub: string) => readdirSync(join(SHARED_AUDIO, sub)).filter((f) => !f.startsWith('.')).map((f) => join(SHARED_AUDIO, sub, f));
+const files = (sub: string) =>
+  readdirSync(join(SHARED_AUDIO, sub))
+    .filter((f) => !f.startsWith('.'))
+    .map((f) => join(SHARED_AUDIO, sub, f));
 
-test('../shared/audio: music and speech all ingested, broken/ ingested or rejected with a reason, no crash', { skip }, () => {
+test('../shared/audio: music and speech all ingested, broken/ ingested or rejected with a reason, no crash', {
+  skip,
+}, () => {
   const work = tmpDir('wavenet-ingest-shared-');
   try {
     const out = join(work, 'ds');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli.ts'), 'ingest', SHARED_AUDIO, '--out', out, '--jobs', '2', '--json'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      maxBuffer: 64 << 20,
-    });
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'src', 'cli.ts'), 'ingest', SHARED_AUDIO, '--out', out, '--jobs', '2', '--json'],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        maxBuffer: 64 << 20,
+      },
+    );
     assert.equal(r.status, 0, `exit ${r.status}, signal ${r.signal}\n${r.stderr.slice(-3000)}`);
     assert.doesNotMatch(r.stderr, /internal error/);
     const j = JSON.parse(r.stdout);
@@ -38,7 +47,10 @@ test('../shared/audio: music and speech all ingested, broken/ ingested or reject
     for (const f of [...files('music'), ...files('speech')]) {
       const s = sources.get(f);
       assert.ok(s, `${f} was not ingested: ${rejected.get(f) ?? 'missing from the manifest'}`);
-      assert.ok(s.durationSeconds > 0 && m.chunks.some((c) => sources.get(m.sources[c.source].path) === s), `${f} has no chunks`);
+      assert.ok(
+        s.durationSeconds > 0 && m.chunks.some((c) => sources.get(m.sources[c.source].path) === s),
+        `${f} has no chunks`,
+      );
     }
     for (const f of files('broken')) {
       if (statSync(f).isDirectory()) continue;
@@ -48,7 +60,11 @@ test('../shared/audio: music and speech all ingested, broken/ ingested or reject
       if (reason !== undefined) {
         assert.ok(reason.length > 3, `${f}: empty reason`);
         // one stderr line names it
-        assert.equal(r.stderr.split('\n').filter((l) => l.includes(f + ':')).length, 1, `${f}: expected one stderr line`);
+        assert.equal(
+          r.stderr.split('\n').filter((l) => l.includes(f + ':')).length,
+          1,
+          `${f}: expected one stderr line`,
+        );
       }
     }
     assert.equal(j.sources, m.sources.length);

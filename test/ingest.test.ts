@@ -12,7 +12,18 @@ import { readManifest, manifestHash } from '../src/dataset/manifest.js';
 import { decodeFile, resample, SincResampler } from '../src/audio/decode.js';
 import { resetFfmpegCache } from '../src/audio/ffmpeg.js';
 import { parseDuration, parseTrimSilence } from '../src/dataset/options.js';
-import { FFMPEG, genAudio, rmDir, rms, sourceSignal, tmpDir, toneAmplitude, zeroCrossingFrequency, type Container, type Depth } from './helpers/audio.js';
+import {
+  FFMPEG,
+  genAudio,
+  rmDir,
+  rms,
+  sourceSignal,
+  tmpDir,
+  toneAmplitude,
+  zeroCrossingFrequency,
+  type Container,
+  type Depth,
+} from './helpers/audio.js';
 
 const noFfmpeg = FFMPEG ? false : 'ffmpeg is not installed: cannot generate test audio';
 let work: string;
@@ -37,7 +48,11 @@ async function withDecoder<T>(which: 'ffmpeg' | 'none', fn: () => Promise<T>): P
   }
 }
 
-async function run(inputs: string[], out: string, extra: Partial<Parameters<typeof ingest>[0]> = {}): Promise<IngestResult & { messages: string[] }> {
+async function run(
+  inputs: string[],
+  out: string,
+  extra: Partial<Parameters<typeof ingest>[0]> = {},
+): Promise<IngestResult & { messages: string[] }> {
   const messages: string[] = [];
   const r = await ingest({ inputs, out, jobs: 2, onMessage: (l) => messages.push(l), ...extra });
   return { ...r, messages };
@@ -57,12 +72,19 @@ test('option parsing: durations and silence levels', () => {
   assert.throws(() => parseTrimSilence('loud'), /expected off or a level/);
 });
 
-test('every container, rate, channel count and bit depth: exact duration, frequency kept', { skip: noFfmpeg }, async () => {
+test('every container, rate, channel count and bit depth: exact duration, frequency kept', {
+  skip: noFfmpeg,
+}, async () => {
   const dir = join(work, 'matrix');
   mkdirSync(dir);
   const variants: { c: Container; d: Depth }[] = [
-    { c: 'wav', d: 's16' }, { c: 'wav', d: 's24' }, { c: 'wav', d: 'f32' },
-    { c: 'flac', d: 's16' }, { c: 'flac', d: 's24' }, { c: 'mp3', d: 's16' }, { c: 'ogg', d: 's16' },
+    { c: 'wav', d: 's16' },
+    { c: 'wav', d: 's24' },
+    { c: 'wav', d: 'f32' },
+    { c: 'flac', d: 's16' },
+    { c: 'flac', d: 's24' },
+    { c: 'mp3', d: 's16' },
+    { c: 'ogg', d: 's16' },
   ];
   const seconds = 1.5;
   const expect = new Map<string, { rate: number; channels: number }>();
@@ -72,7 +94,13 @@ test('every container, rate, channel count and bit depth: exact duration, freque
         const name = `tone_${rate}_${channels}ch_${v.d}.${v.c}`;
         const tone = '0.5*sin(2*PI*1000*t)';
         // stereo: the same tone in both channels, so the mix keeps amplitude 0.5
-        genAudio(join(dir, name), { channels: channels === 1 ? [tone] : [tone, tone], rate, seconds, container: v.c, depth: v.d });
+        genAudio(join(dir, name), {
+          channels: channels === 1 ? [tone] : [tone, tone],
+          rate,
+          seconds,
+          container: v.c,
+          depth: v.d,
+        });
         expect.set(name, { rate, channels });
       }
     }
@@ -97,13 +125,15 @@ test('every container, rate, channel count and bit depth: exact duration, freque
     assert.ok(Math.abs(a - 0.5) < 0.03, `${name}: amplitude ${a.toFixed(3)}`);
   }
   const codecs = new Set(m.sources.map((s) => s.codec));
-  for (const c of ['pcm_s16le', 'pcm_s24le', 'pcm_f32le', 'flac', 'mp3', 'vorbis']) assert.ok(codecs.has(c), `codec ${c} in ${[...codecs]}`);
+  for (const c of ['pcm_s16le', 'pcm_s24le', 'pcm_f32le', 'flac', 'mp3', 'vorbis'])
+    assert.ok(codecs.has(c), `codec ${c} in ${[...codecs]}`);
 });
 
 test('noise sources in every container ingest with the right length and level', { skip: noFfmpeg }, async () => {
   const dir = join(work, 'noise');
   mkdirSync(dir);
-  for (const c of ['wav', 'flac', 'mp3', 'ogg'] as Container[]) genAudio(join(dir, `noise.${c}`), { noise: 0.3, noiseChannels: 2, rate: 44100, seconds: 2, container: c });
+  for (const c of ['wav', 'flac', 'mp3', 'ogg'] as Container[])
+    genAudio(join(dir, `noise.${c}`), { noise: 0.3, noiseChannels: 2, rate: 44100, seconds: 2, container: c });
   const out = join(work, 'ds-noise');
   const r = await run([dir], out);
   assert.equal(r.run.added, 4, r.messages.join('\n'));
@@ -113,14 +143,20 @@ test('noise sources in every container ingest with the right length and level', 
     assert.ok(Math.abs(x.length - 32000) <= 3, `${m.sources[i].path}: ${x.length}`);
     // white noise with |x| <= 0.3 has RMS 0.3/sqrt(3) = 0.173; the 16 kHz low-pass keeps 16/44.1 of its power
     const want = (0.3 / Math.sqrt(3)) * Math.sqrt(16000 / 44100);
-    assert.ok(Math.abs(rms(x) - want) < 0.2 * want, `${m.sources[i].path}: rms ${rms(x).toFixed(4)} vs ${want.toFixed(4)}`);
+    assert.ok(
+      Math.abs(rms(x) - want) < 0.2 * want,
+      `${m.sources[i].path}: rms ${rms(x).toFixed(4)} vs ${want.toFixed(4)}`,
+    );
   }
 });
 
 for (const which of ['ffmpeg', 'none'] as const) {
   test(`resampling to 16 kHz keeps 7 kHz and removes 10 kHz (decoder: ${which})`, { skip: noFfmpeg }, async () => {
     const f = genAudio(join(work, `hf-${which}.wav`), {
-      channels: ['0.4*sin(2*PI*7000*t)+0.4*sin(2*PI*10000*t)'], rate: 44100, seconds: 2, depth: 'f32',
+      channels: ['0.4*sin(2*PI*7000*t)+0.4*sin(2*PI*10000*t)'],
+      rate: 44100,
+      seconds: 2,
+      depth: 'f32',
     });
     await withDecoder(which, async () => {
       const x = await decodeFile(f, { rate: 16000 });
@@ -139,9 +175,24 @@ for (const which of ['ffmpeg', 'none'] as const) {
   });
 
   test(`stereo is mixed with equal weights (decoder: ${which})`, { skip: noFfmpeg }, async () => {
-    const opposite = genAudio(join(work, `opp-${which}.wav`), { channels: ['0.5*sin(2*PI*440*t)', '-0.5*sin(2*PI*440*t)'], rate: 16000, seconds: 1, depth: 'f32' });
-    const left = genAudio(join(work, `left-${which}.wav`), { channels: ['0.5*sin(2*PI*440*t)', '0'], rate: 48000, seconds: 1, depth: 's24' });
-    const three = genAudio(join(work, `three-${which}.wav`), { channels: ['0.6', '0', '0'], rate: 16000, seconds: 1, depth: 'f32' });
+    const opposite = genAudio(join(work, `opp-${which}.wav`), {
+      channels: ['0.5*sin(2*PI*440*t)', '-0.5*sin(2*PI*440*t)'],
+      rate: 16000,
+      seconds: 1,
+      depth: 'f32',
+    });
+    const left = genAudio(join(work, `left-${which}.wav`), {
+      channels: ['0.5*sin(2*PI*440*t)', '0'],
+      rate: 48000,
+      seconds: 1,
+      depth: 's24',
+    });
+    const three = genAudio(join(work, `three-${which}.wav`), {
+      channels: ['0.6', '0', '0'],
+      rate: 16000,
+      seconds: 1,
+      depth: 'f32',
+    });
     await withDecoder(which, async () => {
       const a = await decodeFile(opposite, { rate: 16000 });
       assert.ok(Math.max(...a.map(Math.abs)) < 1e-6, 'L = +a, R = -a must cancel');
@@ -155,7 +206,9 @@ for (const which of ['ffmpeg', 'none'] as const) {
   });
 }
 
-test('no ffmpeg (WAVENET_FFMPEG=none): PCM and float WAV at any rate and depth; other formats rejected with a reason', { skip: noFfmpeg }, async () => {
+test('no ffmpeg (WAVENET_FFMPEG=none): PCM and float WAV at any rate and depth; other formats rejected with a reason', {
+  skip: noFfmpeg,
+}, async () => {
   const dir = join(work, 'plainwav');
   mkdirSync(dir);
   let n = 0;
@@ -174,7 +227,10 @@ test('no ffmpeg (WAVENET_FFMPEG=none): PCM and float WAV at any rate and depth; 
   assert.equal(r.run.rejected.length, 1);
   assert.equal(r.run.rejected[0].path, mp3);
   assert.match(r.run.rejected[0].reason, /not a WAV file.*ffmpeg/);
-  assert.ok(r.messages.some((l) => l.includes(mp3) && /not a WAV/.test(l)), 'one stderr line names the mp3');
+  assert.ok(
+    r.messages.some((l) => l.includes(mp3) && /not a WAV/.test(l)),
+    'one stderr line names the mp3',
+  );
   const m = readManifest(out);
   for (const [i, s] of m.sources.entries()) {
     const x = sourceSignal(out, m, i);
@@ -199,7 +255,9 @@ test('the streaming sinc resampler gives the same result however the input is sp
   for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-6, `sample ${i}`);
 });
 
-test('chunking: full chunks, a remainder of at least 1 s, whole short files; --chunk units', { skip: noFfmpeg }, async () => {
+test('chunking: full chunks, a remainder of at least 1 s, whole short files; --chunk units', {
+  skip: noFfmpeg,
+}, async () => {
   const dir = join(work, 'chunking');
   mkdirSync(dir);
   genAudio(join(dir, 'a40.wav'), { rate: 16000, seconds: 40 }); // 16 + 16 + 8
@@ -214,8 +272,15 @@ test('chunking: full chunks, a remainder of at least 1 s, whole short files; --c
     const i = m.sources.findIndex((s) => s.path.endsWith(name));
     return m.chunks.filter((c) => c.source === i).map((c) => [c.offset, c.samples]);
   };
-  assert.deepEqual(by('a40.wav'), [[0, 256000], [256000, 256000], [512000, 128000]]);
-  assert.deepEqual(by('b32_5.wav'), [[0, 256000], [256000, 256000]]);
+  assert.deepEqual(by('a40.wav'), [
+    [0, 256000],
+    [256000, 256000],
+    [512000, 128000],
+  ]);
+  assert.deepEqual(by('b32_5.wav'), [
+    [0, 256000],
+    [256000, 256000],
+  ]);
   assert.deepEqual(by('c0_4.wav'), [[0, 6400]]);
   assert.deepEqual(by('d5.wav'), [[0, 80000]]);
   for (const c of m.chunks) assert.equal(readFileSync(join(out, 'chunks', c.file)).length, c.samples);
@@ -227,7 +292,9 @@ test('chunking: full chunks, a remainder of at least 1 s, whole short files; --c
   assert.equal(m2.chunks.length, 10);
 });
 
-test('split: deterministic from content, the fraction asked for, at least one validation chunk', { skip: noFfmpeg }, async () => {
+test('split: deterministic from content, the fraction asked for, at least one validation chunk', {
+  skip: noFfmpeg,
+}, async () => {
   const f = genAudio(join(work, 'split.wav'), { noise: 0.2, rate: 16000, seconds: 30 });
   const a = join(work, 'ds-split-a');
   const b = join(work, 'ds-split-b');
@@ -236,11 +303,17 @@ test('split: deterministic from content, the fraction asked for, at least one va
   const ma = readManifest(a);
   const mb = readManifest(b);
   assert.equal(ma.chunks.length, 30);
-  assert.deepEqual(ma.chunks.map((c) => c.split), mb.chunks.map((c) => c.split));
+  assert.deepEqual(
+    ma.chunks.map((c) => c.split),
+    mb.chunks.map((c) => c.split),
+  );
   // one source: split by chunk, the 3 chunks (10 % of 30) first in hash order
   const keys = ma.chunks.map((c) => splitKey(ma.sources[0].sha256, c.offset));
   const third = [...keys].sort((x, y) => x - y)[2];
-  assert.deepEqual(ma.chunks.map((c) => c.split), keys.map((k) => (k <= third ? 'val' : 'train')));
+  assert.deepEqual(
+    ma.chunks.map((c) => c.split),
+    keys.map((k) => (k <= third ? 'val' : 'train')),
+  );
   assert.ok(ma.chunks.some((c) => c.split === 'val'));
   // two chunks, tiny fraction: still one validation chunk
   const two = genAudio(join(work, 'two.wav'), { noise: 0.2, rate: 16000, seconds: 2 });
@@ -253,7 +326,9 @@ test('split: deterministic from content, the fraction asked for, at least one va
 test('--trim-silence -50dB trims leading and trailing silence only; off keeps it', { skip: noFfmpeg }, async () => {
   const f = genAudio(join(work, 'padded.wav'), {
     channels: ['if(between(t,1,3), 0.5*sin(2*PI*500*t)*(0.5+0.5*between(t,1.5,1.6)), 0.0001*sin(2*PI*50*t))'],
-    rate: 16000, seconds: 4, depth: 'f32',
+    rate: 16000,
+    seconds: 4,
+    depth: 'f32',
   });
   const on = join(work, 'ds-trim');
   await run([f], on, { trimSilenceDb: -50 });
@@ -284,7 +359,10 @@ test('idempotence and appending', { skip: noFfmpeg }, async () => {
   assert.ok(r2.ingestedAny, 'files already in the dataset count as ingested');
   assert.equal(manifestHash(out), h1, 'a rerun must not change the manifest');
   assert.deepEqual(readdirSync(join(out, 'chunks')).sort(), files1);
-  assert.deepEqual(files1.map((f) => readFileSync(join(out, 'chunks', f)).toString('hex')), bytes1);
+  assert.deepEqual(
+    files1.map((f) => readFileSync(join(out, 'chunks', f)).toString('hex')),
+    bytes1,
+  );
   // append a new file (and the same content under another name, which is skipped)
   const m1 = readManifest(out);
   genAudio(join(dir, 'three.ogg'), { rate: 48000, seconds: 2.5, container: 'ogg' });
@@ -293,7 +371,9 @@ test('idempotence and appending', { skip: noFfmpeg }, async () => {
   assert.equal(r3.run.added, 1);
   assert.deepEqual(r3.run.skipped.map((s) => s.path.split('/').pop()).sort(), ['one-copy.flac', 'one.flac', 'two.mp3']);
   const m3 = readManifest(out);
-  assert.deepEqual(m3.rejected, [{ path: join(dir, 'one-copy.flac'), reason: `duplicate: same content as ${join(dir, 'one.flac')}` }]);
+  assert.deepEqual(m3.rejected, [
+    { path: join(dir, 'one-copy.flac'), reason: `duplicate: same content as ${join(dir, 'one.flac')}` },
+  ]);
   assert.equal(m3.sources.length, 3);
   assert.deepEqual(m3.sources.slice(0, 2), m1.sources, 'existing sources unchanged');
   assert.deepEqual(m3.chunks.slice(0, m1.chunks.length), m1.chunks, 'existing chunks unchanged');
@@ -302,7 +382,9 @@ test('idempotence and appending', { skip: noFfmpeg }, async () => {
   await assert.rejects(run([dir], out, { rate: 22050 }), /--rate 22050: the dataset .* is at 16000 Hz/);
 });
 
-test('bad inputs: each rejected with one line and a reason; the others still ingested', { skip: noFfmpeg }, async () => {
+test('bad inputs: each rejected with one line and a reason; the others still ingested', {
+  skip: noFfmpeg,
+}, async () => {
   const dir = join(work, 'bad');
   mkdirSync(dir);
   const good = genAudio(join(dir, 'good.wav'), { rate: 16000, seconds: 1 });
@@ -326,7 +408,19 @@ test('bad inputs: each rejected with one line and a reason; the others still ing
   chmodSync(unreadable, 0o000);
   const asRoot = process.getuid?.() === 0; // root reads anything: the file then simply ingests
   const { execFileSync } = await import('node:child_process');
-  execFileSync(FFMPEG!, ['-nostdin', '-y', '-v', 'error', '-f', 'lavfi', '-i', 'color=c=red:s=32x32:d=1', '-c:v', 'ffv1', noAudio]);
+  execFileSync(FFMPEG!, [
+    '-nostdin',
+    '-y',
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'color=c=red:s=32x32:d=1',
+    '-c:v',
+    'ffv1',
+    noAudio,
+  ]);
 
   const out = join(work, 'ds-bad');
   // this test starts ffmpeg directly; the others go through the launcher shell (src/audio/ffmpeg.ts)
@@ -347,7 +441,8 @@ test('bad inputs: each rejected with one line and a reason; the others still ing
   const inputs = [...readdirSync(dir).map((f) => join(dir, f)), emptyFolder, missing];
   const sources = new Set(m.sources.map((s) => s.path));
   const rejected = new Set(m.rejected.map((s) => s.path));
-  for (const p of inputs) assert.ok(sources.has(p) !== rejected.has(p), `${p} must be in exactly one of sources/rejected`);
+  for (const p of inputs)
+    assert.ok(sources.has(p) !== rejected.has(p), `${p} must be in exactly one of sources/rejected`);
   assert.ok(sources.has(good));
   chmodSync(unreadable, 0o644);
 });
@@ -402,9 +497,17 @@ test('an ffmpeg without libsoxr: decoding falls back to its own resampler', { sk
   const { execFileSync } = await import('node:child_process');
   const real = execFileSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).trim();
   const fake = join(work, 'ffmpeg-nosoxr');
-  writeFileSync(fake, `#!/bin/sh\ncase "$*" in *resampler=soxr*) echo "[SWR @ 0x1] [error] Requested resampling engine is unavailable" >&2; exit 1;; esac\nexec "${realpathSync(real)}" "$@"\n`);
+  writeFileSync(
+    fake,
+    `#!/bin/sh\ncase "$*" in *resampler=soxr*) echo "[SWR @ 0x1] [error] Requested resampling engine is unavailable" >&2; exit 1;; esac\nexec "${realpathSync(real)}" "$@"\n`,
+  );
   chmodSync(fake, 0o755);
-  const f = genAudio(join(work, 'nosoxr.wav'), { channels: ['0.4*sin(2*PI*7000*t)+0.4*sin(2*PI*10000*t)'], rate: 44100, seconds: 1, depth: 'f32' });
+  const f = genAudio(join(work, 'nosoxr.wav'), {
+    channels: ['0.4*sin(2*PI*7000*t)+0.4*sin(2*PI*10000*t)'],
+    rate: 44100,
+    seconds: 1,
+    depth: 'f32',
+  });
   const old = process.env.WAVENET_FFMPEG;
   process.env.WAVENET_FFMPEG = fake;
   resetFfmpegCache();
@@ -412,7 +515,10 @@ test('an ffmpeg without libsoxr: decoding falls back to its own resampler', { sk
     const x = await decodeFile(f, { rate: 16000 });
     assert.ok(Math.abs(x.length - 16000) <= 2);
     assert.ok(Math.abs(toneAmplitude(x.subarray(1000, 15000), 7000, 16000) - 0.4) < 0.02);
-    assert.ok(toneAmplitude(x.subarray(1000, 15000), 6000, 16000) < 0.4e-2, 'swr with 64 taps still removes 10 kHz (-40 dB)');
+    assert.ok(
+      toneAmplitude(x.subarray(1000, 15000), 6000, 16000) < 0.4e-2,
+      'swr with 64 taps still removes 10 kHz (-40 dB)',
+    );
     const y = await resample(x, 16000, 8000);
     assert.ok(Math.abs(y.length - 8000) <= 2);
   } finally {
@@ -427,7 +533,12 @@ test('progress helper: plain lines on a pipe with rate and ETA, nothing when sil
   const { Writable } = await import('node:stream');
   const sink = () => {
     const lines: string[] = [];
-    const w = new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } }) as unknown as NodeJS.WriteStream;
+    const w = new Writable({
+      write(c, _e, cb) {
+        lines.push(String(c));
+        cb();
+      },
+    }) as unknown as NodeJS.WriteStream;
     return { w, lines };
   };
   const a = sink();

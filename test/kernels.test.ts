@@ -20,16 +20,30 @@ function best(flags: Record<string, boolean>): string {
 test('the library runs the variant WAVENET_KERNELS names, or else the best the CPU supports', (t) => {
   const forced = process.env.WAVENET_KERNELS;
   t.diagnostic(`arch ${f.arch}, kernels ${f.kernels}${forced ? ` (WAVENET_KERNELS=${forced})` : ''}`);
-  if (forced) assert.equal(f.kernels, forced, `WAVENET_KERNELS=${forced} but the library runs ${f.kernels} (not supported by this CPU?)`);
+  if (forced)
+    assert.equal(
+      f.kernels,
+      forced,
+      `WAVENET_KERNELS=${forced} but the library runs ${f.kernels} (not supported by this CPU?)`,
+    );
   else assert.equal(f.kernels, best(f.flags));
 });
 
 test('WAVENET_KERNELS: generic always works; a variant the CPU lacks falls back to the best one', () => {
   const kernelsWith = (k: string) => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', "import('./src/native.ts').then((m) => process.stdout.write(m.native().cpuFeatures().kernels))"], {
-      env: { ...process.env, WAVENET_KERNELS: k },
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        "import('./src/native.ts').then((m) => process.stdout.write(m.native().cpuFeatures().kernels))",
+      ],
+      {
+        env: { ...process.env, WAVENET_KERNELS: k },
+        encoding: 'utf8',
+      },
+    );
     assert.equal(r.status, 0, r.stderr);
     return r.stdout;
   };

@@ -19,7 +19,10 @@ test('pid locks: busy while a live process holds one, taken over from a dead one
     // held by a live process (our parent): a clear error naming its pid
     writeFileSync(p, String(process.ppid));
     assert.ok(pidAlive(process.ppid));
-    assert.throws(() => takePidLock(p, (pid) => `busy ${pid}`), new RegExp(`^Error: busy ${process.ppid}$|busy ${process.ppid}`));
+    assert.throws(
+      () => takePidLock(p, (pid) => `busy ${pid}`),
+      new RegExp(`^Error: busy ${process.ppid}$|busy ${process.ppid}`),
+    );
 
     // left by a process that has exited: taken over
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });

@@ -8,7 +8,10 @@ const addon = native();
 
 test('mu-law anchors: -1 -> 0, 0 -> 128, 1 -> 255 (native and TypeScript)', () => {
   assert.deepEqual(Array.from(addon.mulawEncode(new Float32Array([-1, 0, 1]))), [0, 128, 255]);
-  assert.deepEqual([-1, 0, 1].map((x) => mulawEncodeValue(x)), [0, 128, 255]);
+  assert.deepEqual(
+    [-1, 0, 1].map((x) => mulawEncodeValue(x)),
+    [0, 128, 255],
+  );
   // out of range clamps
   assert.deepEqual(Array.from(addon.mulawEncode(new Float32Array([-3, 7]))), [0, 255]);
 });
@@ -91,7 +94,8 @@ test('native, TypeScript and table encoders agree on every float32 around every 
   const fast = mulawEncodeFast(x);
   for (let i = 0; i < x.length; i++) {
     const ref = mulawEncodeValue(x[i]);
-    if (nat[i] !== ref || fast[i] !== ref) assert.fail(`x = ${x[i]}: reference ${ref}, native ${nat[i]}, table ${fast[i]}`);
+    if (nat[i] !== ref || fast[i] !== ref)
+      assert.fail(`x = ${x[i]}: reference ${ref}, native ${nat[i]}, table ${fast[i]}`);
   }
   // each threshold is where the class steps up: class >= c at thr, below c one float32 under it
   for (let c = 1; c <= 255; c++) {

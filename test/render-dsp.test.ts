@@ -8,7 +8,14 @@ import { join } from 'node:path';
 import { biquad, integratedLoudness, kWeightingFilters, peakDbfs } from '../src/render/loudness.ts';
 import { applyFades, limitPeaks, loopFold, normalize, parseNormalize } from '../src/render/dsp.ts';
 import { fft, spectrogramGrid, stft } from '../src/render/spectrogram.ts';
-import { parseDuration, parseTemperature, planFromCount, planFromJob, temperatureAt, type RenderDefaults } from '../src/render/spec.ts';
+import {
+  parseDuration,
+  parseTemperature,
+  planFromCount,
+  planFromJob,
+  temperatureAt,
+  type RenderDefaults,
+} from '../src/render/spec.ts';
 import { writeContactSheet } from '../src/render/contact-sheet.ts';
 import { UserError } from '../src/util/errors.ts';
 
@@ -53,7 +60,10 @@ test('a 997 Hz sine of peak A reads 20 log10(A) - 3.01 LUFS (48, 44.1 and 16 kHz
       const l = integratedLoudness(x, rate);
       const expected = ampDb - 3.0103;
       const tol = rate === 48000 ? 0.02 : 0.1; // the 16 kHz filter is derived, not tabled
-      assert.ok(Math.abs(l - expected) < tol, `${rate} Hz, ${ampDb} dBFS: ${l.toFixed(3)} LUFS, expected ${expected.toFixed(3)}`);
+      assert.ok(
+        Math.abs(l - expected) < tol,
+        `${rate} Hz, ${ampDb} dBFS: ${l.toFixed(3)} LUFS, expected ${expected.toFixed(3)}`,
+      );
     }
   }
 });
@@ -192,20 +202,41 @@ test('parseNormalize, parseDuration and temperatures', () => {
   assert.equal(parseDuration('abc'), null);
   assert.equal(parseDuration('-2s'), null);
   const t = parseTemperature('0.8..1.1');
-  assert.deepEqual([0, 1, 2, 3].map((i) => temperatureAt(t, i, 4)), [0.8, 0.9, 1, 1.1]);
+  assert.deepEqual(
+    [0, 1, 2, 3].map((i) => temperatureAt(t, i, 4)),
+    [0.8, 0.9, 1, 1.1],
+  );
   assert.equal(temperatureAt(parseTemperature('0.9'), 5, 10), 0.9);
   assert.throws(() => parseTemperature('hot'), /--temperature 'hot'/);
   assert.throws(() => parseTemperature('-1'), /--temperature/);
 });
 
-const defaults: RenderDefaults = { seconds: 2, seedBase: 100, temperature: { from: 1, to: 1 }, primes: [], loop: false };
+const defaults: RenderDefaults = {
+  seconds: 2,
+  seedBase: 100,
+  temperature: { from: 1, to: 1 },
+  primes: [],
+  loop: false,
+};
 
 test('--count plans named textures with seeds BASE+i and round-robin primes', () => {
   const p = planFromCount(5, { ...defaults, primes: ['/a.wav', '/b.wav'], temperature: { from: 0.5, to: 1.5 } });
-  assert.deepEqual(p.map((t) => t.name), ['texture-001', 'texture-002', 'texture-003', 'texture-004', 'texture-005']);
-  assert.deepEqual(p.map((t) => t.seed), [100, 101, 102, 103, 104]);
-  assert.deepEqual(p.map((t) => t.prime), ['/a.wav', '/b.wav', '/a.wav', '/b.wav', '/a.wav']);
-  assert.deepEqual(p.map((t) => t.temperature), [0.5, 0.75, 1, 1.25, 1.5]);
+  assert.deepEqual(
+    p.map((t) => t.name),
+    ['texture-001', 'texture-002', 'texture-003', 'texture-004', 'texture-005'],
+  );
+  assert.deepEqual(
+    p.map((t) => t.seed),
+    [100, 101, 102, 103, 104],
+  );
+  assert.deepEqual(
+    p.map((t) => t.prime),
+    ['/a.wav', '/b.wav', '/a.wav', '/b.wav', '/a.wav'],
+  );
+  assert.deepEqual(
+    p.map((t) => t.temperature),
+    [0.5, 0.75, 1, 1.25, 1.5],
+  );
 });
 
 test('job files: good entries parse, bad ones get errors naming the file, the entry and the field', () => {
@@ -221,7 +252,14 @@ test('job files: good entries parse, bad ones get errors naming the file, the en
       { name: 'a', seconds: 3, seed: 7, temperature: 0.9, prime: 'p.wav', loop: true },
       { name: 'beds/b.wav' },
     ]);
-    assert.deepEqual(ok[0], { name: 'a', seconds: 3, seed: 7, temperature: 0.9, prime: join(dir, 'p.wav'), loop: true });
+    assert.deepEqual(ok[0], {
+      name: 'a',
+      seconds: 3,
+      seed: 7,
+      temperature: 0.9,
+      prime: join(dir, 'p.wav'),
+      loop: true,
+    });
     assert.deepEqual(ok[1], { name: 'beds/b', seconds: 2, seed: 101, temperature: 1, prime: null, loop: false });
 
     const bad: [unknown, RegExp][] = [
@@ -230,7 +268,10 @@ test('job files: good entries parse, bad ones get errors naming the file, the en
       [[], /the array is empty/],
       [[{ seconds: 3 }], /entry 0: field "name" is missing/],
       [[{ name: '' }], /entry 0: field "name": must not be empty/],
-      [[{ name: 'a' }, { name: '../escape' }], /entry 1: field "name" '\.\.\/escape': '\.\.' would escape the output folder/],
+      [
+        [{ name: 'a' }, { name: '../escape' }],
+        /entry 1: field "name" '\.\.\/escape': '\.\.' would escape the output folder/,
+      ],
       [[{ name: 'x/../../y' }], /entry 0: field "name".*'\.\.'/],
       [[{ name: '/etc/passwd' }], /entry 0: field "name".*absolute path/],
       [[{ name: 'a\\b' }], /entry 0: field "name"/],
@@ -248,12 +289,15 @@ test('job files: good entries parse, bad ones get errors naming the file, the en
       [[42], /entry 0: expected an object/],
     ];
     for (const [data, re] of bad) {
-      assert.throws(() => job(data), (e: unknown) => {
-        assert.ok(e instanceof UserError, `not a UserError: ${e}`);
-        assert.match(e.message, /^--job .*job\.json/);
-        assert.match(e.message, re);
-        return true;
-      });
+      assert.throws(
+        () => job(data),
+        (e: unknown) => {
+          assert.ok(e instanceof UserError, `not a UserError: ${e}`);
+          assert.match(e.message, /^--job .*job\.json/);
+          assert.match(e.message, re);
+          return true;
+        },
+      );
     }
     assert.throws(() => planFromJob(join(dir, 'nope.json'), defaults), /--job .*nope\.json: no such file/);
   } finally {
@@ -290,7 +334,11 @@ test('contact sheet: a PNG with one row per texture', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'wavenet-render-sheet-'));
   try {
     const p = join(dir, 'sheet.png');
-    const entries = [1, 2, 3].map((i) => ({ name: `t${i}`, lines: ['seed 1'], grid: spectrogramGrid(noise(16000, i), 16000, 640, 96) }));
+    const entries = [1, 2, 3].map((i) => ({
+      name: `t${i}`,
+      lines: ['seed 1'],
+      grid: spectrogramGrid(noise(16000, i), 16000, 640, 96),
+    }));
     await writeContactSheet(p, 'test', entries);
     const b = readFileSync(p);
     assert.equal(b.subarray(1, 4).toString('latin1'), 'PNG');

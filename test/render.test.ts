@@ -5,7 +5,16 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,7 +99,12 @@ before(async () => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 function cli(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, ['--import', TSX, CLI, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+  return spawnSync(process.execPath, ['--import', TSX, CLI, ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 120_000,
+  });
 }
 
 function sha(path: string): string {
@@ -98,7 +112,9 @@ function sha(path: string): string {
 }
 
 function wavs(out: string): string[] {
-  return readdirSync(out).filter((f) => f.endsWith('.wav')).sort();
+  return readdirSync(out)
+    .filter((f) => f.endsWith('.wav'))
+    .sort();
 }
 
 async function loadModel(path: string) {
@@ -108,22 +124,53 @@ async function loadModel(path: string) {
 }
 
 function baseOptions(outDir: string, model: Awaited<ReturnType<typeof loadModel>>): Omit<RenderOptions, 'textures'> {
-  return { outDir, model, crossfade: 0, fadeIn: 0, fadeOut: 0, normalize: null, batch: 8, device: 'cpu', contactSheet: false };
+  return {
+    outDir,
+    model,
+    crossfade: 0,
+    fadeIn: 0,
+    fadeOut: 0,
+    normalize: null,
+    batch: 8,
+    device: 'cpu',
+    contactSheet: false,
+  };
 }
 
 const defaults = { seconds: 0.5, seedBase: 10, temperature: { from: 1, to: 1 }, primes: [] as string[], loop: false };
 
 test('--count: named files, a valid index, a contact sheet; same seeds give the same files', () => {
   const a = join(dir, 'count-a');
-  const r = cli(['render', '--model', noiseCk, '--count', '3', '--seconds', '0.5', '--seed', '5', '--temperature', '0.8..1.2', '--out-dir', a, '--json']);
+  const r = cli([
+    'render',
+    '--model',
+    noiseCk,
+    '--count',
+    '3',
+    '--seconds',
+    '0.5',
+    '--seed',
+    '5',
+    '--temperature',
+    '0.8..1.2',
+    '--out-dir',
+    a,
+    '--json',
+  ]);
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout);
   assert.deepEqual(wavs(a), ['texture-001.wav', 'texture-002.wav', 'texture-003.wav']);
   const idx = readIndex(join(a, 'index.json'));
   assert.equal(idx.model!.checkpoint, noiseCk);
   assert.equal(idx.model!.sha256, sha(noiseCk));
-  assert.deepEqual(idx.textures.map((t) => t.seed), [5, 6, 7]);
-  assert.deepEqual(idx.textures.map((t) => t.temperature), [0.8, 1, 1.2]);
+  assert.deepEqual(
+    idx.textures.map((t) => t.seed),
+    [5, 6, 7],
+  );
+  assert.deepEqual(
+    idx.textures.map((t) => t.temperature),
+    [0.8, 1, 1.2],
+  );
   for (const t of idx.textures) {
     const w = readWav16(join(a, t.file));
     assert.equal(w.rate, 16000);
@@ -141,10 +188,45 @@ test('--count: named files, a valid index, a contact sheet; same seeds give the 
 
   // The same command into another folder: identical files. Other seeds: different files.
   const b = join(dir, 'count-b');
-  assert.equal(cli(['render', '--model', noiseCk, '--count', '3', '--seconds', '0.5', '--seed', '5', '--temperature', '0.8..1.2', '--out-dir', b]).status, 0);
+  assert.equal(
+    cli([
+      'render',
+      '--model',
+      noiseCk,
+      '--count',
+      '3',
+      '--seconds',
+      '0.5',
+      '--seed',
+      '5',
+      '--temperature',
+      '0.8..1.2',
+      '--out-dir',
+      b,
+    ]).status,
+    0,
+  );
   for (const f of wavs(a)) assert.equal(sha(join(a, f)), sha(join(b, f)), f);
   const c = join(dir, 'count-c');
-  assert.equal(cli(['render', '--model', noiseCk, '--count', '2', '--seconds', '0.5', '--seed', '6', '--temperature', '0.8..1.2', '--out-dir', c, '--no-sheet']).status, 0);
+  assert.equal(
+    cli([
+      'render',
+      '--model',
+      noiseCk,
+      '--count',
+      '2',
+      '--seconds',
+      '0.5',
+      '--seed',
+      '6',
+      '--temperature',
+      '0.8..1.2',
+      '--out-dir',
+      c,
+      '--no-sheet',
+    ]).status,
+    0,
+  );
   assert.notEqual(sha(join(a, 'texture-001.wav')), sha(join(c, 'texture-001.wav')));
   assert.ok(!existsSync(join(c, 'contact-sheet.png')));
 });
@@ -176,9 +258,28 @@ test('--job: named files (subfolders too), per-entry settings, a valid index', (
     ]),
   );
   const out = join(dir, 'job-out');
-  const r = cli(['render', '--model', noiseCk, '--job', jobFile, '--seconds', '0.25', '--seed', '100', '--crossfade', '0.1s', '--out-dir', out, '--json']);
+  const r = cli([
+    'render',
+    '--model',
+    noiseCk,
+    '--job',
+    jobFile,
+    '--seconds',
+    '0.25',
+    '--seed',
+    '100',
+    '--crossfade',
+    '0.1s',
+    '--out-dir',
+    out,
+    '--json',
+  ]);
   assert.equal(r.status, 0, r.stderr);
-  assert.ok(existsSync(join(out, 'forest.wav')) && existsSync(join(out, 'beds', 'river.wav')) && existsSync(join(out, 'cave.wav')));
+  assert.ok(
+    existsSync(join(out, 'forest.wav')) &&
+      existsSync(join(out, 'beds', 'river.wav')) &&
+      existsSync(join(out, 'cave.wav')),
+  );
   const idx = readIndex(join(out, 'index.json'));
   assert.deepEqual(
     idx.textures.map((t) => [t.name, t.seed, t.temperature, t.seconds, t.loop, t.samples]),
@@ -196,7 +297,10 @@ test('bad job files and flags get one-line errors naming the file, the entry and
   writeFileSync(jobFile, JSON.stringify([{ name: 'ok' }, { name: '../../etc/evil' }]));
   const r = cli(['render', '--model', noiseCk, '--job', jobFile, '--out-dir', join(dir, 'bad-out')]);
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /^wavenet: --job .*bad-job\.json: entry 1: field "name" '\.\.\/\.\.\/etc\/evil': '\.\.' would escape the output folder\n$/);
+  assert.match(
+    r.stderr,
+    /^wavenet: --job .*bad-job\.json: entry 1: field "name" '\.\.\/\.\.\/etc\/evil': '\.\.' would escape the output folder\n$/,
+  );
   assert.ok(!existsSync(join(dir, 'bad-out')), 'nothing is written when the job is invalid');
   writeFileSync(jobFile, JSON.stringify([{ name: 'a', seconds: 'long' }]));
   assert.match(cli(['render', '--model', noiseCk, '--job', jobFile]).stderr, /entry 0 \("a"\): field "seconds"/);
@@ -256,7 +360,8 @@ test('--normalize: peak and loudness targets within 0.5 dB, measured on the writ
     const l = readWav16(join(lufs, il.textures[i].file)).samples;
     assert.ok(peakDbfs(l) <= -1 + 0.01, `peak of a loudness-normalized texture ${peakDbfs(l)}`);
     const rec = il.textures[i];
-    if (!rec.limited) assert.ok(Math.abs(integratedLoudness(l, 16000) - -20) < 0.5, `loudness ${integratedLoudness(l, 16000)}`);
+    if (!rec.limited)
+      assert.ok(Math.abs(integratedLoudness(l, 16000) - -20) < 0.5, `loudness ${integratedLoudness(l, 16000)}`);
     else assert.ok(rec.limiterReductionDb > 0 && integratedLoudness(l, 16000) < -20 + 0.5);
     assert.ok(Math.abs(rec.loudnessLufs! - integratedLoudness(l, 16000)) < 0.01);
     assert.equal(rec.normalize, '-20LUFS');
@@ -304,10 +409,14 @@ test('--prime: primed streams continue from the end of their (round-robin) prime
     decodePrime: async (p, rate) => (await import('../src/audio/decode.ts')).decodeFile(p, { rate }),
   });
   const idx = readIndex(join(out, 'index.json'));
-  assert.deepEqual(idx.textures.map((t) => t.prime), [lo, hi, lo, null]);
+  assert.deepEqual(
+    idx.textures.map((t) => t.prime),
+    [lo, hi, lo, null],
+  );
   assert.equal(idx.textures[0].primeSha256, sha(lo));
   const first = (f: string) => readWav16(join(out, f)).samples[0];
-  const near = (v: number, cls: number) => Math.abs(v - mulawDecodeValue(cls)) < Math.abs(mulawDecodeValue(cls + 12) - mulawDecodeValue(cls));
+  const near = (v: number, cls: number) =>
+    Math.abs(v - mulawDecodeValue(cls)) < Math.abs(mulawDecodeValue(cls + 12) - mulawDecodeValue(cls));
   assert.ok(near(first('texture-001.wav'), 40), `starts at ${first('texture-001.wav')}`);
   assert.ok(near(first('texture-002.wav'), 220));
   assert.ok(near(first('texture-003.wav'), 40));
@@ -317,7 +426,11 @@ test('--prime: primed streams continue from the end of their (round-robin) prime
 /** Runs the CLI, returns when it exits (code, signal). */
 function runAsync(args: string[], env: Record<string, string> = {}, onSpawn?: (p: ReturnType<typeof spawn>) => void) {
   return new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => {
-    const p = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(process.execPath, ['--import', TSX, CLI, ...args], {
+      cwd: dir,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     p.stderr!.on('data', (d) => (stderr += d));
     onSpawn?.(p);
@@ -326,7 +439,20 @@ function runAsync(args: string[], env: Record<string, string> = {}, onSpawn?: (p
 }
 
 test('kill -9 at every step of finishing a texture, then resume: complete, identical files', async () => {
-  const args = (out: string) => ['render', '--model', noiseCk, '--count', '4', '--batch', '1', '--seconds', '0.5', '--out-dir', out, '--no-sheet'];
+  const args = (out: string) => [
+    'render',
+    '--model',
+    noiseCk,
+    '--count',
+    '4',
+    '--batch',
+    '1',
+    '--seconds',
+    '0.5',
+    '--out-dir',
+    out,
+    '--no-sheet',
+  ];
   const ref = join(dir, 'resume-ref');
   assert.equal((await runAsync(args(ref))).code, 0);
   for (const phase of ['wav-partial', 'after-wav', 'after-index']) {
@@ -335,18 +461,25 @@ test('kill -9 at every step of finishing a texture, then resume: complete, ident
     assert.equal(killed.signal, 'SIGKILL', `${phase}: ${killed.stderr}`);
     const idx = readIndex(join(out, 'index.json'));
     // only complete textures are listed, and what is listed is complete
-    assert.deepEqual(idx.textures.map((t) => t.name), phase === 'after-index' ? ['texture-001', 'texture-002', 'texture-003'] : ['texture-001', 'texture-002']);
+    assert.deepEqual(
+      idx.textures.map((t) => t.name),
+      phase === 'after-index' ? ['texture-001', 'texture-002', 'texture-003'] : ['texture-001', 'texture-002'],
+    );
     for (const t of idx.textures) assert.equal(sha(join(out, t.file)), t.sha256);
     if (phase === 'wav-partial') {
       assert.ok(!existsSync(join(out, 'texture-003.wav')), 'no truncated file under the final name');
-      assert.ok(readdirSync(out).some((f) => f.startsWith('.texture-003.wav.tmp-')), 'the partial file is a temporary');
+      assert.ok(
+        readdirSync(out).some((f) => f.startsWith('.texture-003.wav.tmp-')),
+        'the partial file is a temporary',
+      );
     }
     const before = Object.fromEntries(idx.textures.map((t) => [t.name, statSync(join(out, t.file)).mtimeMs]));
     const resumed = await runAsync([...args(out), '--json'], {});
     assert.equal(resumed.code, 0, resumed.stderr);
     const done = readIndex(join(out, 'index.json'));
     assert.equal(done.textures.length, 4);
-    for (const t of idx.textures) assert.equal(statSync(join(out, t.file)).mtimeMs, before[t.name], `${t.name} was skipped, not redone`);
+    for (const t of idx.textures)
+      assert.equal(statSync(join(out, t.file)).mtimeMs, before[t.name], `${t.name} was skipped, not redone`);
     for (const f of wavs(ref)) assert.equal(sha(join(out, f)), sha(join(ref, f)), `${phase}: ${f}`);
     assert.ok(!readdirSync(out).some((f) => f.includes('.tmp-')), 'temporaries are cleaned up');
   }
@@ -354,7 +487,20 @@ test('kill -9 at every step of finishing a texture, then resume: complete, ident
 
 test('kill -9 from outside mid-render, then resume', async () => {
   const out = join(dir, 'resume-ext');
-  const args = ['render', '--model', noiseCk, '--count', '6', '--batch', '2', '--seconds', '20', '--out-dir', out, '--no-sheet'];
+  const args = [
+    'render',
+    '--model',
+    noiseCk,
+    '--count',
+    '6',
+    '--batch',
+    '2',
+    '--seconds',
+    '20',
+    '--out-dir',
+    out,
+    '--no-sheet',
+  ];
   const killed = await runAsync(args, {}, (p) => {
     const poll = setInterval(() => {
       try {
@@ -377,7 +523,14 @@ test('kill -9 from outside mid-render, then resume', async () => {
   const idx = readIndex(join(out, 'index.json'));
   assert.equal(idx.textures.length, 6);
   for (const t of idx.textures) assert.equal(sha(join(out, t.file)), t.sha256);
-  assert.deepEqual(wavs(out), ['texture-001.wav', 'texture-002.wav', 'texture-003.wav', 'texture-004.wav', 'texture-005.wav', 'texture-006.wav']);
+  assert.deepEqual(wavs(out), [
+    'texture-001.wav',
+    'texture-002.wav',
+    'texture-003.wav',
+    'texture-004.wav',
+    'texture-005.wav',
+    'texture-006.wav',
+  ]);
 });
 
 test('Ctrl-C stops after the current step, keeps finished textures and says how to resume', async () => {
@@ -397,7 +550,10 @@ test('Ctrl-C stops after the current step, keeps finished textures and says how 
     p.on('exit', () => clearInterval(poll));
   });
   assert.equal(r.code, 130, r.stderr);
-  assert.match(r.stderr, /render interrupted: \d of 4 textures are complete in .*; run the same command again to finish the rest/);
+  assert.match(
+    r.stderr,
+    /render interrupted: \d of 4 textures are complete in .*; run the same command again to finish the rest/,
+  );
   const idx = readIndex(join(out, 'index.json'));
   assert.ok(idx.textures.length >= 1 && idx.textures.length < 4);
   for (const t of idx.textures) assert.equal(sha(join(out, t.file)), t.sha256);
@@ -423,14 +579,23 @@ test('changing a setting redoes the affected textures; a foreign index.json is r
   assert.deepEqual(r4.rendered, ['texture-001']);
   // another live render holds the folder: refused; a lock left by a killed one is taken over
   writeFileSync(join(out, '.render.lock'), String(process.ppid));
-  await assert.rejects(render({ ...baseOptions(out, model), textures }), /in use by another `wavenet render` \(pid \d+\)/);
+  await assert.rejects(
+    render({ ...baseOptions(out, model), textures }),
+    /in use by another `wavenet render` \(pid \d+\)/,
+  );
   writeFileSync(join(out, '.render.lock'), '999999999');
   assert.deepEqual((await render({ ...baseOptions(out, model), textures })).skipped.length, 2);
   assert.ok(!existsSync(join(out, '.render.lock')), 'the lock is released');
   writeFileSync(join(dir, 'a-file'), 'x');
-  await assert.rejects(render({ ...baseOptions(join(dir, 'a-file'), model), textures }), /--out-dir .*a-file: exists and is not a folder/);
+  await assert.rejects(
+    render({ ...baseOptions(join(dir, 'a-file'), model), textures }),
+    /--out-dir .*a-file: exists and is not a folder/,
+  );
   const foreign = join(dir, 'foreign');
   mkdirSync(foreign);
   writeFileSync(join(foreign, 'index.json'), '{"hello": 1}');
-  await assert.rejects(render({ ...baseOptions(foreign, model), textures }), /index\.json exists but is not a wavenet render index/);
+  await assert.rejects(
+    render({ ...baseOptions(foreign, model), textures }),
+    /index\.json exists but is not a wavenet render index/,
+  );
 });

@@ -11,12 +11,21 @@ test('Rng: deterministic, state save/restore is exact, below() is unbiased and i
   const b = new Rng(42);
   const c = new Rng(43);
   const xa = Array.from({ length: 100 }, () => a.nextU32());
-  assert.deepEqual(xa, Array.from({ length: 100 }, () => b.nextU32()));
-  assert.notDeepEqual(xa, Array.from({ length: 100 }, () => c.nextU32()));
+  assert.deepEqual(
+    xa,
+    Array.from({ length: 100 }, () => b.nextU32()),
+  );
+  assert.notDeepEqual(
+    xa,
+    Array.from({ length: 100 }, () => c.nextU32()),
+  );
   const s = a.getState();
   const after = Array.from({ length: 50 }, () => a.nextFloat());
   const r = Rng.fromState(s);
-  assert.deepEqual(after, Array.from({ length: 50 }, () => r.nextFloat()));
+  assert.deepEqual(
+    after,
+    Array.from({ length: 50 }, () => r.nextFloat()),
+  );
   // Streams from one seed differ.
   assert.notEqual(new Rng(1, 0).nextU32(), new Rng(1, 1).nextU32());
   // below(): range and rough uniformity (chi-square over 10 bins, 20000 draws; 99.9% quantile 27.9).
@@ -46,7 +55,10 @@ test('sampler: crops stay inside one chunk, weighted by valid positions, determi
   t.after(cleanup);
   // Each chunk holds a constant class equal to its index + 1, so a crop crossing a boundary would show two values.
   const lens = [50, 1000, 12, 300, 20];
-  writeDataset(dir, lens.map((n, i) => ({ split: i === 4 ? 'val' : 'train', data: new Uint8Array(n).fill(i + 1) })));
+  writeDataset(
+    dir,
+    lens.map((n, i) => ({ split: i === 4 ? 'val' : 'train', data: new Uint8Array(n).fill(i + 1) })),
+  );
   const ds = openDataset(dir);
   assert.equal(ds.train.length, 4);
   assert.equal(ds.val.length, 1);
@@ -59,7 +71,10 @@ test('sampler: crops stay inside one chunk, weighted by valid positions, determi
     firstBatch ??= b;
     for (let i = 0; i < 4; i++) {
       const crop = b.subarray(i * cropLen, (i + 1) * cropLen);
-      assert.ok(crop.every((v) => v === crop[0]), 'a crop crossed a chunk boundary');
+      assert.ok(
+        crop.every((v) => v === crop[0]),
+        'a crop crossed a chunk boundary',
+      );
       counts.set(crop[0], (counts.get(crop[0]) ?? 0) + 1);
     }
   }
@@ -71,7 +86,10 @@ test('sampler: crops stay inside one chunk, weighted by valid positions, determi
   for (const cls of [1, 2, 4]) {
     const expected = (8000 * w[cls]) / totalW;
     const got = counts.get(cls) ?? 0;
-    assert.ok(Math.abs(got - expected) < 5 * Math.sqrt(expected), `chunk ${cls}: ${got} crops, expected about ${expected.toFixed(0)}`);
+    assert.ok(
+      Math.abs(got - expected) < 5 * Math.sqrt(expected),
+      `chunk ${cls}: ${got} crops, expected about ${expected.toFixed(0)}`,
+    );
   }
   // Same seed, same crops; another seed, others.
   const s2 = new CropSampler(ds.train, cropLen, 5);
@@ -88,9 +106,16 @@ test('sampler: crops stay inside one chunk, weighted by valid positions, determi
   const next = Array.from({ length: 30 }, () => s4.nextPosition());
   const s5 = new CropSampler(ds.train, cropLen, 999);
   s5.setState(st);
-  assert.deepEqual(Array.from({ length: 30 }, () => s5.nextPosition()), next);
+  assert.deepEqual(
+    Array.from({ length: 30 }, () => s5.nextPosition()),
+    next,
+  );
   assert.equal(s5.drawn, s4.drawn);
-  s1.close(); s2.close(); s3.close(); s4.close(); s5.close();
+  s1.close();
+  s2.close();
+  s3.close();
+  s4.close();
+  s5.close();
 });
 
 test('sampler: crop contents are the exact bytes of the chunk file at the drawn position', (t) => {
@@ -98,7 +123,11 @@ test('sampler: crop contents are the exact bytes of the chunk file at the drawn 
   t.after(cleanup);
   const a = Uint8Array.from({ length: 500 }, (_, i) => i % 251);
   const b = Uint8Array.from({ length: 300 }, (_, i) => (i * 7) % 256);
-  writeDataset(dir, [{ split: 'train', data: a }, { split: 'train', data: b }, { split: 'val', data: a.slice(0, 100) }]);
+  writeDataset(dir, [
+    { split: 'train', data: a },
+    { split: 'train', data: b },
+    { split: 'val', data: a.slice(0, 100) },
+  ]);
   const ds = openDataset(dir);
   const s = new CropSampler(ds.train, 64, 1);
   const ref = new CropSampler(ds.train, 64, 1);
@@ -109,7 +138,8 @@ test('sampler: crop contents are the exact bytes of the chunk file at the drawn 
     assert.ok(pos.start >= 0 && pos.start + 64 <= src.length);
     assert.deepEqual(crop, src.subarray(pos.start, pos.start + 64));
   }
-  s.close(); ref.close();
+  s.close();
+  ref.close();
 });
 
 test('validation crops: a fixed, evenly spread set; empty when nothing fits', (t) => {
@@ -125,9 +155,15 @@ test('validation crops: a fixed, evenly spread set; empty when nothing fits', (t
   const v2 = fixedCrops(ds.val, 50, 10, 4);
   assert.equal(v1.batches.length, 3, '10 crops round up to 3 batches of 4');
   assert.deepEqual(v1.batches, v2.batches);
-  assert.ok(v1.positions.every((p) => p.file === ds.val[0].file), 'the 40-sample chunk holds no 50-sample crop');
+  assert.ok(
+    v1.positions.every((p) => p.file === ds.val[0].file),
+    'the 40-sample chunk holds no 50-sample crop',
+  );
   const starts = v1.positions.map((p) => p.start);
-  assert.deepEqual(starts, [...starts].sort((x, y) => x - y));
+  assert.deepEqual(
+    starts,
+    [...starts].sort((x, y) => x - y),
+  );
   assert.ok(starts[0] < 20 && starts[starts.length - 1] > 230, `spread over the chunk: ${starts}`);
   assert.equal(fixedCrops(ds.val, 400, 10, 4).batches.length, 0);
 });
@@ -144,7 +180,10 @@ test('dataset errors: missing folder, no manifest, empty, bad chunk size, crop d
   const badSize = writeDataset(join(dir, 'badsize'), [{ split: 'train', data: new Uint8Array(100) }]);
   writeFileSync(join(badSize, 'chunks', '000000.mulaw'), new Uint8Array(90));
   assert.throws(() => openDataset(badSize), /000000\.mulaw: 90 bytes, but the manifest says 100 samples/);
-  const ok = writeDataset(join(dir, 'ok'), [{ split: 'train', data: new Uint8Array(1000) }, { split: 'train', data: new Uint8Array(600) }]);
+  const ok = writeDataset(join(dir, 'ok'), [
+    { split: 'train', data: new Uint8Array(1000) },
+    { split: 'train', data: new Uint8Array(600) },
+  ]);
   const ds = openDataset(ok);
   assert.throws(() => checkCropFits(ds, 100, 1024), /longest has 1000 samples.*--window 900/);
   assert.throws(() => checkCropFits(ds, 2000, 10), /shorter than the receptive field/);

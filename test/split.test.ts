@@ -11,18 +11,35 @@ const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 function manifest(lengths: number[], val: number, chunk = 16000): Manifest {
   const m = emptyManifest({ sampleRate: 16000, mu: 255, chunkSamples: chunk, valFraction: val, trimSilenceDb: null });
   lengths.forEach((len, i) => {
-    m.sources.push({ path: `/audio/s${i}.wav`, sha256: sha(`source ${i}`), durationSeconds: len / 16000, sampleRate: 16000, channels: 1, codec: 'pcm_s16le' });
+    m.sources.push({
+      path: `/audio/s${i}.wav`,
+      sha256: sha(`source ${i}`),
+      durationSeconds: len / 16000,
+      sampleRate: 16000,
+      channels: 1,
+      codec: 'pcm_s16le',
+    });
     for (let off = 0; off < len; off += chunk) {
-      m.chunks.push({ file: `${i}-${off}.mulaw`, source: i, offset: off, samples: Math.min(chunk, len - off), split: 'train' });
+      m.chunks.push({
+        file: `${i}-${off}.mulaw`,
+        source: i,
+        offset: off,
+        samples: Math.min(chunk, len - off),
+        split: 'train',
+      });
     }
   });
   return m;
 }
 
-const valShare = (m: Manifest) => m.chunks.reduce((a, c) => a + (c.split === 'val' ? c.samples : 0), 0) / m.chunks.reduce((a, c) => a + c.samples, 0);
+const valShare = (m: Manifest) =>
+  m.chunks.reduce((a, c) => a + (c.split === 'val' ? c.samples : 0), 0) / m.chunks.reduce((a, c) => a + c.samples, 0);
 
 test('ten similar sources, --val 0.1: one whole source held out', () => {
-  const m = manifest(Array.from({ length: 10 }, () => 48000), 0.1);
+  const m = manifest(
+    Array.from({ length: 10 }, () => 48000),
+    0.1,
+  );
   assert.equal(assignSplits(m, 0), 'source');
   assert.equal(valShare(m), 0.1);
   const vs = validationSources(m);
@@ -30,7 +47,7 @@ test('ten similar sources, --val 0.1: one whole source held out', () => {
   assert.equal(vs[0].valChunks, vs[0].chunks);
 });
 
-test('the issue\'s case: 9 chunks from two recordings, --val 0.1 -> one chunk (about 11 %), not two', () => {
+test("the issue's case: 9 chunks from two recordings, --val 0.1 -> one chunk (about 11 %), not two", () => {
   const m = manifest([5 * 16000, 4 * 16000], 0.1);
   assert.equal(assignSplits(m, 0), 'chunk');
   assert.equal(m.chunks.filter((c) => c.split === 'val').length, 1);
@@ -63,9 +80,14 @@ test('appending: old chunks keep their split; new ones fill the share up to the 
   assignSplits(m, 0);
   const before = m.chunks.map((c) => c.split);
   const more = manifest([10 * 16000, 10 * 16000], 0.1);
-  more.chunks.slice(0, 10).forEach((c, i) => { c.split = before[i]; });
+  more.chunks.slice(0, 10).forEach((c, i) => {
+    c.split = before[i];
+  });
   assignSplits(more, 10);
-  assert.deepEqual(more.chunks.slice(0, 10).map((c) => c.split), before);
+  assert.deepEqual(
+    more.chunks.slice(0, 10).map((c) => c.split),
+    before,
+  );
   assert.equal(more.chunks.filter((c) => c.split === 'val').length, 2);
   // --val 0: nothing new in validation
   const none = manifest([10 * 16000], 0);

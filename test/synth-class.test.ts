@@ -6,7 +6,14 @@ import { Synthesizer, parseSeed, primeFromAudio } from '../src/synth/synthesizer
 import { parseDilations, paramLayout, type ModelConfig } from '../src/model/config.js';
 import { native } from '../src/native.js';
 
-const config: ModelConfig = { dilations: parseDilations('6x2'), residual: 32, dilation: 32, skip: 64, head: 64, classes: 256 };
+const config: ModelConfig = {
+  dilations: parseDilations('6x2'),
+  residual: 32,
+  dilation: 32,
+  skip: 64,
+  head: 64,
+  classes: 256,
+};
 
 function params(seed: number): Float32Array {
   const layout = paramLayout(config);
@@ -49,7 +56,13 @@ test('priming in blocks (overlapping by one class) equals priming in one call', 
   const p = params(4);
   const prime = new Uint8Array(1000).map((_, i) => (i * 13) % 256);
   const run = async (primeBlock: number) => {
-    const s = new Synthesizer({ config, params: p, device: 'cpu', streams: [{ seed: 9n, temperature: 1, prime }], primeBlock });
+    const s = new Synthesizer({
+      config,
+      params: p,
+      device: 'cpu',
+      streams: [{ seed: 9n, temperature: 1, prime }],
+      primeBlock,
+    });
     assert.equal(await s.start(), true);
     const r = await s.generate(400);
     s.free();
@@ -62,7 +75,13 @@ test('priming in blocks (overlapping by one class) equals priming in one call', 
 });
 
 test('start() honours stop() between prime blocks', async () => {
-  const s = new Synthesizer({ config, params: params(5), device: 'cpu', streams: [{ seed: 1n, temperature: 1, prime: new Uint8Array(100).fill(100) }], primeBlock: 10 });
+  const s = new Synthesizer({
+    config,
+    params: params(5),
+    device: 'cpu',
+    streams: [{ seed: 1n, temperature: 1, prime: new Uint8Array(100).fill(100) }],
+    primeBlock: 10,
+  });
   let calls = 0;
   assert.equal(await s.start({ stop: () => ++calls >= 2 }), false);
   assert.equal(calls, 2);
@@ -80,5 +99,8 @@ test('seeds and primes: parseSeed and primeFromAudio', () => {
   assert.equal(c.length, 16000);
   assert.deepEqual(c, native().mulawEncode(x.subarray(32000)));
   assert.equal(primeFromAudio(x.subarray(0, 100), 1).length, 100);
-  assert.throws(() => new Synthesizer({ config, params: params(1), device: 'cpu', streams: [{ seed: 1n, temperature: -1 }] }), /temperature -1/);
+  assert.throws(
+    () => new Synthesizer({ config, params: params(1), device: 'cpu', streams: [{ seed: 1n, temperature: -1 }] }),
+    /temperature -1/,
+  );
 });

@@ -1,7 +1,17 @@
 // `wavenet synth` end to end: reproducibility, formats, priming, interruption, bad input.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, readFileSync, writeFileSync, existsSync, statSync, truncateSync, mkdirSync, chmodSync } from 'node:fs';
+import {
+  mkdtempSync,
+  rmSync,
+  readFileSync,
+  writeFileSync,
+  existsSync,
+  statSync,
+  truncateSync,
+  mkdirSync,
+  chmodSync,
+} from 'node:fs';
 import { join, dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
@@ -24,7 +34,12 @@ let dir = '';
 let ckpt = '';
 
 function cli(args: string[], env: Record<string, string> = {}): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, ['--import', TSX, CLI, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+  return spawnSync(process.execPath, ['--import', TSX, CLI, ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 120_000,
+  });
 }
 
 function ok(r: SpawnSyncReturns<string>) {
@@ -45,25 +60,40 @@ function readWav(path: string) {
 async function writeRun(runDir: string, config: ModelConfig, step: number) {
   const n = paramCount(config);
   return saveCheckpoint({
-    runDir, config, step, params: initParams(config, 3),
+    runDir,
+    config,
+    step,
+    params: initParams(config, 3),
     adam: { m: new Float32Array(n), v: new Float32Array(n), step },
     adamParams: { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
     sampler: { rng: '0'.repeat(32), drawn: 0 },
     training: { window: 64, batch: 1, lr: 1e-3, seed: 0 },
-    elapsedSeconds: 1, dataset: 'test', manifestHash: '0',
+    elapsedSeconds: 1,
+    dataset: 'test',
+    manifestHash: '0',
   });
 }
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'wavenet-synth-cli-'));
-  const config: ModelConfig = { dilations: parseDilations('8x2'), residual: 32, dilation: 32, skip: 64, head: 64, classes: 256 };
+  const config: ModelConfig = {
+    dilations: parseDilations('8x2'),
+    residual: 32,
+    dilation: 32,
+    skip: 64,
+    head: 64,
+    classes: 256,
+  };
   ckpt = await writeRun(join(dir, 'runs', 'tiny'), config, 20);
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('synth writes a valid 16 kHz s16 WAV from the newest run; same seed same bytes, other seed other audio', () => {
   const r = ok(cli(['synth', '--seconds', '0.5', '--out', 'a.wav', '--seed', '11']));
-  assert.match(r.stdout, /wrote a\.wav: 0\.50 s, 16000 Hz s16, seed 11, temperature 1; \d+ samples\/s \([\d.]+x real time\)/);
+  assert.match(
+    r.stdout,
+    /wrote a\.wav: 0\.50 s, 16000 Hz s16, seed 11, temperature 1; \d+ samples\/s \([\d.]+x real time\)/,
+  );
   assert.match(r.stderr, /seed 11/);
   const a = readWav(join(dir, 'a.wav'));
   assert.equal(a.fmt.sampleRate, 16000);
@@ -108,7 +138,11 @@ test('--format f32 and --sample-rate 48000 give a float WAV at 48 kHz that wavef
   const ff = findFfmpeg();
   if (ff) {
     for (const name of ['f.wav', 'a.wav']) {
-      const p: SpawnSyncReturns<Buffer> = spawnSync(ff.path, ['-v', 'error', '-i', join(dir, name), '-f', 'f32le', '-'], { maxBuffer: 1 << 26 });
+      const p: SpawnSyncReturns<Buffer> = spawnSync(
+        ff.path,
+        ['-v', 'error', '-i', join(dir, name), '-f', 'f32le', '-'],
+        { maxBuffer: 1 << 26 },
+      );
       assert.equal(p.status, 0, `ffmpeg failed on ${name}: ${p.stderr}`);
       assert.ok(p.stdout.length > 0);
     }
@@ -122,7 +156,22 @@ test('--prime feeds the end of an audio file first and changes the audio', () =>
   for (let i = 0; i < x.length; i++) x[i] = 0.5 * Math.sin((2 * Math.PI * 440 * i) / 22050);
   w.write(x);
   w.close();
-  const r = ok(cli(['synth', '--seconds', '0.3', '--out', 'p.wav', '--seed', '11', '--prime', 'tone.wav', '--prime-seconds', '0.5', '--json']));
+  const r = ok(
+    cli([
+      'synth',
+      '--seconds',
+      '0.3',
+      '--out',
+      'p.wav',
+      '--seed',
+      '11',
+      '--prime',
+      'tone.wav',
+      '--prime-seconds',
+      '0.5',
+      '--json',
+    ]),
+  );
   const j = JSON.parse(r.stdout);
   assert.equal(j.prime, 'tone.wav');
   assert.equal(j.primeSeconds, 0.5);
@@ -132,7 +181,11 @@ test('--prime feeds the end of an audio file first and changes the audio', () =>
 
 async function interrupted(signal: 'SIGINT' | 'SIGKILL') {
   const out = join(dir, `int-${signal}.wav`);
-  const child = spawn(process.execPath, ['--import', TSX, CLI, 'synth', '--seconds', '3600', '--out', out, '--seed', '1'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', TSX, CLI, 'synth', '--seconds', '3600', '--out', out, '--seed', '1'],
+    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
@@ -176,13 +229,37 @@ test('--auditions N: an untrained model (noise) is auditioned N times and told s
   assert.equal(j.auditions.allRefused, true);
   assert.equal(j.auditions.openingSeconds, 1);
   assert.equal(j.auditions.flatness.length, 3);
-  assert.ok(j.auditions.flatness.every((v: number) => v >= 0.85), `an untrained model's openings are noise: ${j.auditions.flatness}`);
-  assert.ok(j.auditions.extraSeconds >= 2 - 1e-9, `two openings of 1 s computed and dropped: ${j.auditions.extraSeconds}`);
+  assert.ok(
+    j.auditions.flatness.every((v: number) => v >= 0.85),
+    `an untrained model's openings are noise: ${j.auditions.flatness}`,
+  );
+  assert.ok(
+    j.auditions.extraSeconds >= 2 - 1e-9,
+    `two openings of 1 s computed and dropped: ${j.auditions.extraSeconds}`,
+  );
   const line = r.stderr.split('\n').filter((l) => l.startsWith('auditions:'));
   assert.equal(line.length, 1, r.stderr);
-  assert.match(line[0], new RegExp(`all 3 openings were broadband noise; kept the least noisy, candidate ${j.auditions.kept + 1} \\(seed ${j.auditions.keptSeed}; --seed ${j.auditions.keptSeed} --auditions 0 gives it alone\\)\\. This model's texture may be noise`));
+  assert.match(
+    line[0],
+    new RegExp(
+      `all 3 openings were broadband noise; kept the least noisy, candidate ${j.auditions.kept + 1} \\(seed ${j.auditions.keptSeed}; --seed ${j.auditions.keptSeed} --auditions 0 gives it alone\\)\\. This model's texture may be noise`,
+    ),
+  );
   // the kept candidate alone: the same samples
-  const alone = ok(cli(['synth', '--seconds', '1', '--out', 'au-alone.wav', '--seed', String(j.auditions.keptSeed), '--auditions', '0', '--json']));
+  const alone = ok(
+    cli([
+      'synth',
+      '--seconds',
+      '1',
+      '--out',
+      'au-alone.wav',
+      '--seed',
+      String(j.auditions.keptSeed),
+      '--auditions',
+      '0',
+      '--json',
+    ]),
+  );
   assert.equal(JSON.parse(alone.stdout).auditions, null);
   assert.ok(!alone.stderr.includes('auditions:'), alone.stderr);
   assert.deepEqual(readFileSync(join(dir, 'au-alone.wav')), readFileSync(join(dir, 'au.wav')));
@@ -192,7 +269,10 @@ test('--auditions N: an untrained model (noise) is auditioned N times and told s
   for (const bad of ['-1', '2.5', 'x', '65']) {
     const e = cli(['synth', '--out', 'bad.wav', '--auditions', bad]);
     assert.notEqual(e.status, 0);
-    assert.match(e.stderr, new RegExp(`--auditions '${bad}': expected a whole number of candidate openings from 0 \\(off\\) to 64`));
+    assert.match(
+      e.stderr,
+      new RegExp(`--auditions '${bad}': expected a whole number of candidate openings from 0 \\(off\\) to 64`),
+    );
     assert.equal(e.stderr.trim().split('\n').length, 1);
     assert.ok(!existsSync(join(dir, 'bad.wav')));
   }
@@ -248,7 +328,10 @@ test('missing, truncated and corrupt checkpoints are clear errors, not crashes',
   assert.equal(r2.status, 1, r2.stderr);
   assert.match(r2.stderr, /corrupt/);
   // no runs here: the bundled demo model is used, and the user is told (test/bundled.test.ts covers the rest)
-  const noRuns = spawnSync(process.execPath, ['--import', TSX, CLI, 'synth', '--out', 'x.wav', '--seconds', '0.2'], { cwd: empty, encoding: 'utf8' });
+  const noRuns = spawnSync(process.execPath, ['--import', TSX, CLI, 'synth', '--out', 'x.wav', '--seconds', '0.2'], {
+    cwd: empty,
+    encoding: 'utf8',
+  });
   assert.equal(noRuns.status, 0, noRuns.stderr);
   assert.match(noRuns.stderr, /no trained runs under \.\/runs: using the bundled demo model/);
   assert.ok(!existsSync(join(dir, 'bad.wav')));
@@ -256,8 +339,31 @@ test('missing, truncated and corrupt checkpoints are clear errors, not crashes',
 });
 
 test('bench synth runs on a small model and reports rates, GFLOP/s and the naive speed-up as JSON', () => {
-  const r = ok(cli(['bench', 'synth', '--dilations', '1,2,4,8', '--residual-channels', '16', '--dilation-channels', '16',
-    '--skip-channels', '32', '--head-channels', '32', '--batch', '2', '--seconds', '0.1', '--repeats', '1', '--naive-seconds', '0.2', '--json']));
+  const r = ok(
+    cli([
+      'bench',
+      'synth',
+      '--dilations',
+      '1,2,4,8',
+      '--residual-channels',
+      '16',
+      '--dilation-channels',
+      '16',
+      '--skip-channels',
+      '32',
+      '--head-channels',
+      '32',
+      '--batch',
+      '2',
+      '--seconds',
+      '0.1',
+      '--repeats',
+      '1',
+      '--naive-seconds',
+      '0.2',
+      '--json',
+    ]),
+  );
   const j = JSON.parse(r.stdout);
   assert.equal(j.batch, 2);
   assert.equal(j.receptiveField, 17);

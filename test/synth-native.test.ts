@@ -6,8 +6,6 @@ import { native, type NativeConfig, type NativeSynthOptions } from '../src/nativ
 import { paramLayout, parseDilations, type ModelConfig } from '../src/model/config.js';
 import { lcg, randomParams } from '../src/model/random.js';
 
-
-
 function cfg(dil: string, R: number, D: number, S: number, H: number): ModelConfig & NativeConfig {
   return { dilations: parseDilations(dil), residual: R, dilation: D, skip: S, head: H, classes: 256 };
 }
@@ -16,7 +14,14 @@ function cfg(dil: string, R: number, D: number, S: number, H: number): ModelConf
  * Primes every stream with its own random classes (P of them), generates G steps with logits, and
  * compares each step's logits with the reference forward over the same sequence. Returns max |diff|.
  */
-async function parity(c: ModelConfig, batch: number, P: number, G: number, temps?: number[], options?: NativeSynthOptions) {
+async function parity(
+  c: ModelConfig,
+  batch: number,
+  P: number,
+  G: number,
+  temps?: number[],
+  options?: NativeSynthOptions,
+) {
   const addon = native();
   const params = randomParams(c, 7);
   const s = new addon.Synth(c, params, batch, 'cpu', options);
@@ -58,7 +63,9 @@ test('incremental logits equal the reference: small configs, batch 1 and 3, odd 
     [cfg('5x2', 32, 32, 128, 64), 5],
   ] as const) {
     const { maxDiff } = await parity(c, batch, 40, 60, [1, 0.5, 0]);
-    t.diagnostic(`dilations ${c.dilations.join(',')} R${c.residual} D${c.dilation} S${c.skip} H${c.head} batch ${batch}: max |diff| ${maxDiff.toExponential(2)}`);
+    t.diagnostic(
+      `dilations ${c.dilations.join(',')} R${c.residual} D${c.dilation} S${c.skip} H${c.head} batch ${batch}: max |diff| ${maxDiff.toExponential(2)}`,
+    );
     assert.ok(maxDiff <= 1e-4, `max |diff| ${maxDiff}`);
   }
 });
@@ -82,7 +89,9 @@ test('streams are independent: stream b of a batch equals a batch-1 run with its
   const addon = native();
   const c = cfg('1,2,4,8,16', 32, 32, 64, 64);
   const params = randomParams(c, 3);
-  const B = 5, P = 30, G = 400;
+  const B = 5,
+    P = 30,
+    G = 400;
   const prime = new Uint8Array(B * P).map((_, i) => (i * 37 + 11) % 256);
   const temps = new Float32Array([1, 0.5, 0, 1.5, 1]);
   const seeds = new BigUint64Array([1n, 2n, 3n, 4n, 2n ** 63n + 5n]);
@@ -107,7 +116,8 @@ test('same seed gives the same samples, a different seed different ones; generat
   const run = async (seed: bigint, blocks: number[]) => {
     s.reset();
     const parts: Uint8Array[] = [];
-    for (const n of blocks) parts.push((await s.generate(n, new Float32Array([1]), new BigUint64Array([seed]))).samples);
+    for (const n of blocks)
+      parts.push((await s.generate(n, new Float32Array([1]), new BigUint64Array([seed]))).samples);
     return Buffer.concat(parts);
   };
   const a = await run(42n, [1000]);
@@ -174,9 +184,15 @@ test('bad arguments are clear errors', async () => {
   assert.throws(() => new addon.Synth(c, params.subarray(1), 1, 'cpu'), /params has \d+ floats, the config needs/);
   assert.throws(() => new addon.Synth(c, params, 0, 'cpu'), /batch/);
   const s = new addon.Synth(c, params, 2, 'cpu');
-  await assert.rejects(() => s.generate(5, new Float32Array([1, -1]), new BigUint64Array([1n, 2n])), /temperature of stream 1/);
+  await assert.rejects(
+    () => s.generate(5, new Float32Array([1, -1]), new BigUint64Array([1n, 2n])),
+    /temperature of stream 1/,
+  );
   await assert.rejects(() => s.generate(5, new Float32Array([1, NaN]), new BigUint64Array([1n, 2n])), /temperature/);
-  assert.throws(() => s.generate(5, new Float32Array([1]), new BigUint64Array([1n, 2n])), /temperature must be a Float32Array of batch/);
+  assert.throws(
+    () => s.generate(5, new Float32Array([1]), new BigUint64Array([1n, 2n])),
+    /temperature must be a Float32Array of batch/,
+  );
   assert.throws(() => s.prime(new Uint8Array(3), 2), /batch x n = 4/);
   const p = s.generate(5, new Float32Array([1, 1]), new BigUint64Array([1n, 2n]));
   assert.throws(() => s.generate(5, new Float32Array([1, 1]), new BigUint64Array([1n, 2n])), /still running/);
@@ -191,8 +207,16 @@ test('threads or not: one thread ("solo") and the 2-thread split give identical 
   const params = randomParams(c, 13);
   const runWith = async (mode: 'solo' | 'parallel' | 'auto', batch: number) => {
     const s = new addon.Synth(c, params, batch, 'cpu', { mode });
-    await s.prime(new Uint8Array(batch * 300).map((_, i) => (i * 7) % 256), 300);
-    const g = await s.generate(700, new Float32Array(batch).fill(1), new BigUint64Array(batch).map((_, b) => BigInt(b + 1)), true);
+    await s.prime(
+      new Uint8Array(batch * 300).map((_, i) => (i * 7) % 256),
+      300,
+    );
+    const g = await s.generate(
+      700,
+      new Float32Array(batch).fill(1),
+      new BigUint64Array(batch).map((_, b) => BigInt(b + 1)),
+      true,
+    );
     s.free();
     return g;
   };
@@ -228,7 +252,10 @@ const p = new Float32Array(L.total).map(() => (rnd() * 2 - 1) * 0.15);
 test('one thread and two give bit-identical samples and logits (WAVENET_THREADS=1 vs 2, child processes)', async () => {
   const { spawnSync } = await import('node:child_process');
   const run = (env: Record<string, string>, batch: number) => {
-    const r = spawnSync(process.execPath, ['-e', synthChild(batch)], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['-e', synthChild(batch)], {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
     return JSON.parse(r.stdout.trim().split('\n').pop()!) as { hash: string; threads: number; distinct: number };
   };
@@ -257,7 +284,9 @@ test('bf16 weights (precision bf16, AVX512-BF16 only): logits within the stated 
       [cfg('1,2,4,8,1,2', 24, 40, 40, 24), 3, 40, 60],
     ] as const) {
       const { maxDiff, maxAbs } = await parity(c, batch, P, G, undefined, { precision: 'bf16' });
-      t.diagnostic(`bf16 dilations ${formatD(c)} R${c.residual} S${c.skip} batch ${batch}: max |diff| ${maxDiff.toExponential(2)}, max |logit| ${maxAbs.toFixed(2)}`);
+      t.diagnostic(
+        `bf16 dilations ${formatD(c)} R${c.residual} S${c.skip} batch ${batch}: max |diff| ${maxDiff.toExponential(2)}, max |logit| ${maxAbs.toFixed(2)}`,
+      );
       assert.ok(maxDiff > 0, 'the bf16 path should actually be in use');
       assert.ok(maxDiff <= 0.02 * Math.max(1, maxAbs), `max |diff| ${maxDiff} vs max |logit| ${maxAbs}`);
     }

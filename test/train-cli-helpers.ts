@@ -27,11 +27,32 @@ export function writeDataset(dir: string, chunks: ChunkSpec[]): string {
   });
   writeFileSync(
     join(dir, 'manifest.json'),
-    JSON.stringify({
-      format: 'wavenet-dataset', version: 1, valFraction: 0.1, trimSilenceDb: null, sampleRate: 16000, mu: 255, classes: 256, chunkSamples: 16000,
-      sources: [{ path: 'generated', sha256: '0'.repeat(64), durationSeconds: 1, sampleRate: 16000, channels: 1, codec: 'pcm' }],
-      chunks: list, rejected: [],
-    }, null, 2),
+    JSON.stringify(
+      {
+        format: 'wavenet-dataset',
+        version: 1,
+        valFraction: 0.1,
+        trimSilenceDb: null,
+        sampleRate: 16000,
+        mu: 255,
+        classes: 256,
+        chunkSamples: 16000,
+        sources: [
+          {
+            path: 'generated',
+            sha256: '0'.repeat(64),
+            durationSeconds: 1,
+            sampleRate: 16000,
+            channels: 1,
+            codec: 'pcm',
+          },
+        ],
+        chunks: list,
+        rejected: [],
+      },
+      null,
+      2,
+    ),
   );
   return dir;
 }
@@ -50,16 +71,38 @@ export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
 
 export function runCli(args: string[], cwd: string, env: Record<string, string> = {}): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, ['--import', TSX, CLI, ...args], {
-    cwd, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000,
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 120_000,
   });
 }
 
 export function spawnCli(args: string[], cwd: string, env: Record<string, string> = {}) {
-  return spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, ['--import', TSX, CLI, ...args], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** Tiny model flags used by the CLI tests. */
-export const TINY = ['--dilations', '1,2,4', '--residual-channels', '4', '--dilation-channels', '4', '--skip-channels', '8', '--head-channels', '8', '--window', '32', '--batch', '2'];
+export const TINY = [
+  '--dilations',
+  '1,2,4',
+  '--residual-channels',
+  '4',
+  '--dilation-channels',
+  '4',
+  '--skip-channels',
+  '8',
+  '--head-channels',
+  '8',
+  '--window',
+  '32',
+  '--batch',
+  '2',
+];
 
 /** TINY with some flags replaced (e.g. tiny({ '--window': '16' })). */
 export function tiny(over: Record<string, string>): string[] {

@@ -61,7 +61,10 @@ test('4 steps in one go == 2 steps + --resume + 2 steps, bitwise (weights, Adam,
   ok(runCli(['train', '--resume', '--steps', '4', '--run', 'runs/b', '--device', 'cpu'], dir));
   await assertSame(join(dir, 'runs/ref'), join(dir, 'runs/b'), 4);
   // The log of the resumed run has each step once, in order.
-  assert.deepEqual(readLog(join(dir, 'runs/b')).map((r) => r.step), [1, 2, 3, 4]);
+  assert.deepEqual(
+    readLog(join(dir, 'runs/b')).map((r) => r.step),
+    [1, 2, 3, 4],
+  );
   // A different seed gives different weights (the comparison can fail).
   ok(runCli(['train', ...FLAGS, '--steps', '4', '--run', 'runs/other', '--seed', '9'], dir));
   const o = await state(join(dir, 'runs/other'), 4);
@@ -77,9 +80,17 @@ for (const phase of ['optim-partial', 'after-optim', 'weights-partial']) {
     const crashed = runCli(['train', ...FLAGS, '--steps', '6', '--checkpoint-every', '2', '--run', 'runs/c'], dir, {
       WAVENET_TEST_CHECKPOINT_CRASH: `4:${phase}`,
     });
-    assert.equal(crashed.signal, 'SIGKILL', `killed during the step-4 checkpoint\n${crashed.stdout}\n${crashed.stderr}`);
+    assert.equal(
+      crashed.signal,
+      'SIGKILL',
+      `killed during the step-4 checkpoint\n${crashed.stdout}\n${crashed.stderr}`,
+    );
     const runDir = join(dir, 'runs/c');
-    assert.deepEqual(listCheckpoints(runDir).map((c) => c.step), [2], 'only the step-2 checkpoint is committed');
+    assert.deepEqual(
+      listCheckpoints(runDir).map((c) => c.step),
+      [2],
+      'only the step-2 checkpoint is committed',
+    );
     // `info` still reads the run.
     const info = runCli(['info', 'runs/c', '--json'], dir);
     ok(info);
@@ -88,7 +99,10 @@ for (const phase of ['optim-partial', 'after-optim', 'weights-partial']) {
     await assertSame(join(dir, 'runs/ref'), runDir, 6);
     const names = readdirSync(join(runDir, 'checkpoints'));
     assert.ok(!names.some((n) => n.includes('.tmp-')), `no temporaries left: ${names}`);
-    assert.deepEqual(readLog(runDir).map((r) => r.step), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(
+      readLog(runDir).map((r) => r.step),
+      [1, 2, 3, 4, 5, 6],
+    );
   });
 }
 
@@ -97,8 +111,12 @@ test('kill -9 from outside at an arbitrary moment, then --resume: same weights a
   t.after(cleanup);
   const child = spawnCli(['train', ...FLAGS, '--checkpoint-every', '3', '--keep', '2', '--run', 'runs/k'], dir);
   let out = '';
-  child.stdout.on('data', (d) => { out += d; });
-  child.stderr.on('data', (d) => { out += d; });
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  child.stderr.on('data', (d) => {
+    out += d;
+  });
   const exited = new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_c, s) => res(s)));
   // Wait until a few checkpoints were written, then kill at a pseudo-random moment.
   const t0 = Date.now();

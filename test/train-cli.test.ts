@@ -45,7 +45,10 @@ test('flag values are checked first, each error naming its flag (in-process)', (
     assert.throws(() => buildOptions({ ...base, ...over } as never, 'test'), re, JSON.stringify(over));
   }
   // Valid flags get as far as the dataset.
-  assert.throws(() => buildOptions({ ...base, valEvery: 0 } as never, 'test'), /--data \/nonexistent-dataset-folder: no such folder/);
+  assert.throws(
+    () => buildOptions({ ...base, valEvery: 0 } as never, 'test'),
+    /--data \/nonexistent-dataset-folder: no such folder/,
+  );
 });
 
 test('bad input is refused with one clear line before any work', async (t) => {
@@ -60,37 +63,78 @@ test('bad input is refused with one clear line before any work', async (t) => {
     { split: 'val', data: periodic(300, 10) },
   ]);
   // Receptive field of 1,2,4 is 9: a 600-sample window does not fit a 500-sample chunk; 491 would.
-  err(runCli(['train', ...tiny({ '--window': '600' }), '--data', 'datasets/short'], dir), /no training chunk is long enough .* longest has 500 samples .*--window 491 or less/);
-  err(runCli(['train', '--dilations', '10y3', '--data', 'datasets/short'], dir), /--dilations '10y3': expected stacks like 10x3/);
+  err(
+    runCli(['train', ...tiny({ '--window': '600' }), '--data', 'datasets/short'], dir),
+    /no training chunk is long enough .* longest has 500 samples .*--window 491 or less/,
+  );
+  err(
+    runCli(['train', '--dilations', '10y3', '--data', 'datasets/short'], dir),
+    /--dilations '10y3': expected stacks like 10x3/,
+  );
   err(runCli(['train', ...tiny({ '--batch': 'two' }), '--data', 'datasets/short'], dir), /--batch: expected a number/);
   const dev = runCli(['train', ...TINY, '--device', 'tpu', '--data', 'datasets/short'], dir);
   assert.notEqual(dev.status, 0);
   assert.match(dev.stderr, /device.*tpu/is); // yargs' own choices message
-  err(runCli(['train', ...TINY, '--resume', '--data', 'datasets/short'], dir), /--resume: there is no run in runs\/short to resume; drop --resume/);
+  err(
+    runCli(['train', ...TINY, '--resume', '--data', 'datasets/short'], dir),
+    /--resume: there is no run in runs\/short to resume; drop --resume/,
+  );
   assert.ok(!existsSync(join(dir, 'runs')), 'nothing was written');
 
   // An existing run: same config without --resume, another config without --resume.
   ok(runCli(['train', ...tiny({ '--steps': '2' }), '--data', 'datasets/short'], dir));
-  err(runCli(['train', ...tiny({ '--steps': '4' }), '--data', 'datasets/short'], dir), /runs\/short already holds a run \(newest checkpoint: step 2\); pass --resume to continue it, or --run DIR/);
+  err(
+    runCli(['train', ...tiny({ '--steps': '4' }), '--data', 'datasets/short'], dir),
+    /runs\/short already holds a run \(newest checkpoint: step 2\); pass --resume to continue it, or --run DIR/,
+  );
   err(
     runCli(['train', ...tiny({ '--residual-channels': '6' }), '--data', 'datasets/short'], dir),
     /runs\/short already holds a run with another config \(--residual-channels 4 vs 6.*\); pass --run DIR .* or --resume/,
   );
-  err(runCli(['train', ...tiny({ '--residual-channels': '6' }), '--resume', '--data', 'datasets/short'], dir), /was trained with another config \(--residual-channels 4 vs 6/);
-  err(runCli(['train', '--resume', '--window', '16', '--data', 'datasets/short'], dir), /was trained with --window 32 \(given 16\); drop --window/);
+  err(
+    runCli(['train', ...tiny({ '--residual-channels': '6' }), '--resume', '--data', 'datasets/short'], dir),
+    /was trained with another config \(--residual-channels 4 vs 6/,
+  );
+  err(
+    runCli(['train', '--resume', '--window', '16', '--data', 'datasets/short'], dir),
+    /was trained with --window 32 \(given 16\); drop --window/,
+  );
   err(runCli(['train', '--resume', '--steps', '1', '--data', 'datasets/short'], dir), /already at step 2/);
 
   // A truncated checkpoint, and one from another config, are refused on --resume.
   const ck = join(dir, 'runs', 'short', 'checkpoints', checkpointFileName(2));
   const good = readFileSync(ck);
   writeFileSync(ck, good.subarray(0, good.length - 64));
-  err(runCli(['train', '--resume', '--steps', '4', '--data', 'datasets/short'], dir), /step-00000002\.safetensors: truncated/);
+  err(
+    runCli(['train', '--resume', '--steps', '4', '--data', 'datasets/short'], dir),
+    /step-00000002\.safetensors: truncated/,
+  );
   writeFileSync(ck, good);
-  ok(runCli(['train', ...tiny({ '--residual-channels': '5' }), '--steps', '3', '--data', 'datasets/short', '--run', 'runs/other'], dir));
+  ok(
+    runCli(
+      [
+        'train',
+        ...tiny({ '--residual-channels': '5' }),
+        '--steps',
+        '3',
+        '--data',
+        'datasets/short',
+        '--run',
+        'runs/other',
+      ],
+      dir,
+    ),
+  );
   const foreign = join(dir, 'runs', 'other', 'checkpoints', checkpointFileName(3));
   copyFileSync(foreign, join(dir, 'runs', 'short', 'checkpoints', checkpointFileName(3)));
-  copyFileSync(foreign.replace('.safetensors', '.optim.safetensors'), join(dir, 'runs', 'short', 'checkpoints', checkpointFileName(3).replace('.safetensors', '.optim.safetensors')));
-  err(runCli(['train', '--resume', '--steps', '4', '--data', 'datasets/short'], dir), /step-00000003\.safetensors is from another config \(--residual-channels 5 vs 4/);
+  copyFileSync(
+    foreign.replace('.safetensors', '.optim.safetensors'),
+    join(dir, 'runs', 'short', 'checkpoints', checkpointFileName(3).replace('.safetensors', '.optim.safetensors')),
+  );
+  err(
+    runCli(['train', '--resume', '--steps', '4', '--data', 'datasets/short'], dir),
+    /step-00000003\.safetensors is from another config \(--residual-channels 5 vs 4/,
+  );
 });
 
 test('training a tiny model on a periodic signal drives the loss far below its unigram entropy; outputs and info', async (t) => {
@@ -107,8 +151,39 @@ test('training a tiny model on a periodic signal drives the loss far below its u
   for (const v of sig) counts.set(v, (counts.get(v) ?? 0) + 1);
   let H = 0;
   for (const c of counts.values()) H -= (c / sig.length) * Math.log2(c / sig.length);
-  const r = runCli(['train', '--dilations', '1,2,4,8', '--residual-channels', '8', '--dilation-channels', '8', '--skip-channels', '16', '--head-channels', '16',
-    '--window', '64', '--batch', '4', '--lr', '3e-3', '--steps', '300', '--val-every', '50', '--checkpoint-every', '100', '--keep', '2', '--json', '--device', 'cpu'], dir);
+  const r = runCli(
+    [
+      'train',
+      '--dilations',
+      '1,2,4,8',
+      '--residual-channels',
+      '8',
+      '--dilation-channels',
+      '8',
+      '--skip-channels',
+      '16',
+      '--head-channels',
+      '16',
+      '--window',
+      '64',
+      '--batch',
+      '4',
+      '--lr',
+      '3e-3',
+      '--steps',
+      '300',
+      '--val-every',
+      '50',
+      '--checkpoint-every',
+      '100',
+      '--keep',
+      '2',
+      '--json',
+      '--device',
+      'cpu',
+    ],
+    dir,
+  );
   ok(r);
   const res = JSON.parse(r.stdout);
   assert.equal(res.step, 300);
@@ -119,16 +194,26 @@ test('training a tiny model on a periodic signal drives the loss far below its u
   assert.match(r.stderr, /parameters [\d,]+/);
   assert.match(r.stderr, /memory +about [\d.]+ (KiB|MiB|GiB)/);
   const rows = readLog(join(dir, 'runs', 'sine'));
-  assert.deepEqual(rows.map((x) => x.step), Array.from({ length: 300 }, (_, i) => i + 1));
+  assert.deepEqual(
+    rows.map((x) => x.step),
+    Array.from({ length: 300 }, (_, i) => i + 1),
+  );
   for (const row of rows) {
     assert.ok(Number.isFinite(row.loss) && row.lr === 3e-3 && row.samplesPerSec > 0 && row.elapsedSeconds >= 0);
   }
   const vals = rows.filter((x) => x.valLoss !== undefined);
-  assert.deepEqual(vals.map((x) => x.step), [50, 100, 150, 200, 250, 300]);
+  assert.deepEqual(
+    vals.map((x) => x.step),
+    [50, 100, 150, 200, 250, 300],
+  );
   assert.ok(rows[0].loss > 7, `starts near 8 bits (uniform): ${rows[0].loss}`);
   assert.ok(res.valLoss < 0.2 * H, `final val loss ${res.valLoss} bits vs unigram entropy ${H.toFixed(2)} bits`);
   assert.ok(res.loss < 0.2 * H, `final loss ${res.loss}`);
-  assert.deepEqual(listCheckpoints(join(dir, 'runs', 'sine')).map((c) => c.step), [200, 300], '--keep 2');
+  assert.deepEqual(
+    listCheckpoints(join(dir, 'runs', 'sine')).map((c) => c.step),
+    [200, 300],
+    '--keep 2',
+  );
   // loss.png is a PNG of the expected size.
   const png = readFileSync(join(dir, 'runs', 'sine', 'loss.png'));
   assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -169,12 +254,19 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   test(`${sig}: finishes the step, writes a checkpoint, exits 0; the run resumes`, async (t) => {
     const { dir, cleanup } = tempDir('wn-train-');
     t.after(cleanup);
-    writeDataset(join(dir, 'datasets', 'd'), [{ split: 'train', data: periodic(3000, 20) }, { split: 'val', data: periodic(500, 20) }]);
+    writeDataset(join(dir, 'datasets', 'd'), [
+      { split: 'train', data: periodic(3000, 20) },
+      { split: 'val', data: periodic(500, 20) },
+    ]);
     const child = spawnCli(['train', ...TINY, '--device', 'cpu', '--checkpoint-every', '100000'], dir);
     let out = '';
     let errOut = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { errOut += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      errOut += d;
+    });
     const done = new Promise<[number | null, NodeJS.Signals | null]>((res) => child.on('exit', (c, s) => res([c, s])));
     const t0 = Date.now();
     while (!/^step \d+/m.test(out)) {
@@ -197,15 +289,36 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     assert.ok(existsSync(join(runDir, 'loss.png')));
     assert.ok(!existsSync(join(runDir, '.lock')), 'the run lock is released');
     ok(runCli(['train', '--resume', '--steps', String(cks[0].step + 2)], dir));
-    assert.deepEqual(listCheckpoints(runDir).map((c) => c.step), [cks[0].step, cks[0].step + 2]);
+    assert.deepEqual(
+      listCheckpoints(runDir).map((c) => c.step),
+      [cks[0].step, cks[0].step + 2],
+    );
   });
 }
 
 test('--help lists every flag with its default', () => {
   const r = runCli(['train', '--help'], process.cwd());
   ok(r);
-  for (const f of ['--data', '--run', '--dilations', '--residual-channels', '--dilation-channels', '--skip-channels', '--head-channels', '--window', '--batch',
-    '--lr', '--steps', '--checkpoint-every', '--keep', '--val-every', '--seed', '--device', '--resume', '--json']) {
+  for (const f of [
+    '--data',
+    '--run',
+    '--dilations',
+    '--residual-channels',
+    '--dilation-channels',
+    '--skip-channels',
+    '--head-channels',
+    '--window',
+    '--batch',
+    '--lr',
+    '--steps',
+    '--checkpoint-every',
+    '--keep',
+    '--val-every',
+    '--seed',
+    '--device',
+    '--resume',
+    '--json',
+  ]) {
     assert.ok(r.stdout.includes(f), `help mentions ${f}`);
   }
   assert.match(r.stdout, /default: 10x3/);

@@ -85,7 +85,10 @@ test('gradients match central finite differences for every parameter group', (tc
     assert.ok(maxG > 0, `${spec.name}: the gradient is all zero`);
     const ratio = maxErr / maxG;
     if (ratio > worst.ratio) worst = { ratio, name: spec.name };
-    assert.ok(ratio < 5e-3, `${spec.name}: max |fd - grad| = ${maxErr.toExponential(3)} vs max |grad| = ${maxG.toExponential(3)}`);
+    assert.ok(
+      ratio < 5e-3,
+      `${spec.name}: max |fd - grad| = ${maxErr.toExponential(3)} vs max |grad| = ${maxG.toExponential(3)}`,
+    );
   }
   tc.diagnostic(`finite differences: worst max|fd-grad|/max|grad| = ${worst.ratio.toExponential(3)} (${worst.name})`);
   t.free();
@@ -100,7 +103,8 @@ function initParams(config: ModelConfig, seed: number): Float32Array {
   const last = specs[specs.length - 1];
   const p = new Float32Array(last.offset + last.size);
   for (const s of specs) {
-    const scale = s.name === 'input.embed' ? 0.5 : s.shape.length === 1 ? 0.1 : 1 / Math.sqrt(s.shape[s.shape.length - 1]);
+    const scale =
+      s.name === 'input.embed' ? 0.5 : s.shape.length === 1 ? 0.1 : 1 / Math.sqrt(s.shape[s.shape.length - 1]);
     for (let i = 0; i < s.size; i++) p[s.offset + i] = (r() * 2 - 1) * scale;
   }
   return p;
@@ -158,7 +162,9 @@ test('trainer logits and tensors match the plain reference forward (default conf
     worst = Math.max(worst, maxDiff / maxAbs);
   }
   lossRef /= B2 * W2;
-  tc.diagnostic(`default config: max |logit - reference| / max |reference| = ${worst.toExponential(3)}; loss ${loss} vs ${lossRef}`);
+  tc.diagnostic(
+    `default config: max |logit - reference| / max |reference| = ${worst.toExponential(3)}; loss ${loss} vs ${lossRef}`,
+  );
   assert.ok(worst < 1e-4, `logits differ from the reference: ${worst}`);
   assert.ok(Math.abs(loss - lossRef) < 1e-4 * lossRef, `loss ${loss} vs reference ${lossRef}`);
   // Intermediates: shapes, and positions before a layer's first needed position are zero.
@@ -167,13 +173,19 @@ test('trainer logits and tensors match the plain reference forward (default conf
   assert.equal(x0.length, B2 * T * 64);
   const e = x0.subarray(64, 128); // position 1 of example 0: bias + embed[0][c0] + embed[1][c1]
   for (let r = 0; r < 64; r++) {
-    const want = params[layout.inputBias + r] + params[layout.inputEmbed + crops[0] * 64 + r] + params[layout.inputEmbed + (256 + crops[1]) * 64 + r];
+    const want =
+      params[layout.inputBias + r] +
+      params[layout.inputEmbed + crops[0] * 64 + r] +
+      params[layout.inputEmbed + (256 + crops[1]) * 64 + r];
     assert.ok(Math.abs(e[r] - want) < 1e-6);
   }
   assert.deepEqual(t.getTensor('x', 0), x0);
   const zLast = t.getTensor('z', 29);
   assert.equal(zLast.length, B2 * T * 64);
-  assert.ok(zLast.subarray(0, (T - W2) * 64).every((v) => v === 0), 'z of the last layer is only computed on the window');
+  assert.ok(
+    zLast.subarray(0, (T - W2) * 64).every((v) => v === 0),
+    'z of the last layer is only computed on the window',
+  );
   assert.ok(zLast.subarray((T - W2) * 64, T * 64).some((v) => v !== 0));
   assert.equal(t.getTensor('skip').length, B2 * W2 * 256);
   assert.throws(() => t.getTensor('nope'), /unknown tensor/);
@@ -196,7 +208,14 @@ test('bad arguments give clear errors', () => {
 });
 
 test('a step is deterministic: same inputs give the same bits', async () => {
-  const config: ModelConfig = { dilations: [1, 2, 4, 8, 16, 1, 2, 4], residual: 16, dilation: 12, skip: 24, head: 20, classes: 256 };
+  const config: ModelConfig = {
+    dilations: [1, 2, 4, 8, 16, 1, 2, 4],
+    residual: 16,
+    dilation: 12,
+    skip: 24,
+    head: 20,
+    classes: 256,
+  };
   const B2 = 3;
   const W2 = 300; // several row chunks per example
   const layout = addon.layout(config);
@@ -242,13 +261,28 @@ console.log(JSON.stringify({ loss: [l1, l2], hash: h.digest('hex'), kernels: a.c
 function runChild(env: Record<string, string>, configJson: string, B2: number, W2: number) {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
-  const r = spawnSync(process.execPath, ['-e', childScript(configJson, B2, W2)], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['-e', childScript(configJson, B2, W2)], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as { loss: number[]; hash: string; kernels: string; threads: number };
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+    loss: number[];
+    hash: string;
+    kernels: string;
+    threads: number;
+  };
 }
 
 test('results do not depend on the thread count (WAVENET_THREADS=1 vs 2, child processes)', () => {
-  const config = JSON.stringify({ dilations: [1, 2, 4, 8, 16, 32, 1, 2], residual: 32, dilation: 32, skip: 64, head: 64, classes: 256 });
+  const config = JSON.stringify({
+    dilations: [1, 2, 4, 8, 16, 32, 1, 2],
+    residual: 32,
+    dilation: 32,
+    skip: 64,
+    head: 64,
+    classes: 256,
+  });
   const one = runChild({ WAVENET_THREADS: '1' }, config, 5, 400);
   const two = runChild({ WAVENET_THREADS: '2' }, config, 5, 400);
   assert.equal(one.threads, 1);
@@ -260,7 +294,9 @@ test('results do not depend on the thread count (WAVENET_THREADS=1 vs 2, child p
 test('a tiny model learns a periodic signal far below its unigram entropy', async (tc) => {
   const config: ModelConfig = { dilations: [1, 2, 4, 8], residual: 16, dilation: 16, skip: 32, head: 32, classes: 256 };
   const period = 12;
-  const cycle = Array.from({ length: period }, (_, i) => Math.round(128 + 100 * Math.sin((2 * Math.PI * i) / period + 0.3)));
+  const cycle = Array.from({ length: period }, (_, i) =>
+    Math.round(128 + 100 * Math.sin((2 * Math.PI * i) / period + 0.3)),
+  );
   // unigram entropy of the signal, in bits
   const counts = new Map<number, number>();
   for (const c of cycle) counts.set(c, (counts.get(c) ?? 0) + 1);
@@ -284,7 +320,9 @@ test('a tiny model learns a periodic signal far below its unigram entropy', asyn
     loss = (await t.step(crops, { lr: 3e-3 })) / Math.LN2;
     if (step === 0) first = loss;
   }
-  tc.diagnostic(`periodic signal: unigram entropy ${entropy.toFixed(3)} bits; loss ${first.toFixed(3)} -> ${loss.toFixed(4)} bits/sample`);
+  tc.diagnostic(
+    `periodic signal: unigram entropy ${entropy.toFixed(3)} bits; loss ${first.toFixed(3)} -> ${loss.toFixed(4)} bits/sample`,
+  );
   assert.ok(loss < 0.1 * entropy, `loss ${loss} bits is not far below the entropy ${entropy}`);
   t.free();
 });

@@ -32,7 +32,8 @@ async function compare(B: number, W: number, tc: { diagnostic(s: string): void }
   const r = rng(2024);
   const params = new Float32Array(layout.total);
   for (const s of specs) {
-    const scale = s.name === 'input.embed' ? 0.8 : s.shape.length === 1 ? 0.3 : 1.2 / Math.sqrt(s.shape[s.shape.length - 1]);
+    const scale =
+      s.name === 'input.embed' ? 0.8 : s.shape.length === 1 ? 0.3 : 1.2 / Math.sqrt(s.shape[s.shape.length - 1]);
     for (let i = 0; i < s.size; i++) params[s.offset + i] = (r() * 2 - 1) * scale;
   }
   const crops = new Uint8Array(B * N);
@@ -75,18 +76,26 @@ async function compare(B: number, W: number, tc: { diagnostic(s: string): void }
       const past = tf.concat([tf.zeros([B, d, R]), tf.slice(x, [0, 0, 0], [B, T - d, R])], 1).reshape([B * T, R]);
       const now = x.reshape([B * T, R]);
       const fg = tf.add(
-        tf.add(tf.matMul(past, tf.slice(gw, [0, 0], [2 * D, R]), false, true), tf.matMul(now, tf.slice(gw, [0, R], [2 * D, R]), false, true)),
+        tf.add(
+          tf.matMul(past, tf.slice(gw, [0, 0], [2 * D, R]), false, true),
+          tf.matMul(now, tf.slice(gw, [0, R], [2 * D, R]), false, true),
+        ),
         P(`layers.${l}.gate.bias`),
       );
       const z = tf.mul(tf.tanh(tf.slice(fg, [0, 0], [B * T, D])), tf.sigmoid(tf.slice(fg, [0, D], [B * T, D])));
       skip = tf.add(skip, tf.add(tf.matMul(z, P(`layers.${l}.skip.weight`), false, true), P(`layers.${l}.skip.bias`)));
-      x = tf.add(now, tf.add(tf.matMul(z, P(`layers.${l}.res.weight`), false, true), P(`layers.${l}.res.bias`))).reshape([B, T, R]);
+      x = tf
+        .add(now, tf.add(tf.matMul(z, P(`layers.${l}.res.weight`), false, true), P(`layers.${l}.res.bias`)))
+        .reshape([B, T, R]);
     });
     const last = tf.slice(skip.reshape([B, T, S]), [0, T - W, 0], [B, W, S]).reshape([B * W, S]);
     const h = tf.relu(tf.add(tf.matMul(tf.relu(last), P('head.1.weight'), false, true), P('head.1.bias')));
     const logits = tf.add(tf.matMul(h, P('head.2.weight'), false, true), P('head.2.bias'));
     // The last layer's residual output feeds nothing; 0 * sum(x) keeps it in the graph (gradient 0).
-    const loss = tf.add(tf.mean(tf.sub(tf.logSumExp(logits, 1), tf.sum(tf.mul(logits, ohTarget), 1))), tf.mul(tf.sum(x), 0));
+    const loss = tf.add(
+      tf.mean(tf.sub(tf.logSumExp(logits, 1), tf.sum(tf.mul(logits, ohTarget), 1))),
+      tf.mul(tf.sum(x), 0),
+    );
     return { logits, loss };
   };
   const tLogits = model(...tensors).logits.dataSync();
@@ -111,7 +120,9 @@ async function compare(B: number, W: number, tc: { diagnostic(s: string): void }
     results.push([`grad ${s.name}`, relErr(mine, g)]);
   }
   results.sort((a, b) => b[1] - a[1]);
-  tc.diagnostic(`batch ${B}, window ${W}: worst relative error vs tfjs: ${results[0][1].toExponential(3)} (${results[0][0]}); loss ${nLoss} vs ${tLoss}`);
+  tc.diagnostic(
+    `batch ${B}, window ${W}: worst relative error vs tfjs: ${results[0][1].toExponential(3)} (${results[0][0]}); loss ${nLoss} vs ${tLoss}`,
+  );
   for (const [name, e] of results) assert.ok(e <= 1e-4, `${name}: relative error ${e} > 1e-4`);
   tf.disposeVariables();
 }

@@ -117,7 +117,9 @@ function mpegFrame(b: Buffer, p: number): MpegFrame | null {
   const hz = RATES[version][si];
   const pad = (b[p + 2] >> 1) & 1;
   const length =
-    layer === 1 ? (Math.floor((12000 * kbps) / hz) + pad) * 4 : Math.floor(((layer === 3 && version !== 3 ? 72000 : 144000) * kbps) / hz) + pad;
+    layer === 1
+      ? (Math.floor((12000 * kbps) / hz) + pad) * 4
+      : Math.floor(((layer === 3 && version !== 3 ? 72000 : 144000) * kbps) / hz) + pad;
   return { length, channels: b[p + 3] >> 6 === 3 ? 1 : 2, key: `${version},${layer},${si}` };
 }
 

@@ -16,7 +16,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { channelMismatch, ffmpegOutputArgs, parseFfmpegLog, precheck, sourceFields, wavPipeBlocks, type SourceInfo } from './decode.js';
+import {
+  channelMismatch,
+  ffmpegOutputArgs,
+  parseFfmpegLog,
+  precheck,
+  sourceFields,
+  wavPipeBlocks,
+  type SourceInfo,
+} from './decode.js';
 import { panFilter, probeChannels } from './channels.js';
 import { markNoSoxr, runFfmpeg, SOXR_MISSING, type Ffmpeg } from './ffmpeg.js';
 
@@ -42,7 +50,9 @@ const MAX_SOCKET_PATH = 100;
 
 /** Whether batches can run here at all (Unix sockets in a short enough temp folder). */
 export function batchSupported(): boolean {
-  return process.platform !== 'win32' && join(tmpdir(), batchDirPrefix() + 'XXXXXX', '99.sock').length <= MAX_SOCKET_PATH;
+  return (
+    process.platform !== 'win32' && join(tmpdir(), batchDirPrefix() + 'XXXXXX', '99.sock').length <= MAX_SOCKET_PATH
+  );
 }
 
 /** The launcher (ffmpeg.ts) removes the folders of this pattern left by a process that died (kill -9). */
@@ -106,7 +116,13 @@ interface BatchPlan {
   rate: number;
 }
 
-function runBatch(ff: Ffmpeg, plan: BatchPlan, conns: Promise<Socket>[], args: string[], cleanup: () => void): BatchDecode {
+function runBatch(
+  ff: Ffmpeg,
+  plan: BatchPlan,
+  conns: Promise<Socket>[],
+  args: string[],
+  cleanup: () => void,
+): BatchDecode {
   const { paths, headerChannels, rate } = plan;
   const proc = runFfmpeg(ff, args);
   let bad = false;
@@ -124,7 +140,9 @@ function runBatch(ff: Ffmpeg, plan: BatchPlan, conns: Promise<Socket>[], args: s
   const channels: number[] = paths.map(() => 0);
   const streams: BatchStream[] = paths.map((path, k) => {
     const s: BatchStream = {
-      path, info: null, samples: 0,
+      path,
+      info: null,
+      samples: 0,
       async *[Symbol.asyncIterator]() {
         const sock = await Promise.race([conns[k], exited]);
         if (!sock) {

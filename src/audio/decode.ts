@@ -24,12 +24,23 @@ import { spawn } from 'node:child_process';
 import { open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
-import { findFfmpeg, ffmpegReason, markNoSoxr, resampleFilter, runFfmpeg, SOXR_MISSING, type Ffmpeg } from './ffmpeg.js';
+import {
+  findFfmpeg,
+  ffmpegReason,
+  markNoSoxr,
+  resampleFilter,
+  runFfmpeg,
+  SOXR_MISSING,
+  type Ffmpeg,
+} from './ffmpeg.js';
 import { panFilter, probeChannels } from './channels.js';
 import { looksLikeWav, readWavHeader, readWavMono, wavSupported, WavError, type WavFormat } from './wav.js';
 
 export class DecodeError extends UserError {
-  constructor(readonly path: string, readonly reason: string) {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
     super(`${path}: ${reason}`);
     this.name = 'DecodeError';
   }
@@ -60,7 +71,10 @@ export class AudioDecoder implements AsyncIterable<Float32Array> {
   info: SourceInfo | null = null;
   /** Output samples produced so far. */
   samples = 0;
-  constructor(readonly path: string, readonly opts: DecodeOptions) {}
+  constructor(
+    readonly path: string,
+    readonly opts: DecodeOptions,
+  ) {}
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Float32Array> {
     const ff = this.opts.ffmpeg === undefined ? findFfmpeg() : this.opts.ffmpeg;
@@ -94,14 +108,19 @@ export class AudioDecoder implements AsyncIterable<Float32Array> {
       f = await readWavHeader(this.path);
     } catch (e) {
       if (e instanceof WavError) {
-        const hint = e.reason.startsWith('not a WAV') ? ` (${ffmpegReason()}; without ffmpeg only PCM/float WAV can be read)` : '';
+        const hint = e.reason.startsWith('not a WAV')
+          ? ` (${ffmpegReason()}; without ffmpeg only PCM/float WAV can be read)`
+          : '';
         throw new DecodeError(this.path, e.reason + hint);
       }
       throw e;
     }
     if (f.truncated) throw new DecodeError(this.path, truncatedReason(f));
     if (!wavSupported(f)) {
-      throw new DecodeError(this.path, `unsupported codec ${f.codec} (${f.bitsPerSample}-bit) without ffmpeg (${ffmpegReason()})`);
+      throw new DecodeError(
+        this.path,
+        `unsupported codec ${f.codec} (${f.bitsPerSample}-bit) without ffmpeg (${ffmpegReason()})`,
+      );
     }
     this.info = { codec: f.codec, sampleRate: f.sampleRate, channels: f.channels, decoder: 'wav' };
     const rs = f.sampleRate === this.opts.rate ? null : new SincResampler(f.sampleRate, this.opts.rate);
@@ -115,7 +134,16 @@ export class AudioDecoder implements AsyncIterable<Float32Array> {
     const path = this.path;
     const srcChannels = pan ? await probeChannels(path) : null;
     const panf = srcChannels ? panFilter(srcChannels) : null;
-    const args = ['-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+info', '-i', resolve(path), ...ffmpegOutputArgs(ff, panf, this.opts.rate, 0, 'pipe:1')];
+    const args = [
+      '-nostdin',
+      '-hide_banner',
+      '-nostats',
+      '-loglevel',
+      'level+info',
+      '-i',
+      resolve(path),
+      ...ffmpegOutputArgs(ff, panf, this.opts.rate, 0, 'pipe:1'),
+    ];
     const proc = runFfmpeg(ff, args);
     let channels = 0;
     let finished = false;
@@ -123,7 +151,12 @@ export class AudioDecoder implements AsyncIterable<Float32Array> {
       yield* wavPipeBlocks(proc.stdout, path, (h) => {
         channels = h.channels;
         if (panf && channels !== 1) throw new PanFailed();
-        this.info = { codec: 'unknown', sampleRate: h.sampleRate, channels: panf ? srcChannels! : channels, decoder: 'ffmpeg' };
+        this.info = {
+          codec: 'unknown',
+          sampleRate: h.sampleRate,
+          channels: panf ? srcChannels! : channels,
+          decoder: 'ffmpeg',
+        };
       });
       const { code, signal, stderr } = await proc.done;
       finished = true;
@@ -133,7 +166,8 @@ export class AudioDecoder implements AsyncIterable<Float32Array> {
       if (code !== 0) {
         if (errLines.some((l) => SOXR_MISSING.test(l))) throw new SoxrMissing();
         if (panf && channels === 0 && errLines.some((l) => /pan|channel/i.test(l))) throw new PanFailed();
-        if (code === 127 && errLines.length === 0) throw new UserError(`ffmpeg (${ff.path}) could not be started: ${stderr.trim().split('\n')[0] ?? ''}`);
+        if (code === 127 && errLines.length === 0)
+          throw new UserError(`ffmpeg (${ff.path}) could not be started: ${stderr.trim().split('\n')[0] ?? ''}`);
         throw new DecodeError(path, ffmpegFailure(errLines, code, signal));
       }
       if (errLines.length > 0) {
@@ -158,9 +192,20 @@ export class AudioDecoder implements AsyncIterable<Float32Array> {
  */
 export function ffmpegOutputArgs(ff: Ffmpeg, panf: string | null, rate: number, input: number, url: string): string[] {
   return [
-    '-map', `${input}:a:0`, '-vn', '-sn', '-dn', '-map_metadata', '-1',
-    '-af', panf ? `${panf},${resampleFilter(ff, rate)}` : resampleFilter(ff, rate),
-    '-c:a', 'pcm_f32le', '-f', 'wav', url,
+    '-map',
+    `${input}:a:0`,
+    '-vn',
+    '-sn',
+    '-dn',
+    '-map_metadata',
+    '-1',
+    '-af',
+    panf ? `${panf},${resampleFilter(ff, rate)}` : resampleFilter(ff, rate),
+    '-c:a',
+    'pcm_f32le',
+    '-f',
+    'wav',
+    url,
   ];
 }
 
@@ -184,10 +229,19 @@ export function parseFfmpegLog(stderr: string): { inputs: Map<number, InputStrea
     if (m && !inputs.has(Number(m[1]))) {
       const r = /(\d+) Hz/.exec(m[3]);
       const lay = /\d+ Hz, ([^,]+)/.exec(m[3]);
-      inputs.set(Number(m[1]), { codec: m[2], srcRate: r ? Number(r[1]) : 0, channels: lay ? layoutChannels(lay[1].trim()) : null });
+      inputs.set(Number(m[1]), {
+        codec: m[2],
+        srcRate: r ? Number(r[1]) : 0,
+        channels: lay ? layoutChannels(lay[1].trim()) : null,
+      });
     }
     if (/\[(error|fatal|panic)\]/.test(l) && errLines.length < 20) {
-      errLines.push(l.replace(/^\[[^\]]*@ 0x[0-9a-f]+\] /, '').replace(/\[(error|fatal|panic)\] /, '').trim());
+      errLines.push(
+        l
+          .replace(/^\[[^\]]*@ 0x[0-9a-f]+\] /, '')
+          .replace(/\[(error|fatal|panic)\] /, '')
+          .trim(),
+      );
     }
   }
   return { inputs, errLines };
@@ -209,7 +263,9 @@ export function channelMismatch(headerChannels: number, input: InputStream | und
  * `onHeader` sees the header first (it may throw); interleaved channels are averaged.
  */
 export async function* wavPipeBlocks(
-  stream: AsyncIterable<Buffer>, path: string, onHeader: (h: { channels: number; sampleRate: number }) => void,
+  stream: AsyncIterable<Buffer>,
+  path: string,
+  onHeader: (h: { channels: number; sampleRate: number }) => void,
 ): AsyncGenerator<Float32Array> {
   let head: Buffer = EMPTY;
   let channels = 0;
@@ -240,7 +296,27 @@ export async function* wavPipeBlocks(
 
 /** Channels of an ffmpeg channel-layout name (`stereo`, `5.1(side)`, `3 channels`), or null. */
 export function layoutChannels(layout: string): number | null {
-  const named: Record<string, number> = { mono: 1, stereo: 2, '2.1': 3, '3.0': 3, '3.0(back)': 3, '4.0': 4, quad: 4, 'quad(side)': 4, '3.1': 4, '5.0': 5, '5.0(side)': 5, '4.1': 5, '5.1': 6, '5.1(side)': 6, '6.0': 6, '6.1': 7, '7.0': 7, '7.1': 8, '7.1(wide)': 8 };
+  const named: Record<string, number> = {
+    mono: 1,
+    stereo: 2,
+    '2.1': 3,
+    '3.0': 3,
+    '3.0(back)': 3,
+    '4.0': 4,
+    quad: 4,
+    'quad(side)': 4,
+    '3.1': 4,
+    '5.0': 5,
+    '5.0(side)': 5,
+    '4.1': 5,
+    '5.1': 6,
+    '5.1(side)': 6,
+    '6.0': 6,
+    '6.1': 7,
+    '7.0': 7,
+    '7.1': 8,
+    '7.1(wide)': 8,
+  };
   if (layout in named) return named[layout];
   const m = /^(\d+) channels/.exec(layout);
   return m ? Number(m[1]) : null;
@@ -306,10 +382,14 @@ export function fsReason(e: unknown): string {
 export function ffmpegFailure(errLines: string[], code: number | null, signal: NodeJS.Signals | null): string {
   const all = errLines.join(' | ');
   const m = /Decoder \(codec (\S+)\) not found/.exec(all);
-  if (m) return m[1] === 'none' ? 'unsupported codec (ffmpeg does not recognise it)' : `unsupported codec (ffmpeg has no decoder for ${m[1]})`;
+  if (m)
+    return m[1] === 'none'
+      ? 'unsupported codec (ffmpeg does not recognise it)'
+      : `unsupported codec (ffmpeg has no decoder for ${m[1]})`;
   if (/matches no streams/.test(all)) return 'no audio stream';
   if (/Permission denied/.test(all)) return 'cannot read (permission denied)';
-  if (/Not yet implemented|patches welcome/.test(all)) return `unsupported format (ffmpeg: ${stripPath(errLines.find((l) => /implemented/.test(l)) ?? all)})`;
+  if (/Not yet implemented|patches welcome/.test(all))
+    return `unsupported format (ffmpeg: ${stripPath(errLines.find((l) => /implemented/.test(l)) ?? all)})`;
   if (/Invalid data found when processing input/.test(all)) {
     const detail = errLines.find((l) => !/Invalid data found/.test(l));
     return `not audio, or corrupt (ffmpeg: Invalid data found when processing input${detail ? '; ' + stripPath(detail) : ''})`;
@@ -413,13 +493,35 @@ async function resampleImpl(x: Float32Array, from: number, to: number, retried: 
   }
   const child = spawn(
     ff.path,
-    ['-nostdin', '-hide_banner', '-nostats', '-loglevel', 'error', '-f', 'f32le', '-ar', String(from), '-ac', '1', '-i', 'pipe:0',
-      '-af', resampleFilter(ff, to), '-c:a', 'pcm_f32le', '-f', 'f32le', 'pipe:1'],
+    [
+      '-nostdin',
+      '-hide_banner',
+      '-nostats',
+      '-loglevel',
+      'error',
+      '-f',
+      'f32le',
+      '-ar',
+      String(from),
+      '-ac',
+      '1',
+      '-i',
+      'pipe:0',
+      '-af',
+      resampleFilter(ff, to),
+      '-c:a',
+      'pcm_f32le',
+      '-f',
+      'f32le',
+      'pipe:1',
+    ],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   let err = '';
   child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (s: string) => { if (err.length < 4096) err += s; });
+  child.stderr.on('data', (s: string) => {
+    if (err.length < 4096) err += s;
+  });
   const exited = new Promise<number | null>((res, rej) => {
     child.on('error', rej);
     child.on('close', (code) => res(code));
@@ -479,7 +581,12 @@ export class SincResampler {
   private n = 0; // next output index
   private inCount = 0;
 
-  constructor(readonly from: number, readonly to: number, zeros = 64, cutoff = 0.95) {
+  constructor(
+    readonly from: number,
+    readonly to: number,
+    zeros = 64,
+    cutoff = 0.95,
+  ) {
     const g = gcd(from, to);
     this.L = to / g;
     this.M = from / g;

@@ -7,7 +7,19 @@
  *      installs offline).
  * The answer is cached for the process.
  */
-import { accessSync, closeSync, constants, existsSync, mkdtempSync, open as fsOpen, openSync, readdirSync, readSync, rmSync, statSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdtempSync,
+  open as fsOpen,
+  openSync,
+  readdirSync,
+  readSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { Socket } from 'node:net';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -78,7 +90,11 @@ export function findFfmpeg(): Ffmpeg | null {
   else {
     const n = fromNpm();
     if (n) cached = { value: { path: n, source: '@ffmpeg-installer/ffmpeg' }, reason: '' };
-    else cached = { value: null, reason: 'no ffmpeg on PATH and the optional package @ffmpeg-installer/ffmpeg is not installed' };
+    else
+      cached = {
+        value: null,
+        reason: 'no ffmpeg on PATH and the optional package @ffmpeg-installer/ffmpeg is not installed',
+      };
   }
   return cached.value;
 }
@@ -236,7 +252,8 @@ class Launcher {
     try {
       for (const n of readdirSync(tmpdir())) {
         const m = /^wavenet-ffmpeg-(\d+)-/.exec(n);
-        if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) rmSync(join(tmpdir(), n), { recursive: true, force: true });
+        if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1])))
+          rmSync(join(tmpdir(), n), { recursive: true, force: true });
       }
     } catch {
       /* best effort */
@@ -280,7 +297,10 @@ class Launcher {
   }
 
   private setRef(on: boolean): void {
-    const c = this.child as ChildProcess & { stdout: { ref?: () => void; unref?: () => void }; stdin: { ref?: () => void; unref?: () => void } };
+    const c = this.child as ChildProcess & {
+      stdout: { ref?: () => void; unref?: () => void };
+      stdin: { ref?: () => void; unref?: () => void };
+    };
     if (on) {
       c.ref();
       c.stdout?.ref?.();
@@ -347,7 +367,11 @@ class Launcher {
 }
 
 /** How a launcher run ended: its status (a signal when above 128) and its stderr file's text. */
-async function runResult(exit: Promise<number>, errFile: string, finish: () => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+async function runResult(
+  exit: Promise<number>,
+  errFile: string,
+  finish: () => void,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   let status: number;
   try {
     status = await exit;
@@ -369,7 +393,9 @@ async function runResult(exit: Promise<number>, errFile: string, finish: () => v
   }
   rmSync(errFile, { force: true });
   if (status > 128 && status < 128 + 65) {
-    const name = Object.entries(osConstants.signals).find(([, n]) => n === status - 128)?.[0] as NodeJS.Signals | undefined;
+    const name = Object.entries(osConstants.signals).find(([, n]) => n === status - 128)?.[0] as
+      | NodeJS.Signals
+      | undefined;
     if (name) return { code: null, signal: name, stderr };
   }
   return { code: status, signal: null, stderr };
@@ -414,11 +440,15 @@ export function outputFormatOf(path: string, flag = '--out'): { ext: OutputExten
   const m = /\.[^./\\]+$/.exec(path);
   const ext = (m ? m[0].toLowerCase() : '') as OutputExtension;
   if (!(ext in OUTPUT_FORMATS)) {
-    throw new UserError(`${flag} ${path}: unknown audio format '${m ? m[0] : '(no extension)'}'; use .wav, .flac, .ogg or .mp3`);
+    throw new UserError(
+      `${flag} ${path}: unknown audio format '${m ? m[0] : '(no extension)'}'; use .wav, .flac, .ogg or .mp3`,
+    );
   }
   const encoded = OUTPUT_FORMATS[ext] !== null;
   if (encoded && !findFfmpeg()) {
-    throw new UserError(`${flag} ${path}: writing ${ext.slice(1)} needs ffmpeg (${ffmpegReason()}); install ffmpeg or write .wav`);
+    throw new UserError(
+      `${flag} ${path}: writing ${ext.slice(1)} needs ffmpeg (${ffmpegReason()}); install ffmpeg or write .wav`,
+    );
   }
   return { ext, encoded };
 }
@@ -429,7 +459,19 @@ export async function encodeWith(wav: string, out: string): Promise<void> {
   const codec = OUTPUT_FORMATS[ext];
   if (!codec) throw new Error(`encodeWith: ${out} is a WAV, nothing to encode`);
   const ff = findFfmpeg()!;
-  const r = runFfmpeg(ff, ['-nostdin', '-hide_banner', '-v', 'error', '-y', '-i', wav, ...codec, '-f', ext.slice(1), out]);
+  const r = runFfmpeg(ff, [
+    '-nostdin',
+    '-hide_banner',
+    '-v',
+    'error',
+    '-y',
+    '-i',
+    wav,
+    ...codec,
+    '-f',
+    ext.slice(1),
+    out,
+  ]);
   for await (const _ of r.stdout) void _;
   const { code, signal, stderr } = await r.done;
   if (code !== 0) {

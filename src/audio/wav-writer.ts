@@ -38,7 +38,12 @@ export class WavWriter {
    */
   private readonly io: Required<WavWriterIo>;
 
-  constructor(readonly path: string, readonly sampleRate: number, readonly format: WavSampleFormat = 's16', io: WavWriterIo = {}) {
+  constructor(
+    readonly path: string,
+    readonly sampleRate: number,
+    readonly format: WavSampleFormat = 's16',
+    io: WavWriterIo = {},
+  ) {
     this.io = { writeSync: io.writeSync ?? ((fd, b, o, l, p) => writeSync(fd, b, o, l, p)) };
     if (!Number.isInteger(sampleRate) || sampleRate < 1 || sampleRate > 1_000_000) {
       throw new UserError(`wav: sample rate ${sampleRate} must be a whole number from 1 to 1000000`);
@@ -53,7 +58,14 @@ export class WavWriter {
       this.fd = openSync(path, 'w');
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      const why = err.code === 'ENOENT' ? 'its folder does not exist' : err.code === 'EACCES' || err.code === 'EPERM' ? 'permission denied' : err.code === 'EISDIR' ? 'it is a folder' : (err.message ?? String(e));
+      const why =
+        err.code === 'ENOENT'
+          ? 'its folder does not exist'
+          : err.code === 'EACCES' || err.code === 'EPERM'
+            ? 'permission denied'
+            : err.code === 'EISDIR'
+              ? 'it is a folder'
+              : (err.message ?? String(e));
       throw new UserError(`${path}: cannot write the output file (${why})`);
     }
     try {
@@ -61,7 +73,11 @@ export class WavWriter {
     } catch (e) {
       closeSync(this.fd);
       this.fd = null;
-      try { unlinkSync(path); } catch { /* gone */ }
+      try {
+        unlinkSync(path);
+      } catch {
+        /* gone */
+      }
       throw ioError(e, path, 'write', '', { needed: this.headerBytes });
     }
   }
@@ -79,7 +95,8 @@ export class WavWriter {
   write(x: Float32Array): void {
     if (this.fd === null) throw new Error('WavWriter: write after close');
     if (x.length === 0) return;
-    if (this.frames + x.length > this.maxFrames) throw new UserError(`${this.path}: a WAV file cannot hold more than ${this.maxFrames} samples`);
+    if (this.frames + x.length > this.maxFrames)
+      throw new UserError(`${this.path}: a WAV file cannot hold more than ${this.maxFrames} samples`);
     let buf: Buffer;
     if (this.format === 'f32') {
       buf = Buffer.from(x.buffer, x.byteOffset, x.byteLength);
@@ -215,7 +232,12 @@ export function smplChunk(sampleRate: number, start: number, end: number): Buffe
  * A whole mono WAV in memory. `loop`: a smpl chunk after the data marking frames start..end (inclusive).
  * Returns the bytes and the samples as stored (for metering what was written).
  */
-export function encodeWav(x: Float32Array, sampleRate: number, format: WavSampleFormat, loop?: { start: number; end: number }): { bytes: Uint8Array; written: Float32Array } {
+export function encodeWav(
+  x: Float32Array,
+  sampleRate: number,
+  format: WavSampleFormat,
+  loop?: { start: number; end: number },
+): { bytes: Uint8Array; written: Float32Array } {
   const written = quantize(x, format);
   const head = wavHeader(format, sampleRate, x.length);
   const bps = format === 'f32' ? 4 : 2;

@@ -169,14 +169,23 @@ export async function readWavHeader(path: string): Promise<WavFormat> {
 }
 
 /** Converts interleaved frames in `src` to mono (equal-weight mean of the channels). */
-export function makeFrameReader(f: WavFormat): (src: Buffer, frames: number, out: Float32Array, outOffset: number) => void {
+export function makeFrameReader(
+  f: WavFormat,
+): (src: Buffer, frames: number, out: Float32Array, outOffset: number) => void {
   const ch = f.channels;
   const n = f.bytesPerSample;
   const be = f.bigEndian;
   const inv = 1 / ch;
   let one: (b: Buffer, o: number) => number;
   if (f.formatTag === 3) {
-    one = n === 4 ? (be ? (b, o) => b.readFloatBE(o) : (b, o) => b.readFloatLE(o)) : be ? (b, o) => b.readDoubleBE(o) : (b, o) => b.readDoubleLE(o);
+    one =
+      n === 4
+        ? be
+          ? (b, o) => b.readFloatBE(o)
+          : (b, o) => b.readFloatLE(o)
+        : be
+          ? (b, o) => b.readDoubleBE(o)
+          : (b, o) => b.readDoubleLE(o);
   } else if (n === 1) {
     one = (b, o) => (b[o] - 128) / 128;
   } else {

@@ -10,10 +10,23 @@ import type { CellResult, CellSpec } from './synth-matrix.js';
 async function main() {
   const spec = JSON.parse(process.argv[2]) as CellSpec;
   const f = native().cpuFeatures();
-  const r = await benchSynth({ config: spec.config, batch: spec.batch, device: 'cpu', seconds: spec.seconds, repeats: spec.repeats, naiveSeconds: spec.naiveSeconds, precision: 'fp32' });
+  const r = await benchSynth({
+    config: spec.config,
+    batch: spec.batch,
+    device: 'cpu',
+    seconds: spec.seconds,
+    repeats: spec.repeats,
+    naiveSeconds: spec.naiveSeconds,
+    precision: 'fp32',
+  });
   // the trainer's packed GEMM, N x N x N, best of several timed calls: wn_cpu_gemm_rate (native/include/wavenet.h)
   const sg = spec.sgemm ? native().cpuGemmRate(512, 0.5) : null;
-  const out: CellResult = { kernels: f.kernels, result: r, sgemmGflops: sg?.gflops ?? null, sgemmGflopsPerCpu: sg?.gflopsPerCpu ?? null };
+  const out: CellResult = {
+    kernels: f.kernels,
+    result: r,
+    sgemmGflops: sg?.gflops ?? null,
+    sgemmGflopsPerCpu: sg?.gflopsPerCpu ?? null,
+  };
   process.stdout.write(JSON.stringify(out) + '\n');
 }
 

@@ -88,9 +88,13 @@ export function supportedVariants(): Variant[] {
 export function parseKernels(text: string): Variant[] {
   const ok = supportedVariants();
   if (text === 'all') return ok;
-  const want = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const want = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const w of want) {
-    if (!(VARIANTS as readonly string[]).includes(w)) throw new Error(`--kernels '${w}': expected all or a comma list of ${VARIANTS.join(', ')}`);
+    if (!(VARIANTS as readonly string[]).includes(w))
+      throw new Error(`--kernels '${w}': expected all or a comma list of ${VARIANTS.join(', ')}`);
     if (!ok.includes(w as Variant)) throw new Error(`--kernels '${w}': this CPU supports only ${ok.join(', ')}`);
   }
   return VARIANTS.filter((v) => want.includes(v));
@@ -100,14 +104,22 @@ function runCell(spec: CellSpec, env: NodeJS.ProcessEnv): Promise<CellResult> {
   const self = fileURLToPath(import.meta.url);
   const child = self.replace(/synth-matrix\.(ts|js)$/, 'synth-child.$1');
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...process.execArgv, child, JSON.stringify(spec)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [...process.execArgv, child, JSON.stringify(spec)], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (err += d));
     p.on('error', reject);
     p.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`bench cell ${env.WAVENET_KERNELS} x${env.WAVENET_THREADS} batch ${spec.batch} failed (exit ${code}): ${err.trim().split('\n').pop()}`));
+      if (code !== 0)
+        return reject(
+          new Error(
+            `bench cell ${env.WAVENET_KERNELS} x${env.WAVENET_THREADS} batch ${spec.batch} failed (exit ${code}): ${err.trim().split('\n').pop()}`,
+          ),
+        );
       try {
         resolve(JSON.parse(out.trim().split('\n').pop()!) as CellResult);
       } catch {
@@ -147,7 +159,14 @@ export async function benchSynthMatrix(o: MatrixOptions): Promise<MatrixResult> 
         else delete env.WAVENET_SYNTH_MODE;
         delete env.WAVENET_SYNTH_PRECISION;
         // batch B: 1/B of the audio per stream keeps every cell about the same length
-        const spec: CellSpec = { config: o.config, batch, seconds: Math.max(0.1, o.seconds / Math.sqrt(batch)), repeats: o.repeats, sgemm: batch === o.batches[0], naiveSeconds: batch === 1 && threads === 1 ? (o.naiveSeconds ?? 0) : 0 };
+        const spec: CellSpec = {
+          config: o.config,
+          batch,
+          seconds: Math.max(0.1, o.seconds / Math.sqrt(batch)),
+          repeats: o.repeats,
+          sgemm: batch === o.batches[0],
+          naiveSeconds: batch === 1 && threads === 1 ? (o.naiveSeconds ?? 0) : 0,
+        };
         const c = await runCell(spec, env);
         if (c.kernels !== k) throw new Error(`bench cell: asked for ${k} kernels, the child ran ${c.kernels}`);
         const r = c.result;
@@ -172,27 +191,45 @@ export async function benchSynthMatrix(o: MatrixOptions): Promise<MatrixResult> 
           vsSuperseded: null,
           batchGain: null,
           naiveSpeedup: r.speedup,
-          naiveSpeedupPerCpu: r.naive.length ? r.samplesPerCpuSecond / Math.max(...r.naive.map((n) => n.samplesPerCpuSecond)) : null,
+          naiveSpeedupPerCpu: r.naive.length
+            ? r.samplesPerCpuSecond / Math.max(...r.naive.map((n) => n.samplesPerCpuSecond))
+            : null,
         });
         done++;
         const el = (performance.now() - t0) / 1000;
-        log(`  ${k} x${threads} batch ${batch}: ${Math.round(r.samplesPerSecondAggregate)} samples/s, ${Math.round(r.samplesPerCpuSecond)} per CPU-s  [${done}/${cells}, ETA ${Math.round((el / done) * (cells - done))} s]`);
+        log(
+          `  ${k} x${threads} batch ${batch}: ${Math.round(r.samplesPerSecondAggregate)} samples/s, ${Math.round(r.samplesPerCpuSecond)} per CPU-s  [${done}/${cells}, ETA ${Math.round((el / done) * (cells - done))} s]`,
+        );
       }
   const tol = o.tolerance ?? 0.05;
   const checks: MatrixResult['checks'] = [];
   for (const row of rows) {
     if (row.naiveSpeedupPerCpu !== null)
-      checks.push({ name: `${row.kernels} x${row.threads}: >= 100x the naive generator`, ok: row.naiveSpeedupPerCpu >= 100, detail: `${Math.round(row.naiveSpeedupPerCpu)}x per CPU-s, ${Math.round(row.naiveSpeedup ?? 0)}x wall` });
+      checks.push({
+        name: `${row.kernels} x${row.threads}: >= 100x the naive generator`,
+        ok: row.naiveSpeedupPerCpu >= 100,
+        detail: `${Math.round(row.naiveSpeedupPerCpu)}x per CPU-s, ${Math.round(row.naiveSpeedup ?? 0)}x wall`,
+      });
     const i = VARIANTS.indexOf(row.kernels);
-    const narrower = rows.find((x) => x.threads === row.threads && x.batch === row.batch && VARIANTS.indexOf(x.kernels) === i - 1);
+    const narrower = rows.find(
+      (x) => x.threads === row.threads && x.batch === row.batch && VARIANTS.indexOf(x.kernels) === i - 1,
+    );
     if (narrower) {
       row.vsSuperseded = row.samplesPerCpuSecond / narrower.samplesPerCpuSecond;
-      checks.push({ name: `${row.kernels} >= ${narrower.kernels}, ${row.threads} thread(s), batch ${row.batch}`, ok: row.vsSuperseded >= 1 - tol, detail: `${row.vsSuperseded.toFixed(2)}x per CPU-s` });
+      checks.push({
+        name: `${row.kernels} >= ${narrower.kernels}, ${row.threads} thread(s), batch ${row.batch}`,
+        ok: row.vsSuperseded >= 1 - tol,
+        detail: `${row.vsSuperseded.toFixed(2)}x per CPU-s`,
+      });
     }
     const one = rows.find((x) => x.kernels === row.kernels && x.threads === row.threads && x.batch === 1);
     if (one && row.batch > 1) {
       row.batchGain = row.samplesPerCpuSecond / one.samplesPerCpuSecond;
-      checks.push({ name: `${row.kernels} x${row.threads}: batch ${row.batch} aggregate >= 4x batch 1`, ok: row.batchGain >= 4, detail: `${row.batchGain.toFixed(2)}x per CPU-s` });
+      checks.push({
+        name: `${row.kernels} x${row.threads}: batch ${row.batch} aggregate >= 4x batch 1`,
+        ok: row.batchGain >= 4,
+        detail: `${row.batchGain.toFixed(2)}x per CPU-s`,
+      });
     }
   }
   const f = native().cpuFeatures();
@@ -207,7 +244,21 @@ export async function benchSynthMatrix(o: MatrixOptions): Promise<MatrixResult> 
 }
 
 export function formatMatrix(m: MatrixResult): string {
-  const head = ['kernels', 'threads', 'batch', 'samples/s', 'x real time/stream', 'per CPU-s', 'GFLOP/s', 'GFLOP/CPU-s', 'sgemm GFLOP/CPU-s', 'of sgemm', 'vs superseded', 'batch gain', 'vs naive'];
+  const head = [
+    'kernels',
+    'threads',
+    'batch',
+    'samples/s',
+    'x real time/stream',
+    'per CPU-s',
+    'GFLOP/s',
+    'GFLOP/CPU-s',
+    'sgemm GFLOP/CPU-s',
+    'of sgemm',
+    'vs superseded',
+    'batch gain',
+    'vs naive',
+  ];
   const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(0)}%`);
   const rows = [head];
   for (const r of m.rows)
@@ -228,7 +279,9 @@ export function formatMatrix(m: MatrixResult): string {
     ]);
   const w = head.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const lines = rows.map((r) => r.map((x, i) => (i === 0 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  '));
-  lines.push(`load average (1 min): ${m.loadAverage1m.before.toFixed(2)} before, ${m.loadAverage1m.after.toFixed(2)} after`);
+  lines.push(
+    `load average (1 min): ${m.loadAverage1m.before.toFixed(2)} before, ${m.loadAverage1m.after.toFixed(2)} after`,
+  );
   for (const c of m.checks) lines.push(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
   return lines.join('\n');
 }

@@ -18,7 +18,15 @@ import { writeFileSync } from 'node:fs';
 import { native } from '../native.js';
 import { resolveDevice, type DeviceChoice } from '../device.js';
 import { withDevice, withJson, withModelOptions, wholeNumber } from '../commands/options.js';
-import { DEFAULT_CONFIG, checkConfig, formatDilations, parseDilations, receptiveField, toNative, type ModelConfig } from '../model/config.js';
+import {
+  DEFAULT_CONFIG,
+  checkConfig,
+  formatDilations,
+  parseDilations,
+  receptiveField,
+  toNative,
+  type ModelConfig,
+} from '../model/config.js';
 import { UserError } from '../util/errors.js';
 import { lcg, randomParams } from '../model/random.js';
 import { benchSynthMatrix, formatMatrix, parseKernels } from './synth-matrix.js';
@@ -71,7 +79,6 @@ export interface SynthBenchResult {
   speedup: number | null;
 }
 
-
 /** Random weights with a trained model's scale; speed does not depend on the values. */
 export const benchParams = randomParams;
 
@@ -102,7 +109,12 @@ function sampleFrom(logits: Float32Array, off: number, Q: number, u: number): nu
   return Q - 1;
 }
 
-async function naiveGemm(c: ModelConfig, params: Float32Array, device: 'cpu' | 'cuda', budget: number): Promise<NaiveResult> {
+async function naiveGemm(
+  c: ModelConfig,
+  params: Float32Array,
+  device: 'cpu' | 'cuda',
+  budget: number,
+): Promise<NaiveResult> {
   const addon = native();
   const rf = receptiveField(c);
   const trainer = new addon.Trainer(toNative(c), 1, 1, device);
@@ -123,13 +135,24 @@ async function naiveGemm(c: ModelConfig, params: Float32Array, device: 'cpu' | '
     }
     const wall = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(c0);
-    return { method: 'naive-gemm (trainer forward over receptiveField+1 per sample)', samples: n, wallSeconds: wall, samplesPerSecond: n / wall, samplesPerCpuSecond: n / ((cpu.user + cpu.system) / 1e6) };
+    return {
+      method: 'naive-gemm (trainer forward over receptiveField+1 per sample)',
+      samples: n,
+      wallSeconds: wall,
+      samplesPerSecond: n / wall,
+      samplesPerCpuSecond: n / ((cpu.user + cpu.system) / 1e6),
+    };
   } finally {
     trainer.free();
   }
 }
 
-async function naiveIncr(c: ModelConfig, params: Float32Array, device: 'cpu' | 'cuda', budget: number): Promise<NaiveResult> {
+async function naiveIncr(
+  c: ModelConfig,
+  params: Float32Array,
+  device: 'cpu' | 'cuda',
+  budget: number,
+): Promise<NaiveResult> {
   const addon = native();
   const rf = receptiveField(c);
   const s = new addon.Synth(toNative(c), params, 1, device, { precision: 'fp32' });
@@ -150,7 +173,13 @@ async function naiveIncr(c: ModelConfig, params: Float32Array, device: 'cpu' | '
     }
     const wall = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(c0);
-    return { method: 'naive-incr (reset + prime receptiveField classes per sample)', samples: n, wallSeconds: wall, samplesPerSecond: n / wall, samplesPerCpuSecond: n / ((cpu.user + cpu.system) / 1e6) };
+    return {
+      method: 'naive-incr (reset + prime receptiveField classes per sample)',
+      samples: n,
+      wallSeconds: wall,
+      samplesPerSecond: n / wall,
+      samplesPerCpuSecond: n / ((cpu.user + cpu.system) / 1e6),
+    };
   } finally {
     s.free();
   }
@@ -163,7 +192,8 @@ export async function benchSynth(o: SynthBenchOptions): Promise<SynthBenchResult
   const params = benchParams(c);
   const dev = resolveDevice(o.device);
   const f = addon.cpuFeatures();
-  const precision = o.precision === 'bf16' && dev.device === 'cpu' && f.kernels === 'avx512' && f.flags.avx512bf16 ? 'bf16' : 'fp32';
+  const precision =
+    o.precision === 'bf16' && dev.device === 'cpu' && f.kernels === 'avx512' && f.flags.avx512bf16 ? 'bf16' : 'fp32';
   if (o.precision === 'bf16' && precision !== 'bf16') log('  bf16 needs AVX512-BF16 on the CPU device; measuring fp32');
   const synth = new addon.Synth(toNative(c), params, o.batch, dev.device, { precision });
   const temp = new Float32Array(o.batch).fill(1);
@@ -198,7 +228,9 @@ export async function benchSynth(o: SynthBenchOptions): Promise<SynthBenchResult
       try {
         const r = await f(c, params, dev.device, o.naiveSeconds);
         naive.push(r);
-        log(`  ${r.method}: ${r.samplesPerSecond.toFixed(2)} samples/s (${r.samples} samples in ${r.wallSeconds.toFixed(1)} s), ${r.samplesPerCpuSecond.toFixed(2)} per CPU-s`);
+        log(
+          `  ${r.method}: ${r.samplesPerSecond.toFixed(2)} samples/s (${r.samples} samples in ${r.wallSeconds.toFixed(1)} s), ${r.samplesPerCpuSecond.toFixed(2)} per CPU-s`,
+        );
       } catch (e) {
         log(`  ${f.name}: not available (${(e as Error).message})`);
       }
@@ -227,7 +259,20 @@ export async function benchSynth(o: SynthBenchOptions): Promise<SynthBenchResult
 }
 
 export function formatBenchTable(rs: SynthBenchResult[]): string {
-  const rows = [['config', 'precision', 'batch', 'samples/s/stream', 'aggregate', 'x real time', 'GFLOP/s', 'per CPU-s', 'naive samples/s', 'speed-up']];
+  const rows = [
+    [
+      'config',
+      'precision',
+      'batch',
+      'samples/s/stream',
+      'aggregate',
+      'x real time',
+      'GFLOP/s',
+      'per CPU-s',
+      'naive samples/s',
+      'speed-up',
+    ],
+  ];
   for (const r of rs) {
     rows.push([
       r.configText,
@@ -274,17 +319,40 @@ export const benchSynthCommand: CommandModule<object, BenchSynthArgs> = {
           .option('batch', { type: 'number', default: 1, describe: 'Streams generated together' })
           .option('seconds', { type: 'number', default: 2, describe: 'Audio seconds per stream per timed run' })
           .option('repeats', { type: 'number', default: 3, describe: 'Timed runs (the median is reported)' })
-          .option('naive-seconds', { type: 'number', default: 3, describe: 'Wall seconds for each naive generator; 0 skips it' })
-          .option('precision', { choices: ['fp32', 'bf16'] as const, default: 'fp32' as const, describe: 'Incremental kernel weights: fp32, or bf16 (CPUs with AVX512-BF16; same as WAVENET_SYNTH_PRECISION=bf16)' })
+          .option('naive-seconds', {
+            type: 'number',
+            default: 3,
+            describe: 'Wall seconds for each naive generator; 0 skips it',
+          })
+          .option('precision', {
+            choices: ['fp32', 'bf16'] as const,
+            default: 'fp32' as const,
+            describe:
+              'Incremental kernel weights: fp32, or bf16 (CPUs with AVX512-BF16; same as WAVENET_SYNTH_PRECISION=bf16)',
+          })
           .option('out', { type: 'string', describe: 'Also write the JSON result to this file' })
-          .option('thread-list', { type: 'string', default: '1,2', describe: 'With --kernels: the thread counts to run (comma list)' })
-          .option('kernels', { type: 'string', describe: "SIMD variants to compare: 'all' (every one this CPU supports) or a list like generic,avx2; runs threads 1 and 2 x batch 1 and 16, one child process per cell" }),
+          .option('thread-list', {
+            type: 'string',
+            default: '1,2',
+            describe: 'With --kernels: the thread counts to run (comma list)',
+          })
+          .option('kernels', {
+            type: 'string',
+            describe:
+              "SIMD variants to compare: 'all' (every one this CPU supports) or a list like generic,avx2; runs threads 1 and 2 x batch 1 and 16, one child process per cell",
+          }),
       ),
     )
       .example('$0 bench synth', 'Default model (10x3, R64 D64 S256 H256), batch 1, with the naive baseline')
       .example('$0 bench synth --batch 16 --naive-seconds 0', 'Aggregate rate of 16 streams')
-      .example('$0 bench synth --kernels all --seconds 1 --out synth-kernels.json', 'Every SIMD variant x threads 1, 2 x batch 1, 16, with the sgemm rate of each')
-      .example('$0 bench synth --residual-channels 32 --skip-channels 128 --json', 'A small model, as JSON') as unknown as Argv<BenchSynthArgs>,
+      .example(
+        '$0 bench synth --kernels all --seconds 1 --out synth-kernels.json',
+        'Every SIMD variant x threads 1, 2 x batch 1, 16, with the sgemm rate of each',
+      )
+      .example(
+        '$0 bench synth --residual-channels 32 --skip-channels 128 --json',
+        'A small model, as JSON',
+      ) as unknown as Argv<BenchSynthArgs>,
   handler: async (argv: ArgumentsCamelCase<BenchSynthArgs>) => {
     const config = checkConfig({
       dilations: argv.dilations ? parseDilations(argv.dilations) : DEFAULT_CONFIG.dilations,
@@ -296,8 +364,10 @@ export const benchSynthCommand: CommandModule<object, BenchSynthArgs> = {
     });
     const batch = wholeNumber(argv.batch, '--batch', 1, 4096);
     const repeats = wholeNumber(argv.repeats, '--repeats', 1, 100);
-    if (!(argv.seconds > 0 && argv.seconds <= 3600)) throw new UserError(`--seconds '${argv.seconds}': expected a positive number up to 3600`);
-    if (!(argv.naiveSeconds >= 0 && argv.naiveSeconds <= 600)) throw new UserError(`--naive-seconds '${argv.naiveSeconds}': expected 0 to 600`);
+    if (!(argv.seconds > 0 && argv.seconds <= 3600))
+      throw new UserError(`--seconds '${argv.seconds}': expected a positive number up to 3600`);
+    if (!(argv.naiveSeconds >= 0 && argv.naiveSeconds <= 600))
+      throw new UserError(`--naive-seconds '${argv.naiveSeconds}': expected 0 to 600`);
     const log = argv.json ? () => {} : (l: string) => process.stderr.write(l + '\n');
     if (argv.kernels !== undefined) {
       let kernels;
@@ -306,20 +376,49 @@ export const benchSynthCommand: CommandModule<object, BenchSynthArgs> = {
       } catch (e) {
         throw new UserError((e as Error).message);
       }
-      const threads = String(argv.threadList).split(',').map((t) => wholeNumber(Number(t), '--thread-list', 1, 256));
-      log(`bench synth: ${formatDilations(config.dilations)} R${config.residual} D${config.dilation} S${config.skip} H${config.head}; kernels ${kernels.join(', ')} x threads ${threads.join(', ')} x batch 1, 16`);
-      const m = await benchSynthMatrix({ config, kernels, threads, batches: [1, 16], seconds: argv.seconds, repeats, naiveSeconds: argv.naiveSeconds, log });
+      const threads = String(argv.threadList)
+        .split(',')
+        .map((t) => wholeNumber(Number(t), '--thread-list', 1, 256));
+      log(
+        `bench synth: ${formatDilations(config.dilations)} R${config.residual} D${config.dilation} S${config.skip} H${config.head}; kernels ${kernels.join(', ')} x threads ${threads.join(', ')} x batch 1, 16`,
+      );
+      const m = await benchSynthMatrix({
+        config,
+        kernels,
+        threads,
+        batches: [1, 16],
+        seconds: argv.seconds,
+        repeats,
+        naiveSeconds: argv.naiveSeconds,
+        log,
+      });
       if (argv.out) writeFileSync(argv.out, JSON.stringify(m, null, 2) + '\n');
       if (argv.json) console.log(JSON.stringify(m, null, 2));
-      else console.log(`${m.machine}; ${(m.macsPerSample / 1e6).toFixed(2)} M multiply-adds per sample\n${formatMatrix(m)}`);
+      else
+        console.log(
+          `${m.machine}; ${(m.macsPerSample / 1e6).toFixed(2)} M multiply-adds per sample\n${formatMatrix(m)}`,
+        );
       return;
     }
-    log(`bench synth: ${formatDilations(config.dilations)} R${config.residual} D${config.dilation} S${config.skip} H${config.head}, batch ${batch}`);
-    const r = await benchSynth({ config, batch, device: argv.device, seconds: argv.seconds, repeats, naiveSeconds: argv.naiveSeconds, precision: argv.precision, log });
+    log(
+      `bench synth: ${formatDilations(config.dilations)} R${config.residual} D${config.dilation} S${config.skip} H${config.head}, batch ${batch}`,
+    );
+    const r = await benchSynth({
+      config,
+      batch,
+      device: argv.device,
+      seconds: argv.seconds,
+      repeats,
+      naiveSeconds: argv.naiveSeconds,
+      precision: argv.precision,
+      log,
+    });
     if (argv.out) writeFileSync(argv.out, JSON.stringify(r, null, 2) + '\n');
     if (argv.json) console.log(JSON.stringify(r, null, 2));
     else {
-      console.log(`${r.device}; receptive field ${r.receptiveField}; ${(r.macsPerSample / 1e6).toFixed(2)} M multiply-adds per sample`);
+      console.log(
+        `${r.device}; receptive field ${r.receptiveField}; ${(r.macsPerSample / 1e6).toFixed(2)} M multiply-adds per sample`,
+      );
       console.log(formatBenchTable([r]));
     }
   },

@@ -8,7 +8,16 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { loadavg } from 'node:os';
 import { native } from '../native.js';
 import { resolveDevice, type DeviceChoice } from '../device.js';
-import { checkConfig, DEFAULT_CONFIG, formatDilations, parseDilations, paramCount, receptiveField, toNative, type ModelConfig } from '../model/config.js';
+import {
+  checkConfig,
+  DEFAULT_CONFIG,
+  formatDilations,
+  parseDilations,
+  paramCount,
+  receptiveField,
+  toNative,
+  type ModelConfig,
+} from '../model/config.js';
 import { withDevice, withJson, withModelOptions, wholeNumber } from '../commands/options.js';
 
 export interface TrainBenchOptions {
@@ -92,7 +101,9 @@ export async function benchTrain(o: TrainBenchOptions): Promise<TrainBenchResult
     t.setParams(p);
     const crops = new Uint8Array(o.batch * N);
     for (let i = 0; i < crops.length; i++) crops[i] = Math.floor(r() * 256);
-    log(`bench train: ${dev.description}; dilations ${formatDilations(o.config.dilations)}, R ${o.config.residual}, D ${o.config.dilation}, S ${o.config.skip}, H ${o.config.head}, batch ${o.batch}, window ${o.window}`);
+    log(
+      `bench train: ${dev.description}; dilations ${formatDilations(o.config.dilations)}, R ${o.config.residual}, D ${o.config.dilation}, S ${o.config.skip}, H ${o.config.head}, batch ${o.batch}, window ${o.window}`,
+    );
     await t.step(crops, { lr: 1e-4 }); // warm-up
     const times: number[] = [];
     const cpu: number[] = [];
@@ -115,7 +126,13 @@ export async function benchTrain(o: TrainBenchOptions): Promise<TrainBenchResult
     const flops = trainStepFlops(o.config, o.batch, o.window);
     const f = addon.cpuFeatures();
     return {
-      config: { dilations: formatDilations(o.config.dilations), residual: o.config.residual, dilation: o.config.dilation, skip: o.config.skip, head: o.config.head },
+      config: {
+        dilations: formatDilations(o.config.dilations),
+        residual: o.config.residual,
+        dilation: o.config.dilation,
+        skip: o.config.skip,
+        head: o.config.head,
+      },
       batch: o.batch,
       window: o.window,
       device: dev.description,
@@ -144,7 +161,11 @@ export function formatTrainBench(r: TrainBenchResult): string {
     `step        median ${r.stepMs.median.toFixed(1)} ms (min ${r.stepMs.min.toFixed(1)}, max ${r.stepMs.max.toFixed(1)}, ${r.steps} steps); forward only ${r.evaluateMsMedian.toFixed(1)} ms; CPU ${r.cpuMsPerStep.toFixed(0)} ms/step`,
     `throughput  ${Math.round(r.samplesPerSec).toLocaleString('en-US')} samples/s of predicted audio`,
     `compute     ${r.gflopPerStep.toFixed(1)} GFLOP/step, ${r.gflops.toFixed(1)} GFLOP/s`,
-    ...(r.loadAverage > r.threads + 0.5 ? [`warning     load average ${r.loadAverage.toFixed(1)} on ${r.threads} threads: other processes were running, the timings are not representative`] : []),
+    ...(r.loadAverage > r.threads + 0.5
+      ? [
+          `warning     load average ${r.loadAverage.toFixed(1)} on ${r.threads} threads: other processes were running, the timings are not representative`,
+        ]
+      : []),
   ].join('\n');
 }
 

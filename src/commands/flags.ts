@@ -29,9 +29,13 @@ export function commandName(c: AnyCommand): string {
 export function flagTable(c: AnyCommand): FlagTable {
   const y = yargs([]);
   const b = c.builder;
-  const built = typeof b === 'function' ? (b(y) as typeof y) ?? y : b ? y.options(b) : y;
+  const built = typeof b === 'function' ? ((b(y) as typeof y) ?? y) : b ? y.options(b) : y;
   // getOptions() is yargs' own (untyped) view of the declared options.
-  const o = (built as unknown as { getOptions(): { key: Record<string, unknown>; boolean: string[]; alias: Record<string, string[]> } }).getOptions();
+  const o = (
+    built as unknown as {
+      getOptions(): { key: Record<string, unknown>; boolean: string[]; alias: Record<string, string[]> };
+    }
+  ).getOptions();
   const all = new Set(Object.keys(o.key));
   for (const [k, v] of Object.entries(o.alias ?? {})) {
     all.add(k);
@@ -86,7 +90,8 @@ export function editDistance(a: string, b: string): number {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
   return d[a.length][b.length];
@@ -121,7 +126,11 @@ export function unknownArgumentsLine(msg: string, args: string[], commands: AnyC
   if (!cmd) {
     const w = first ?? words[0];
     const guess = closest(w, names);
-    return `unknown command '${w}'` + (guess ? `; did you mean \`wavenet ${guess}\`?` : `; commands: ${names.join(', ')}`) + ' (see wavenet --help)';
+    return (
+      `unknown command '${w}'` +
+      (guess ? `; did you mean \`wavenet ${guess}\`?` : `; commands: ${names.join(', ')}`) +
+      ' (see wavenet --help)'
+    );
   }
   const flags = flagTable(cmd).all.filter((f) => f !== 'help' && f !== 'version');
   const parts = words.map((w) => {

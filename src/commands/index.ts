@@ -8,4 +8,11 @@ import { synthCommand } from './synth.js';
 import { benchCommand } from './bench.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: each command has its own argument types; yargs takes them as one list
-export const commands: CommandModule<any, any>[] = [infoCommand, ingestCommand, trainCommand, renderCommand, synthCommand, benchCommand];
+export const commands: CommandModule<any, any>[] = [
+  infoCommand,
+  ingestCommand,
+  trainCommand,
+  renderCommand,
+  synthCommand,
+  benchCommand,
+];

@@ -25,16 +25,33 @@ export const ingestCommand: CommandModule<object, IngestArgs> = {
   builder: (y: Argv) =>
     withJson(
       y
-        .positional('inputs', { type: 'string', array: true, describe: 'Audio files and folders (searched recursively); any format ffmpeg reads' })
+        .positional('inputs', {
+          type: 'string',
+          array: true,
+          describe: 'Audio files and folders (searched recursively); any format ffmpeg reads',
+        })
         .option('out', { type: 'string', describe: 'Dataset folder [default: datasets/<name of the first input>]' })
         .option('chunk', { type: 'string', describe: 'Chunk length: 16s, 500ms, 2m or plain seconds [default: 16s]' })
         .option('rate', { type: 'number', describe: 'Sample rate of the dataset in Hz [default: 16000]' })
-        .option('val', { type: 'number', describe: 'Fraction of the audio held out for validation: whole recordings when there are enough, else chunks (datasets/README.md) [default: 0.1]' })
-        .option('trim-silence', { type: 'string', describe: 'Trim leading/trailing silence below a level, e.g. -50dB [default: off]' })
-        .option('jobs', { type: 'number', describe: `Files decoded in parallel [default: number of cores, here ${availableParallelism()}]` }),
+        .option('val', {
+          type: 'number',
+          describe:
+            'Fraction of the audio held out for validation: whole recordings when there are enough, else chunks (datasets/README.md) [default: 0.1]',
+        })
+        .option('trim-silence', {
+          type: 'string',
+          describe: 'Trim leading/trailing silence below a level, e.g. -50dB [default: off]',
+        })
+        .option('jobs', {
+          type: 'number',
+          describe: `Files decoded in parallel [default: number of cores, here ${availableParallelism()}]`,
+        }),
     )
       .example('$0 ingest ./eno --chunk 16s', 'Every audio file under ./eno -> datasets/eno/')
-      .example('$0 ingest a.flac b.mp3 --out datasets/mix --trim-silence -50dB', 'Two files, silence at the ends trimmed')
+      .example(
+        '$0 ingest a.flac b.mp3 --out datasets/mix --trim-silence -50dB',
+        'Two files, silence at the ends trimmed',
+      )
       .example('$0 ingest ./eno --json', 'Print the dataset summary as JSON') as unknown as Argv<IngestArgs>,
   handler: async (argv: ArgumentsCamelCase<IngestArgs>) => {
     const inputs = (argv.inputs ?? []).map(String);
@@ -42,16 +59,25 @@ export const ingestCommand: CommandModule<object, IngestArgs> = {
     if (argv.rate !== undefined && (!Number.isInteger(argv.rate) || argv.rate < 1000 || argv.rate > 384000)) {
       throw new UserError(`--rate ${argv.rate}: expected an integer sample rate between 1000 and 384000 Hz`);
     }
-    if (argv.val !== undefined && !(argv.val >= 0 && argv.val <= 1)) throw new UserError(`--val ${argv.val}: expected a fraction between 0 and 1`);
-    if (argv.jobs !== undefined && !(Number.isInteger(argv.jobs) && argv.jobs >= 1)) throw new UserError(`--jobs ${argv.jobs}: expected a whole number >= 1`);
+    if (argv.val !== undefined && !(argv.val >= 0 && argv.val <= 1))
+      throw new UserError(`--val ${argv.val}: expected a fraction between 0 and 1`);
+    if (argv.jobs !== undefined && !(Number.isInteger(argv.jobs) && argv.jobs >= 1))
+      throw new UserError(`--jobs ${argv.jobs}: expected a whole number >= 1`);
     const chunkSeconds = argv.chunk === undefined ? undefined : parseDuration(argv.chunk, '--chunk');
     const trimSilenceDb = argv.trimSilence === undefined ? undefined : parseTrimSilence(argv.trimSilence);
-    if (argv.out !== undefined && String(argv.out).trim() === '') throw new UserError('--out needs a folder name, e.g. --out datasets/mix');
+    if (argv.out !== undefined && String(argv.out).trim() === '')
+      throw new UserError('--out needs a folder name, e.g. --out datasets/mix');
     const out = argv.out ?? defaultOut(inputs);
 
     const progress = createProgress({ label: 'ingest', unit: 'files', silent: argv.json });
     const result = await ingest({
-      inputs, out, chunkSeconds, rate: argv.rate, val: argv.val, trimSilenceDb, jobs: argv.jobs,
+      inputs,
+      out,
+      chunkSeconds,
+      rate: argv.rate,
+      val: argv.val,
+      trimSilenceDb,
+      jobs: argv.jobs,
       onMessage: (l) => progress.log(l),
       onLocked: exitOnInterrupt,
       onProgress: (p) => {

@@ -4,7 +4,11 @@ import { DEVICE_CHOICES, type DeviceChoice } from '../device.js';
 import { UserError } from '../util/errors.js';
 
 export function withJson<T>(y: Argv<T>) {
-  return y.option('json', { type: 'boolean', default: false, describe: 'Print a machine-readable JSON result on stdout' });
+  return y.option('json', {
+    type: 'boolean',
+    default: false,
+    describe: 'Print a machine-readable JSON result on stdout',
+  });
 }
 
 export function withDevice<T>(y: Argv<T>) {
@@ -18,7 +22,10 @@ export function withDevice<T>(y: Argv<T>) {
 /** The model's shape flags (train, bench train, bench synth). Defaults are DEFAULT_CONFIG's. */
 export function withModelOptions<T>(y: Argv<T>) {
   return y
-    .option('dilations', { type: 'string', describe: 'Layers: LxS stacks (10x3 = 3 stacks of 1,2,..,512) or a list 1,2,4,8 [default: 10x3]' })
+    .option('dilations', {
+      type: 'string',
+      describe: 'Layers: LxS stacks (10x3 = 3 stacks of 1,2,..,512) or a list 1,2,4,8 [default: 10x3]',
+    })
     .option('residual-channels', { type: 'number', describe: 'R, residual channels [default: 64]' })
     .option('dilation-channels', { type: 'number', describe: 'D, gate channels [default: 64]' })
     .option('skip-channels', { type: 'number', describe: 'S, skip channels [default: 256]' })
@@ -28,6 +35,7 @@ export function withModelOptions<T>(y: Argv<T>) {
 /** A flag that must be a whole number in [min, max]; a UserError naming the flag otherwise. */
 export function wholeNumber(v: unknown, flag: string, min = 1, max = 1 << 24): number {
   const n = typeof v === 'number' ? v : Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UserError(`${flag} ${String(v)}: must be a whole number from ${min} to ${max}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UserError(`${flag} ${String(v)}: must be a whole number from ${min} to ${max}`);
   return n;
 }

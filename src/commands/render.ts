@@ -13,7 +13,17 @@ import { loadCheckpoint } from '../train/checkpoint.js';
 import { resolveModelOrBundled } from '../model/bundled.js';
 import { createProgress } from '../util/progress.js';
 import { parseNormalize } from '../render/dsp.js';
-import { checkPrimeFile, parseDuration, parseTemperature, planFromCount, planFromJob, MAX_SEED, MAX_SECONDS, type RenderDefaults, type TextureSpec } from '../render/spec.js';
+import {
+  checkPrimeFile,
+  parseDuration,
+  parseTemperature,
+  planFromCount,
+  planFromJob,
+  MAX_SEED,
+  MAX_SECONDS,
+  type RenderDefaults,
+  type TextureSpec,
+} from '../render/spec.js';
 import { MODEL_RATE, render, sha256File, type RenderResult } from '../render/renderer.js';
 import { decodeFile, resample } from '../audio/decode.js';
 import { formatDilations, receptiveField } from '../model/config.js';
@@ -61,7 +71,9 @@ export const RENDER_DEFAULTS = {
 function seconds(flag: string, v: unknown, { allowZero }: { allowZero: boolean }): number {
   const s = parseDuration(v);
   if (s === null || !(allowZero ? s >= 0 : s > 0) || s > MAX_SECONDS) {
-    throw new UserError(`${flag} '${String(v)}': expected ${allowZero ? 'a duration >= 0' : 'a positive duration'} like 30, 30s, 500ms or 2m`);
+    throw new UserError(
+      `${flag} '${String(v)}': expected ${allowZero ? 'a duration >= 0' : 'a positive duration'} like 30, 30s, 500ms or 2m`,
+    );
   }
   return s;
 }
@@ -77,13 +89,16 @@ export interface RenderPlan {
 export function planRender(a: Partial<RenderArgs>): RenderPlan {
   const secs = seconds('--seconds', a.seconds ?? RENDER_DEFAULTS.seconds, { allowZero: false });
   const seed = a.seed ?? RENDER_DEFAULTS.seed;
-  if (!Number.isSafeInteger(seed) || seed < 0 || seed > MAX_SEED) throw new UserError(`--seed ${seed}: expected a whole number from 0 to 2^53-1`);
+  if (!Number.isSafeInteger(seed) || seed < 0 || seed > MAX_SEED)
+    throw new UserError(`--seed ${seed}: expected a whole number from 0 to 2^53-1`);
   // `dataset`: the model's own data (src/synth/prime-dataset.ts); `none`: from silence
-  const primes = (a.prime ?? [SAMPLING_DEFAULTS.prime]).filter((p) => p !== 'none').map((p) => {
-    if (p === DATASET_PRIME) return p;
-    if (!existsSync(p)) throw new UserError(`--prime ${p}: no such file`);
-    return checkPrimeFile(p, '--prime');
-  });
+  const primes = (a.prime ?? [SAMPLING_DEFAULTS.prime])
+    .filter((p) => p !== 'none')
+    .map((p) => {
+      if (p === DATASET_PRIME) return p;
+      if (!existsSync(p)) throw new UserError(`--prime ${p}: no such file`);
+      return checkPrimeFile(p, '--prime');
+    });
   const defaults: RenderDefaults = {
     seconds: secs,
     seedBase: seed,
@@ -93,7 +108,8 @@ export function planRender(a: Partial<RenderArgs>): RenderPlan {
   };
   let textures: TextureSpec[];
   if (a.job !== undefined) {
-    if (a.count !== undefined) throw new UserError('--count and --job cannot be used together (the job file lists the textures)');
+    if (a.count !== undefined)
+      throw new UserError('--count and --job cannot be used together (the job file lists the textures)');
     textures = planFromJob(a.job, defaults);
   } else {
     const count = a.count ?? RENDER_DEFAULTS.count;
@@ -105,10 +121,14 @@ export function planRender(a: Partial<RenderArgs>): RenderPlan {
   const fadeOut = seconds('--fade-out', a.fadeOut ?? 0, { allowZero: true });
   for (const t of textures) {
     if (t.loop && crossfade > t.seconds) {
-      throw new UserError(`--crossfade ${crossfade}s is longer than texture ${t.name} (${t.seconds} s); use a shorter crossfade`);
+      throw new UserError(
+        `--crossfade ${crossfade}s is longer than texture ${t.name} (${t.seconds} s); use a shorter crossfade`,
+      );
     }
-    if (fadeIn > t.seconds) throw new UserError(`--fade-in ${fadeIn}s is longer than texture ${t.name} (${t.seconds} s)`);
-    if (fadeOut > t.seconds) throw new UserError(`--fade-out ${fadeOut}s is longer than texture ${t.name} (${t.seconds} s)`);
+    if (fadeIn > t.seconds)
+      throw new UserError(`--fade-in ${fadeIn}s is longer than texture ${t.name} (${t.seconds} s)`);
+    if (fadeOut > t.seconds)
+      throw new UserError(`--fade-out ${fadeOut}s is longer than texture ${t.name} (${t.seconds} s)`);
   }
   return { textures, crossfade, fadeIn, fadeOut };
 }
@@ -121,13 +141,16 @@ function printSummary(r: RenderResult, device: string) {
   const n = r.textures.length;
   console.log(
     `render: ${n} texture${n === 1 ? '' : 's'} in ${r.outDir} (${r.rendered.length} rendered, ${r.skipped.length} already complete)` +
-      (r.audioSeconds > 0 ? `; ${r.audioSeconds.toFixed(1)} s of audio in ${r.elapsed.toFixed(1)} s = ${r.xRealTime.toFixed(2)}x real time on ${device}` : ''),
+      (r.audioSeconds > 0
+        ? `; ${r.audioSeconds.toFixed(1)} s of audio in ${r.elapsed.toFixed(1)} s = ${r.xRealTime.toFixed(2)}x real time on ${device}`
+        : ''),
   );
   for (const t of r.textures) {
     console.log(
       `  ${t.file}  ${t.duration.toFixed(2)} s  seed ${t.seed}  temperature ${formatTemperature(t.temperature)}` +
         `  ${fmtDb(t.loudnessLufs, 'LUFS')}  peak ${fmtDb(t.peakDbfs, 'dBFS')}  RMS ${fmtDb(t.rmsDbfs ?? null, 'dBFS')}  DC ${(t.dc ?? 0).toFixed(4)}` +
-        (t.loop ? '  loop' : '') + (t.limited ? `  limited ${t.limiterReductionDb.toFixed(1)} dB` : ''),
+        (t.loop ? '  loop' : '') +
+        (t.limited ? `  limited ${t.limiterReductionDb.toFixed(1)} dB` : ''),
     );
   }
   console.log(`index: ${r.index}${r.contactSheet ? `\ncontact sheet: ${r.contactSheet}` : ''}`);
@@ -142,14 +165,19 @@ function renderFlags(argv: RenderArgs, textures: number) {
   let normalize = null;
   if (argv.normalize !== undefined) {
     normalize = parseNormalize(argv.normalize);
-    if (!normalize) throw new UserError(`--normalize '${argv.normalize}': expected a peak level like -1dBFS or a loudness like -16LUFS`);
-    if (normalize.kind === 'peak' && normalize.db > 0) throw new UserError(`--normalize ${argv.normalize}: a peak above 0 dBFS would clip`);
+    if (!normalize)
+      throw new UserError(
+        `--normalize '${argv.normalize}': expected a peak level like -1dBFS or a loudness like -16LUFS`,
+      );
+    if (normalize.kind === 'peak' && normalize.db > 0)
+      throw new UserError(`--normalize ${argv.normalize}: a peak above 0 dBFS would clip`);
     if (normalize.kind === 'lufs' && (normalize.lufs > 0 || normalize.lufs < -70)) {
       throw new UserError(`--normalize ${argv.normalize}: expected a loudness from -70 to 0 LUFS`);
     }
   }
   const batch = argv.batch ?? Math.min(textures, RENDER_DEFAULTS.maxBatch);
-  if (!Number.isInteger(batch) || batch < 1 || batch > 4096) throw new UserError(`--batch ${argv.batch}: expected a whole number from 1 to 4096`);
+  if (!Number.isInteger(batch) || batch < 1 || batch > 4096)
+    throw new UserError(`--batch ${argv.batch}: expected a whole number from 1 to 4096`);
   const { topP, topK } = checkCut(argv.topP ?? SAMPLING_DEFAULTS.topP, argv.topK ?? SAMPLING_DEFAULTS.topK);
   return { sampleRate, normalize, batch, topP, topK };
 }
@@ -158,7 +186,13 @@ function renderFlags(argv: RenderArgs, textures: number) {
  * Textures primed from the model's dataset need the checkpoint to name a dataset that is there. When
  * only the default asked for it (no --prime), they start from silence instead, with a note.
  */
-function checkDatasetPrimes(argv: RenderArgs, textures: TextureSpec[], ckPath: string, metadata: Record<string, string>, log: (line: string) => void): void {
+function checkDatasetPrimes(
+  argv: RenderArgs,
+  textures: TextureSpec[],
+  ckPath: string,
+  metadata: Record<string, string>,
+  log: (line: string) => void,
+): void {
   if (!textures.some((t) => t.prime === DATASET_PRIME)) return;
   try {
     datasetPrimeSource(ckPath, metadata);
@@ -177,33 +211,117 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
     withJson(
       withDevice(
         y
-          .option('model', { type: 'string', describe: 'Run folder or .safetensors checkpoint (default: newest run under ./runs, newest checkpoint)' })
-          .option('count', { type: 'number', describe: `How many textures (default ${RENDER_DEFAULTS.count}); named texture-001, texture-002, ...` })
-          .option('seconds', { type: 'string', default: String(RENDER_DEFAULTS.seconds), describe: 'Length of each texture: 30, 30s, 2m, 500ms' })
-          .option('out-dir', { type: 'string', default: RENDER_DEFAULTS.outDir, describe: 'Output folder: NAME.wav per texture, index.json, contact-sheet.png' })
-          .option('seed', { type: 'number', default: RENDER_DEFAULTS.seed, describe: 'Base seed: texture i (from 0) uses seed BASE+i' })
-          .option('temperature', { type: 'string', default: RENDER_DEFAULTS.temperature, describe: 'Sampling temperature T, or a range 0.8..1.1 spread evenly over the textures (0 = most likely class)' })
-          .option('prime', { type: 'string', array: true, describe: `Audio file(s) to continue from (the last receptive field of each; several are assigned round-robin), \`dataset\` (a random stretch of the model's own training data per texture) or \`none\`. Default: ${SAMPLING_DEFAULTS.prime}` })
-          .option('loop', { type: 'boolean', default: false, describe: 'Seamless loops: generate S + crossfade seconds and fold the tail into the head (equal-power)' })
-          .option('crossfade', { type: 'string', default: RENDER_DEFAULTS.crossfade, describe: 'Crossfade length of --loop' })
+          .option('model', {
+            type: 'string',
+            describe: 'Run folder or .safetensors checkpoint (default: newest run under ./runs, newest checkpoint)',
+          })
+          .option('count', {
+            type: 'number',
+            describe: `How many textures (default ${RENDER_DEFAULTS.count}); named texture-001, texture-002, ...`,
+          })
+          .option('seconds', {
+            type: 'string',
+            default: String(RENDER_DEFAULTS.seconds),
+            describe: 'Length of each texture: 30, 30s, 2m, 500ms',
+          })
+          .option('out-dir', {
+            type: 'string',
+            default: RENDER_DEFAULTS.outDir,
+            describe: 'Output folder: NAME.wav per texture, index.json, contact-sheet.png',
+          })
+          .option('seed', {
+            type: 'number',
+            default: RENDER_DEFAULTS.seed,
+            describe: 'Base seed: texture i (from 0) uses seed BASE+i',
+          })
+          .option('temperature', {
+            type: 'string',
+            default: RENDER_DEFAULTS.temperature,
+            describe:
+              'Sampling temperature T, or a range 0.8..1.1 spread evenly over the textures (0 = most likely class)',
+          })
+          .option('prime', {
+            type: 'string',
+            array: true,
+            describe: `Audio file(s) to continue from (the last receptive field of each; several are assigned round-robin), \`dataset\` (a random stretch of the model's own training data per texture) or \`none\`. Default: ${SAMPLING_DEFAULTS.prime}`,
+          })
+          .option('loop', {
+            type: 'boolean',
+            default: false,
+            describe: 'Seamless loops: generate S + crossfade seconds and fold the tail into the head (equal-power)',
+          })
+          .option('crossfade', {
+            type: 'string',
+            default: RENDER_DEFAULTS.crossfade,
+            describe: 'Crossfade length of --loop',
+          })
           .option('fade-in', { type: 'string', default: '0', describe: 'Fade-in length (starts exactly at silence)' })
           .option('fade-out', { type: 'string', default: '0', describe: 'Fade-out length (ends exactly at silence)' })
-          .option('normalize', { type: 'string', requiresArg: true, describe: 'Peak (e.g. -1dBFS) or integrated loudness (e.g. -16LUFS, ITU-R BS.1770; peaks then limited to -1 dBFS)' })
-          .option('top-p', { type: 'string', default: String(SAMPLING_DEFAULTS.topP), describe: 'Nucleus sampling: only the most likely classes holding this share of the probability (fewer clicks); 1 = no cut' })
-          .option('top-k', { type: 'string', default: String(SAMPLING_DEFAULTS.topK), describe: 'Only the K most likely classes; 0 = no limit' })
-          .option('raw', { type: 'boolean', default: false, describe: 'The model\'s samples untouched (no DC blocker before loops, fades and normalization)' })
-          .option('warmup', { type: 'string', default: String(SAMPLING_DEFAULTS.warmup), describe: 'Seconds generated and dropped at the start of each texture, so it has settled into its texture (docs/audio.md)' })
-          .option('format', { choices: ['s16', 'f32'] as const, default: 's16' as const, describe: 'WAV sample format: 16-bit PCM or 32-bit float' })
-          .option('sample-rate', { type: 'number', describe: `Output sample rate in Hz (default: the model's ${MODEL_RATE}); resampled after generation` })
-          .option('batch', { type: 'number', describe: `Streams per batched synthesis call (default: the number of textures, at most ${RENDER_DEFAULTS.maxBatch}); more textures are done in waves` })
-          .option('job', { type: 'string', describe: 'JSON array of textures [{name, seconds, seed, temperature, prime, loop}], instead of --count' })
-          .option('sheet', { type: 'boolean', default: true, describe: 'Write contact-sheet.png (a labelled spectrogram per texture); --no-sheet to skip' }),
+          .option('normalize', {
+            type: 'string',
+            requiresArg: true,
+            describe:
+              'Peak (e.g. -1dBFS) or integrated loudness (e.g. -16LUFS, ITU-R BS.1770; peaks then limited to -1 dBFS)',
+          })
+          .option('top-p', {
+            type: 'string',
+            default: String(SAMPLING_DEFAULTS.topP),
+            describe:
+              'Nucleus sampling: only the most likely classes holding this share of the probability (fewer clicks); 1 = no cut',
+          })
+          .option('top-k', {
+            type: 'string',
+            default: String(SAMPLING_DEFAULTS.topK),
+            describe: 'Only the K most likely classes; 0 = no limit',
+          })
+          .option('raw', {
+            type: 'boolean',
+            default: false,
+            describe: "The model's samples untouched (no DC blocker before loops, fades and normalization)",
+          })
+          .option('warmup', {
+            type: 'string',
+            default: String(SAMPLING_DEFAULTS.warmup),
+            describe:
+              'Seconds generated and dropped at the start of each texture, so it has settled into its texture (docs/audio.md)',
+          })
+          .option('format', {
+            choices: ['s16', 'f32'] as const,
+            default: 's16' as const,
+            describe: 'WAV sample format: 16-bit PCM or 32-bit float',
+          })
+          .option('sample-rate', {
+            type: 'number',
+            describe: `Output sample rate in Hz (default: the model's ${MODEL_RATE}); resampled after generation`,
+          })
+          .option('batch', {
+            type: 'number',
+            describe: `Streams per batched synthesis call (default: the number of textures, at most ${RENDER_DEFAULTS.maxBatch}); more textures are done in waves`,
+          })
+          .option('job', {
+            type: 'string',
+            describe: 'JSON array of textures [{name, seconds, seed, temperature, prime, loop}], instead of --count',
+          })
+          .option('sheet', {
+            type: 'boolean',
+            default: true,
+            describe: 'Write contact-sheet.png (a labelled spectrogram per texture); --no-sheet to skip',
+          }),
       ),
     )
       .example('$0 render --count 8 --seconds 30', 'Eight 30 s textures from the newest run into renders/')
-      .example('$0 render --count 40 --seconds 2m --loop --temperature 0.8..1.1 --normalize -16LUFS --out-dir beds', 'Forty 2-minute seamless loops, temperatures spread from 0.8 to 1.1, loudness-normalized')
-      .example('$0 render --job textures.json --out-dir beds', 'Textures listed in a job file (names, seconds, seeds, primes, loop)')
-      .example('$0 render --count 4 --prime a.wav b.flac --fade-in 2s --fade-out 2s', 'Continue from two recordings (round-robin), with fades')
+      .example(
+        '$0 render --count 40 --seconds 2m --loop --temperature 0.8..1.1 --normalize -16LUFS --out-dir beds',
+        'Forty 2-minute seamless loops, temperatures spread from 0.8 to 1.1, loudness-normalized',
+      )
+      .example(
+        '$0 render --job textures.json --out-dir beds',
+        'Textures listed in a job file (names, seconds, seeds, primes, loop)',
+      )
+      .example(
+        '$0 render --count 4 --prime a.wav b.flac --fade-in 2s --fade-out 2s',
+        'Continue from two recordings (round-robin), with fades',
+      )
       .epilog(
         'Rerunning the same command skips finished textures (complete WAV and index entry) and redoes unfinished ones. ' +
           'Each WAV is mono (16-bit, or float with --format f32), written under a temporary name and renamed when complete; a --loop texture carries a smpl chunk with its loop points. ' +
@@ -222,14 +340,18 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
     checkDatasetPrimes(argv, plan.textures, ckPath, ck.metadata, (l) => progress.log(l));
     if (dev.note && !argv.json) progress.log(dev.note);
     if (!argv.json) {
-      progress.log(`model ${ckPath} (step ${ck.step}, dilations ${formatDilations(ck.config.dilations)}, receptive field ${receptiveField(ck.config)} samples)`);
+      progress.log(
+        `model ${ckPath} (step ${ck.step}, dilations ${formatDilations(ck.config.dilations)}, receptive field ${receptiveField(ck.config)} samples)`,
+      );
     }
     let est: DurationEstimate | undefined;
 
     let stop = false;
     const onSigint = () => {
       stop = true;
-      progress.log('render: stopping after the current step (Ctrl-C again to quit at once); finished textures are kept');
+      progress.log(
+        'render: stopping after the current step (Ctrl-C again to quit at once); finished textures are kept',
+      );
       process.removeListener('SIGINT', onSigint);
     };
     process.on('SIGINT', onSigint);
@@ -240,7 +362,14 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
         // test-only: WAVENET_TEST_RENDER_CRASH=K:PHASE kills this process while finishing texture K
         faultHook: faultAt(process.env.WAVENET_TEST_RENDER_CRASH, () => process.kill(process.pid, 'SIGKILL')),
         textures: plan.textures,
-        model: { path: ckPath, sha256: sha256File(ckPath), step: ck.step, config: ck.config, params: ck.params, metadata: ck.metadata },
+        model: {
+          path: ckPath,
+          sha256: sha256File(ckPath),
+          step: ck.step,
+          config: ck.config,
+          params: ck.params,
+          metadata: ck.metadata,
+        },
         topP,
         topK,
         raw: !!argv.raw,
@@ -261,7 +390,10 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
         onLog: (l) => progress.log(l),
         onProgress: (p) => {
           est ??= new DurationEstimate({
-            what: 'render', total: p.audioTotal, hints: fasterHints(ck.config, dev.device), rateText: (r) => `${r.toFixed(2)}x real time`,
+            what: 'render',
+            total: p.audioTotal,
+            hints: fasterHints(ck.config, dev.device),
+            rateText: (r) => `${r.toFixed(2)}x real time`,
           });
           const estimate = argv.json ? undefined : est.record(p.audioDone, performance.now());
           if (estimate) progress.log(estimate);

@@ -19,8 +19,19 @@ import { checkCut, SAMPLING_DEFAULTS } from '../synth/sampling.js';
 import { AUDITION_DEFAULTS, MAX_AUDITIONS, QUIET_DBFS } from '../synth/audition.js';
 import { formatTemperature } from '../util/estimate.js';
 import {
-  type AuditionOutcome, type SynthSummary, type Written, abandonOutput, announceTake, auditionTake, finishOutput, loadTakeInputs,
-  makeSynth, openOutput, startRun, takeSummary, writeTake,
+  type AuditionOutcome,
+  type SynthSummary,
+  type Written,
+  abandonOutput,
+  announceTake,
+  auditionTake,
+  finishOutput,
+  loadTakeInputs,
+  makeSynth,
+  openOutput,
+  startRun,
+  takeSummary,
+  writeTake,
 } from '../synth/take.js';
 
 export { BLOCK, type AuditionSummary, type SynthSummary } from '../synth/take.js';
@@ -97,9 +108,13 @@ export interface CheckedSynthArgs {
 export function checkSynthArgs(a: SynthArgs): CheckedSynthArgs {
   const seconds = positive(a.seconds, '--seconds', MAX_SECONDS, 'seconds');
   const out = single(a.out, '--out');
-  if (typeof out !== 'string' || out.trim() === '') throw new UserError('--out FILE.wav is required (where to write the audio)');
+  if (typeof out !== 'string' || out.trim() === '')
+    throw new UserError('--out FILE.wav is required (where to write the audio)');
   outputFormatOf(out);
-  const { topP, topK } = checkCut(single(a.topP ?? SYNTH_DEFAULTS.topP, '--top-p'), single(a.topK ?? SYNTH_DEFAULTS.topK, '--top-k'));
+  const { topP, topK } = checkCut(
+    single(a.topP ?? SYNTH_DEFAULTS.topP, '--top-p'),
+    single(a.topK ?? SYNTH_DEFAULTS.topK, '--top-k'),
+  );
   const tv = single(a.temperature, '--temperature');
   const temperature = typeof tv === 'number' ? tv : Number(String(tv).trim());
   if (String(tv).trim() === '' || !Number.isFinite(temperature) || temperature < 0 || temperature > 100) {
@@ -120,7 +135,9 @@ export function checkSynthArgs(a: SynthArgs): CheckedSynthArgs {
   const av = single(a.auditions ?? SYNTH_DEFAULTS.auditions, '--auditions');
   const auditions = typeof av === 'number' ? av : Number(String(av).trim());
   if (String(av).trim() === '' || !Number.isInteger(auditions) || auditions < 0 || auditions > MAX_AUDITIONS) {
-    throw new UserError(`--auditions '${String(av)}': expected a whole number of candidate openings from 0 (off) to ${MAX_AUDITIONS}`);
+    throw new UserError(
+      `--auditions '${String(av)}': expected a whole number of candidate openings from 0 (off) to ${MAX_AUDITIONS}`,
+    );
   }
   const sr = single(a.sampleRate, '--sample-rate');
   const sampleRate = typeof sr === 'number' ? sr : Number(String(sr).trim());
@@ -133,7 +150,21 @@ export function checkSynthArgs(a: SynthArgs): CheckedSynthArgs {
   if (Math.ceil(seconds * sampleRate) * bytes > 0xffffffff - 64) {
     throw new UserError(`--seconds ${seconds}: too long for one WAV file at ${sampleRate} Hz ${format} (4 GiB limit)`);
   }
-  return { seconds, out, temperature, topP, topK, raw: !!a.raw, keepPrime: !!a.keepPrime, warmup, auditions, seed, primeSeconds, sampleRate, format };
+  return {
+    seconds,
+    out,
+    temperature,
+    topP,
+    topK,
+    raw: !!a.raw,
+    keepPrime: !!a.keepPrime,
+    warmup,
+    auditions,
+    seed,
+    primeSeconds,
+    sampleRate,
+    format,
+  };
 }
 
 export interface SynthRunOptions extends CheckedSynthArgs {
@@ -184,32 +215,92 @@ export const synthCommand: CommandModule<object, SynthArgs> = {
     withJson(
       withDevice(
         y
-          .option('model', { type: 'string', describe: 'A run folder or a .safetensors checkpoint (default: the newest run\'s newest checkpoint under ./runs)' })
-          .option('seconds', { type: 'string', default: String(SYNTH_DEFAULTS.seconds), describe: `Length of the audio to generate, up to ${MAX_SECONDS} (24 h)` })
-          .option('out', { type: 'string', describe: 'Output file: .wav (valid at every moment while it is written), or .flac, .ogg, .mp3 (encoded by ffmpeg at the end)' })
-          .option('temperature', { type: 'string', default: String(SYNTH_DEFAULTS.temperature), describe: 'Sampling temperature: 1 = the model\'s distribution, lower = tamer, 0 = argmax' })
-          .option('top-p', { type: 'string', default: String(SYNTH_DEFAULTS.topP), describe: 'Nucleus sampling: sample only from the most likely classes holding this share of the probability (cuts the unlikely tail that makes clicks); 1 = no cut' })
-          .option('top-k', { type: 'string', default: String(SYNTH_DEFAULTS.topK), describe: 'Sample only from the K most likely classes; 0 = no limit' })
-          .option('raw', { type: 'boolean', default: false, describe: 'Write the model\'s samples untouched (no DC blocker)' })
-          .option('warmup', { type: 'string', default: String(SYNTH_DEFAULTS.warmup), describe: 'Seconds generated and dropped before the output starts, so the take has settled into its texture (docs/audio.md)' })
+          .option('model', {
+            type: 'string',
+            describe:
+              "A run folder or a .safetensors checkpoint (default: the newest run's newest checkpoint under ./runs)",
+          })
+          .option('seconds', {
+            type: 'string',
+            default: String(SYNTH_DEFAULTS.seconds),
+            describe: `Length of the audio to generate, up to ${MAX_SECONDS} (24 h)`,
+          })
+          .option('out', {
+            type: 'string',
+            describe:
+              'Output file: .wav (valid at every moment while it is written), or .flac, .ogg, .mp3 (encoded by ffmpeg at the end)',
+          })
+          .option('temperature', {
+            type: 'string',
+            default: String(SYNTH_DEFAULTS.temperature),
+            describe: "Sampling temperature: 1 = the model's distribution, lower = tamer, 0 = argmax",
+          })
+          .option('top-p', {
+            type: 'string',
+            default: String(SYNTH_DEFAULTS.topP),
+            describe:
+              'Nucleus sampling: sample only from the most likely classes holding this share of the probability (cuts the unlikely tail that makes clicks); 1 = no cut',
+          })
+          .option('top-k', {
+            type: 'string',
+            default: String(SYNTH_DEFAULTS.topK),
+            describe: 'Sample only from the K most likely classes; 0 = no limit',
+          })
+          .option('raw', {
+            type: 'boolean',
+            default: false,
+            describe: "Write the model's samples untouched (no DC blocker)",
+          })
+          .option('warmup', {
+            type: 'string',
+            default: String(SYNTH_DEFAULTS.warmup),
+            describe:
+              'Seconds generated and dropped before the output starts, so the take has settled into its texture (docs/audio.md)',
+          })
           .option('auditions', {
             type: 'string',
             default: String(SYNTH_DEFAULTS.auditions),
             describe: `Audition up to N openings: when the first ${AUDITION_DEFAULTS.seconds} s of the take is broadband noise or near silence (below ${QUIET_DBFS} dBFS), another candidate (another seed and dataset prime) is tried; the first clean one continues, else the least noisy, with a note. 0 = off`,
           })
-          .option('keep-prime', { type: 'boolean', default: false, describe: 'Keep the prime\'s audio at the start of the output (default: the output starts where generation starts)' })
-          .option('seed', { type: 'string', describe: 'Random seed (default: random; always printed so a result can be reproduced)' })
-          .option('prime', { type: 'string', describe: `What to feed the network before free generation: an audio file (any format ffmpeg reads; WAV without ffmpeg; its end is used), \`dataset\` (a random stretch of the model's own training data, or of the bundled recordings for the bundled model) or \`none\` (start from silence). Default: ${SYNTH_DEFAULTS.prime}` })
-          .option('prime-seconds', { type: 'string', default: String(SYNTH_DEFAULTS.primeSeconds), describe: 'How much of the end of --prime to feed, in seconds' })
-          .option('sample-rate', { type: 'string', default: String(SYNTH_DEFAULTS.sampleRate), describe: 'Output sample rate; the 16 kHz model output is resampled (windowed sinc)' })
-          .option('format', { choices: ['s16', 'f32'] as const, default: SYNTH_DEFAULTS.format, describe: 'Output sample format: 16-bit PCM or 32-bit float' }),
+          .option('keep-prime', {
+            type: 'boolean',
+            default: false,
+            describe:
+              "Keep the prime's audio at the start of the output (default: the output starts where generation starts)",
+          })
+          .option('seed', {
+            type: 'string',
+            describe: 'Random seed (default: random; always printed so a result can be reproduced)',
+          })
+          .option('prime', {
+            type: 'string',
+            describe: `What to feed the network before free generation: an audio file (any format ffmpeg reads; WAV without ffmpeg; its end is used), \`dataset\` (a random stretch of the model's own training data, or of the bundled recordings for the bundled model) or \`none\` (start from silence). Default: ${SYNTH_DEFAULTS.prime}`,
+          })
+          .option('prime-seconds', {
+            type: 'string',
+            default: String(SYNTH_DEFAULTS.primeSeconds),
+            describe: 'How much of the end of --prime to feed, in seconds',
+          })
+          .option('sample-rate', {
+            type: 'string',
+            default: String(SYNTH_DEFAULTS.sampleRate),
+            describe: 'Output sample rate; the 16 kHz model output is resampled (windowed sinc)',
+          })
+          .option('format', {
+            choices: ['s16', 'f32'] as const,
+            default: SYNTH_DEFAULTS.format,
+            describe: 'Output sample format: 16-bit PCM or 32-bit float',
+          }),
       ),
     )
       .example('$0 synth --seconds 30 --out ambient.wav', '30 s from the newest checkpoint of the newest run')
       .example('$0 synth --model runs/eno --seed 7 --temperature 0.9 --out a.wav', 'Reproducible take from one run')
       .example('$0 synth --prime field.flac --prime-seconds 2 --out b.wav', 'Continue the last 2 s of a recording')
       .example('$0 synth --out c.wav --sample-rate 48000 --format f32', '48 kHz float for a DAW')
-      .example('$0 synth --out d.flac --top-p 1 --prime none --raw', 'The model\'s raw samples, no cut, from silence, as FLAC')
+      .example(
+        '$0 synth --out d.flac --top-p 1 --prime none --raw',
+        "The model's raw samples, no cut, from silence, as FLAC",
+      )
       .example('$0 synth --out e.wav --seed 9 --auditions 0', 'Seed 9 as it comes, even if it opens with noise')
       .epilogue(
         'The WAV is written as it is generated and is valid at every moment: Ctrl-C stops after the current block ' +
@@ -234,7 +325,14 @@ export const synthCommand: CommandModule<object, SynthArgs> = {
     process.on('SIGINT', onSigint);
     let r: SynthSummary;
     try {
-      r = await runSynth({ ...checked, model: argv.model, prime: argv.prime, device: argv.device, json: argv.json, stop });
+      r = await runSynth({
+        ...checked,
+        model: argv.model,
+        prime: argv.prime,
+        device: argv.device,
+        json: argv.json,
+        stop,
+      });
     } finally {
       process.off('SIGINT', onSigint);
     }

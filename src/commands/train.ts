@@ -16,7 +16,13 @@ import { checkDataArg, chooseDataset, datasetChoiceNote, type DatasetChoice } fr
 import { parseDuration } from '../dataset/options.js';
 import { formatDuration, readRunConfig, type LogRow } from '../train/run.js';
 import type { TrainingSettings } from '../train/checkpoint.js';
-import { TrainingSession, checkTrainOptions, type TrainEvents, type TrainOptions, type TrainSummary } from '../train/loop.js';
+import {
+  TrainingSession,
+  checkTrainOptions,
+  type TrainEvents,
+  type TrainOptions,
+  type TrainSummary,
+} from '../train/loop.js';
 
 /**
  * Checkpoints and validation come by steps or by wall time, whichever first. The step counts suit a
@@ -51,7 +57,9 @@ export function parseEvery(v: unknown, flag: string, allowOff: boolean): Every |
   if (v === undefined) return undefined;
   if (Array.isArray(v)) throw new UserError(`${flag} was given more than once`);
   const usage = `expected steps (500), a time (10m), or both (500,10m)${allowOff ? '; 0 turns it off' : ''}`;
-  const parts = String(v).split(',').map((p) => p.trim());
+  const parts = String(v)
+    .split(',')
+    .map((p) => p.trim());
   const e: Every = { steps: 0, seconds: 0 };
   for (const p of parts) {
     if (/^\d+$/.test(p) && !e.steps) {
@@ -75,7 +83,8 @@ export function formatEvery(e: Every): string {
   const parts: string[] = [];
   if (e.steps) parts.push(`${e.steps} step${e.steps === 1 ? '' : 's'}`);
   const t = e.seconds;
-  if (t) parts.push(t % 3600 === 0 ? `${t / 3600}h` : t % 60 === 0 ? `${t / 60}m` : t < 60 ? `${t}s` : formatDuration(t));
+  if (t)
+    parts.push(t % 3600 === 0 ? `${t / 3600}h` : t % 60 === 0 ? `${t / 60}m` : t < 60 ? `${t}s` : formatDuration(t));
   return parts.join(' or ');
 }
 
@@ -136,8 +145,18 @@ function checkGivenFlags(
     classes: 256,
   };
   const probeOpts: TrainOptions = {
-    runDir: '.', datasetDir: '.', config: probe, device: 'cpu', resume: false, command,
-    training: { window: given.window ?? TRAIN_DEFAULTS.window, batch: given.batch ?? TRAIN_DEFAULTS.batch, lr: given.lr ?? TRAIN_DEFAULTS.lr, seed: given.seed ?? TRAIN_DEFAULTS.seed },
+    runDir: '.',
+    datasetDir: '.',
+    config: probe,
+    device: 'cpu',
+    resume: false,
+    command,
+    training: {
+      window: given.window ?? TRAIN_DEFAULTS.window,
+      batch: given.batch ?? TRAIN_DEFAULTS.batch,
+      lr: given.lr ?? TRAIN_DEFAULTS.lr,
+      seed: given.seed ?? TRAIN_DEFAULTS.seed,
+    },
     ...rest,
   };
   checkTrainOptions(probeOpts);
@@ -158,11 +177,23 @@ export function buildOptions(argv: TrainArgs, command: string): TrainOptions & {
     seed: num(argv.seed, '--seed'),
   };
   const steps = num(argv.steps, '--steps');
-  const ckEvery = parseEvery(argv.checkpointEvery, '--checkpoint-every', false) ?? { steps: TRAIN_DEFAULTS.checkpointEvery, seconds: TRAIN_DEFAULTS.checkpointSeconds };
+  const ckEvery = parseEvery(argv.checkpointEvery, '--checkpoint-every', false) ?? {
+    steps: TRAIN_DEFAULTS.checkpointEvery,
+    seconds: TRAIN_DEFAULTS.checkpointSeconds,
+  };
   const keep = num(argv.keep, '--keep') ?? TRAIN_DEFAULTS.keep;
-  const valEvery = parseEvery(argv.valEvery, '--val-every', true) ?? { steps: TRAIN_DEFAULTS.valEvery, seconds: TRAIN_DEFAULTS.valSeconds };
-  const every = { checkpointEvery: ckEvery.steps, checkpointSeconds: ckEvery.seconds, valEvery: valEvery.steps, valSeconds: valEvery.seconds };
-  const pick = <T>(g: T | undefined, saved: T | undefined, def: T): T => (g !== undefined ? g : saved !== undefined ? saved : def);
+  const valEvery = parseEvery(argv.valEvery, '--val-every', true) ?? {
+    steps: TRAIN_DEFAULTS.valEvery,
+    seconds: TRAIN_DEFAULTS.valSeconds,
+  };
+  const every = {
+    checkpointEvery: ckEvery.steps,
+    checkpointSeconds: ckEvery.seconds,
+    valEvery: valEvery.steps,
+    valSeconds: valEvery.seconds,
+  };
+  const pick = <T>(g: T | undefined, saved: T | undefined, def: T): T =>
+    g !== undefined ? g : saved !== undefined ? saved : def;
   checkGivenFlags(given, { steps, keep, ...every }, command);
 
   // --data must be a dataset, checked before anything about the run folder (an audio folder is the common mistake).
@@ -176,7 +207,9 @@ export function buildOptions(argv: TrainArgs, command: string): TrainOptions & {
   else if (saved) {
     // Resume on the data the run was started with.
     if (!existsSync(saved.dataset.path)) {
-      throw new UserError(`the dataset of ${runDir}, ${saved.dataset.path}, is missing; pass --data DIR to resume on another copy of it`);
+      throw new UserError(
+        `the dataset of ${runDir}, ${saved.dataset.path}, is missing; pass --data DIR to resume on another copy of it`,
+      );
     }
     datasetDir = saved.dataset.path;
   } else datasetDir = chosen();
@@ -222,28 +255,54 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
   builder: (y: Argv) =>
     withJson(
       withDevice(
-        withModelOptions(y
-          .option('data', { type: 'string', describe: 'Dataset folder (from `wavenet ingest`) [default: the newest under ./datasets]' })
-          .option('run', { type: 'string', describe: 'Run folder for checkpoints, log.jsonl, loss.png [default: runs/<dataset name>]' }))
-          .option('window', { type: 'number', describe: 'Predicted samples per crop; crops are receptive field + window [default: 1024]' })
+        withModelOptions(
+          y
+            .option('data', {
+              type: 'string',
+              describe: 'Dataset folder (from `wavenet ingest`) [default: the newest under ./datasets]',
+            })
+            .option('run', {
+              type: 'string',
+              describe: 'Run folder for checkpoints, log.jsonl, loss.png [default: runs/<dataset name>]',
+            }),
+        )
+          .option('window', {
+            type: 'number',
+            describe: 'Predicted samples per crop; crops are receptive field + window [default: 1024]',
+          })
           .option('batch', { type: 'number', describe: 'Crops per step [default: 8]' })
           .option('lr', { type: 'number', describe: 'Adam learning rate [default: 1e-3]' })
-          .option('steps', { type: 'number', describe: 'Stop at this step, counted from the start of the run [default: train until Ctrl-C]' })
-          .option('checkpoint-every', { type: 'string', describe: 'Write a checkpoint every N steps (500), every so long (10m), or whichever comes first (500,10m); and at the end [default: 500,10m]' })
+          .option('steps', {
+            type: 'number',
+            describe: 'Stop at this step, counted from the start of the run [default: train until Ctrl-C]',
+          })
+          .option('checkpoint-every', {
+            type: 'string',
+            describe:
+              'Write a checkpoint every N steps (500), every so long (10m), or whichever comes first (500,10m); and at the end [default: 500,10m]',
+          })
           .option('keep', { type: 'number', describe: 'Keep the newest K checkpoints [default: 3]' })
-          .option('val-every', { type: 'string', describe: 'Validation loss on a fixed set of 64 crops of the val split every N steps (250), every so long (5m), or whichever first (250,5m); 0 = off [default: 250,5m]' })
+          .option('val-every', {
+            type: 'string',
+            describe:
+              'Validation loss on a fixed set of 64 crops of the val split every N steps (250), every so long (5m), or whichever first (250,5m); 0 = off [default: 250,5m]',
+          })
           .option('seed', { type: 'number', describe: 'Seed of the initial weights and the crop sampler [default: 0]' })
           .option('resume', {
             type: 'boolean',
             default: false,
-            describe: 'Continue the run from its newest checkpoint (model, window, batch, seed and dataset come from the run; training without it into an existing run is an error)',
+            describe:
+              'Continue the run from its newest checkpoint (model, window, batch, seed and dataset come from the run; training without it into an existing run is an error)',
           }),
       ),
     )
       .example('$0 train --dilations 10x3', 'Train on the newest dataset into runs/<name>, until Ctrl-C')
       .example('$0 train --data datasets/eno --steps 20000', 'Train 20000 steps')
-      .example('$0 train --resume', 'Continue the newest dataset\'s run exactly where its last checkpoint left off')
-      .example('$0 train --dilations 1,2,4,8 --residual-channels 16 --skip-channels 32 --head-channels 32 --window 256', 'A tiny model')
+      .example('$0 train --resume', "Continue the newest dataset's run exactly where its last checkpoint left off")
+      .example(
+        '$0 train --dilations 1,2,4,8 --residual-channels 16 --skip-channels 32 --head-channels 32 --window 256',
+        'A tiny model',
+      )
       .epilog(
         'Losses are printed in bits per sample (8 = uniform guess). Ctrl-C or SIGTERM finishes the current step, writes a checkpoint and exits 0; ' +
           'a second Ctrl-C quits at once (the previous checkpoint stays valid). See docs/checkpoints.md for the files of a run.',
@@ -264,7 +323,12 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     const session = await TrainingSession.open(opts, { note: (m) => con.note(m) });
     // the native trainer's allocation plan, against RAM (total and available now) or the GPU's memory
     const need = session.memoryBytes;
-    checkMemory('training with this config', dev.device === 'cuda' ? { host: 0, device: need } : { host: need, device: 0 }, dev.device, 'lower --batch or --window');
+    checkMemory(
+      'training with this config',
+      dev.device === 'cuda' ? { host: 0, device: need } : { host: need, device: 0 },
+      dev.device,
+      'lower --batch or --window',
+    );
     printHeader(con, session, opts, dev);
     const signals = stopOnSignals(() => con.clearLive());
     session.on(con.events(session));
@@ -309,17 +373,31 @@ function printHeader(con: TrainConsole, session: TrainingSession, opts: TrainOpt
   const trainSamples = ds.train.reduce((a, b) => a + b.samples, 0);
   const valSamples = ds.val.reduce((a, b) => a + b.samples, 0);
   const valSources = new Set(ds.val.map((v) => v.source)).size;
-  say(`dataset    ${rel(ds.dir)}: ${ds.train.length} training chunks (${formatDuration(secs(trainSamples))} of audio), ${ds.val.length} validation` +
-    (ds.val.length ? ` (${formatDuration(secs(valSamples))}, ${Math.round((100 * valSamples) / (valSamples + trainSamples))}% of the audio, from ${valSources} of ${ds.sources ?? '?'} source${ds.sources === 1 ? '' : 's'})` : ''));
-  say(`run        ${rel(session.runDir)}${session.resumedFrom ? ` (resuming from ${basename(session.resumedFrom)})` : opts.resume ? ' (resuming, no checkpoint yet: from step 0)' : ' (new)'}`);
-  say(`model      dilations ${formatDilations(c.dilations)} (${c.dilations.length} layers), residual ${c.residual}, dilation ${c.dilation}, skip ${c.skip}, head ${c.head}`);
-  say(`receptive field ${rf} samples (${(secs(rf) * 1000).toFixed(1)} ms at ${ds.sampleRate} Hz); parameters ${session.paramCount.toLocaleString('en-US')} (${fmtBytes(session.paramCount * 4)})`);
-  say(`memory     about ${fmtBytes(session.memoryBytes)} for batch ${opts.training.batch} x (${rf} + ${opts.training.window}) samples`);
+  say(
+    `dataset    ${rel(ds.dir)}: ${ds.train.length} training chunks (${formatDuration(secs(trainSamples))} of audio), ${ds.val.length} validation` +
+      (ds.val.length
+        ? ` (${formatDuration(secs(valSamples))}, ${Math.round((100 * valSamples) / (valSamples + trainSamples))}% of the audio, from ${valSources} of ${ds.sources ?? '?'} source${ds.sources === 1 ? '' : 's'})`
+        : ''),
+  );
+  say(
+    `run        ${rel(session.runDir)}${session.resumedFrom ? ` (resuming from ${basename(session.resumedFrom)})` : opts.resume ? ' (resuming, no checkpoint yet: from step 0)' : ' (new)'}`,
+  );
+  say(
+    `model      dilations ${formatDilations(c.dilations)} (${c.dilations.length} layers), residual ${c.residual}, dilation ${c.dilation}, skip ${c.skip}, head ${c.head}`,
+  );
+  say(
+    `receptive field ${rf} samples (${(secs(rf) * 1000).toFixed(1)} ms at ${ds.sampleRate} Hz); parameters ${session.paramCount.toLocaleString('en-US')} (${fmtBytes(session.paramCount * 4)})`,
+  );
+  say(
+    `memory     about ${fmtBytes(session.memoryBytes)} for batch ${opts.training.batch} x (${rf} + ${opts.training.window}) samples`,
+  );
   say(`device     ${dev.description}${dev.note ? ` (${dev.note})` : ''}`);
   const valEvery = { steps: opts.valEvery, seconds: opts.valSeconds ?? 0 };
-  say(`training   lr ${opts.training.lr}, seed ${opts.training.seed}, ${opts.steps !== undefined ? `until step ${opts.steps}` : 'until Ctrl-C'}, ` +
-    `checkpoint every ${formatEvery({ steps: opts.checkpointEvery, seconds: opts.checkpointSeconds ?? 0 })} (keep ${opts.keep}), ` +
-    `validation ${valEvery.steps || valEvery.seconds ? `every ${formatEvery(valEvery)}` : 'off'}`);
+  say(
+    `training   lr ${opts.training.lr}, seed ${opts.training.seed}, ${opts.steps !== undefined ? `until step ${opts.steps}` : 'until Ctrl-C'}, ` +
+      `checkpoint every ${formatEvery({ steps: opts.checkpointEvery, seconds: opts.checkpointSeconds ?? 0 })} (keep ${opts.keep}), ` +
+      `validation ${valEvery.steps || valEvery.seconds ? `every ${formatEvery(valEvery)}` : 'off'}`,
+  );
 }
 
 /**
@@ -338,7 +416,9 @@ function stopOnSignals(clearLive: () => void): { stopped: () => boolean; dispose
     }
     stop = true;
     clearLive();
-    process.stderr.write(`wavenet: ${sig}: finishing this step and writing a checkpoint (Ctrl-C again quits at once)\n`);
+    process.stderr.write(
+      `wavenet: ${sig}: finishing this step and writing a checkpoint (Ctrl-C again quits at once)\n`,
+    );
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -394,7 +474,8 @@ class TrainConsole {
     let s = `step ${r.step}${opts.steps !== undefined ? `/${opts.steps}` : ''}  loss ${r.loss.toFixed(3)}`;
     if (this.lastVal !== undefined) s += `  val ${this.lastVal.toFixed(3)}`;
     s += ` bits/sample  ${Math.round(this.rateEma).toLocaleString('en-US')} samples/s`;
-    if (opts.steps !== undefined && r.step < opts.steps) s += `  ETA ${formatDuration((opts.steps - r.step) / stepsPerSec)}`;
+    if (opts.steps !== undefined && r.step < opts.steps)
+      s += `  ETA ${formatDuration((opts.steps - r.step) / stepsPerSec)}`;
     if (opts.steps === undefined) {
       // Open-ended: how long it has run, and how soon the next checkpoint saves the work.
       s += `  elapsed ${formatDuration(elapsed)}  next checkpoint in ${formatDuration(session.secondsToNextCheckpoint(1 / stepsPerSec))}`;

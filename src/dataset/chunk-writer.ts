@@ -135,14 +135,15 @@ export class SilenceTrimmer {
   }
 }
 
-
 /** One source's samples on their way to chunk files: silence trimming (when asked), mu-law, chunks. */
 export class SourceSink {
   readonly writer: ChunkWriter;
   private readonly trimmer: SilenceTrimmer | null;
 
   constructor(
-    dir: string, prefix: string, layout: { chunkSamples: number; minTail: number; mu: number; threshold: number | null },
+    dir: string,
+    prefix: string,
+    layout: { chunkSamples: number; minTail: number; mu: number; threshold: number | null },
     hooks: { before?: (file: string) => void; aborted?: () => Error | undefined },
   ) {
     this.writer = new ChunkWriter(dir, prefix, layout.chunkSamples, layout.minTail, hooks);

@@ -144,7 +144,10 @@ async function sha256File(path: string): Promise<string> {
 }
 
 function newSink(run: PoolRun, sha: string): SourceSink {
-  return new SourceSink(run.chunksDir, sha.slice(0, 16), run.layout, { before: run.beforeChunkWrite, aborted: () => run.failure });
+  return new SourceSink(run.chunksDir, sha.slice(0, 16), run.layout, {
+    before: run.beforeChunkWrite,
+    aborted: () => run.failure,
+  });
 }
 
 /** Decode blocks into a sink, counting them; returns the samples. */
@@ -177,14 +180,22 @@ async function decodeSingle(run: PoolRun, c: Claimed): Promise<void> {
  * nothing of it is kept, and the caller decodes each file alone.
  */
 async function decodeBatch(run: PoolRun, ff: Ffmpeg, items: Claimed[]): Promise<boolean> {
-  const b = await startBatch(ff, items.map((c) => c.cand.path), run.rate).catch(() => null);
+  const b = await startBatch(
+    ff,
+    items.map((c) => c.cand.path),
+    run.rate,
+  ).catch(() => null);
   if (!b) return false;
   const sinks = items.map((c) => newSink(run, c.sha));
   // a consumer that fails stops reading its output: stop ffmpeg at once, or it would wait on it
-  const settled = await Promise.allSettled(b.streams.map((s, i) => drain(run, s, sinks[i]).catch((e) => {
-    b.kill();
-    throw e;
-  })));
+  const settled = await Promise.allSettled(
+    b.streams.map((s, i) =>
+      drain(run, s, sinks[i]).catch((e) => {
+        b.kill();
+        throw e;
+      }),
+    ),
+  );
   const ok = (await b.done) && settled.every((r) => r.status === 'fulfilled');
   if (!ok) {
     for (let i = 0; i < items.length; i++) {
@@ -205,7 +216,13 @@ async function decodeBatch(run: PoolRun, ff: Ffmpeg, items: Claimed[]): Promise<
 }
 
 /** The last chunk of a decoded source, then the source itself (or a rejection when trimming left nothing). */
-async function finishSource(run: PoolRun, c: Claimed, sink: SourceSink, info: SourceInfo, samples: number): Promise<void> {
+async function finishSource(
+  run: PoolRun,
+  c: Claimed,
+  sink: SourceSink,
+  info: SourceInfo,
+  samples: number,
+): Promise<void> {
   const path = c.cand.path;
   await sink.writer.finish();
   if (sink.writer.chunks.length === 0) {
@@ -216,7 +233,12 @@ async function finishSource(run: PoolRun, c: Claimed, sink: SourceSink, info: So
   run.added.push({
     order: c.cand.order,
     source: {
-      path, sha256: c.sha, durationSeconds: samples / run.rate, sampleRate: info.sampleRate, channels: info.channels, codec: info.codec,
+      path,
+      sha256: c.sha,
+      durationSeconds: samples / run.rate,
+      sampleRate: info.sampleRate,
+      channels: info.channels,
+      codec: info.codec,
     },
     chunks: sink.writer.chunks,
   });

@@ -15,8 +15,16 @@ import { MU } from '../audio/mulaw.js';
 import { UserError } from '../util/errors.js';
 import { runDecodePool, type Candidate, type PoolRun } from './ingest-pool.js';
 import {
-  CHUNKS_DIR, MANIFEST_FILE, emptyManifest, fsyncDir, manifestPath, readManifest, writeManifest,
-  type Manifest, type ManifestChunk, type ManifestRejected,
+  CHUNKS_DIR,
+  MANIFEST_FILE,
+  emptyManifest,
+  fsyncDir,
+  manifestPath,
+  readManifest,
+  writeManifest,
+  type Manifest,
+  type ManifestChunk,
+  type ManifestRejected,
 } from './manifest.js';
 import { recordValEntropy } from './entropy.js';
 import { summarize, type DatasetSummary } from './summary.js';
@@ -29,9 +37,43 @@ export const DEFAULT_VAL = 0.1;
 
 /** Files in folders with these extensions are companions of audio, not audio: skipped silently. */
 export const SKIPPED_EXTENSIONS = new Set([
-  '.txt', '.md', '.json', '.jpg', '.jpeg', '.png', '.gif', '.bmp', '.webp', '.pdf', '.cue', '.nfo', '.log',
-  '.m3u', '.m3u8', '.pls', '.db', '.ini', '.xml', '.html', '.htm', '.csv', '.yaml', '.yml', '.sfk', '.pk',
-  '.asd', '.reapeaks', '.lrc', '.sha256', '.md5', '.sfv', '.torrent', '.zip', '.gz', '.tar', '.7z',
+  '.txt',
+  '.md',
+  '.json',
+  '.jpg',
+  '.jpeg',
+  '.png',
+  '.gif',
+  '.bmp',
+  '.webp',
+  '.pdf',
+  '.cue',
+  '.nfo',
+  '.log',
+  '.m3u',
+  '.m3u8',
+  '.pls',
+  '.db',
+  '.ini',
+  '.xml',
+  '.html',
+  '.htm',
+  '.csv',
+  '.yaml',
+  '.yml',
+  '.sfk',
+  '.pk',
+  '.asd',
+  '.reapeaks',
+  '.lrc',
+  '.sha256',
+  '.md5',
+  '.sfv',
+  '.torrent',
+  '.zip',
+  '.gz',
+  '.tar',
+  '.7z',
 ]);
 
 export interface IngestOptions {
@@ -111,13 +153,17 @@ function ensureSplits(m: Manifest): boolean {
   const keys = m.chunks.map((c) => splitKey(m.sources[c.source].sha256, c.offset));
   if (m.valFraction > 0 && !m.chunks.some((c) => c.split === 'val')) {
     let best = 0;
-    keys.forEach((k, i) => { if (k < keys[best]) best = i; });
+    keys.forEach((k, i) => {
+      if (k < keys[best]) best = i;
+    });
     m.chunks[best].split = 'val';
     changed = true;
   }
   if (m.valFraction < 1 && !m.chunks.some((c) => c.split === 'train')) {
     let best = 0;
-    keys.forEach((k, i) => { if (k > keys[best]) best = i; });
+    keys.forEach((k, i) => {
+      if (k > keys[best]) best = i;
+    });
     m.chunks[best].split = 'train';
     changed = true;
   }
@@ -191,7 +237,9 @@ function checkOutDir(dir: string): void {
   if (existsSync(manifestPath(dir))) return;
   const other = readdirSync(dir).filter((n) => n !== CHUNKS_DIR && !n.startsWith('.') && !n.endsWith('.tmp'));
   if (other.length > 0) {
-    throw new UserError(`--out ${dir}: folder exists, is not empty and holds no ${MANIFEST_FILE} (not a dataset); choose another --out`);
+    throw new UserError(
+      `--out ${dir}: folder exists, is not empty and holds no ${MANIFEST_FILE} (not a dataset); choose another --out`,
+    );
   }
 }
 
@@ -213,9 +261,12 @@ function checkChunksDir(dir: string): void {
     return; // absent: created by ingest
   }
   if (st.isSymbolicLink()) {
-    throw new UserError(`--out ${dir}: ${CHUNKS_DIR} is a symbolic link; a dataset's chunks must be a real folder inside it (replace the link by the folder it points to)`);
+    throw new UserError(
+      `--out ${dir}: ${CHUNKS_DIR} is a symbolic link; a dataset's chunks must be a real folder inside it (replace the link by the folder it points to)`,
+    );
   }
-  if (!st.isDirectory()) throw new UserError(`--out ${dir}: ${CHUNKS_DIR} is ${kindOf(st)}, expected the dataset's chunk folder`);
+  if (!st.isDirectory())
+    throw new UserError(`--out ${dir}: ${CHUNKS_DIR} is ${kindOf(st)}, expected the dataset's chunk folder`);
 }
 
 /** Removes the chunk files (by name pattern) in DIR/chunks that `keep` does not name; returns the count. */
@@ -243,7 +294,10 @@ function removeUnlistedChunks(dir: string, keep: Set<string>): number {
 }
 
 function takeLock(dir: string): () => void {
-  return takePidLock(join(dir, LOCK_FILE), (pid) => `${dir}: another wavenet ingest (pid ${pid}) is writing this dataset; wait for it or stop it`);
+  return takePidLock(
+    join(dir, LOCK_FILE),
+    (pid) => `${dir}: another wavenet ingest (pid ${pid}) is writing this dataset; wait for it or stop it`,
+  );
 }
 
 /**
@@ -255,7 +309,11 @@ function cleanLeftovers(dir: string, m: Manifest): number {
   const n = removeUnlistedChunks(dir, new Set(m.chunks.map((c) => c.file)));
   for (const f of readdirSync(dir)) {
     if (/^manifest\.json\.\d+\.tmp$/.test(f)) {
-      try { unlinkSync(join(dir, f)); } catch { /* gone */ }
+      try {
+        unlinkSync(join(dir, f));
+      } catch {
+        /* gone */
+      }
     }
   }
   return n;
@@ -301,17 +359,33 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
 function removeCreatedDataset(dir: string): void {
   removeUnlistedChunks(dir, new Set());
   for (const f of [MANIFEST_FILE, LOCK_FILE]) {
-    try { unlinkSync(join(dir, f)); } catch { /* absent */ }
+    try {
+      unlinkSync(join(dir, f));
+    } catch {
+      /* absent */
+    }
   }
-  try { rmdirSync(join(dir, CHUNKS_DIR)); } catch { /* not empty: something else is there, keep it */ }
-  try { rmdirSync(dir); } catch { /* idem */ }
+  try {
+    rmdirSync(join(dir, CHUNKS_DIR));
+  } catch {
+    /* not empty: something else is there, keep it */
+  }
+  try {
+    rmdirSync(dir);
+  } catch {
+    /* idem */
+  }
 }
 
 async function ingestLocked(opts: IngestOptions, dir: string, t0: number): Promise<IngestResult> {
   const msg = opts.onMessage ?? ((l: string) => process.stderr.write(l + '\n'));
   const { m, existed } = openManifest(opts, dir, msg);
   const before: ManifestBefore = {
-    existed, rejected: JSON.stringify(m.rejected), valFraction: m.valFraction, sources: m.sources.length, chunks: m.chunks.slice(),
+    existed,
+    rejected: JSON.stringify(m.rejected),
+    valFraction: m.valFraction,
+    sources: m.sources.length,
+    chunks: m.chunks.slice(),
   };
   cleanLeftovers(dir, m);
   const starts = ffmpegStarts();
@@ -346,13 +420,19 @@ function openManifest(opts: IngestOptions, dir: string, msg: (l: string) => void
   if (existed) {
     m = readManifest(dir);
     if (opts.rate !== undefined && opts.rate !== m.sampleRate) {
-      throw new UserError(`--rate ${opts.rate}: the dataset ${dir} is at ${m.sampleRate} Hz; use that rate or another --out`);
+      throw new UserError(
+        `--rate ${opts.rate}: the dataset ${dir} is at ${m.sampleRate} Hz; use that rate or another --out`,
+      );
     }
     if (opts.chunkSeconds !== undefined && Math.round(opts.chunkSeconds * m.sampleRate) !== m.chunkSamples) {
-      throw new UserError(`--chunk: the dataset ${dir} uses chunks of ${m.chunkSamples / m.sampleRate} s; use that or another --out`);
+      throw new UserError(
+        `--chunk: the dataset ${dir} uses chunks of ${m.chunkSamples / m.sampleRate} s; use that or another --out`,
+      );
     }
     if (opts.trimSilenceDb !== undefined && opts.trimSilenceDb !== m.trimSilenceDb) {
-      throw new UserError(`--trim-silence: the dataset ${dir} was made with ${m.trimSilenceDb === null ? 'off' : m.trimSilenceDb + 'dB'}; use that or another --out`);
+      throw new UserError(
+        `--trim-silence: the dataset ${dir} was made with ${m.trimSilenceDb === null ? 'off' : m.trimSilenceDb + 'dB'}; use that or another --out`,
+      );
     }
     if (opts.val !== undefined && opts.val !== m.valFraction) {
       msg(`wavenet: note: --val ${opts.val} applies to new chunks only; existing chunks keep their split`);
@@ -362,12 +442,19 @@ function openManifest(opts: IngestOptions, dir: string, msg: (l: string) => void
     const rate = opts.rate ?? DEFAULT_RATE;
     const chunkSamples = Math.round((opts.chunkSeconds ?? DEFAULT_CHUNK_SECONDS) * rate);
     if (chunkSamples < 1) throw new UserError(`--chunk: shorter than one sample at ${rate} Hz`);
-    m = emptyManifest({ sampleRate: rate, mu: MU, chunkSamples, valFraction: opts.val ?? DEFAULT_VAL, trimSilenceDb: opts.trimSilenceDb ?? null });
+    m = emptyManifest({
+      sampleRate: rate,
+      mu: MU,
+      chunkSamples,
+      valFraction: opts.val ?? DEFAULT_VAL,
+      trimSilenceDb: opts.trimSilenceDb ?? null,
+    });
   }
   if (!Number.isInteger(m.sampleRate) || m.sampleRate < 1000 || m.sampleRate > 384000) {
     throw new UserError(`--rate ${m.sampleRate}: expected an integer sample rate between 1000 and 384000 Hz`);
   }
-  if (!(m.valFraction >= 0 && m.valFraction <= 1)) throw new UserError(`--val ${m.valFraction}: expected a fraction between 0 and 1`);
+  if (!(m.valFraction >= 0 && m.valFraction <= 1))
+    throw new UserError(`--val ${m.valFraction}: expected a fraction between 0 and 1`);
   return { m, existed };
 }
 
@@ -387,15 +474,34 @@ function planRun(opts: IngestOptions, dir: string, m: Manifest, msg: (l: string)
   for (const r of rejected) msg(`wavenet: rejected ${r.path}: ${r.reason}`);
   const ff = findFfmpeg();
   const run: PoolRun = {
-    candidates, chunksDir: join(dir, CHUNKS_DIR), rate: m.sampleRate,
-    layout: { chunkSamples: m.chunkSamples, minTail: m.sampleRate, mu: m.mu, threshold: m.trimSilenceDb === null ? null : 10 ** (m.trimSilenceDb / 20) },
-    trimSilenceDb: m.trimSilenceDb, ff, jobs: Math.max(1, Math.floor(opts.jobs ?? availableParallelism())),
+    candidates,
+    chunksDir: join(dir, CHUNKS_DIR),
+    rate: m.sampleRate,
+    layout: {
+      chunkSamples: m.chunkSamples,
+      minTail: m.sampleRate,
+      mu: m.mu,
+      threshold: m.trimSilenceDb === null ? null : 10 ** (m.trimSilenceDb / 20),
+    },
+    trimSilenceDb: m.trimSilenceDb,
+    ff,
+    jobs: Math.max(1, Math.floor(opts.jobs ?? availableParallelism())),
     batch: (opts.batch ?? true) && ff !== null && batchSupported(),
-    known: new Map(m.sources.map((s) => [s.sha256, s.path])), skipped: [], added: [], rejected,
-    filesDone: 0, decodedSamples: 0, beforeChunkWrite: opts.beforeChunkWrite, msg,
-    report: () => opts.onProgress?.({
-      filesDone: run.filesDone, filesTotal: candidates.length, audioSeconds: run.decodedSamples / m.sampleRate, elapsedSeconds: (Date.now() - t0) / 1000,
-    }),
+    known: new Map(m.sources.map((s) => [s.sha256, s.path])),
+    skipped: [],
+    added: [],
+    rejected,
+    filesDone: 0,
+    decodedSamples: 0,
+    beforeChunkWrite: opts.beforeChunkWrite,
+    msg,
+    report: () =>
+      opts.onProgress?.({
+        filesDone: run.filesDone,
+        filesTotal: candidates.length,
+        audioSeconds: run.decodedSamples / m.sampleRate,
+        elapsedSeconds: (Date.now() - t0) / 1000,
+      }),
     afterFile: () => undefined,
   };
   return run;
@@ -413,13 +519,22 @@ function composeManifest(m: Manifest, before: ManifestBefore, run: PoolRun, fina
     const si = m.sources.length;
     m.sources.push(a.source);
     for (const c of a.chunks) {
-      m.chunks.push({ file: c.file, source: si, offset: c.offset, samples: c.samples, split: 'train' } satisfies ManifestChunk);
+      m.chunks.push({
+        file: c.file,
+        source: si,
+        offset: c.offset,
+        samples: c.samples,
+        split: 'train',
+      } satisfies ManifestChunk);
     }
   }
   const processed = new Set(run.candidates.map((c) => c.path));
   for (const r of run.rejected) processed.add(r.path);
   const keep = m.rejected.filter((r) => !processed.has(r.path));
-  m.rejected = [...keep, ...(final ? run.rejected.slice().sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) : run.rejected)];
+  m.rejected = [
+    ...keep,
+    ...(final ? run.rejected.slice().sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) : run.rejected),
+  ];
   assignSplits(m, before.chunks.length);
   ensureSplits(m);
 }
@@ -429,7 +544,11 @@ function commitRun(dir: string, m: Manifest, before: ManifestBefore, run: PoolRu
   composeManifest(m, before, run, true);
   fsyncDir(run.chunksDir);
   const entropyChanged = recordValEntropy(dir, m);
-  const changed = entropyChanged || run.added.length > 0 || JSON.stringify(m.rejected) !== before.rejected || !before.existed ||
+  const changed =
+    entropyChanged ||
+    run.added.length > 0 ||
+    JSON.stringify(m.rejected) !== before.rejected ||
+    !before.existed ||
     m.valFraction !== before.valFraction;
   const empty = !before.existed && m.sources.length === 0; // nothing to keep: the folder is removed
   if (changed && !empty) {

@@ -80,7 +80,8 @@ function bad(dir: string, what: string): never {
 /** Read and validate DIR/manifest.json. */
 export function readManifest(dir: string): Manifest {
   const p = manifestPath(dir);
-  if (!existsSync(p)) throw new UserError(`${dir}: not a dataset (no ${MANIFEST_FILE}); create one with wavenet ingest`);
+  if (!existsSync(p))
+    throw new UserError(`${dir}: not a dataset (no ${MANIFEST_FILE}); create one with wavenet ingest`);
   let raw: unknown;
   try {
     raw = JSON.parse(readRegularText(p, { what: '', maxBytes: LIMITS.manifestBytes }));
@@ -94,34 +95,61 @@ export function readManifest(dir: string): Manifest {
   if (m.format !== MANIFEST_FORMAT) bad(dir, `format is ${shown(m.format)}, expected "${MANIFEST_FORMAT}"`);
   if (m.version === undefined) bad(dir, `no version field`);
   if (m.version !== MANIFEST_VERSION) {
-    bad(dir, `version ${shown(m.version)} is not one this wavenet knows (it reads version ${MANIFEST_VERSION}); ${typeof m.version === 'number' && m.version > MANIFEST_VERSION ? 'upgrade wavenet' : 'the file is damaged'}`);
+    bad(
+      dir,
+      `version ${shown(m.version)} is not one this wavenet knows (it reads version ${MANIFEST_VERSION}); ${typeof m.version === 'number' && m.version > MANIFEST_VERSION ? 'upgrade wavenet' : 'the file is damaged'}`,
+    );
   }
-  const posInt = (v: unknown, max = Number.MAX_SAFE_INTEGER) => typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= max;
+  const posInt = (v: unknown, max = Number.MAX_SAFE_INTEGER) =>
+    typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= max;
   const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
-  if (!posInt(m.sampleRate) || m.sampleRate < 1000 || m.sampleRate > 384000) bad(dir, `sampleRate ${shown(m.sampleRate)}: expected a whole number of Hz from 1000 to 384000`);
-  if (!posInt(m.mu, 65535) || !posInt(m.classes) || m.classes !== m.mu + 1) bad(dir, 'mu/classes must be positive integers with classes = mu + 1 (mu at most 65535)');
-  if (!posInt(m.chunkSamples, MAX_CHUNK_SAMPLES)) bad(dir, `chunkSamples ${shown(m.chunkSamples)}: expected a whole number of samples from 1 to ${MAX_CHUNK_SAMPLES}`);
-  if (!Array.isArray(m.sources) || !Array.isArray(m.chunks) || !Array.isArray(m.rejected)) bad(dir, 'sources, chunks and rejected must be arrays');
+  if (!posInt(m.sampleRate) || m.sampleRate < 1000 || m.sampleRate > 384000)
+    bad(dir, `sampleRate ${shown(m.sampleRate)}: expected a whole number of Hz from 1000 to 384000`);
+  if (!posInt(m.mu, 65535) || !posInt(m.classes) || m.classes !== m.mu + 1)
+    bad(dir, 'mu/classes must be positive integers with classes = mu + 1 (mu at most 65535)');
+  if (!posInt(m.chunkSamples, MAX_CHUNK_SAMPLES))
+    bad(
+      dir,
+      `chunkSamples ${shown(m.chunkSamples)}: expected a whole number of samples from 1 to ${MAX_CHUNK_SAMPLES}`,
+    );
+  if (!Array.isArray(m.sources) || !Array.isArray(m.chunks) || !Array.isArray(m.rejected))
+    bad(dir, 'sources, chunks and rejected must be arrays');
   m.valFraction ??= 0.1;
   m.trimSilenceDb ??= null;
-  if (!finite(m.valFraction) || m.valFraction < 0 || m.valFraction > 1) bad(dir, `valFraction ${shown(m.valFraction)}: expected a fraction from 0 to 1`);
+  if (!finite(m.valFraction) || m.valFraction < 0 || m.valFraction > 1)
+    bad(dir, `valFraction ${shown(m.valFraction)}: expected a fraction from 0 to 1`);
   if (m.trimSilenceDb !== null && (!finite(m.trimSilenceDb) || m.trimSilenceDb >= 0)) {
     bad(dir, `trimSilenceDb ${shown(m.trimSilenceDb)}: expected null or a level in dBFS below 0`);
   }
   m.sources.forEach((s, i) => {
-    if (typeof s?.path !== 'string' || typeof s.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(s.sha256)) bad(dir, `sources[${i}] needs path and a sha256`);
-    if (!finite(s.durationSeconds) || s.durationSeconds < 0 || !finite(s.sampleRate) || s.sampleRate <= 0 || !posInt(s.channels, 65535)) {
+    if (typeof s?.path !== 'string' || typeof s.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(s.sha256))
+      bad(dir, `sources[${i}] needs path and a sha256`);
+    if (
+      !finite(s.durationSeconds) ||
+      s.durationSeconds < 0 ||
+      !finite(s.sampleRate) ||
+      s.sampleRate <= 0 ||
+      !posInt(s.channels, 65535)
+    ) {
       bad(dir, `sources[${i}] needs durationSeconds >= 0, a positive sampleRate and a whole number of channels`);
     }
   });
   const files = new Set<string>();
   m.chunks.forEach((c, i) => {
-    if (typeof c?.file !== 'string' || c.file.includes('/') || c.file.includes('\\') || c.file.includes('\0') || !c.file.endsWith('.mulaw') || c.file.startsWith('.')) {
+    if (
+      typeof c?.file !== 'string' ||
+      c.file.includes('/') ||
+      c.file.includes('\\') ||
+      c.file.includes('\0') ||
+      !c.file.endsWith('.mulaw') ||
+      c.file.startsWith('.')
+    ) {
       bad(dir, `chunks[${i}].file must be a file name ending in .mulaw`);
     }
     if (files.has(c.file)) bad(dir, `chunks[${i}].file ${c.file} is listed twice`);
     files.add(c.file);
-    if (!Number.isInteger(c.source) || c.source < 0 || c.source >= m.sources.length) bad(dir, `chunks[${i}].source is not an index into sources`);
+    if (!Number.isInteger(c.source) || c.source < 0 || c.source >= m.sources.length)
+      bad(dir, `chunks[${i}].source is not an index into sources`);
     if (!Number.isSafeInteger(c.offset) || c.offset < 0 || !posInt(c.samples, m.chunkSamples)) {
       bad(dir, `chunks[${i}] needs a non-negative offset and from 1 to chunkSamples (${m.chunkSamples}) samples`);
     }
@@ -155,7 +183,13 @@ export function writeManifest(dir: string, m: Manifest): void {
   writeFileAtomicSync(manifestPath(dir), JSON.stringify(m, null, 1) + '\n');
 }
 
-export function emptyManifest(opts: { sampleRate: number; mu: number; chunkSamples: number; valFraction: number; trimSilenceDb: number | null }): Manifest {
+export function emptyManifest(opts: {
+  sampleRate: number;
+  mu: number;
+  chunkSamples: number;
+  valFraction: number;
+  trimSilenceDb: number | null;
+}): Manifest {
   const now = new Date().toISOString();
   return {
     format: MANIFEST_FORMAT,

@@ -82,7 +82,9 @@ export function mulawEncodeFast(x: Float32Array, mu = MU, out?: Uint8Array): Uin
   const { thr, bucket } = tables(mu);
   const o = out ?? new Uint8Array(x.length);
   const aligned = x.byteOffset % 4 === 0;
-  const bits = aligned ? new Uint32Array(x.buffer, x.byteOffset, x.length) : new Uint32Array(Float32Array.from(x).buffer);
+  const bits = aligned
+    ? new Uint32Array(x.buffer, x.byteOffset, x.length)
+    : new Uint32Array(Float32Array.from(x).buffer);
   const zero = mulawEncodeValue(0, mu);
   for (let i = 0; i < x.length; i++) {
     const v = x[i];

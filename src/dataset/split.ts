@@ -105,7 +105,12 @@ export function validationSources(m: Manifest): SourceSplit[] {
   for (const c of m.chunks) counts.set(c.source, (counts.get(c.source) ?? 0) + 1);
   for (const c of m.chunks) {
     if (c.split !== 'val') continue;
-    const s = out.get(c.source) ?? { path: m.sources[c.source].path, chunks: counts.get(c.source) ?? 0, valChunks: 0, valSeconds: 0 };
+    const s = out.get(c.source) ?? {
+      path: m.sources[c.source].path,
+      chunks: counts.get(c.source) ?? 0,
+      valChunks: 0,
+      valSeconds: 0,
+    };
     s.valChunks++;
     s.valSeconds += c.samples / m.sampleRate;
     out.set(c.source, s);

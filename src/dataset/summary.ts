@@ -66,9 +66,11 @@ export function summaryText(s: DatasetSummary, maxRejected = 20): string {
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
   const lines = [
-    `dataset ${s.dataset} ` + (s.manifestHash ? `(manifest sha256 ${s.manifestHash.slice(0, 12)})` : '(not created: nothing was ingested)'),
+    `dataset ${s.dataset} ` +
+      (s.manifestHash ? `(manifest sha256 ${s.manifestHash.slice(0, 12)})` : '(not created: nothing was ingested)'),
     `  ${s.sampleRate} Hz, mu-law mu=${s.mu} (${s.classes} classes), chunks of ${formatSeconds(s.chunkSeconds)}` +
-      `, validation fraction ${s.valFraction}` + (s.trimSilenceDb === null ? '' : `, silence trimmed below ${s.trimSilenceDb} dB`),
+      `, validation fraction ${s.valFraction}` +
+      (s.trimSilenceDb === null ? '' : `, silence trimmed below ${s.trimSilenceDb} dB`),
     `  sources:  ${s.sources}${codecs ? ` (${codecs})` : ''}, ${formatSeconds(s.sourceSeconds)} of audio`,
     `  chunks:   ${s.chunks.train} train (${formatSeconds(s.seconds.train)}), ${s.chunks.val} val (${formatSeconds(s.seconds.val)}` +
       (s.seconds.total > 0 ? `, ${Math.round((100 * s.seconds.val) / s.seconds.total)}% of the audio)` : ')'),
@@ -76,14 +78,19 @@ export function summaryText(s: DatasetSummary, maxRejected = 20): string {
   const vs = s.validationSources ?? [];
   if (vs.length > 0) {
     const whole = vs.filter((v) => v.valChunks === v.chunks).length;
-    lines.push(`  validation: ${vs.length} of ${s.sources} source${s.sources === 1 ? '' : 's'}${whole === vs.length ? ', whole recordings' : whole === 0 ? (vs.length === 1 ? ', part of it' : ', part of each') : `, ${whole} of them whole`}`);
+    lines.push(
+      `  validation: ${vs.length} of ${s.sources} source${s.sources === 1 ? '' : 's'}${whole === vs.length ? ', whole recordings' : whole === 0 ? (vs.length === 1 ? ', part of it' : ', part of each') : `, ${whole} of them whole`}`,
+    );
     for (const v of vs.slice(0, maxRejected)) {
-      lines.push(`    ${v.path}: ${v.valChunks === v.chunks ? `whole, ${v.chunks} chunk${v.chunks === 1 ? '' : 's'}` : `${v.valChunks} of ${v.chunks} chunks`} (${formatSeconds(v.valSeconds)})`);
+      lines.push(
+        `    ${v.path}: ${v.valChunks === v.chunks ? `whole, ${v.chunks} chunk${v.chunks === 1 ? '' : 's'}` : `${v.valChunks} of ${v.chunks} chunks`} (${formatSeconds(v.valSeconds)})`,
+      );
     }
     if (vs.length > maxRejected) lines.push(`    ... and ${vs.length - maxRejected} more (see manifest.json)`);
   }
   lines.push(`  rejected: ${s.rejected}`);
   for (const r of s.rejectedFiles.slice(0, maxRejected)) lines.push(`    ${r.path}: ${r.reason}`);
-  if (s.rejectedFiles.length > maxRejected) lines.push(`    ... and ${s.rejectedFiles.length - maxRejected} more (see manifest.json)`);
+  if (s.rejectedFiles.length > maxRejected)
+    lines.push(`    ... and ${s.rejectedFiles.length - maxRejected} more (see manifest.json)`);
   return lines.join('\n');
 }

@@ -26,7 +26,8 @@ export function chunkProblems(dir: string, m: Manifest): string[] {
       continue;
     }
     if (!st.isFile()) out.push(`${CHUNKS_DIR}/${c.file} is ${kindOf(st)}`);
-    else if (st.size !== c.samples) out.push(`${CHUNKS_DIR}/${c.file} holds ${st.size} bytes, the manifest says ${c.samples}`);
+    else if (st.size !== c.samples)
+      out.push(`${CHUNKS_DIR}/${c.file} holds ${st.size} bytes, the manifest says ${c.samples}`);
   }
   return out;
 }

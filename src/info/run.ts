@@ -91,11 +91,17 @@ export const checkpointDescriber: Describer = {
   },
   async describe(path: string) {
     if (path.endsWith('.optim.safetensors')) {
-      throw new UserError(`info: ${path} is the optimizer state of a checkpoint; describe ${basename(path).replace('.optim.safetensors', '.safetensors')} instead`);
+      throw new UserError(
+        `info: ${path} is the optimizer state of a checkpoint; describe ${basename(path).replace('.optim.safetensors', '.safetensors')} instead`,
+      );
     }
     const { config, step, metadata, bytes } = await readCheckpointMetadata(path);
     let training: unknown = null;
-    try { training = JSON.parse(metadata.training ?? 'null'); } catch { /* absent */ }
+    try {
+      training = JSON.parse(metadata.training ?? 'null');
+    } catch {
+      /* absent */
+    }
     // The run's log, when the checkpoint sits in runs/NAME/checkpoints/.
     const runDir = dirname(dirname(resolve(path)));
     const rows = existsSync(join(runDir, 'log.jsonl')) ? readLog(runDir) : [];

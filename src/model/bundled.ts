@@ -9,7 +9,14 @@ import { fileURLToPath } from 'node:url';
 import { resolveModel } from '../train/checkpoint.js';
 import { UserError } from '../util/errors.js';
 
-export const BUNDLED_MODEL = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models', 'demo', 'model.safetensors');
+export const BUNDLED_MODEL = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'models',
+  'demo',
+  'model.safetensors',
+);
 
 export interface ResolvedModel {
   path: string;

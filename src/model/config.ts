@@ -44,7 +44,6 @@ export const DEFAULT_CONFIG: ModelConfig = {
   classes: 256,
 };
 
-
 /**
  * `10x3` -> 3 stacks of 1, 2, ..., 512 (30 layers); `1,2,4,8` -> that list.
  * Throws a UserError naming the flag on anything else.
@@ -58,7 +57,9 @@ export function parseDilations(spec: string, flag = '--dilations'): number[] {
     const stacks = Number(stack[2]);
     const maxPer = Math.log2(L.maxDilation) + 1;
     if (perStack < 1 || perStack > maxPer || stacks < 1 || stacks > 64 || perStack * stacks > L.maxLayers) {
-      throw new UserError(`${flag} ${s}: expected LxS with 1..${maxPer} layers per stack, 1..64 stacks, at most ${L.maxLayers} layers`);
+      throw new UserError(
+        `${flag} ${s}: expected LxS with 1..${maxPer} layers per stack, 1..64 stacks, at most ${L.maxLayers} layers`,
+      );
     }
     const out: number[] = [];
     for (let k = 0; k < stacks; k++) for (let i = 0; i < perStack; i++) out.push(2 ** i);
@@ -84,12 +85,16 @@ export function checkDilations(d: unknown, flag = '--dilations'): number[] {
   if (d.length > L.maxLayers) throw new UserError(`${flag}: at most ${L.maxLayers} layers (got ${d.length})`);
   d.forEach((x, i) => {
     if (typeof x !== 'number' || !Number.isInteger(x) || x < 1 || x > L.maxDilation) {
-      throw new UserError(`${flag}: dilation of layer ${i} is ${describeValue(x)}; every dilation must be a whole number from 1 to ${L.maxDilation}`);
+      throw new UserError(
+        `${flag}: dilation of layer ${i} is ${describeValue(x)}; every dilation must be a whole number from 1 to ${L.maxDilation}`,
+      );
     }
   });
   const rf = 2 + (d as number[]).reduce((a, b) => a + b, 0);
   if (rf > L.maxReceptiveField) {
-    throw new UserError(`${flag}: receptive field ${rf} samples (${(rf / 16000).toFixed(1)} s at 16 kHz) is more than the limit of ${L.maxReceptiveField}`);
+    throw new UserError(
+      `${flag}: receptive field ${rf} samples (${(rf / 16000).toFixed(1)} s at 16 kHz) is more than the limit of ${L.maxReceptiveField}`,
+    );
   }
   return d as number[];
 }
@@ -111,7 +116,8 @@ export function formatDilations(d: number[]): string {
 export function checkConfig(c: ModelConfig, names: 'flags' | 'fields' = 'flags'): ModelConfig {
   const flags = names === 'flags';
   const raw = c as unknown;
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`config: expected an object, got ${describeValue(raw)}`);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new UserError(`config: expected an object, got ${describeValue(raw)}`);
   const o = raw as Record<string, unknown>;
   const sizes: [keyof ModelConfig, string][] = [
     ['residual', '--residual-channels'],
@@ -123,7 +129,8 @@ export function checkConfig(c: ModelConfig, names: 'flags' | 'fields' = 'flags')
   for (const [k, f] of sizes) {
     const flag = flags ? f : k;
     const v = o[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) throw new UserError(`${flag} ${describeValue(v)}: must be a whole number from 1 to ${max}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max)
+      throw new UserError(`${flag} ${describeValue(v)}: must be a whole number from 1 to ${max}`);
   }
   if (o.classes !== 256) throw new UserError(`classes must be 256 (got ${describeValue(o.classes)})`);
   const out: ModelConfig = {
@@ -136,7 +143,9 @@ export function checkConfig(c: ModelConfig, names: 'flags' | 'fields' = 'flags')
   };
   const n = paramCount(out);
   if (n > CONFIG_LIMITS.maxParams) {
-    throw new UserError(`config: ${n.toLocaleString('en-US')} parameters is more than the limit of ${CONFIG_LIMITS.maxParams.toLocaleString('en-US')} (1 GiB of weights); use fewer layers or channels`);
+    throw new UserError(
+      `config: ${n.toLocaleString('en-US')} parameters is more than the limit of ${CONFIG_LIMITS.maxParams.toLocaleString('en-US')} (1 GiB of weights); use fewer layers or channels`,
+    );
   }
   return out;
 }
@@ -189,5 +198,12 @@ export function paramCount(c: ModelConfig): number {
 /** The config as the native addon takes it. */
 /** The fields the addon reads (a copy without any extra properties a parsed file may carry). */
 export function toNative(c: ModelConfig): ModelConfig {
-  return { dilations: c.dilations, residual: c.residual, dilation: c.dilation, skip: c.skip, head: c.head, classes: c.classes };
+  return {
+    dilations: c.dilations,
+    residual: c.residual,
+    dilation: c.dilation,
+    skip: c.skip,
+    head: c.head,
+    classes: c.classes,
+  };
 }

@@ -17,7 +17,12 @@ import { native } from '../native.js';
 const pad16 = (n: number) => Math.ceil(n / 16) * 16;
 
 /** Bytes the incremental synthesizer needs for `batch` streams (plus `samplesPerStream` of output each). */
-export function synthMemoryBytes(c: ModelConfig, batch: number, device: 'cpu' | 'cuda', samplesPerStream = 0): { host: number; device: number } {
+export function synthMemoryBytes(
+  c: ModelConfig,
+  batch: number,
+  device: 'cpu' | 'cuda',
+  samplesPerStream = 0,
+): { host: number; device: number } {
   const P = paramCount(c);
   const Rp = pad16(c.residual);
   const ringFloats = c.dilations.reduce((a, d) => a + (d + 1), 0) * Rp * batch;
@@ -56,22 +61,40 @@ const FLOOR = 256 * 2 ** 20;
  * what is available now, or GPU memory above 90% of the device's. `what` names the job and `hint`
  * says what to change.
  */
-export function checkMemory(what: string, need: { host: number; device: number }, device: 'cpu' | 'cuda', hint: string, e: MemoryCheckEnv = env(device)): void {
+export function checkMemory(
+  what: string,
+  need: { host: number; device: number },
+  device: 'cpu' | 'cuda',
+  hint: string,
+  e: MemoryCheckEnv = env(device),
+): void {
   if (need.host > FLOOR) {
     if (need.host > 0.8 * e.total) {
-      throw new UserError(`${what} needs about ${formatBytes(need.host)} of memory; this machine has ${formatBytes(e.total)}; ${hint}`);
+      throw new UserError(
+        `${what} needs about ${formatBytes(need.host)} of memory; this machine has ${formatBytes(e.total)}; ${hint}`,
+      );
     }
     if (need.host > e.available) {
-      throw new UserError(`${what} needs about ${formatBytes(need.host)} of memory; ${formatBytes(e.available)} is available now (of ${formatBytes(e.total)}); close other programs or ${hint}`);
+      throw new UserError(
+        `${what} needs about ${formatBytes(need.host)} of memory; ${formatBytes(e.available)} is available now (of ${formatBytes(e.total)}); close other programs or ${hint}`,
+      );
     }
   }
   if (device === 'cuda' && need.device > FLOOR && e.gpu !== undefined && need.device > 0.9 * e.gpu) {
-    throw new UserError(`${what} needs about ${formatBytes(need.device)} of GPU memory; the GPU has ${formatBytes(e.gpu)}; ${hint}, or use --device cpu`);
+    throw new UserError(
+      `${what} needs about ${formatBytes(need.device)} of GPU memory; the GPU has ${formatBytes(e.gpu)}; ${hint}, or use --device cpu`,
+    );
   }
 }
 
 /** The check for synthesis and render: `batch` streams of `samplesPerStream` samples each. */
-export function checkSynthMemory(c: ModelConfig, batch: number, device: 'cpu' | 'cuda', samplesPerStream = 0, e?: MemoryCheckEnv): void {
+export function checkSynthMemory(
+  c: ModelConfig,
+  batch: number,
+  device: 'cpu' | 'cuda',
+  samplesPerStream = 0,
+  e?: MemoryCheckEnv,
+): void {
   const rf = 2 + c.dilations.reduce((a, b) => a + b, 0);
   checkMemory(
     `synthesis with this model (${c.dilations.length} layers, receptive field ${rf} samples, ${batch} stream${batch === 1 ? '' : 's'})`,

@@ -158,7 +158,8 @@ export function normalize(x: Float32Array, target: NormalizeTarget, rate: number
   const g = fromDb(gainDb);
   for (let i = 0; i < x.length; i++) x[i] *= g;
   let limiterReductionDb = 0;
-  const ceiling = target.kind === 'peak' ? Math.max(fromDb(target.db), fromDb(LIMIT_CEILING_DB)) : fromDb(LIMIT_CEILING_DB);
+  const ceiling =
+    target.kind === 'peak' ? Math.max(fromDb(target.db), fromDb(LIMIT_CEILING_DB)) : fromDb(LIMIT_CEILING_DB);
   // A peak target above -1 dBFS is honoured as asked (up to full scale); the limiter only guards clipping there.
   if (target.kind === 'lufs' || peakLinear(x) > 1) {
     limiterReductionDb = limitPeaks(x, Math.min(ceiling, 1), rate, circular);
@@ -192,8 +193,12 @@ export class DcBlocker {
   private x2 = 0;
   private y2 = 0;
 
-  constructor(readonly rate: number, readonly cutoffHz = DC_BLOCK_HZ) {
-    if (!(rate > 0) || !(cutoffHz > 0) || cutoffHz >= rate / 2) throw new Error(`DcBlocker: bad rate ${rate} or cutoff ${cutoffHz}`);
+  constructor(
+    readonly rate: number,
+    readonly cutoffHz = DC_BLOCK_HZ,
+  ) {
+    if (!(rate > 0) || !(cutoffHz > 0) || cutoffHz >= rate / 2)
+      throw new Error(`DcBlocker: bad rate ${rate} or cutoff ${cutoffHz}`);
     this.r = Math.exp((-2 * Math.PI * cutoffHz) / rate);
   }
 

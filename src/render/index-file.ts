@@ -86,7 +86,15 @@ export interface RenderIndex {
 }
 
 export function emptyIndex(): RenderIndex {
-  return { format: INDEX_FORMAT, version: INDEX_VERSION, updated: new Date().toISOString(), model: null, command: [], contactSheet: null, textures: [] };
+  return {
+    format: INDEX_FORMAT,
+    version: INDEX_VERSION,
+    updated: new Date().toISOString(),
+    model: null,
+    command: [],
+    contactSheet: null,
+    textures: [],
+  };
 }
 
 /** The index at `path`, or an empty one when there is none. UserError when the file is not a render index. */
@@ -104,7 +112,9 @@ export function readIndex(path: string): RenderIndex {
     throw new UserError(`${path} exists but is not a wavenet render index; choose another --out-dir`);
   }
   if (typeof o.version !== 'number' || o.version > INDEX_VERSION) {
-    throw new UserError(`${path}: render index version ${o.version} is newer than this wavenet understands; upgrade wavenet or choose another --out-dir`);
+    throw new UserError(
+      `${path}: render index version ${o.version} is newer than this wavenet understands; upgrade wavenet or choose another --out-dir`,
+    );
   }
   return { ...emptyIndex(), ...o } as RenderIndex;
 }
@@ -117,8 +127,23 @@ export async function writeIndex(path: string, index: RenderIndex): Promise<void
 /** True when a record was rendered with exactly these settings. */
 export function sameSettings(r: TextureSettings, s: TextureSettings): boolean {
   const keys: (keyof TextureSettings)[] = [
-    'seconds', 'seed', 'temperature', 'prime', 'primeSha256', 'loop', 'crossfade', 'fadeIn', 'fadeOut', 'normalize', 'sampleRate', 'modelSha256',
-    'topP', 'topK', 'dcBlock', 'format', 'warmup',
+    'seconds',
+    'seed',
+    'temperature',
+    'prime',
+    'primeSha256',
+    'loop',
+    'crossfade',
+    'fadeIn',
+    'fadeOut',
+    'normalize',
+    'sampleRate',
+    'modelSha256',
+    'topP',
+    'topK',
+    'dcBlock',
+    'format',
+    'warmup',
   ];
   // settings added later: an older record holds what was done before they existed
   const dflt: Partial<TextureSettings> = { topP: 1, topK: 0, dcBlock: false, format: 's16', warmup: 0 };

@@ -200,7 +200,8 @@ export class LevelMeter {
     const dc = n ? this.sum / n : 0;
     const dcMaxBlock = n < this.blockLen ? Math.abs(dc) : this.dcMax;
     const z: number[] = [];
-    for (let i = 0; i + 4 <= this.steps.length; i++) z.push((this.steps[i] + this.steps[i + 1] + this.steps[i + 2] + this.steps[i + 3]) / (4 * this.step));
+    for (let i = 0; i + 4 <= this.steps.length; i++)
+      z.push((this.steps[i] + this.steps[i + 1] + this.steps[i + 2] + this.steps[i + 3]) / (4 * this.step));
     return {
       dc,
       dcMaxBlock,

@@ -26,11 +26,27 @@ import { receptiveField, toNative, type ModelConfig } from '../model/config.js';
 import { MODEL_RATE, Synthesizer } from '../synth/synthesizer.js';
 import { isAtomicTemp, writeFileAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
-import { applyFades, DcBlocker, decodeClasses, formatNormalize, loopFold, normalize, type NormalizeTarget } from './dsp.js';
+import {
+  applyFades,
+  DcBlocker,
+  decodeClasses,
+  formatNormalize,
+  loopFold,
+  normalize,
+  type NormalizeTarget,
+} from './dsp.js';
 import { levelReport } from './loudness.js';
 import { encodeWav, type WavSampleFormat } from '../audio/wav-writer.js';
 import { DATASET_PRIME, primeFromDataset } from '../synth/prime-dataset.js';
-import { readIndex, sameSettings, writeIndex, type ModelRecord, type RenderIndex, type TextureRecord, type TextureSettings } from './index-file.js';
+import {
+  readIndex,
+  sameSettings,
+  writeIndex,
+  type ModelRecord,
+  type RenderIndex,
+  type TextureRecord,
+  type TextureSettings,
+} from './index-file.js';
 import { spectrogramGrid, type SpectrogramGrid } from './spectrogram.js';
 import { SHEET_COLUMNS, SHEET_ROWS, writeContactSheet, type SheetEntry } from './contact-sheet.js';
 import { checkTexturePaths, type TextureSpec } from './spec.js';
@@ -54,7 +70,12 @@ export interface LoadedModel {
   metadata?: Record<string, string>;
 }
 
-export type SynthFactory = (config: ModelConfig, params: Float32Array, batch: number, device: 'cpu' | 'cuda') => NativeSynth;
+export type SynthFactory = (
+  config: ModelConfig,
+  params: Float32Array,
+  batch: number,
+  device: 'cpu' | 'cuda',
+) => NativeSynth;
 
 export interface RenderProgress {
   texturesDone: number;
@@ -227,7 +248,9 @@ function textureLines(r: TextureRecord): string[] {
     `seed ${r.seed}  temperature ${r.temperature}`,
     `${r.duration.toFixed(r.duration < 10 ? 2 : 1)} s${r.loop ? `  loop (crossfade ${r.crossfade} s)` : ''}`,
     `${r.loudnessLufs === null ? '-inf' : r.loudnessLufs.toFixed(1)} LUFS  peak ${r.peakDbfs === null ? '-inf' : r.peakDbfs.toFixed(1)} dBFS`,
-    ...(r.rmsDbfs !== undefined ? [`RMS ${r.rmsDbfs === null ? '-inf' : r.rmsDbfs.toFixed(1)} dBFS  DC ${(r.dc ?? 0).toFixed(4)}`] : []),
+    ...(r.rmsDbfs !== undefined
+      ? [`RMS ${r.rmsDbfs === null ? '-inf' : r.rmsDbfs.toFixed(1)} dBFS  DC ${(r.dc ?? 0).toFixed(4)}`]
+      : []),
   ];
   if (r.prime) lines.push(`prime ${basename(r.prime)}`);
   if (r.limited) lines.push(`limited ${r.limiterReductionDb.toFixed(1)} dB`);
@@ -236,10 +259,14 @@ function textureLines(r: TextureRecord): string[] {
 
 /** Creates the output folder and takes DIR/.render.lock (a UserError when another live render holds it). */
 function prepareOutDir(dir: string): () => void {
-  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UserError(`--out-dir ${dir}: exists and is not a folder`);
+  if (existsSync(dir) && !statSync(dir).isDirectory())
+    throw new UserError(`--out-dir ${dir}: exists and is not a folder`);
   makeDirs(dir, '--out-dir');
   try {
-    return takePidLock(join(dir, '.render.lock'), (pid) => `--out-dir ${dir} is in use by another \`wavenet render\` (pid ${pid}); wait for it or stop it first`);
+    return takePidLock(
+      join(dir, '.render.lock'),
+      (pid) => `--out-dir ${dir} is in use by another \`wavenet render\` (pid ${pid}); wait for it or stop it first`,
+    );
   } catch (e) {
     throw ioError(e, join(dir, '.render.lock'), 'write', '--out-dir lock');
   }
@@ -265,7 +292,10 @@ async function renderLocked(o: RenderOptions): Promise<RenderResult> {
   const p = await planRender(o);
   const meter = new RenderMeter(o, p, t0);
   meter.report();
-  if (p.skipped.length) o.onLog?.(`render: ${p.skipped.length} of ${p.jobs.length} textures already complete in ${o.outDir}, skipping them`);
+  if (p.skipped.length)
+    o.onLog?.(
+      `render: ${p.skipped.length} of ${p.jobs.length} textures already complete in ${o.outDir}, skipping them`,
+    );
   const finisher = new TextureFinisher(o, p, meter);
   const stopped = await runWaves(o, p, finisher, meter);
   const sheet = o.contactSheet !== false && !stopped ? await writeSheet(o, p, finisher.grids) : null;
@@ -311,7 +341,8 @@ interface RenderPlan {
  */
 async function planRender(o: RenderOptions): Promise<RenderPlan> {
   const rate = o.sampleRate ?? MODEL_RATE;
-  if (rate !== MODEL_RATE && !o.resample) throw new Error('render: sampleRate differs from the model rate but no resampler was given');
+  if (rate !== MODEL_RATE && !o.resample)
+    throw new Error('render: sampleRate differs from the model rate but no resampler was given');
   if (!Number.isInteger(o.batch) || o.batch < 1) throw new UserError(`--batch ${o.batch}: must be a whole number >= 1`);
 
   const indexPath = join(o.outDir, INDEX_NAME);
@@ -334,11 +365,22 @@ async function planRender(o: RenderOptions): Promise<RenderPlan> {
 
   if (pending.length > 0) {
     const longest = Math.max(...pending.map((j) => j.genSamples));
-    checkSynthMemory(o.model.config, Math.min(o.batch, pending.length), o.device, Math.ceil((longest * rate) / MODEL_RATE));
+    checkSynthMemory(
+      o.model.config,
+      Math.min(o.batch, pending.length),
+      o.device,
+      Math.ceil((longest * rate) / MODEL_RATE),
+    );
   }
   // Every WAV path must be free to write (no folder or file in the way) before the first texture.
-  checkTexturePaths(o.outDir, pending.map((j) => j.spec.name));
-  removeStaleTemps(o.outDir, pending.map((j) => j.spec.name));
+  checkTexturePaths(
+    o.outDir,
+    pending.map((j) => j.spec.name),
+  );
+  removeStaleTemps(
+    o.outDir,
+    pending.map((j) => j.spec.name),
+  );
   // Drop records of textures about to be redone: they are not complete any more once we start writing.
   const redo = new Set(pending.map((j) => j.spec.name));
   index.textures = index.textures.filter((r) => !redo.has(r.name));
@@ -348,10 +390,15 @@ async function planRender(o: RenderOptions): Promise<RenderPlan> {
 }
 
 /** The jobs of the plan, split into those already complete in outDir (skipped) and those to do. */
-function planJobs(o: RenderOptions, index: RenderIndex, warmSamples: number): { jobs: Job[]; skipped: Job[]; pending: Job[] } {
+function planJobs(
+  o: RenderOptions,
+  index: RenderIndex,
+  warmSamples: number,
+): { jobs: Job[]; skipped: Job[]; pending: Job[] } {
   // Primes: hash each file once.
   const primeSha = new Map<string, string>();
-  for (const t of o.textures) if (t.prime && t.prime !== DATASET_PRIME && !primeSha.has(t.prime)) primeSha.set(t.prime, sha256File(t.prime));
+  for (const t of o.textures)
+    if (t.prime && t.prime !== DATASET_PRIME && !primeSha.has(t.prime)) primeSha.set(t.prime, sha256File(t.prime));
 
   const jobs: Job[] = o.textures.map((spec, order) => {
     const settings = settingsFor(spec, o, primeSha);
@@ -360,7 +407,9 @@ function planJobs(o: RenderOptions, index: RenderIndex, warmSamples: number): { 
   });
   for (const j of jobs) {
     if (j.spec.loop && o.crossfade > j.spec.seconds) {
-      throw new UserError(`--crossfade ${o.crossfade}s is longer than texture ${j.spec.name} (${j.spec.seconds} s); use a shorter crossfade`);
+      throw new UserError(
+        `--crossfade ${o.crossfade}s is longer than texture ${j.spec.name} (${j.spec.seconds} s); use a shorter crossfade`,
+      );
     }
   }
   // What is already done?
@@ -402,7 +451,11 @@ async function loadPrimes(o: RenderOptions, pending: Job[], rf: number): Promise
     primeClasses.set(p, c);
   }
   return (j) =>
-    j.spec.prime === DATASET_PRIME ? datasetPrimes.get(j.spec.name) : j.spec.prime ? primeClasses.get(j.spec.prime) : undefined;
+    j.spec.prime === DATASET_PRIME
+      ? datasetPrimes.get(j.spec.name)
+      : j.spec.prime
+        ? primeClasses.get(j.spec.prime)
+        : undefined;
 }
 
 /** Keeps records of the plan in plan order, then any others (from other commands in the same folder). */
@@ -518,8 +571,15 @@ interface WaveRunner {
 }
 
 /** Generates every pending texture, wave by wave; true when stopped early (o.shouldStop). */
-async function runWaves(o: RenderOptions, p: RenderPlan, finisher: TextureFinisher, meter: RenderMeter): Promise<boolean> {
-  const synths = cachedSynthFactory(o.createSynth ?? ((c, params, b, d) => new (native().Synth)(toNative(c), params, b, d)));
+async function runWaves(
+  o: RenderOptions,
+  p: RenderPlan,
+  finisher: TextureFinisher,
+  meter: RenderMeter,
+): Promise<boolean> {
+  const synths = cachedSynthFactory(
+    o.createSynth ?? ((c, params, b, d) => new (native().Synth)(toNative(c), params, b, d)),
+  );
   const run: WaveRunner = { factory: synths.factory, chunk: new ChunkSize(o.chunk), finisher, meter };
   try {
     for (const wave of planWaves(p.pending, o.batch)) if (await runWave(o, p, wave, run)) return true;
@@ -636,7 +696,12 @@ class TextureFinisher {
     const { o, p } = this;
     const rate = p.rate;
     const { y: shaped, norm } = await shapeTexture(o, p, j, classes);
-    const { bytes, written: y } = encodeWav(shaped, rate, o.format ?? 's16', j.spec.loop ? { start: 0, end: shaped.length - 1 } : undefined);
+    const { bytes, written: y } = encodeWav(
+      shaped,
+      rate,
+      o.format ?? 's16',
+      j.spec.loop ? { start: 0, end: shaped.length - 1 } : undefined,
+    );
     const levels = levelReport(y, rate);
     const file = `${j.spec.name}.wav`;
     const path = join(o.outDir, file);
@@ -679,7 +744,11 @@ class TextureFinisher {
  * The contact sheet over every finished texture of the plan (re-reading those from earlier runs),
  * recorded in index.json; null when no texture of the plan is finished.
  */
-async function writeSheet(o: RenderOptions, p: RenderPlan, grids: Map<string, SpectrogramGrid>): Promise<string | null> {
+async function writeSheet(
+  o: RenderOptions,
+  p: RenderPlan,
+  grids: Map<string, SpectrogramGrid>,
+): Promise<string | null> {
   const finished = p.jobs.filter((j) => p.index.textures.some((r) => r.name === j.spec.name));
   if (finished.length === 0) return null;
   const entries: SheetEntry[] = [];

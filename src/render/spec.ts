@@ -124,7 +124,9 @@ export function checkNameCollisions(names: string[], where: string): void {
   for (const [f, n] of files) {
     const other = folders.get(f);
     if (other !== undefined) {
-      throw new UserError(`${where}: texture "${n}" writes the file ${n}.wav, which texture "${other}" needs as a folder; rename one of them`);
+      throw new UserError(
+        `${where}: texture "${n}" writes the file ${n}.wav, which texture "${other}" needs as a folder; rename one of them`,
+      );
     }
   }
 }
@@ -150,10 +152,14 @@ export function checkTexturePaths(outDir: string, names: string[]): void {
       }
       const last = k === segs.length - 1;
       if (last && !st.isFile()) {
-        throw new UserError(`--out-dir ${outDir}: texture "${n}" would be written to ${p}, which is ${kindOf(st)}; remove it or rename the texture`);
+        throw new UserError(
+          `--out-dir ${outDir}: texture "${n}" would be written to ${p}, which is ${kindOf(st)}; remove it or rename the texture`,
+        );
       }
       if (!last && !st.isDirectory()) {
-        throw new UserError(`--out-dir ${outDir}: texture "${n}" needs the folder ${p}, which is ${st.isSymbolicLink() ? 'a symbolic link' : kindOf(st)}; remove it or rename the texture`);
+        throw new UserError(
+          `--out-dir ${outDir}: texture "${n}" needs the folder ${p}, which is ${st.isSymbolicLink() ? 'a symbolic link' : kindOf(st)}; remove it or rename the texture`,
+        );
       }
     }
   }
@@ -193,10 +199,14 @@ export function checkName(raw: unknown, where: string): string {
   // A segment becomes `SEG.wav`, written as `.SEG.wav.tmp-PID-XXXXXXXX`: keep that under the 255-byte limit.
   const long = segs.find((s) => Buffer.byteLength(s) > MAX_SEGMENT_BYTES);
   if (long !== undefined) {
-    throw new UserError(`${where}: field "name": the part '${long.slice(0, 20)}...' is ${Buffer.byteLength(long)} bytes; file systems allow ${MAX_SEGMENT_BYTES} here`);
+    throw new UserError(
+      `${where}: field "name": the part '${long.slice(0, 20)}...' is ${Buffer.byteLength(long)} bytes; file systems allow ${MAX_SEGMENT_BYTES} here`,
+    );
   }
   if (segs.length > 1 && RESERVED.has(segs[0].toLowerCase())) {
-    throw new UserError(`${where}: field "name" '${raw}': '${segs[0]}' is a file render writes itself; choose another folder name`);
+    throw new UserError(
+      `${where}: field "name" '${raw}': '${segs[0]}' is a file render writes itself; choose another folder name`,
+    );
   }
   return name;
 }
@@ -253,7 +263,9 @@ export function validateJob(data: unknown, file: string, d: RenderDefaults): Tex
     if (o.seconds !== undefined) {
       const s = parseDuration(o.seconds);
       if (s === null || !(s > 0) || s > MAX_SECONDS) {
-        throw new UserError(`${w}: field "seconds": expected a positive number of seconds up to ${MAX_SECONDS}, got ${describe(o.seconds)}`);
+        throw new UserError(
+          `${w}: field "seconds": expected a positive number of seconds up to ${MAX_SECONDS}, got ${describe(o.seconds)}`,
+        );
       }
       seconds = s;
     }
@@ -268,8 +280,15 @@ export function validateJob(data: unknown, file: string, d: RenderDefaults): Tex
     }
     let temperature = temperatureAt(d.temperature, i, data.length);
     if (o.temperature !== undefined) {
-      if (typeof o.temperature !== 'number' || !Number.isFinite(o.temperature) || o.temperature < 0 || o.temperature > MAX_TEMPERATURE) {
-        throw new UserError(`${w}: field "temperature": expected a number from 0 to ${MAX_TEMPERATURE}, got ${describe(o.temperature)}`);
+      if (
+        typeof o.temperature !== 'number' ||
+        !Number.isFinite(o.temperature) ||
+        o.temperature < 0 ||
+        o.temperature > MAX_TEMPERATURE
+      ) {
+        throw new UserError(
+          `${w}: field "temperature": expected a number from 0 to ${MAX_TEMPERATURE}, got ${describe(o.temperature)}`,
+        );
       }
       temperature = o.temperature;
     }
@@ -278,20 +297,27 @@ export function validateJob(data: unknown, file: string, d: RenderDefaults): Tex
       if (o.prime === null) prime = null;
       else {
         if (typeof o.prime !== 'string' || o.prime.trim() === '') {
-          throw new UserError(`${w}: field "prime": expected the path of an audio file (or null), got ${describe(o.prime)}`);
+          throw new UserError(
+            `${w}: field "prime": expected the path of an audio file (or null), got ${describe(o.prime)}`,
+          );
         }
         const p = resolve(base, o.prime);
-        if (!existsSync(p)) throw new UserError(`${w}: field "prime": ${o.prime}: no such file (paths are relative to the job file)`);
+        if (!existsSync(p))
+          throw new UserError(`${w}: field "prime": ${o.prime}: no such file (paths are relative to the job file)`);
         prime = checkPrimeFile(p, `${w}: field "prime":`);
       }
     }
     let loop = d.loop;
     if (o.loop !== undefined) {
-      if (typeof o.loop !== 'boolean') throw new UserError(`${w}: field "loop": expected true or false, got ${describe(o.loop)}`);
+      if (typeof o.loop !== 'boolean')
+        throw new UserError(`${w}: field "loop": expected true or false, got ${describe(o.loop)}`);
       loop = o.loop;
     }
     out.push({ name, seconds, seed, temperature, prime, loop });
   });
-  checkNameCollisions(out.map((t) => t.name), `--job ${file}`);
+  checkNameCollisions(
+    out.map((t) => t.name),
+    `--job ${file}`,
+  );
   return out;
 }

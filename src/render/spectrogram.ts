@@ -57,7 +57,11 @@ export function hann(n: number): Float64Array {
  * Returns frames x (size/2 + 1) powers, normalized so a full-scale sine's peak bin reads about 1
  * (0 dB) whatever the window size.
  */
-export function stft(x: ArrayLike<number>, size: number, hop: number): { frames: number; bins: number; power: Float32Array } {
+export function stft(
+  x: ArrayLike<number>,
+  size: number,
+  hop: number,
+): { frames: number; bins: number; power: Float32Array } {
   const w = hann(size);
   let wsum = 0;
   for (let i = 0; i < size; i++) wsum += w[i];

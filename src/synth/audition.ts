@@ -83,7 +83,15 @@ export function judgeOpening(x: Float32Array, threshold = NOISE_FLATNESS): Openi
   for (const v of x) ss += (v - mean) ** 2;
   const rmsDbfs = x.length ? 20 * Math.log10(Math.sqrt(ss / x.length)) : -Infinity;
   const quiet = blocks.length > 0 && !(rmsDbfs >= QUIET_DBFS);
-  return { blocks, noiseBlocks, noisy: noiseBlocks > 0, meanFlatness, rmsDbfs, quiet, refused: noiseBlocks > 0 || quiet };
+  return {
+    blocks,
+    noiseBlocks,
+    noisy: noiseBlocks > 0,
+    meanFlatness,
+    rmsDbfs,
+    quiet,
+    refused: noiseBlocks > 0 || quiet,
+  };
 }
 
 /** Whether verdict a is better than b: fewer noise blocks, then not quiet, then lower mean flatness. */
@@ -142,5 +150,11 @@ export async function audition<C extends Candidate>(
     }
   }
   const any = verdicts.length > 0;
-  return { kept: best?.c ?? null, index: best?.i ?? 0, verdicts, allRefused: any, allNoisy: any && verdicts.every((v) => v.noisy) };
+  return {
+    kept: best?.c ?? null,
+    index: best?.i ?? 0,
+    verdicts,
+    allRefused: any,
+    allNoisy: any && verdicts.every((v) => v.noisy),
+  };
 }

@@ -21,7 +21,14 @@ import { decodeFile } from '../audio/decode.js';
 import { native } from '../native.js';
 import { MODEL_RATE } from './synthesizer.js';
 
-export const BUNDLED_RECORDINGS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'datasets', 'demo', 'recordings');
+export const BUNDLED_RECORDINGS = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'datasets',
+  'demo',
+  'recordings',
+);
 
 /** The --prime value that asks for the model's own data. */
 export const DATASET_PRIME = 'dataset';
@@ -44,13 +51,19 @@ function rngFor(seed: bigint): Rng {
 /** The folder `--prime dataset` draws from for this checkpoint; UserError when there is none. */
 export function datasetPrimeSource(checkpoint: string, metadata: Record<string, string>): string {
   if (sameFile(checkpoint, BUNDLED_MODEL)) {
-    if (!existsSync(BUNDLED_RECORDINGS)) throw new UserError(`--prime dataset: the bundled recordings ${BUNDLED_RECORDINGS} are missing`);
+    if (!existsSync(BUNDLED_RECORDINGS))
+      throw new UserError(`--prime dataset: the bundled recordings ${BUNDLED_RECORDINGS} are missing`);
     return BUNDLED_RECORDINGS;
   }
   const dir = metadata.dataset;
-  if (!dir) throw new UserError(`--prime dataset: ${checkpoint} does not name the dataset it was trained on; give --prime AUDIO instead`);
+  if (!dir)
+    throw new UserError(
+      `--prime dataset: ${checkpoint} does not name the dataset it was trained on; give --prime AUDIO instead`,
+    );
   if (!existsSync(join(dir, 'manifest.json'))) {
-    throw new UserError(`--prime dataset: the dataset ${dir} that ${checkpoint} was trained on is not there any more; give --prime AUDIO instead`);
+    throw new UserError(
+      `--prime dataset: the dataset ${dir} that ${checkpoint} was trained on is not there any more; give --prime AUDIO instead`,
+    );
   }
   return dir;
 }
@@ -59,7 +72,12 @@ export function datasetPrimeSource(checkpoint: string, metadata: Record<string, 
  * `samples` classes from the model's own training data. `checkpoint` is the loaded file's path,
  * `metadata` its safetensors metadata. UserError naming what is missing when there is no data.
  */
-export async function primeFromDataset(checkpoint: string, metadata: Record<string, string>, samples: number, seed: bigint): Promise<DatasetPrime> {
+export async function primeFromDataset(
+  checkpoint: string,
+  metadata: Record<string, string>,
+  samples: number,
+  seed: bigint,
+): Promise<DatasetPrime> {
   const rng = rngFor(seed);
   const dir = datasetPrimeSource(checkpoint, metadata);
   if (dir === BUNDLED_RECORDINGS) return primeFromRecordings(BUNDLED_RECORDINGS, samples, rng);
@@ -68,7 +86,7 @@ export async function primeFromDataset(checkpoint: string, metadata: Record<stri
   if (chunks.length === 0) chunks = m.chunks;
   if (chunks.length === 0) throw new UserError(`--prime dataset: ${dir} holds no chunks`);
   const total = chunks.reduce((a, c) => a + c.samples, 0);
-  let r = rng.nextU32() / 2 ** 32 * total;
+  let r = (rng.nextU32() / 2 ** 32) * total;
   let chunk = chunks[chunks.length - 1];
   for (const c of chunks) {
     if (r < c.samples) {
@@ -85,7 +103,9 @@ export async function primeFromDataset(checkpoint: string, metadata: Record<stri
   try {
     fd = openRegular(path, { what: '--prime dataset: chunk', maxBytes: chunk.samples }).fd;
   } catch (e) {
-    throw new UserError(e instanceof UserError ? e.message : `--prime dataset: cannot read ${path} (${(e as Error).message})`);
+    throw new UserError(
+      e instanceof UserError ? e.message : `--prime dataset: cannot read ${path} (${(e as Error).message})`,
+    );
   }
   try {
     let got = 0;
@@ -103,11 +123,18 @@ export async function primeFromDataset(checkpoint: string, metadata: Record<stri
 
 /** A random stretch of one of the audio files in `dir` (decoded like ingest: mono, 16 kHz). */
 export async function primeFromRecordings(dir: string, samples: number, rng: Rng): Promise<DatasetPrime> {
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => !f.startsWith('.')).sort() : [];
+  const files = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => !f.startsWith('.'))
+        .sort()
+    : [];
   if (files.length === 0) throw new UserError(`--prime dataset: no recordings in ${dir}`);
   const file = join(dir, files[rng.nextU32() % files.length]);
   const x = await decodeFile(file, { rate: MODEL_RATE });
   const n = Math.min(samples, x.length);
   const start = Math.floor((rng.nextU32() / 2 ** 32) * (x.length - n + 1));
-  return { classes: native().mulawEncode(x.subarray(start, start + n)), from: `${file} at ${(start / MODEL_RATE).toFixed(2)} s` };
+  return {
+    classes: native().mulawEncode(x.subarray(start, start + n)),
+    from: `${file} at ${(start / MODEL_RATE).toFixed(2)} s`,
+  };
 }

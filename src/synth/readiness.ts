@@ -49,7 +49,12 @@ export function readiness(path: string, step: number, metadata: Record<string, s
         for (const line of readRegularText(log, { what: 'training log', maxBytes: LIMITS.logBytes }).split('\n')) {
           if (!line.trim()) continue;
           const r = JSON.parse(line) as { step?: number; valLoss?: number };
-          if (typeof r.valLoss === 'number' && typeof r.step === 'number' && r.step <= step && Number.isFinite(r.valLoss)) {
+          if (
+            typeof r.valLoss === 'number' &&
+            typeof r.step === 'number' &&
+            r.step <= step &&
+            Number.isFinite(r.valLoss)
+          ) {
             valLoss = r.valLoss;
             valStep = r.step;
           }
@@ -72,10 +77,16 @@ export function readiness(path: string, step: number, metadata: Record<string, s
 }
 
 /** The line to print, or null when the model is ready (or is the bundled one). */
-export function readinessNote(path: string, step: number, metadata: Record<string, string>, bundled = BUNDLED_MODEL): string | null {
+export function readinessNote(
+  path: string,
+  step: number,
+  metadata: Record<string, string>,
+  bundled = BUNDLED_MODEL,
+): string | null {
   if (relative(path, bundled) === '') return null;
   const r = readiness(path, step, metadata);
-  const level = r.entropy !== null ? `; a model that knows nothing scores ${r.entropy.toFixed(2)} bits/sample on this data` : '';
+  const level =
+    r.entropy !== null ? `; a model that knows nothing scores ${r.entropy.toFixed(2)} bits/sample on this data` : '';
   if (r.valLoss === null) {
     return `note: this model (step ${step}) has no validation loss yet, so nothing says it has learned anything${level}: expect noise`;
   }

@@ -18,7 +18,8 @@ export const SAMPLING_DEFAULTS = {
 
 function number(v: unknown, flag: string, what: string): number {
   const n = typeof v === 'number' ? v : Number(String(v).trim());
-  if (typeof v === 'boolean' || String(v).trim() === '' || !Number.isFinite(n)) throw new UserError(`${flag} '${String(v)}': expected ${what}`);
+  if (typeof v === 'boolean' || String(v).trim() === '' || !Number.isFinite(n))
+    throw new UserError(`${flag} '${String(v)}': expected ${what}`);
   return n;
 }
 

@@ -106,14 +106,16 @@ export class Synthesizer {
       const p = s.topP ?? 1;
       const k = s.topK ?? 0;
       if (!(p > 0 && p <= 1)) throw new UserError(`synth: top-p ${p} of stream ${b} must be in (0, 1]`);
-      if (!Number.isInteger(k) || k < 0 || k > 65535) throw new UserError(`synth: top-k ${k} of stream ${b} must be a whole number >= 0`);
+      if (!Number.isInteger(k) || k < 0 || k > 65535)
+        throw new UserError(`synth: top-k ${k} of stream ${b} must be a whole number >= 0`);
       topP[b] = p;
       topK[b] = k;
     });
     const cut = opts.streams.some((s) => (s.topP ?? 1) < 1 || (s.topK ?? 0) > 0);
     const make =
       opts.factory ??
-      ((c: ModelConfig, p: Float32Array, batch: number, device: 'cpu' | 'cuda') => new (native().Synth)(toNative(c), p, batch, device));
+      ((c: ModelConfig, p: Float32Array, batch: number, device: 'cpu' | 'cuda') =>
+        new (native().Synth)(toNative(c), p, batch, device));
     this.synth = make(opts.config, opts.params, this.batch, opts.device);
     if (cut) {
       if (!this.synth.setCut) throw new Error('synth: this native synthesizer cannot cut the distribution (no setCut)');
@@ -128,7 +130,9 @@ export class Synthesizer {
    * blocks of PRIME_BLOCK classes so that `stop()` returning true (e.g. after Ctrl-C) is honoured
    * between blocks. Returns false when stopped early.
    */
-  async start(opts: { stop?: () => boolean; onProgress?: (fed: number, total: number) => void } = {}): Promise<boolean> {
+  async start(
+    opts: { stop?: () => boolean; onProgress?: (fed: number, total: number) => void } = {},
+  ): Promise<boolean> {
     this.synth.reset();
     this.generated = 0;
     const P = Math.max(0, ...this.streams.map((s) => s.prime?.length ?? 0));

@@ -27,7 +27,15 @@ import { closeFfmpegLauncher, encodeWith, outputFormatOf } from '../audio/ffmpeg
 import { primeFromDataset } from './prime-dataset.js';
 import { readinessNote } from './readiness.js';
 import { SAMPLING_DEFAULTS } from './sampling.js';
-import { AUDITION_DEFAULTS, QUIET_DBFS, audition, candidateSeed, type AuditionResult, type Candidate, type OpeningVerdict } from './audition.js';
+import {
+  AUDITION_DEFAULTS,
+  QUIET_DBFS,
+  audition,
+  candidateSeed,
+  type AuditionResult,
+  type Candidate,
+  type OpeningVerdict,
+} from './audition.js';
 import { formatDilations, receptiveField } from '../model/config.js';
 import { DurationEstimate, fasterHints, formatTemperature } from '../util/estimate.js';
 import { checkSynthMemory } from '../model/memory.js';
@@ -180,7 +188,9 @@ export function makeSynth(o: TakeOptions, t: TakeInputs, seed: bigint, prime: Ui
       streams: [{ seed, temperature: o.temperature, topP: o.topP, topK: o.topK, prime }],
     });
   } catch (e) {
-    throw e instanceof UserError ? e : new UserError(`synth: cannot create the synthesizer on ${t.dev.description}: ${messageOf(e)}`);
+    throw e instanceof UserError
+      ? e
+      : new UserError(`synth: cannot create the synthesizer on ${t.dev.description}: ${messageOf(e)}`);
   }
 }
 
@@ -193,12 +203,18 @@ export function announceTake(o: TakeOptions, t: TakeInputs, log: (line: string) 
     return;
   }
   const cut = `${o.topP < 1 ? `, top-p ${o.topP}` : ''}${o.topK > 0 ? `, top-k ${o.topK}` : ''}`;
-  log(`model ${model.path} (step ${model.step}, dilations ${formatDilations(model.config.dilations)}, ` +
-    `receptive field ${receptiveField(model.config)} samples)`);
-  log(`seed ${o.seed}, temperature ${formatTemperature(o.temperature)}${cut}${o.warmup > 0 ? `, warm-up ${o.warmup} s` : ''}, device ${dev.description}${dev.note ? ` (${dev.note})` : ''}`);
+  log(
+    `model ${model.path} (step ${model.step}, dilations ${formatDilations(model.config.dilations)}, ` +
+      `receptive field ${receptiveField(model.config)} samples)`,
+  );
+  log(
+    `seed ${o.seed}, temperature ${formatTemperature(o.temperature)}${cut}${o.warmup > 0 ? `, warm-up ${o.warmup} s` : ''}, device ${dev.description}${dev.note ? ` (${dev.note})` : ''}`,
+  );
   if (prime0) {
     const what = primeFrom0 ?? o.prime;
-    log(`prime: ${(prime0.length / MODEL_RATE).toFixed(2)} s of ${primeFrom0 ? what : `the end of ${what}`} (${o.keepPrime ? 'kept at the start of the output' : 'not in the output'})`);
+    log(
+      `prime: ${(prime0.length / MODEL_RATE).toFixed(2)} s of ${primeFrom0 ? what : `the end of ${what}`} (${o.keepPrime ? 'kept at the start of the output' : 'not in the output'})`,
+    );
   }
 }
 
@@ -236,16 +252,29 @@ export interface TakeRun {
 }
 
 /** The run state of stages 4 and 5 (the progress display starts here). */
-export function startRun(o: TakeOptions, log: (line: string) => void, inputs: TakeInputs, synth0: Synthesizer, live: Set<Synthesizer>): TakeRun {
+export function startRun(
+  o: TakeOptions,
+  log: (line: string) => void,
+  inputs: TakeInputs,
+  synth0: Synthesizer,
+  live: Set<Synthesizer>,
+): TakeRun {
   const total = Math.round(o.seconds * MODEL_RATE);
   const auditioning = o.auditions > 1;
-  const openingSamples = auditioning ? Math.min(total, Math.ceil((AUDITION_DEFAULTS.seconds * MODEL_RATE) / BLOCK) * BLOCK) : 0;
+  const openingSamples = auditioning
+    ? Math.min(total, Math.ceil((AUDITION_DEFAULTS.seconds * MODEL_RATE) / BLOCK) * BLOCK)
+    : 0;
   const progress = createProgress({ label: 'synth', total, unit: 'samples', silent: o.json });
   return { o, log, inputs, synth0, live, progress, total, auditioning, openingSamples };
 }
 
 /** Generates `n` samples in whole blocks, passing each to `sink`, until done or stopped. */
-async function generateBlocks(r: TakeRun, synth: Synthesizer, n: number, sink: (audio: Float32Array, upTo: number) => void): Promise<number> {
+async function generateBlocks(
+  r: TakeRun,
+  synth: Synthesizer,
+  n: number,
+  sink: (audio: Float32Array, upTo: number) => void,
+): Promise<number> {
   let got = 0;
   while (got < n && !r.o.stop?.requested) {
     const b = Math.min(BLOCK, n - got);
@@ -264,7 +293,13 @@ async function openTake(r: TakeRun, i: number): Promise<Take | null> {
   const seed = candidateSeed(BigInt(o.seed), i);
   let prime = inputs.prime0;
   let primeFrom = inputs.primeFrom0;
-  if (i > 0 && inputs.primeMode === 'dataset') ({ classes: prime, from: primeFrom } = await primeFromDataset(inputs.model.path, inputs.model.metadata, inputs.primeSamples, seed));
+  if (i > 0 && inputs.primeMode === 'dataset')
+    ({ classes: prime, from: primeFrom } = await primeFromDataset(
+      inputs.model.path,
+      inputs.model.metadata,
+      inputs.primeSamples,
+      seed,
+    ));
   const synth = i === 0 ? r.synth0 : makeSynth(o, inputs, seed, prime);
   r.live.add(synth);
   if (auditioning) progress.update(0, `auditioning opening ${i + 1}/${o.auditions}`);
@@ -278,17 +313,31 @@ async function openTake(r: TakeRun, i: number): Promise<Take | null> {
   const warm = Math.round(o.warmup * MODEL_RATE);
   await generateBlocks(r, synth, warm, (audio, w) => {
     dc?.process(audio);
-    progress.update(0, `${auditioning ? `opening ${i + 1}/${o.auditions}: ` : ''}warming up ${(w / MODEL_RATE).toFixed(1)}/${o.warmup} s`);
+    progress.update(
+      0,
+      `${auditioning ? `opening ${i + 1}/${o.auditions}: ` : ''}warming up ${(w / MODEL_RATE).toFixed(1)}/${o.warmup} s`,
+    );
   });
   const opening = new Float32Array(r.openingSamples);
   const c0 = performance.now();
-  const got = await generateBlocks(r, synth, r.openingSamples, (audio, upTo) => opening.set(audio, upTo - audio.length));
+  const got = await generateBlocks(r, synth, r.openingSamples, (audio, upTo) =>
+    opening.set(audio, upTo - audio.length),
+  );
   const head = opening.slice(0, got);
   dc?.process(head);
   const now = performance.now();
   return {
-    opening: opening.subarray(0, got), synth, seed, prime, primeFrom, dc, primeAudio, head,
-    openMs: now - c0, wallMs: now - w0, computed: (prime?.length ?? 0) + warm + got,
+    opening: opening.subarray(0, got),
+    synth,
+    seed,
+    prime,
+    primeFrom,
+    dc,
+    primeAudio,
+    head,
+    openMs: now - c0,
+    wallMs: now - w0,
+    computed: (prime?.length ?? 0) + warm + got,
   };
 }
 
@@ -300,11 +349,15 @@ export interface AuditionOutcome extends AuditionResult<Take> {
 /** Stage 4: candidate openings until one is clean (a single one without auditions); says which was kept. */
 export async function auditionTake(r: TakeRun): Promise<AuditionOutcome> {
   const dropped: Take[] = [];
-  const a = await audition(r.o.auditions, (i) => openTake(r, i), (t) => {
-    dropped.push(t);
-    t.synth.free();
-    r.live.delete(t.synth);
-  });
+  const a = await audition(
+    r.o.auditions,
+    (i) => openTake(r, i),
+    (t) => {
+      dropped.push(t);
+      t.synth.free();
+      r.live.delete(t.synth);
+    },
+  );
   const outcome = { ...a, dropped };
   const note = r.auditioning ? auditionNote(r.o.seed, outcome) : null;
   if (note) r.log(note);
@@ -324,9 +377,9 @@ function auditionNote(seed: number, a: AuditionOutcome): string | null {
         `(seed ${kept.seed}; ${alone}). This model's texture may be noise: more auditions would not help (${extra})`
     : a.allRefused
       ? `auditions: none of ${verdicts.length} openings was free of broadband noise and above ${QUIET_DBFS} dBFS; kept candidate ${a.index + 1}, ${what(k)} ` +
-          `(seed ${kept.seed}; ${alone}; ${extra})`
+        `(seed ${kept.seed}; ${alone}; ${extra})`
       : `auditions: the opening of seed ${seed} was ${what(verdicts[0])}${a.index > 1 ? ` (and ${a.index - 1} more candidate${a.index > 2 ? 's were' : ' was'} refused)` : ''}; ` +
-          `kept candidate ${a.index + 1} (seed ${kept.seed}${kept.primeFrom ? `, prime ${kept.primeFrom}` : ''}; ${alone}; ${extra})`;
+        `kept candidate ${a.index + 1} (seed ${kept.seed}${kept.primeFrom ? `, prime ${kept.primeFrom}` : ''}; ${alone}; ${extra})`;
 }
 
 /** What was written. */
@@ -351,7 +404,10 @@ export async function writeTake(r: TakeRun, kept: Take | null, writer: WavWriter
     meter.push(quantize(x, o.format));
   };
   const est = new DurationEstimate({
-    what: 'synth', total, hints: fasterHints(r.inputs.model.config, r.inputs.dev.device), rateText: (s) => `${Math.round(s)} samples/s, ${(s / MODEL_RATE).toFixed(2)}x real time`,
+    what: 'synth',
+    total,
+    hints: fasterHints(r.inputs.model.config, r.inputs.dev.device),
+    rateText: (s) => `${Math.round(s)} samples/s, ${(s / MODEL_RATE).toFixed(2)}x real time`,
   });
   if (!kept) return { done: 0, computeMs: 0, meter };
   const { synth, dc } = kept;

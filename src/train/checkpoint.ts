@@ -13,7 +13,13 @@ import { createHash } from 'node:crypto';
 import { checkConfig, paramCount, paramLayout, receptiveField, type ModelConfig } from '../model/config.js';
 import { UserError, shown } from '../util/errors.js';
 import { writeFileAtomic, isAtomicTemp } from '../util/atomic.js';
-import { encodeSafetensors, readSafetensors, readHeader, MAX_SAFETENSORS_BYTES, type ReadResult } from './safetensors.js';
+import {
+  encodeSafetensors,
+  readSafetensors,
+  readHeader,
+  MAX_SAFETENSORS_BYTES,
+  type ReadResult,
+} from './safetensors.js';
 import { makeDirs } from '../util/io-errors.js';
 import { checkMemory } from '../model/memory.js';
 
@@ -120,7 +126,9 @@ export interface SaveCheckpointInput {
 export async function saveCheckpoint(s: SaveCheckpointInput): Promise<string> {
   const n = paramCount(s.config);
   if (s.params.length !== n || s.adam.m.length !== n || s.adam.v.length !== n) {
-    throw new Error(`saveCheckpoint: expected ${n} parameters, got ${s.params.length}/${s.adam.m.length}/${s.adam.v.length}`);
+    throw new Error(
+      `saveCheckpoint: expected ${n} parameters, got ${s.params.length}/${s.adam.m.length}/${s.adam.v.length}`,
+    );
   }
   const dir = checkpointsDir(s.runDir);
   makeDirs(dir);
@@ -189,10 +197,16 @@ function parseConfigMeta(meta: Record<string, string>, label: string): ModelConf
 /** `format_version` must be one this wavenet knows (a missing one is refused too). */
 function checkFormatVersion(meta: Record<string, string>, label: string): void {
   const v = meta.format_version;
-  if (v === undefined) throw new UserError(`${label}: its __metadata__ has no format_version; not a checkpoint written by \`wavenet train\``);
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UserError(`${label}: format_version ${shown(v)} is not a version number`);
+  if (v === undefined)
+    throw new UserError(
+      `${label}: its __metadata__ has no format_version; not a checkpoint written by \`wavenet train\``,
+    );
+  if (!/^\d+$/.test(v) || Number(v) < 1)
+    throw new UserError(`${label}: format_version ${shown(v)} is not a version number`);
   if (Number(v) > CHECKPOINT_VERSION) {
-    throw new UserError(`${label}: checkpoint format version ${v} is newer than this wavenet understands (${CHECKPOINT_VERSION}); upgrade wavenet`);
+    throw new UserError(
+      `${label}: checkpoint format version ${v} is newer than this wavenet understands (${CHECKPOINT_VERSION}); upgrade wavenet`,
+    );
   }
 }
 
@@ -216,17 +230,27 @@ export function checkValues(a: Float32Array, label: string, what: string, nonNeg
   for (let i = 0; i < a.length; i++) {
     const x = a[i];
     if (!(x <= MAX_ABS_VALUE && x >= (nonNegative ? 0 : -MAX_ABS_VALUE))) {
-      const why = Number.isNaN(x) ? 'NaN' : !Number.isFinite(x) ? String(x) : `${x.toExponential(2)}, outside ${nonNegative ? '0' : `-${MAX_ABS_VALUE}`}..${MAX_ABS_VALUE}`;
-      throw new UserError(`${label}: ${what} value ${i} is ${why}; the file is corrupt (a model with such values produces only noise or silence)`);
+      const why = Number.isNaN(x)
+        ? 'NaN'
+        : !Number.isFinite(x)
+          ? String(x)
+          : `${x.toExponential(2)}, outside ${nonNegative ? '0' : `-${MAX_ABS_VALUE}`}..${MAX_ABS_VALUE}`;
+      throw new UserError(
+        `${label}: ${what} value ${i} is ${why}; the file is corrupt (a model with such values produces only noise or silence)`,
+      );
     }
   }
 }
 
 function foreign(path: string, meta: Record<string, string>): UserError {
   if (meta.format === OPTIMIZER_FORMAT) {
-    return new UserError(`${path} is the optimizer state of a checkpoint; pass the weights file ${basename(path).replace('.optim.safetensors', '.safetensors')} instead`);
+    return new UserError(
+      `${path} is the optimizer state of a checkpoint; pass the weights file ${basename(path).replace('.optim.safetensors', '.safetensors')} instead`,
+    );
   }
-  return new UserError(`${path} is not a wavenet checkpoint (no wavenet metadata in its safetensors header); pass a checkpoint written by \`wavenet train\``);
+  return new UserError(
+    `${path} is not a wavenet checkpoint (no wavenet metadata in its safetensors header); pass a checkpoint written by \`wavenet train\``,
+  );
 }
 
 export interface LoadedCheckpoint {
@@ -269,7 +293,12 @@ export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
   const config = parseConfigMeta(meta, path);
   const step = checkStep(meta, path);
   // reading holds the file, its tensors and the assembled parameters: about 3x its size
-  checkMemory(`loading ${path}`, { host: 3 * (h.dataStart + h.dataBytes), device: 0 }, 'cpu', 'use a machine with more memory');
+  checkMemory(
+    `loading ${path}`,
+    { host: 3 * (h.dataStart + h.dataBytes), device: 0 },
+    'cpu',
+    'use a machine with more memory',
+  );
   const r = await readSafetensors(path, { maxBytes: MAX_SAFETENSORS_BYTES });
   const params = assembleParams(r, config, path);
   if (meta.params_sha256 && meta.params_sha256 !== sha256(f32Bytes(params))) {
@@ -295,11 +324,19 @@ function parseJsonObject(meta: Record<string, string>, key: string, path: string
   } catch {
     throw new UserError(`${path}: its __metadata__.${key} is not valid JSON`);
   }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new UserError(`${path}: its __metadata__.${key} is missing or not an object`);
+  if (!v || typeof v !== 'object' || Array.isArray(v))
+    throw new UserError(`${path}: its __metadata__.${key} is missing or not an object`);
   return v as Record<string, unknown>;
 }
 
-function num(o: Record<string, unknown>, k: string, path: string, where: string, ok: (x: number) => boolean, expect: string): number {
+function num(
+  o: Record<string, unknown>,
+  k: string,
+  path: string,
+  where: string,
+  ok: (x: number) => boolean,
+  expect: string,
+): number {
   const v = o[k];
   if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) {
     throw new UserError(`${path}: __metadata__.${where}.${k} is ${shown(v)}; expected ${expect}`);
@@ -311,7 +348,14 @@ function num(o: Record<string, unknown>, k: string, path: string, where: string,
 export function checkTrainingSettings(o: Record<string, unknown>, path: string): TrainingSettings {
   const int = (x: number) => Number.isSafeInteger(x);
   return {
-    window: num(o, 'window', path, 'training', (x) => int(x) && x >= 1 && x <= 1 << 24, 'a whole number from 1 to 16777216'),
+    window: num(
+      o,
+      'window',
+      path,
+      'training',
+      (x) => int(x) && x >= 1 && x <= 1 << 24,
+      'a whole number from 1 to 16777216',
+    ),
     batch: num(o, 'batch', path, 'training', (x) => int(x) && x >= 1 && x <= 65536, 'a whole number from 1 to 65536'),
     lr: num(o, 'lr', path, 'training', (x) => x > 0 && x <= 10, 'a learning rate > 0'),
     seed: num(o, 'seed', path, 'training', (x) => int(x) && x >= 0, 'a whole number from 0 to 2^53-1'),
@@ -326,7 +370,9 @@ export function checkTrainingSettings(o: Record<string, unknown>, path: string):
 export async function loadOptimizer(weightsPath: string, ck: LoadedCheckpoint): Promise<LoadedOptimizer> {
   const path = optimizerPathFor(weightsPath);
   if (!existsSync(path)) {
-    throw new UserError(`${path} is missing, so ${basename(weightsPath)} cannot be resumed; delete ${basename(weightsPath)} to resume from the previous checkpoint`);
+    throw new UserError(
+      `${path} is missing, so ${basename(weightsPath)} cannot be resumed; delete ${basename(weightsPath)} to resume from the previous checkpoint`,
+    );
   }
   const maxBytes = 2 * MAX_SAFETENSORS_BYTES;
   const h = await readHeader(path, { maxBytes });
@@ -354,7 +400,10 @@ export async function loadOptimizer(weightsPath: string, ck: LoadedCheckpoint): 
   const drawn = num(samplerRaw, 'drawn', path, 'sampler', (x) => int(x) && x >= 0, 'a whole number >= 0');
   const training = checkTrainingSettings(trainingRaw, path);
   const elapsed = meta.elapsed_seconds === undefined ? 0 : Number(meta.elapsed_seconds);
-  if (!Number.isFinite(elapsed) || elapsed < 0) throw new UserError(`${path}: __metadata__.elapsed_seconds ${shown(meta.elapsed_seconds)} is not a number of seconds`);
+  if (!Number.isFinite(elapsed) || elapsed < 0)
+    throw new UserError(
+      `${path}: __metadata__.elapsed_seconds ${shown(meta.elapsed_seconds)} is not a number of seconds`,
+    );
   const r = await readSafetensors(path, { maxBytes });
   const n = paramCount(ck.config);
   const m = r.tensors.get('adam.m');
@@ -375,11 +424,18 @@ export async function loadOptimizer(weightsPath: string, ck: LoadedCheckpoint): 
 }
 
 /** Header-only summary of a weights file (for `wavenet info`). */
-export async function readCheckpointMetadata(path: string): Promise<{ config: ModelConfig; step: number; metadata: Record<string, string>; bytes: number }> {
+export async function readCheckpointMetadata(
+  path: string,
+): Promise<{ config: ModelConfig; step: number; metadata: Record<string, string>; bytes: number }> {
   const h = await readHeader(path, { maxBytes: MAX_SAFETENSORS_BYTES });
   if (h.metadata.format !== CHECKPOINT_FORMAT) throw foreign(path, h.metadata);
   checkFormatVersion(h.metadata, path);
-  return { config: parseConfigMeta(h.metadata, path), step: checkStep(h.metadata, path), metadata: h.metadata, bytes: h.dataStart + h.dataBytes };
+  return {
+    config: parseConfigMeta(h.metadata, path),
+    step: checkStep(h.metadata, path),
+    metadata: h.metadata,
+    bytes: h.dataStart + h.dataBytes,
+  };
 }
 
 /**
@@ -396,7 +452,9 @@ export function pruneCheckpoints(runDir: string, keep: number): string[] {
     try {
       unlinkSync(p);
       removed.push(p);
-    } catch { /* already gone */ }
+    } catch {
+      /* already gone */
+    }
   };
   for (const c of list.slice(0, Math.max(0, list.length - keep))) {
     rm(c.weights);
@@ -405,7 +463,8 @@ export function pruneCheckpoints(runDir: string, keep: number): string[] {
   const newest = list.length ? list[list.length - 1].step : Infinity;
   for (const n of readdirSync(dir)) {
     const m = OPTIM_RE.exec(n);
-    if (m && Number(m[1]) < newest && !existsSync(join(dir, n.replace('.optim.safetensors', '.safetensors')))) rm(join(dir, n));
+    if (m && Number(m[1]) < newest && !existsSync(join(dir, n.replace('.optim.safetensors', '.safetensors'))))
+      rm(join(dir, n));
   }
   return removed;
 }
@@ -415,7 +474,11 @@ export function removeStaleTemps(dir: string): void {
   if (!existsSync(dir)) return;
   for (const n of readdirSync(dir)) {
     if (isAtomicTemp(n)) {
-      try { unlinkSync(join(dir, n)); } catch { /* gone */ }
+      try {
+        unlinkSync(join(dir, n));
+      } catch {
+        /* gone */
+      }
     }
   }
 }
@@ -430,7 +493,9 @@ export function resolveModel(model?: string, runsRoot = 'runs'): string {
   if (model === undefined || model === '') {
     const root = resolve(runsRoot);
     if (!existsSync(root)) {
-      throw new UserError(`no runs found under ./${runsRoot}; train one with \`wavenet train\` or pass --model RUN_DIR|CHECKPOINT`);
+      throw new UserError(
+        `no runs found under ./${runsRoot}; train one with \`wavenet train\` or pass --model RUN_DIR|CHECKPOINT`,
+      );
     }
     let best: { path: string; mtime: number } | undefined;
     for (const e of readdirSync(root, { withFileTypes: true })) {
@@ -441,7 +506,9 @@ export function resolveModel(model?: string, runsRoot = 'runs'): string {
       if (!best || mtime > best.mtime) best = { path: c.weights, mtime };
     }
     if (!best) {
-      throw new UserError(`no checkpoints found in the runs under ./${runsRoot}; train with \`wavenet train\` (it writes one every --checkpoint-every steps and on Ctrl-C) or pass --model CHECKPOINT`);
+      throw new UserError(
+        `no checkpoints found in the runs under ./${runsRoot}; train with \`wavenet train\` (it writes one every --checkpoint-every steps and on Ctrl-C) or pass --model CHECKPOINT`,
+      );
     }
     return best.path;
   }
@@ -449,15 +516,20 @@ export function resolveModel(model?: string, runsRoot = 'runs'): string {
   const st = statSync(model);
   if (st.isDirectory()) {
     let runDir = model;
-    if (!existsSync(checkpointsDir(model)) && basename(resolve(model)) === 'checkpoints') runDir = dirname(resolve(model));
+    if (!existsSync(checkpointsDir(model)) && basename(resolve(model)) === 'checkpoints')
+      runDir = dirname(resolve(model));
     const c = newestCheckpoint(runDir);
     if (!c) {
-      throw new UserError(`--model ${model}: no checkpoints in this folder yet; pass a run folder with checkpoints/step-*.safetensors or a .safetensors file`);
+      throw new UserError(
+        `--model ${model}: no checkpoints in this folder yet; pass a run folder with checkpoints/step-*.safetensors or a .safetensors file`,
+      );
     }
     return c.weights;
   }
   if (model.endsWith('.optim.safetensors')) {
-    throw new UserError(`--model ${model} is the optimizer state; pass ${model.replace(/\.optim\.safetensors$/, '.safetensors')} instead`);
+    throw new UserError(
+      `--model ${model} is the optimizer state; pass ${model.replace(/\.optim\.safetensors$/, '.safetensors')} instead`,
+    );
   }
   if (!model.endsWith('.safetensors')) {
     throw new UserError(`--model ${model}: expected a run folder or a .safetensors checkpoint`);

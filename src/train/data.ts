@@ -110,13 +110,18 @@ export function datasetChoiceNote(c: DatasetChoice, now = Date.now()): string | 
  */
 export function checkDataArg(data: string, root = 'datasets'): void {
   if (!existsSync(data)) throw new UserError(`--data ${data}: no such folder`);
-  if (!statSync(data).isDirectory()) throw new UserError(`--data ${data}: not a folder (expected a dataset folder with manifest.json, made by wavenet ingest)`);
+  if (!statSync(data).isDirectory())
+    throw new UserError(
+      `--data ${data}: not a folder (expected a dataset folder with manifest.json, made by wavenet ingest)`,
+    );
   if (existsSync(join(data, 'manifest.json'))) return;
   const made = join(root, basename(resolve(data)));
   const hasMade = resolve(made) !== resolve(data) && existsSync(join(made, 'manifest.json'));
   throw new UserError(
     `--data ${data}: not a dataset (no manifest.json); ` +
-      (hasMade ? `the dataset made from it is --data ${made}` : `create one with \`wavenet ingest ${data}\` (then train with --data ${made})`),
+      (hasMade
+        ? `the dataset made from it is --data ${made}`
+        : `create one with \`wavenet ingest ${data}\` (then train with --data ${made})`),
   );
 }
 
@@ -125,9 +130,13 @@ export function openDataset(dirArg: string): Dataset {
   const dir = resolve(dirArg);
   const label = `--data ${dirArg}`;
   if (!existsSync(dir)) throw new UserError(`${label}: no such folder`);
-  if (!statSync(dir).isDirectory()) throw new UserError(`${label}: not a folder (expected a dataset folder with manifest.json)`);
+  if (!statSync(dir).isDirectory())
+    throw new UserError(`${label}: not a folder (expected a dataset folder with manifest.json)`);
   const m = readManifest(dir);
-  if (m.classes !== 256) throw new UserError(`${manifestPath(dir)}: the dataset has ${m.classes} mu-law classes; the model needs 256 (ingest with the default mu)`);
+  if (m.classes !== 256)
+    throw new UserError(
+      `${manifestPath(dir)}: the dataset has ${m.classes} mu-law classes; the model needs 256 (ingest with the default mu)`,
+    );
   const train: DataChunk[] = [];
   const val: DataChunk[] = [];
   for (const c of m.chunks) {
@@ -142,14 +151,31 @@ export function openDataset(dirArg: string): Dataset {
       throw new UserError(`${manifestPath(dir)}: chunk file ${CHUNKS_DIR}/${c.file} is missing`);
     }
     if (size !== c.samples) throw new UserError(`${path}: ${size} bytes, but the manifest says ${c.samples} samples`);
-    (c.split === 'train' ? train : val).push({ path, file: c.file, samples: c.samples, split: c.split, source: c.source });
+    (c.split === 'train' ? train : val).push({
+      path,
+      file: c.file,
+      samples: c.samples,
+      split: c.split,
+      source: c.source,
+    });
   }
-  if (train.length + val.length === 0) throw new UserError(`${label}: the dataset has no chunks (ingest some audio into it first)`);
-  if (train.length === 0) throw new UserError(`${label}: the dataset has no training chunks (all ${val.length} are validation)`);
+  if (train.length + val.length === 0)
+    throw new UserError(`${label}: the dataset has no chunks (ingest some audio into it first)`);
+  if (train.length === 0)
+    throw new UserError(`${label}: the dataset has no training chunks (all ${val.length} are validation)`);
   // (manifests from before valEntropyBits existed: computed here from the chunks)
   if (m.valEntropyBits === undefined) recordValEntropy(dir, m);
   const valEntropyBits = m.valEntropyBits ?? null;
-  return { dir, name: basename(dir), manifestHash: manifestHash(dir), sampleRate: m.sampleRate, sources: m.sources.length, train, val, valEntropyBits };
+  return {
+    dir,
+    name: basename(dir),
+    manifestHash: manifestHash(dir),
+    sampleRate: m.sampleRate,
+    sources: m.sources.length,
+    train,
+    val,
+    valEntropyBits,
+  };
 }
 
 /**
@@ -164,7 +190,9 @@ export function checkCropFits(ds: Dataset, rf: number, window: number): void {
   throw new UserError(
     `no training chunk is long enough for a crop of ${rf + window} samples (receptive field ${rf} + --window ${window}); ` +
       `the longest has ${longest} samples (${(longest / sr).toFixed(2)} s)` +
-      (fit >= 1 ? `: use --window ${fit} or less` : `, shorter than the receptive field: use fewer or smaller --dilations, or ingest longer chunks`),
+      (fit >= 1
+        ? `: use --window ${fit} or less`
+        : `, shorter than the receptive field: use fewer or smaller --dilations, or ingest longer chunks`),
   );
 }
 
@@ -189,7 +217,10 @@ export class ChunkReader {
     let got = 0;
     while (got < len) {
       const n = readSync(fd, out, outOffset + got, len - got, start + got);
-      if (n === 0) throw new UserError(`${chunk.path}: ended at ${start + got} bytes, expected at least ${start + len} (the file changed while training?)`);
+      if (n === 0)
+        throw new UserError(
+          `${chunk.path}: ended at ${start + got} bytes, expected at least ${start + len} (the file changed while training?)`,
+        );
       got += n;
     }
   }
@@ -235,7 +266,12 @@ export class CropSampler {
   private rng: Rng;
   drawn = 0;
 
-  constructor(chunks: DataChunk[], readonly cropLen: number, seed: number, private reader = new ChunkReader()) {
+  constructor(
+    chunks: DataChunk[],
+    readonly cropLen: number,
+    seed: number,
+    private reader = new ChunkReader(),
+  ) {
     this.table = crops(chunks, cropLen);
     if (this.table.total === 0) throw new UserError(`no chunk holds a crop of ${cropLen} samples`);
     this.rng = new Rng(seed, 1);
@@ -277,7 +313,12 @@ export class CropSampler {
  * A fixed set of `count` crops spread evenly over all valid crop positions of `chunks` (the same set
  * every time for the same data), as batches of `batch` crops. Empty when no chunk is long enough.
  */
-export function fixedCrops(chunks: DataChunk[], cropLen: number, count: number, batch: number): { batches: Uint8Array[]; positions: CropPosition[] } {
+export function fixedCrops(
+  chunks: DataChunk[],
+  cropLen: number,
+  count: number,
+  batch: number,
+): { batches: Uint8Array[]; positions: CropPosition[] } {
   const t = crops(chunks, cropLen);
   if (t.total === 0 || count < 1) return { batches: [], positions: [] };
   const n = Math.ceil(count / batch) * batch;

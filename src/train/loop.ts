@@ -13,16 +13,38 @@ import { makeDirs } from '../util/io-errors.js';
 import { resolve, relative } from 'node:path';
 import { native, type NativeTrainer } from '../native.js';
 import type { Device } from '../device.js';
-import { checkConfig, paramCount, receptiveField, toNative, formatDilations, type ModelConfig } from '../model/config.js';
+import {
+  checkConfig,
+  paramCount,
+  receptiveField,
+  toNative,
+  formatDilations,
+  type ModelConfig,
+} from '../model/config.js';
 import { UserError } from '../util/errors.js';
 import {
-  listCheckpoints, loadCheckpoint, loadOptimizer, pruneCheckpoints, removeStaleTemps, saveCheckpoint, checkpointsDir,
-  type LoadedCheckpoint, type LoadedOptimizer, type TrainingSettings,
+  listCheckpoints,
+  loadCheckpoint,
+  loadOptimizer,
+  pruneCheckpoints,
+  removeStaleTemps,
+  saveCheckpoint,
+  checkpointsDir,
+  type LoadedCheckpoint,
+  type LoadedOptimizer,
+  type TrainingSettings,
 } from './checkpoint.js';
 import { CropSampler, checkCropFits, fixedCrops, openDataset, type Dataset } from './data.js';
 import { initParams } from './init.js';
 import {
-  appendLog, configDiff, lockRun, readRunConfig, truncateLog, writeRunConfig, type LogRow, type RunConfigFile,
+  appendLog,
+  configDiff,
+  lockRun,
+  readRunConfig,
+  truncateLog,
+  writeRunConfig,
+  type LogRow,
+  type RunConfigFile,
 } from './run.js';
 import { writeLossPlot } from './plot.js';
 
@@ -82,7 +104,8 @@ export interface TrainSummary {
 }
 
 function positiveInt(v: number, flag: string, max = 2 ** 31 - 1): void {
-  if (!Number.isSafeInteger(v) || v < 1 || v > max) throw new UserError(`${flag} ${v}: must be a whole number from 1 to ${max}`);
+  if (!Number.isSafeInteger(v) || v < 1 || v > max)
+    throw new UserError(`${flag} ${v}: must be a whole number from 1 to ${max}`);
 }
 
 /** Checks every numeric setting; UserErrors name the flag. */
@@ -90,16 +113,23 @@ export function checkTrainOptions(o: TrainOptions): void {
   checkConfig(o.config);
   positiveInt(o.training.window, '--window', 1 << 24);
   positiveInt(o.training.batch, '--batch', 65536);
-  if (!Number.isFinite(o.training.lr) || o.training.lr <= 0 || o.training.lr > 10) throw new UserError(`--lr ${o.training.lr}: must be a number above 0 (and at most 10)`);
-  if (!Number.isSafeInteger(o.training.seed) || o.training.seed < 0) throw new UserError(`--seed ${o.training.seed}: must be a whole number >= 0`);
+  if (!Number.isFinite(o.training.lr) || o.training.lr <= 0 || o.training.lr > 10)
+    throw new UserError(`--lr ${o.training.lr}: must be a number above 0 (and at most 10)`);
+  if (!Number.isSafeInteger(o.training.seed) || o.training.seed < 0)
+    throw new UserError(`--seed ${o.training.seed}: must be a whole number >= 0`);
   if (o.steps !== undefined) positiveInt(o.steps, '--steps', 1e12);
   const ckSeconds = o.checkpointSeconds ?? 0;
-  if (!(Number.isFinite(ckSeconds) && ckSeconds >= 0)) throw new UserError(`--checkpoint-every: the time must be a duration above 0, like 10m`);
-  if (ckSeconds > 0 && o.checkpointEvery === 0) { /* by time only */ } else positiveInt(o.checkpointEvery, '--checkpoint-every', 1e12);
+  if (!(Number.isFinite(ckSeconds) && ckSeconds >= 0))
+    throw new UserError(`--checkpoint-every: the time must be a duration above 0, like 10m`);
+  if (ckSeconds > 0 && o.checkpointEvery === 0) {
+    /* by time only */
+  } else positiveInt(o.checkpointEvery, '--checkpoint-every', 1e12);
   positiveInt(o.keep, '--keep', 1e6);
-  if (!Number.isSafeInteger(o.valEvery) || o.valEvery < 0) throw new UserError(`--val-every ${o.valEvery}: must be a whole number >= 0 (0 turns validation off)`);
+  if (!Number.isSafeInteger(o.valEvery) || o.valEvery < 0)
+    throw new UserError(`--val-every ${o.valEvery}: must be a whole number >= 0 (0 turns validation off)`);
   const valSeconds = o.valSeconds ?? 0;
-  if (!(Number.isFinite(valSeconds) && valSeconds >= 0)) throw new UserError(`--val-every: the time must be a duration above 0, like 5m`);
+  if (!(Number.isFinite(valSeconds) && valSeconds >= 0))
+    throw new UserError(`--val-every: the time must be a duration above 0, like 5m`);
 }
 
 type ValidationCrops = ReturnType<typeof fixedCrops>;
@@ -122,8 +152,18 @@ interface LoopState {
 }
 
 /** Whether a step- or time-triggered event is due at `step` (and always at the last step). */
-function due(step: number, everySteps: number, everySeconds: number | undefined, since: number, lastStep: number | undefined): boolean {
-  return (everySteps > 0 && step % everySteps === 0) || (!!everySeconds && performance.now() - since >= everySeconds * 1000) || step === lastStep;
+function due(
+  step: number,
+  everySteps: number,
+  everySeconds: number | undefined,
+  since: number,
+  lastStep: number | undefined,
+): boolean {
+  return (
+    (everySteps > 0 && step % everySteps === 0) ||
+    (!!everySeconds && performance.now() - since >= everySeconds * 1000) ||
+    step === lastStep
+  );
 }
 
 export class TrainingSession {
@@ -181,13 +221,24 @@ export class TrainingSession {
         `${rel} already holds a run (${cks.length ? `newest checkpoint: step ${cks[cks.length - 1].step}` : 'no checkpoint yet'}); pass --resume to continue it, or --run DIR to start a new one`,
       );
     }
-    if (o.resume && !exists) throw new UserError(`--resume: there is no run in ${rel} to resume; drop --resume to start one`);
+    if (o.resume && !exists)
+      throw new UserError(`--resume: there is no run in ${rel} to resume; drop --resume to start one`);
     if (runConfig) {
       const diff = configDiff(runConfig.model, o.config);
-      if (diff) throw new UserError(`${rel} was trained with another config (${diff}, saved vs given); drop those flags to resume it, or pass --run DIR for a new run`);
+      if (diff)
+        throw new UserError(
+          `${rel} was trained with another config (${diff}, saved vs given); drop those flags to resume it, or pass --run DIR for a new run`,
+        );
       const t = runConfig.training;
-      for (const [k, flag] of [['window', '--window'], ['batch', '--batch'], ['seed', '--seed']] as const) {
-        if (t[k] !== o.training[k]) throw new UserError(`${rel} was trained with ${flag} ${t[k]} (given ${o.training[k]}); drop ${flag} to resume it, or pass --run DIR for a new run`);
+      for (const [k, flag] of [
+        ['window', '--window'],
+        ['batch', '--batch'],
+        ['seed', '--seed'],
+      ] as const) {
+        if (t[k] !== o.training[k])
+          throw new UserError(
+            `${rel} was trained with ${flag} ${t[k]} (given ${o.training[k]}); drop ${flag} to resume it, or pass --run DIR for a new run`,
+          );
       }
     }
 
@@ -200,14 +251,21 @@ export class TrainingSession {
       const newest = cks[cks.length - 1];
       const weights = await loadCheckpoint(newest.weights);
       const diff = configDiff(weights.config, o.config);
-      if (diff) throw new UserError(`${newest.weights} is from another config (${diff}, checkpoint vs run); it cannot be resumed in this run`);
+      if (diff)
+        throw new UserError(
+          `${newest.weights} is from another config (${diff}, checkpoint vs run); it cannot be resumed in this run`,
+        );
       const optim = await loadOptimizer(newest.weights, weights);
       if (optim.training.window !== o.training.window || optim.training.batch !== o.training.batch) {
-        throw new UserError(`${newest.weights} was trained with --window ${optim.training.window} --batch ${optim.training.batch}; resume with those`);
+        throw new UserError(
+          `${newest.weights} was trained with --window ${optim.training.window} --batch ${optim.training.batch}; resume with those`,
+        );
       }
       ck = { path: newest.weights, weights, optim };
       if (o.steps !== undefined && o.steps < weights.step) {
-        throw new UserError(`--steps ${o.steps}: the run is already at step ${weights.step}; give a larger --steps (it counts from the start of the run) or leave it out`);
+        throw new UserError(
+          `--steps ${o.steps}: the run is already at step ${weights.step}; give a larger --steps (it counts from the start of the run) or leave it out`,
+        );
       }
     }
     return new TrainingSession(o, events, dataset, ck, runConfig);
@@ -295,9 +353,18 @@ export class TrainingSession {
       };
     } else {
       if (this.runConfig.dataset.manifestHash !== ds.manifestHash) {
-        this.note(`note: the dataset differs from the one this run started on (manifest hash changed or another --data); crops will differ from an uninterrupted run`);
+        this.note(
+          `note: the dataset differs from the one this run started on (manifest hash changed or another --data); crops will differ from an uninterrupted run`,
+        );
       }
-      this.runConfig.resumes.push({ at: now, step: this.startStep, command: o.command, lr: o.training.lr, dataset: ds.dir, manifestHash: ds.manifestHash });
+      this.runConfig.resumes.push({
+        at: now,
+        step: this.startStep,
+        command: o.command,
+        lr: o.training.lr,
+        dataset: ds.dir,
+        manifestHash: ds.manifestHash,
+      });
     }
     writeRunConfig(this.runDir, this.runConfig);
     this.rows = truncateLog(this.runDir, this.startStep);
@@ -313,7 +380,9 @@ export class TrainingSession {
     try {
       trainer = make(o.config, batch, window, o.device);
     } catch (e) {
-      throw new UserError(`could not create the ${o.device} trainer (${(e as Error).message}); try a smaller --batch or --window`);
+      throw new UserError(
+        `could not create the ${o.device} trainer (${(e as Error).message}); try a smaller --batch or --window`,
+      );
     }
     this.trainer = trainer;
     const sampler = new CropSampler(this.dataset.train, cropLen, o.training.seed);
@@ -373,11 +442,15 @@ export class TrainingSession {
     try {
       loss = await loop.trainer.step(crops, this.adamParams());
     } catch (e) {
-      throw new UserError(`the ${o.device} trainer failed at step ${this.step + 1}: ${(e as Error).message}; ${this.keptCheckpoint()}`);
+      throw new UserError(
+        `the ${o.device} trainer failed at step ${this.step + 1}: ${(e as Error).message}; ${this.keptCheckpoint()}`,
+      );
     }
     const dt = (performance.now() - ts) / 1000;
     if (!Number.isFinite(loss)) {
-      throw new UserError(`training diverged: the loss is ${loss} at step ${this.step + 1}; ${this.keptCheckpoint()}; try a lower --lr (now ${o.training.lr})`);
+      throw new UserError(
+        `training diverged: the loss is ${loss} at step ${this.step + 1}; ${this.keptCheckpoint()}; try a lower --lr (now ${o.training.lr})`,
+      );
     }
     this.step++;
     loop.predicted += batch * window;
@@ -394,18 +467,23 @@ export class TrainingSession {
       row.valLoss = await this.validate(loop);
       loop.lastValAt = performance.now();
       if (!Number.isFinite(row.valLoss)) {
-        throw new UserError(`training diverged: the validation loss is ${row.valLoss} at step ${this.step}; the last good checkpoint (step ${this.lastCheckpointStep}) is kept; try a lower --lr`);
+        throw new UserError(
+          `training diverged: the validation loss is ${row.valLoss} at step ${this.step}; the last good checkpoint (step ${this.lastCheckpointStep}) is kept; try a lower --lr`,
+        );
       }
       loop.lastVal = row.valLoss;
     }
     this.rows.push(row);
     appendLog(this.runDir, [row]);
     this.events.step?.(row, this);
-    if (due(this.step, o.checkpointEvery, o.checkpointSeconds, this.lastCheckpointAt, o.steps)) await this.checkpoint(loop);
+    if (due(this.step, o.checkpointEvery, o.checkpointSeconds, this.lastCheckpointAt, o.steps))
+      await this.checkpoint(loop);
   }
 
   private keptCheckpoint(): string {
-    return this.lastCheckpointStep >= 0 ? `the last good checkpoint (step ${this.lastCheckpointStep}) is kept` : 'no checkpoint was written';
+    return this.lastCheckpointStep >= 0
+      ? `the last good checkpoint (step ${this.lastCheckpointStep}) is kept`
+      : 'no checkpoint was written';
   }
 
   /** Mean validation loss in bits over the fixed validation crops. */
@@ -440,7 +518,12 @@ export class TrainingSession {
     this.lastCheckpointStep = this.step;
     this.lastCheckpointAt = performance.now();
     try {
-      await writeLossPlot(this.runDir, this.rows, `${ds.name}: ${formatDilations(o.config.dilations)}, R${o.config.residual} D${o.config.dilation} S${o.config.skip} H${o.config.head}`, ds.valEntropyBits);
+      await writeLossPlot(
+        this.runDir,
+        this.rows,
+        `${ds.name}: ${formatDilations(o.config.dilations)}, R${o.config.residual} D${o.config.dilation} S${o.config.skip} H${o.config.head}`,
+        ds.valEntropyBits,
+      );
     } catch (e) {
       this.note(`warning: could not draw loss.png (${(e as Error).message})`);
     }
@@ -464,8 +547,10 @@ export class TrainingSession {
   secondsToNextCheckpoint(secondsPerStep: number): number {
     const o = this.options;
     let t = Infinity;
-    if (o.checkpointEvery > 0 && secondsPerStep > 0) t = (o.checkpointEvery - (this.step % o.checkpointEvery)) * secondsPerStep;
-    if (o.checkpointSeconds) t = Math.min(t, Math.max(0, o.checkpointSeconds - (performance.now() - this.lastCheckpointAt) / 1000));
+    if (o.checkpointEvery > 0 && secondsPerStep > 0)
+      t = (o.checkpointEvery - (this.step % o.checkpointEvery)) * secondsPerStep;
+    if (o.checkpointSeconds)
+      t = Math.min(t, Math.max(0, o.checkpointSeconds - (performance.now() - this.lastCheckpointAt) / 1000));
     if (o.steps !== undefined && secondsPerStep > 0) t = Math.min(t, (o.steps - this.step) * secondsPerStep);
     return Number.isFinite(t) ? t : NaN;
   }

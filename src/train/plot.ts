@@ -13,35 +13,63 @@ type RGB = [number, number, number];
 // 5x7 bitmap glyphs, one 5-bit row per entry (bit 4 = leftmost pixel).
 const G = (rows: string) => rows.split(',').map((r) => parseInt(r, 2));
 const FONT: Record<string, number[]> = {
-  '0': G('01110,10001,10011,10101,11001,10001,01110'), '1': G('00100,01100,00100,00100,00100,00100,01110'),
-  '2': G('01110,10001,00001,00010,00100,01000,11111'), '3': G('11111,00010,00100,00010,00001,10001,01110'),
-  '4': G('00010,00110,01010,10010,11111,00010,00010'), '5': G('11111,10000,11110,00001,00001,10001,01110'),
-  '6': G('00110,01000,10000,11110,10001,10001,01110'), '7': G('11111,00001,00010,00100,01000,01000,01000'),
-  '8': G('01110,10001,10001,01110,10001,10001,01110'), '9': G('01110,10001,10001,01111,00001,00010,01100'),
-  a: G('00000,00000,01110,00001,01111,10001,01111'), b: G('10000,10000,10110,11001,10001,10001,11110'),
-  c: G('00000,00000,01110,10000,10000,10001,01110'), d: G('00001,00001,01101,10011,10001,10001,01111'),
-  e: G('00000,00000,01110,10001,11111,10000,01110'), f: G('00110,01001,01000,11100,01000,01000,01000'),
-  g: G('00000,01111,10001,10001,01111,00001,01110'), h: G('10000,10000,10110,11001,10001,10001,10001'),
-  i: G('00100,00000,01100,00100,00100,00100,01110'), j: G('00010,00000,00110,00010,00010,10010,01100'),
-  k: G('10000,10000,10010,10100,11000,10100,10010'), l: G('01100,00100,00100,00100,00100,00100,01110'),
-  m: G('00000,00000,11010,10101,10101,10001,10001'), n: G('00000,00000,10110,11001,10001,10001,10001'),
-  o: G('00000,00000,01110,10001,10001,10001,01110'), p: G('00000,00000,11110,10001,11110,10000,10000'),
-  q: G('00000,00000,01101,10011,01111,00001,00001'), r: G('00000,00000,10110,11001,10000,10000,10000'),
-  s: G('00000,00000,01110,10000,01110,00001,11110'), t: G('01000,01000,11100,01000,01000,01001,00110'),
-  u: G('00000,00000,10001,10001,10001,10011,01101'), v: G('00000,00000,10001,10001,10001,01010,00100'),
-  w: G('00000,00000,10001,10001,10101,10101,01010'), x: G('00000,00000,10001,01010,00100,01010,10001'),
-  y: G('00000,00000,10001,10001,01111,00001,01110'), z: G('00000,00000,11111,00010,00100,01000,11111'),
-  '.': G('00000,00000,00000,00000,00000,01100,01100'), ',': G('00000,00000,00000,00000,01100,00100,01000'),
-  ':': G('00000,01100,01100,00000,01100,01100,00000'), '-': G('00000,00000,00000,11111,00000,00000,00000'),
-  '+': G('00000,00100,00100,11111,00100,00100,00000'), '/': G('00000,00001,00010,00100,01000,10000,00000'),
-  '(': G('00010,00100,01000,01000,01000,00100,00010'), ')': G('01000,00100,00010,00010,00010,00100,01000'),
-  _: G('00000,00000,00000,00000,00000,00000,11111'), '=': G('00000,00000,11111,00000,11111,00000,00000'),
-  ' ': G('00000,00000,00000,00000,00000,00000,00000'), '?': G('01110,10001,00001,00010,00100,00000,00100'),
+  '0': G('01110,10001,10011,10101,11001,10001,01110'),
+  '1': G('00100,01100,00100,00100,00100,00100,01110'),
+  '2': G('01110,10001,00001,00010,00100,01000,11111'),
+  '3': G('11111,00010,00100,00010,00001,10001,01110'),
+  '4': G('00010,00110,01010,10010,11111,00010,00010'),
+  '5': G('11111,10000,11110,00001,00001,10001,01110'),
+  '6': G('00110,01000,10000,11110,10001,10001,01110'),
+  '7': G('11111,00001,00010,00100,01000,01000,01000'),
+  '8': G('01110,10001,10001,01110,10001,10001,01110'),
+  '9': G('01110,10001,10001,01111,00001,00010,01100'),
+  a: G('00000,00000,01110,00001,01111,10001,01111'),
+  b: G('10000,10000,10110,11001,10001,10001,11110'),
+  c: G('00000,00000,01110,10000,10000,10001,01110'),
+  d: G('00001,00001,01101,10011,10001,10001,01111'),
+  e: G('00000,00000,01110,10001,11111,10000,01110'),
+  f: G('00110,01001,01000,11100,01000,01000,01000'),
+  g: G('00000,01111,10001,10001,01111,00001,01110'),
+  h: G('10000,10000,10110,11001,10001,10001,10001'),
+  i: G('00100,00000,01100,00100,00100,00100,01110'),
+  j: G('00010,00000,00110,00010,00010,10010,01100'),
+  k: G('10000,10000,10010,10100,11000,10100,10010'),
+  l: G('01100,00100,00100,00100,00100,00100,01110'),
+  m: G('00000,00000,11010,10101,10101,10001,10001'),
+  n: G('00000,00000,10110,11001,10001,10001,10001'),
+  o: G('00000,00000,01110,10001,10001,10001,01110'),
+  p: G('00000,00000,11110,10001,11110,10000,10000'),
+  q: G('00000,00000,01101,10011,01111,00001,00001'),
+  r: G('00000,00000,10110,11001,10000,10000,10000'),
+  s: G('00000,00000,01110,10000,01110,00001,11110'),
+  t: G('01000,01000,11100,01000,01000,01001,00110'),
+  u: G('00000,00000,10001,10001,10001,10011,01101'),
+  v: G('00000,00000,10001,10001,10001,01010,00100'),
+  w: G('00000,00000,10001,10001,10101,10101,01010'),
+  x: G('00000,00000,10001,01010,00100,01010,10001'),
+  y: G('00000,00000,10001,10001,01111,00001,01110'),
+  z: G('00000,00000,11111,00010,00100,01000,11111'),
+  '.': G('00000,00000,00000,00000,00000,01100,01100'),
+  ',': G('00000,00000,00000,00000,01100,00100,01000'),
+  ':': G('00000,01100,01100,00000,01100,01100,00000'),
+  '-': G('00000,00000,00000,11111,00000,00000,00000'),
+  '+': G('00000,00100,00100,11111,00100,00100,00000'),
+  '/': G('00000,00001,00010,00100,01000,10000,00000'),
+  '(': G('00010,00100,01000,01000,01000,00100,00010'),
+  ')': G('01000,00100,00010,00010,00010,00100,01000'),
+  _: G('00000,00000,00000,00000,00000,00000,11111'),
+  '=': G('00000,00000,11111,00000,11111,00000,00000'),
+  ' ': G('00000,00000,00000,00000,00000,00000,00000'),
+  '?': G('01110,10001,00001,00010,00100,00000,00100'),
 };
 
 export class Image {
   readonly px: Uint8Array;
-  constructor(readonly width: number, readonly height: number, bg: RGB = [255, 255, 255]) {
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    bg: RGB = [255, 255, 255],
+  ) {
     this.px = new Uint8Array(width * height * 3);
     for (let i = 0; i < width * height; i++) this.px.set(bg, i * 3);
   }
@@ -54,7 +82,8 @@ export class Image {
   }
 
   rect(x0: number, y0: number, w: number, h: number, c: RGB): void {
-    for (let y = Math.round(y0); y < Math.round(y0 + h); y++) for (let x = Math.round(x0); x < Math.round(x0 + w); x++) this.set(x, y, c);
+    for (let y = Math.round(y0); y < Math.round(y0 + h); y++)
+      for (let x = Math.round(x0); x < Math.round(x0 + w); x++) this.set(x, y, c);
   }
 
   line(x0: number, y0: number, x1: number, y1: number, c: RGB, thick = 1): void {
@@ -74,7 +103,9 @@ export class Image {
     for (const ch0 of s) {
       const ch = ch0.toLowerCase();
       const g = FONT[ch] ?? FONT['?'];
-      for (let r = 0; r < 7; r++) for (let b = 0; b < 5; b++) if (g[r] & (1 << (4 - b))) this.rect(cx + b * scale, y + r * scale, scale, scale, c);
+      for (let r = 0; r < 7; r++)
+        for (let b = 0; b < 5; b++)
+          if (g[r] & (1 << (4 - b))) this.rect(cx + b * scale, y + r * scale, scale, scale, c);
       cx += 6 * scale;
     }
     return cx - x;
@@ -155,7 +186,10 @@ function drawTrainingLoss(img: Image, pts: LogRow[], X: (s: number) => number, Y
   for (const r of pts) {
     const c = Math.round(X(r.step));
     const e = cols.get(c) ?? { sum: 0, n: 0, min: Infinity, max: -Infinity };
-    e.sum += r.loss; e.n++; e.min = Math.min(e.min, r.loss); e.max = Math.max(e.max, r.loss);
+    e.sum += r.loss;
+    e.n++;
+    e.min = Math.min(e.min, r.loss);
+    e.max = Math.max(e.max, r.loss);
     cols.set(c, e);
   }
   const colList = [...cols.entries()].sort((a, b) => a[0] - b[0]);
@@ -174,10 +208,20 @@ function drawTrainingLoss(img: Image, pts: LogRow[], X: (s: number) => number, Y
  * src/dataset/entropy.ts), drawn as a dashed grey reference line labelled in plain words: a model
  * whose validation loss sits on it has learned nothing you would hear.
  */
-export function renderLossPlot(rows: LogRow[], title: string, width = 900, height = 500, knowsNothing?: number | null): Buffer {
+export function renderLossPlot(
+  rows: LogRow[],
+  title: string,
+  width = 900,
+  height = 500,
+  knowsNothing?: number | null,
+): Buffer {
   const img = new Image(width, height);
-  const L = 80, R = 40, T = 64, B = 60;
-  const pw = width - L - R, ph = height - T - B;
+  const L = 80,
+    R = 40,
+    T = 64,
+    B = 60;
+  const pw = width - L - R,
+    ph = height - T - B;
   img.text(L, 10, title.slice(0, Math.floor(pw / 12)), AXIS);
   const pts = rows.filter((r) => Number.isFinite(r.loss));
   const vals = rows.filter((r) => r.valLoss !== undefined && Number.isFinite(r.valLoss));
@@ -187,12 +231,25 @@ export function renderLossPlot(rows: LogRow[], title: string, width = 900, heigh
   }
   const x0 = Math.min(pts[0].step, vals[0]?.step ?? Infinity);
   const x1 = Math.max(pts[pts.length - 1].step, vals[vals.length - 1]?.step ?? -Infinity, x0 + 1);
-  let y0 = Infinity, y1 = -Infinity;
-  for (const r of pts) { y0 = Math.min(y0, r.loss); y1 = Math.max(y1, r.loss); }
-  for (const r of vals) { y0 = Math.min(y0, r.valLoss!); y1 = Math.max(y1, r.valLoss!); }
+  let y0 = Infinity,
+    y1 = -Infinity;
+  for (const r of pts) {
+    y0 = Math.min(y0, r.loss);
+    y1 = Math.max(y1, r.loss);
+  }
+  for (const r of vals) {
+    y0 = Math.min(y0, r.valLoss!);
+    y1 = Math.max(y1, r.valLoss!);
+  }
   const ref = knowsNothing != null && Number.isFinite(knowsNothing) && knowsNothing > 0 ? knowsNothing : null;
-  if (ref !== null) { y0 = Math.min(y0, ref); y1 = Math.max(y1, ref); }
-  if (y1 - y0 < 1e-6) { y0 -= 0.5; y1 += 0.5; }
+  if (ref !== null) {
+    y0 = Math.min(y0, ref);
+    y1 = Math.max(y1, ref);
+  }
+  if (y1 - y0 < 1e-6) {
+    y0 -= 0.5;
+    y1 += 0.5;
+  }
   const ys = niceStep(y1 - y0, 6);
   y0 = Math.floor(y0 / ys) * ys;
   y1 = Math.ceil(y1 / ys) * ys;
@@ -213,7 +270,7 @@ export function renderLossPlot(rows: LogRow[], title: string, width = 900, heigh
   img.line(L, T, L, T + ph, AXIS);
   img.line(L, T + ph, L + pw, T + ph, AXIS);
   img.text(L + pw / 2 - Image.textWidth('step') / 2, height - 24, 'step', AXIS);
-  img.text(8, T - 26, "bits/sample", AXIS);
+  img.text(8, T - 26, 'bits/sample', AXIS);
 
   drawTrainingLoss(img, pts, X, Y);
   let prev: [number, number] | null = null;
@@ -232,7 +289,8 @@ export function renderLossPlot(rows: LogRow[], title: string, width = 900, heigh
     img.text(L + 8, ty, label, AXIS);
   }
   // Legend.
-  const lx = L + pw - 230, ly = T + 8;
+  const lx = L + pw - 230,
+    ly = T + 8;
   img.rect(lx, ly + 5, 24, 3, BLUE);
   img.text(lx + 32, ly, 'loss', AXIS);
   img.rect(lx + 100, ly + 5, 24, 3, ORANGE);
@@ -240,7 +298,12 @@ export function renderLossPlot(rows: LogRow[], title: string, width = 900, heigh
   return img.png();
 }
 
-export async function writeLossPlot(runDir: string, rows: LogRow[], title: string, knowsNothing?: number | null): Promise<string> {
+export async function writeLossPlot(
+  runDir: string,
+  rows: LogRow[],
+  title: string,
+  knowsNothing?: number | null,
+): Promise<string> {
   const path = join(runDir, 'loss.png');
   await writeFileAtomic(path, renderLossPlot(rows, title, 900, 500, knowsNothing));
   return path;

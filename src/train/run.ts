@@ -82,7 +82,8 @@ export function writeRunConfig(runDir: string, c: RunConfigFile): void {
 /** Human description of how two model configs differ ('' when equal). */
 export function configDiff(a: ModelConfig, b: ModelConfig): string {
   const d: string[] = [];
-  if (a.dilations.join(',') !== b.dilations.join(',')) d.push(`--dilations ${formatDilations(a.dilations)} vs ${formatDilations(b.dilations)}`);
+  if (a.dilations.join(',') !== b.dilations.join(','))
+    d.push(`--dilations ${formatDilations(a.dilations)} vs ${formatDilations(b.dilations)}`);
   const flags: [keyof ModelConfig, string][] = [
     ['residual', '--residual-channels'],
     ['dilation', '--dilation-channels'],
@@ -108,7 +109,9 @@ export function readLog(runDir: string): LogRow[] {
     try {
       const r = JSON.parse(line) as LogRow;
       if (Number.isFinite(r.step)) rows.push(r);
-    } catch { /* torn line */ }
+    } catch {
+      /* torn line */
+    }
   }
   return rows;
 }
@@ -134,7 +137,10 @@ export function truncateLog(runDir: string, step: number): LogRow[] {
 /** Takes runs/NAME/.lock, or a UserError when another live process holds it. Returns the release function. */
 export function lockRun(runDir: string): () => void {
   makeDirs(runDir, '--run');
-  return takePidLock(join(runDir, '.lock'), (pid) => `${runDir} is in use by another \`wavenet train\` (pid ${pid}); wait for it or stop it first`);
+  return takePidLock(
+    join(runDir, '.lock'),
+    (pid) => `${runDir} is in use by another \`wavenet train\` (pid ${pid}); wait for it or stop it first`,
+  );
 }
 
 /** Human duration: 0.4s, 42s, 3m05s, 1h02m. */

@@ -69,10 +69,14 @@ export function encodeSafetensors(tensors: TensorEntry[], metadata: Record<strin
   let off = 0;
   const seen = new Set<string>();
   for (const t of tensors) {
-    if (seen.has(t.name) || t.name === '__metadata__') throw new TypeError(`safetensors: duplicate or reserved tensor name ${t.name}`);
+    if (seen.has(t.name) || t.name === '__metadata__')
+      throw new TypeError(`safetensors: duplicate or reserved tensor name ${t.name}`);
     seen.add(t.name);
     const n = t.shape.reduce((a, b) => a * b, 1);
-    if (n !== t.data.length) throw new TypeError(`safetensors: tensor ${shown(t.name)} has ${t.data.length} values, shape [${t.shape}] needs ${n}`);
+    if (n !== t.data.length)
+      throw new TypeError(
+        `safetensors: tensor ${shown(t.name)} has ${t.data.length} values, shape [${t.shape}] needs ${n}`,
+      );
     header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [off, off + t.data.byteLength] };
     off += t.data.byteLength;
   }
@@ -86,7 +90,21 @@ export function encodeSafetensors(tensors: TensorEntry[], metadata: Record<strin
 }
 
 const DTYPE_BYTES: Record<string, number> = {
-  BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, I16: 2, U16: 2, F16: 2, BF16: 2, I32: 4, U32: 4, F32: 4, F64: 8, I64: 8, U64: 8,
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  F64: 8,
+  I64: 8,
+  U64: 8,
 };
 
 /** Parses and checks a header; `fileSize` is the whole file's size. Errors name `label`. */
@@ -116,14 +134,17 @@ export function parseHeader(head: Buffer, fileSize: number, label: string): Safe
       continue;
     }
     const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (!e || typeof e.dtype !== 'string' || !(e.dtype in DTYPE_BYTES)) throw bad(`tensor ${shown(name)}: unknown dtype`);
-    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw bad(`tensor ${shown(name)}: bad shape`);
+    if (!e || typeof e.dtype !== 'string' || !(e.dtype in DTYPE_BYTES))
+      throw bad(`tensor ${shown(name)}: unknown dtype`);
+    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      throw bad(`tensor ${shown(name)}: bad shape`);
     const o = e.data_offsets;
     if (!Array.isArray(o) || o.length !== 2 || !o.every((d) => Number.isSafeInteger(d) && d >= 0) || o[1] < o[0]) {
       throw bad(`tensor ${shown(name)}: bad data_offsets`);
     }
     const count = (e.shape as number[]).reduce((a, b) => a * b, 1);
-    if (count * DTYPE_BYTES[e.dtype] !== o[1] - o[0]) throw bad(`tensor ${shown(name)}: data_offsets do not match shape and dtype`);
+    if (count * DTYPE_BYTES[e.dtype] !== o[1] - o[0])
+      throw bad(`tensor ${shown(name)}: data_offsets do not match shape and dtype`);
     tensors.push({ name, dtype: e.dtype, shape: e.shape as number[], begin: o[0], end: o[1] });
   }
   const sorted = [...tensors].sort((a, b) => a.begin - b.begin || a.end - b.end);
@@ -187,7 +208,10 @@ export async function readSafetensors(path: string, o: ReadOptions = {}): Promis
   const data = buf.subarray(header.dataStart);
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const t of header.tensors) {
-    if (t.dtype !== 'F32') throw new UserError(`${path}: tensor ${shown(t.name)} is ${shown(t.dtype)}; wavenet checkpoints hold F32 tensors only`);
+    if (t.dtype !== 'F32')
+      throw new UserError(
+        `${path}: tensor ${shown(t.name)} is ${shown(t.dtype)}; wavenet checkpoints hold F32 tensors only`,
+      );
     const bytes = data.subarray(t.begin, t.end);
     const arr = new Float32Array(bytes.length / 4);
     Buffer.from(arr.buffer).set(bytes);

@@ -118,8 +118,16 @@ function writeFileAtomicSyncRaw(path: string, data: AtomicData, mode: number): v
     ok = true;
   } finally {
     if (!ok) {
-      try { closeSync(fd); } catch { /* already closed */ }
-      try { unlinkSync(tmp); } catch { /* already gone */ }
+      try {
+        closeSync(fd);
+      } catch {
+        /* already closed */
+      }
+      try {
+        unlinkSync(tmp);
+      } catch {
+        /* already gone */
+      }
     }
   }
   fsyncDirSync(dirname(path));
@@ -129,8 +137,14 @@ function writeFileAtomicSyncRaw(path: string, data: AtomicData, mode: number): v
 export function fsyncDirSync(dir: string): void {
   try {
     const d = openSync(dir, 'r');
-    try { fsyncSync(d); } finally { closeSync(d); }
-  } catch { /* see fsyncDir */ }
+    try {
+      fsyncSync(d);
+    } finally {
+      closeSync(d);
+    }
+  } catch {
+    /* see fsyncDir */
+  }
 }
 
 /**

@@ -102,10 +102,13 @@ export function fasterHints(config: ModelConfig, device: 'cpu' | 'cuda'): string
   if (config.residual > 32) smaller.push(`--residual-channels ${Math.ceil(config.residual / 2)}`);
   if (config.skip > 128) smaller.push(`--skip-channels ${Math.ceil(config.skip / 2)}`);
   if (smaller.length > 0) {
-    hints.push(`a smaller model (this one: ${config.dilations.length} layers, residual ${config.residual}, skip ${config.skip}; train with ${smaller.join(', ')})`);
+    hints.push(
+      `a smaller model (this one: ${config.dilations.length} layers, residual ${config.residual}, skip ${config.skip}; train with ${smaller.join(', ')})`,
+    );
   }
   if (device === 'cpu') {
-    if (process.env.WAVENET_SYNTH_PRECISION !== 'bf16') hints.push('WAVENET_SYNTH_PRECISION=bf16 (CPUs with AVX512-BF16)');
+    if (process.env.WAVENET_SYNTH_PRECISION !== 'bf16')
+      hints.push('WAVENET_SYNTH_PRECISION=bf16 (CPUs with AVX512-BF16)');
     hints.push('--device cuda (an NVIDIA GPU)');
   }
   return hints;

@@ -42,7 +42,6 @@ export function kindOf(st: Stats): string {
   return 'not a regular file';
 }
 
-
 function label(path: string, o: RegularFileOptions): string {
   return o.what ? `${o.what} ${path}` : path;
 }
@@ -52,7 +51,9 @@ function checkStats(st: Stats, path: string, o: RegularFileOptions): number {
     throw new UserError(`${label(path, o)}: is ${kindOf(st)}, expected a regular file`);
   }
   if (o.maxBytes !== undefined && st.size > o.maxBytes) {
-    throw new UserError(`${label(path, o)}: ${formatBytes(st.size)} is more than such a file can be (at most ${formatBytes(o.maxBytes)})`);
+    throw new UserError(
+      `${label(path, o)}: ${formatBytes(st.size)} is more than such a file can be (at most ${formatBytes(o.maxBytes)})`,
+    );
   }
   if (o.nonEmpty && st.size === 0) throw new UserError(`${label(path, o)}: empty file (0 bytes)`);
   return st.size;

@@ -108,7 +108,10 @@ export function describeStrayIoError(e: unknown): string | undefined {
   if (!code) return undefined;
   const err = e as NodeJS.ErrnoException;
   const path = err.path ?? (err as { dest?: string }).dest;
-  const action = err.syscall === 'open' || err.syscall === 'read' || err.syscall === 'stat' || err.syscall === 'scandir' ? 'read' : 'write';
+  const action =
+    err.syscall === 'open' || err.syscall === 'read' || err.syscall === 'stat' || err.syscall === 'scandir'
+      ? 'read'
+      : 'write';
   return ioErrorMessage(e, path ?? '(a file)', action);
 }
 
@@ -136,7 +139,9 @@ export function makeDirs(dir: string, what = ''): void {
     } catch (e) {
       if (errnoCode(e) === 'EEXIST' && kind(m) === 'dir') continue; // made by someone else meanwhile
       if (errnoCode(e) === 'ENOENT' && kind(dirname(m)) === 'dir') {
-        throw new UserError(`cannot create the folder ${name}: the file system does not allow a folder at ${m}; choose another place`);
+        throw new UserError(
+          `cannot create the folder ${name}: the file system does not allow a folder at ${m}; choose another place`,
+        );
       }
       throw new UserError(ioErrorMessage(e, dir, 'create the folder', what));
     }

@@ -167,14 +167,26 @@ export function createProgress(opts: ProgressOptions): Progress {
   const state = new ProgressState(opts, opts.now ?? Date.now);
   if (opts.silent) {
     return {
-      update(d, e) { state.set(d, e); },
-      increment(n = 1, e) { state.set(state.done + n, e); },
-      setTotal(t) { state.total = t; },
-      log(l) { stream.write(l.endsWith('\n') ? l : l + '\n'); },
-      stop() { state.stopped = true; },
+      update(d, e) {
+        state.set(d, e);
+      },
+      increment(n = 1, e) {
+        state.set(state.done + n, e);
+      },
+      setTotal(t) {
+        state.total = t;
+      },
+      log(l) {
+        stream.write(l.endsWith('\n') ? l : l + '\n');
+      },
+      stop() {
+        state.stopped = true;
+      },
     };
   }
-  return stream.isTTY ? barProgress(state, stream) : plainProgress(state, stream, Math.max(0.2, opts.intervalSeconds ?? 5) * 1000);
+  return stream.isTTY
+    ? barProgress(state, stream)
+    : plainProgress(state, stream, Math.max(0.2, opts.intervalSeconds ?? 5) * 1000);
 }
 
 /** On a terminal: a bar redrawn in place (cli-progress, at most 10 times a second). */
@@ -198,9 +210,18 @@ function barProgress(state: ProgressState, stream: NodeJS.WriteStream): Progress
   );
   bar.start(Math.max(state.total, 1), 0);
   return {
-    update(d, e) { state.set(d, e); if (!state.stopped) bar.update(state.done); },
-    increment(n = 1, e) { state.set(state.done + n, e); if (!state.stopped) bar.update(state.done); },
-    setTotal(t) { state.total = t; if (!state.stopped) bar.setTotal(Math.max(t, 1)); },
+    update(d, e) {
+      state.set(d, e);
+      if (!state.stopped) bar.update(state.done);
+    },
+    increment(n = 1, e) {
+      state.set(state.done + n, e);
+      if (!state.stopped) bar.update(state.done);
+    },
+    setTotal(t) {
+      state.total = t;
+      if (!state.stopped) bar.setTotal(Math.max(t, 1));
+    },
     log(l) {
       stream.write('\r\x1b[2K' + (l.endsWith('\n') ? l : l + '\n'));
       if (!state.stopped) bar.render();
@@ -220,10 +241,18 @@ function plainProgress(state: ProgressState, stream: NodeJS.WriteStream, everyMs
   const timer = setInterval(() => stream.write(state.line(false) + '\n'), everyMs);
   timer.unref();
   return {
-    update(d, e) { state.set(d, e); },
-    increment(n = 1, e) { state.set(state.done + n, e); },
-    setTotal(t) { state.total = t; },
-    log(l) { stream.write(l.endsWith('\n') ? l : l + '\n'); },
+    update(d, e) {
+      state.set(d, e);
+    },
+    increment(n = 1, e) {
+      state.set(state.done + n, e);
+    },
+    setTotal(t) {
+      state.total = t;
+    },
+    log(l) {
+      stream.write(l.endsWith('\n') ? l : l + '\n');
+    },
     stop(o) {
       if (state.stopped) return;
       state.stopped = true;

@@ -50,18 +50,25 @@ export function genAudio(path: string, spec: GenSpec): string {
   let src: string;
   if (spec.noise !== undefined) {
     src = `anoisesrc=c=white:a=${spec.noise}:r=${spec.rate}:d=${spec.seconds}:seed=7`;
-    if ((spec.noiseChannels ?? 1) > 1) src += `,pan=${spec.noiseChannels}c|` + Array.from({ length: spec.noiseChannels! }, (_, i) => `c${i}=c0`).join('|');
+    if ((spec.noiseChannels ?? 1) > 1)
+      src +=
+        `,pan=${spec.noiseChannels}c|` + Array.from({ length: spec.noiseChannels! }, (_, i) => `c${i}=c0`).join('|');
   } else {
     const ch = spec.channels ?? ['0.5*sin(2*PI*1000*t)'];
     src = `aevalsrc='${ch.join('|')}':s=${spec.rate}:d=${spec.seconds}`;
   }
   const codecArgs: Record<Container, string[]> = {
     wav: ['-c:a', depth === 's16' ? 'pcm_s16le' : depth === 's24' ? 'pcm_s24le' : 'pcm_f32le'],
-    flac: depth === 's16' ? ['-c:a', 'flac', '-sample_fmt', 's16'] : ['-c:a', 'flac', '-sample_fmt', 's32', '-bits_per_raw_sample', '24'],
+    flac:
+      depth === 's16'
+        ? ['-c:a', 'flac', '-sample_fmt', 's16']
+        : ['-c:a', 'flac', '-sample_fmt', 's32', '-bits_per_raw_sample', '24'],
     mp3: ['-c:a', 'libmp3lame', '-b:a', '128k'],
     ogg: ['-c:a', 'libvorbis', '-q:a', '6'],
   };
-  execFileSync(FFMPEG, ['-nostdin', '-y', '-v', 'error', '-f', 'lavfi', '-i', src, ...codecArgs[c], path], { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync(FFMPEG, ['-nostdin', '-y', '-v', 'error', '-f', 'lavfi', '-i', src, ...codecArgs[c], path], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   return path;
 }
 
@@ -121,7 +128,8 @@ export function rms(x: Float32Array): number {
 /** Write a 16-bit PCM WAV from mono samples in JS (no ffmpeg needed). */
 export function writeWav16(path: string, x: Float32Array, rate: number): string {
   const data = Buffer.alloc(x.length * 2);
-  for (let i = 0; i < x.length; i++) data.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(x[i] * 32767))), i * 2);
+  for (let i = 0; i < x.length; i++)
+    data.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(x[i] * 32767))), i * 2);
   const h = Buffer.alloc(44);
   h.write('RIFF', 0, 'latin1');
   h.writeUInt32LE(36 + data.length, 4);
