@@ -8,10 +8,10 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { existsSync } from 'node:fs';
 import { UserError } from '../util/errors.js';
 import { withDevice, withJson } from './options.js';
-import { resolveDevice, type DeviceChoice } from '../device.js';
-import { loadCheckpoint } from '../train/checkpoint.js';
+import { resolveDevice, type DeviceChoice, type ResolvedDevice } from '../device.js';
+import { loadCheckpoint, type LoadedCheckpoint } from '../train/checkpoint.js';
 import { resolveModelOrBundled } from '../model/bundled.js';
-import { createProgress } from '../util/progress.js';
+import { createProgress, type Progress } from '../util/progress.js';
 import { parseNormalize } from '../render/dsp.js';
 import {
   checkPrimeFile,
@@ -24,7 +24,7 @@ import {
   type RenderDefaults,
   type TextureSpec,
 } from '../render/spec.js';
-import { MODEL_RATE, render, sha256File, type RenderResult } from '../render/renderer.js';
+import { MODEL_RATE, render, sha256File, type RenderProgress, type RenderResult } from '../render/renderer.js';
 import { decodeFile, resample } from '../audio/decode.js';
 import { formatDilations, receptiveField } from '../model/config.js';
 import { DurationEstimate, fasterHints, formatTemperature } from '../util/estimate.js';
@@ -204,147 +204,217 @@ function checkDatasetPrimes(
   }
 }
 
+/** The model, checkpoint and device that render uses, once resolved. */
+interface RenderSource {
+  ckPath: string;
+  modelNote?: string;
+  ck: LoadedCheckpoint;
+  dev: ResolvedDevice;
+}
+
+/** The lines printed before rendering starts: model notes, readiness, dataset primes, device, model. */
+function announceRender(argv: RenderArgs, plan: RenderPlan, src: RenderSource, progress: Progress): void {
+  const { ckPath, modelNote, ck, dev } = src;
+  if (modelNote && !argv.json) progress.log(modelNote);
+  const readiness = readinessNote(ckPath, ck.step, ck.metadata);
+  if (readiness) progress.log(readiness);
+  checkDatasetPrimes(argv, plan.textures, ckPath, ck.metadata, (l) => progress.log(l));
+  if (dev.note && !argv.json) progress.log(dev.note);
+  if (!argv.json) {
+    progress.log(
+      `model ${ckPath} (step ${ck.step}, dilations ${formatDilations(ck.config.dilations)}, receptive field ${receptiveField(ck.config)} samples)`,
+    );
+  }
+}
+
+/** The onProgress of render: the progress bar, and an estimate of the whole duration once there is one. */
+function renderProgressReporter(argv: RenderArgs, ck: LoadedCheckpoint, dev: ResolvedDevice, progress: Progress) {
+  let est: DurationEstimate | undefined;
+  return (p: RenderProgress) => {
+    est ??= new DurationEstimate({
+      what: 'render',
+      total: p.audioTotal,
+      hints: fasterHints(ck.config, dev.device),
+      rateText: (r) => `${r.toFixed(2)}x real time`,
+    });
+    const estimate = argv.json ? undefined : est.record(p.audioDone, performance.now());
+    if (estimate) progress.log(estimate);
+    progress.setTotal(Math.round(p.audioTotal * 10) / 10);
+    progress.update(
+      Math.round(p.audioDone * 10) / 10,
+      `textures ${p.texturesDone}/${p.texturesTotal} | ${p.xRealTime.toFixed(2)}x real time`,
+    );
+  };
+}
+
+/** After render: an interrupted run is an error (exit 130); else the JSON result or the summary. */
+function reportRender(argv: RenderArgs, plan: RenderPlan, result: RenderResult, dev: ResolvedDevice, ckPath: string) {
+  if (result.stopped) {
+    throw new UserError(
+      `render interrupted: ${result.textures.length} of ${plan.textures.length} textures are complete in ${argv.outDir}; run the same command again to finish the rest`,
+      130,
+    );
+  }
+  if (argv.json) {
+    console.log(JSON.stringify({ ...result, device: dev.device, checkpoint: ckPath }, null, 2));
+  } else {
+    printSummary(result, dev.description);
+  }
+}
+
+/** --model, --count, --seconds, --out-dir, --seed, --temperature, --prime: what to render, and from what. */
+function renderBatchOptions<T>(y: Argv<T>) {
+  return y
+    .option('model', {
+      type: 'string',
+      describe: 'Run folder or .safetensors checkpoint (default: newest run under ./runs, newest checkpoint)',
+    })
+    .option('count', {
+      type: 'number',
+      describe: `How many textures (default ${RENDER_DEFAULTS.count}); named texture-001, texture-002, ...`,
+    })
+    .option('seconds', {
+      type: 'string',
+      default: String(RENDER_DEFAULTS.seconds),
+      describe: 'Length of each texture: 30, 30s, 2m, 500ms',
+    })
+    .option('out-dir', {
+      type: 'string',
+      default: RENDER_DEFAULTS.outDir,
+      describe: 'Output folder: NAME.wav per texture, index.json, contact-sheet.png',
+    })
+    .option('seed', {
+      type: 'number',
+      default: RENDER_DEFAULTS.seed,
+      describe: 'Base seed: texture i (from 0) uses seed BASE+i',
+    })
+    .option('temperature', {
+      type: 'string',
+      default: RENDER_DEFAULTS.temperature,
+      describe: 'Sampling temperature T, or a range 0.8..1.1 spread evenly over the textures (0 = most likely class)',
+    })
+    .option('prime', {
+      type: 'string',
+      array: true,
+      describe: `Audio file(s) to continue from (the last receptive field of each; several are assigned round-robin), \`dataset\` (a random stretch of the model's own training data per texture) or \`none\`. Default: ${SAMPLING_DEFAULTS.prime}`,
+    });
+}
+
+/** --loop, --crossfade, --fade-in, --fade-out, --normalize: the shape and level of each texture. */
+function renderShapeOptions<T>(y: Argv<T>) {
+  return y
+    .option('loop', {
+      type: 'boolean',
+      default: false,
+      describe: 'Seamless loops: generate S + crossfade seconds and fold the tail into the head (equal-power)',
+    })
+    .option('crossfade', {
+      type: 'string',
+      default: RENDER_DEFAULTS.crossfade,
+      describe: 'Crossfade length of --loop',
+    })
+    .option('fade-in', { type: 'string', default: '0', describe: 'Fade-in length (starts exactly at silence)' })
+    .option('fade-out', { type: 'string', default: '0', describe: 'Fade-out length (ends exactly at silence)' })
+    .option('normalize', {
+      type: 'string',
+      requiresArg: true,
+      describe:
+        'Peak (e.g. -1dBFS) or integrated loudness (e.g. -16LUFS, ITU-R BS.1770; peaks then limited to -1 dBFS)',
+    });
+}
+
+/** --top-p, --top-k, --raw, --warmup: how samples are drawn and kept. */
+function renderSamplingOptions<T>(y: Argv<T>) {
+  return y
+    .option('top-p', {
+      type: 'string',
+      default: String(SAMPLING_DEFAULTS.topP),
+      describe:
+        'Nucleus sampling: only the most likely classes holding this share of the probability (fewer clicks); 1 = no cut',
+    })
+    .option('top-k', {
+      type: 'string',
+      default: String(SAMPLING_DEFAULTS.topK),
+      describe: 'Only the K most likely classes; 0 = no limit',
+    })
+    .option('raw', {
+      type: 'boolean',
+      default: false,
+      describe: "The model's samples untouched (no DC blocker before loops, fades and normalization)",
+    })
+    .option('warmup', {
+      type: 'string',
+      default: String(SAMPLING_DEFAULTS.warmup),
+      describe:
+        'Seconds generated and dropped at the start of each texture, so it has settled into its texture (docs/audio.md)',
+    });
+}
+
+/** --format, --sample-rate, --batch, --job, --sheet: files written and how the work is batched. */
+function renderOutputOptions<T>(y: Argv<T>) {
+  return y
+    .option('format', {
+      choices: ['s16', 'f32'] as const,
+      default: 's16' as const,
+      describe: 'WAV sample format: 16-bit PCM or 32-bit float',
+    })
+    .option('sample-rate', {
+      type: 'number',
+      describe: `Output sample rate in Hz (default: the model's ${MODEL_RATE}); resampled after generation`,
+    })
+    .option('batch', {
+      type: 'number',
+      describe: `Streams per batched synthesis call (default: the number of textures, at most ${RENDER_DEFAULTS.maxBatch}); more textures are done in waves`,
+    })
+    .option('job', {
+      type: 'string',
+      describe: 'JSON array of textures [{name, seconds, seed, temperature, prime, loop}], instead of --count',
+    })
+    .option('sheet', {
+      type: 'boolean',
+      default: true,
+      describe: 'Write contact-sheet.png (a labelled spectrogram per texture); --no-sheet to skip',
+    });
+}
+
+/** Examples and epilog of `render --help`. */
+function renderHelpText<T>(y: Argv<T>) {
+  return y
+    .example('$0 render --count 8 --seconds 30', 'Eight 30 s textures from the newest run into renders/')
+    .example(
+      '$0 render --count 40 --seconds 2m --loop --temperature 0.8..1.1 --normalize -16LUFS --out-dir beds',
+      'Forty 2-minute seamless loops, temperatures spread from 0.8 to 1.1, loudness-normalized',
+    )
+    .example(
+      '$0 render --job textures.json --out-dir beds',
+      'Textures listed in a job file (names, seconds, seeds, primes, loop)',
+    )
+    .example(
+      '$0 render --count 4 --prime a.wav b.flac --fade-in 2s --fade-out 2s',
+      'Continue from two recordings (round-robin), with fades',
+    )
+    .epilog(
+      'Rerunning the same command skips finished textures (complete WAV and index entry) and redoes unfinished ones. ' +
+        'Each WAV is mono (16-bit, or float with --format f32), written under a temporary name and renamed when complete; a --loop texture carries a smpl chunk with its loop points. ' +
+        'A DC blocker (10 Hz) runs first unless --raw; index.json records DC, peak, RMS and loudness. Ctrl-C stops after the current step.',
+    );
+}
+
 export const renderCommand: CommandModule<object, RenderArgs> = {
   command: 'render',
   describe: 'Render a batch of textures (parallel streams, own seed/temperature/prime each; loop, fades, normalize)',
   builder: (y: Argv) =>
-    withJson(
-      withDevice(
-        y
-          .option('model', {
-            type: 'string',
-            describe: 'Run folder or .safetensors checkpoint (default: newest run under ./runs, newest checkpoint)',
-          })
-          .option('count', {
-            type: 'number',
-            describe: `How many textures (default ${RENDER_DEFAULTS.count}); named texture-001, texture-002, ...`,
-          })
-          .option('seconds', {
-            type: 'string',
-            default: String(RENDER_DEFAULTS.seconds),
-            describe: 'Length of each texture: 30, 30s, 2m, 500ms',
-          })
-          .option('out-dir', {
-            type: 'string',
-            default: RENDER_DEFAULTS.outDir,
-            describe: 'Output folder: NAME.wav per texture, index.json, contact-sheet.png',
-          })
-          .option('seed', {
-            type: 'number',
-            default: RENDER_DEFAULTS.seed,
-            describe: 'Base seed: texture i (from 0) uses seed BASE+i',
-          })
-          .option('temperature', {
-            type: 'string',
-            default: RENDER_DEFAULTS.temperature,
-            describe:
-              'Sampling temperature T, or a range 0.8..1.1 spread evenly over the textures (0 = most likely class)',
-          })
-          .option('prime', {
-            type: 'string',
-            array: true,
-            describe: `Audio file(s) to continue from (the last receptive field of each; several are assigned round-robin), \`dataset\` (a random stretch of the model's own training data per texture) or \`none\`. Default: ${SAMPLING_DEFAULTS.prime}`,
-          })
-          .option('loop', {
-            type: 'boolean',
-            default: false,
-            describe: 'Seamless loops: generate S + crossfade seconds and fold the tail into the head (equal-power)',
-          })
-          .option('crossfade', {
-            type: 'string',
-            default: RENDER_DEFAULTS.crossfade,
-            describe: 'Crossfade length of --loop',
-          })
-          .option('fade-in', { type: 'string', default: '0', describe: 'Fade-in length (starts exactly at silence)' })
-          .option('fade-out', { type: 'string', default: '0', describe: 'Fade-out length (ends exactly at silence)' })
-          .option('normalize', {
-            type: 'string',
-            requiresArg: true,
-            describe:
-              'Peak (e.g. -1dBFS) or integrated loudness (e.g. -16LUFS, ITU-R BS.1770; peaks then limited to -1 dBFS)',
-          })
-          .option('top-p', {
-            type: 'string',
-            default: String(SAMPLING_DEFAULTS.topP),
-            describe:
-              'Nucleus sampling: only the most likely classes holding this share of the probability (fewer clicks); 1 = no cut',
-          })
-          .option('top-k', {
-            type: 'string',
-            default: String(SAMPLING_DEFAULTS.topK),
-            describe: 'Only the K most likely classes; 0 = no limit',
-          })
-          .option('raw', {
-            type: 'boolean',
-            default: false,
-            describe: "The model's samples untouched (no DC blocker before loops, fades and normalization)",
-          })
-          .option('warmup', {
-            type: 'string',
-            default: String(SAMPLING_DEFAULTS.warmup),
-            describe:
-              'Seconds generated and dropped at the start of each texture, so it has settled into its texture (docs/audio.md)',
-          })
-          .option('format', {
-            choices: ['s16', 'f32'] as const,
-            default: 's16' as const,
-            describe: 'WAV sample format: 16-bit PCM or 32-bit float',
-          })
-          .option('sample-rate', {
-            type: 'number',
-            describe: `Output sample rate in Hz (default: the model's ${MODEL_RATE}); resampled after generation`,
-          })
-          .option('batch', {
-            type: 'number',
-            describe: `Streams per batched synthesis call (default: the number of textures, at most ${RENDER_DEFAULTS.maxBatch}); more textures are done in waves`,
-          })
-          .option('job', {
-            type: 'string',
-            describe: 'JSON array of textures [{name, seconds, seed, temperature, prime, loop}], instead of --count',
-          })
-          .option('sheet', {
-            type: 'boolean',
-            default: true,
-            describe: 'Write contact-sheet.png (a labelled spectrogram per texture); --no-sheet to skip',
-          }),
-      ),
-    )
-      .example('$0 render --count 8 --seconds 30', 'Eight 30 s textures from the newest run into renders/')
-      .example(
-        '$0 render --count 40 --seconds 2m --loop --temperature 0.8..1.1 --normalize -16LUFS --out-dir beds',
-        'Forty 2-minute seamless loops, temperatures spread from 0.8 to 1.1, loudness-normalized',
-      )
-      .example(
-        '$0 render --job textures.json --out-dir beds',
-        'Textures listed in a job file (names, seconds, seeds, primes, loop)',
-      )
-      .example(
-        '$0 render --count 4 --prime a.wav b.flac --fade-in 2s --fade-out 2s',
-        'Continue from two recordings (round-robin), with fades',
-      )
-      .epilog(
-        'Rerunning the same command skips finished textures (complete WAV and index entry) and redoes unfinished ones. ' +
-          'Each WAV is mono (16-bit, or float with --format f32), written under a temporary name and renamed when complete; a --loop texture carries a smpl chunk with its loop points. ' +
-          'A DC blocker (10 Hz) runs first unless --raw; index.json records DC, peak, RMS and loudness. Ctrl-C stops after the current step.',
-      ) as unknown as Argv<RenderArgs>,
+    renderHelpText(
+      withJson(withDevice(renderOutputOptions(renderSamplingOptions(renderShapeOptions(renderBatchOptions(y)))))),
+    ) as unknown as Argv<RenderArgs>,
   handler: async (argv: ArgumentsCamelCase<RenderArgs>) => {
     const plan = planRender(argv);
-    const { sampleRate, normalize, batch, topP, topK } = renderFlags(argv, plan.textures.length);
+    const flags = renderFlags(argv, plan.textures.length);
     const { path: ckPath, note: modelNote } = resolveModelOrBundled(argv.model);
     const ck = await loadCheckpoint(ckPath);
     const dev = resolveDevice(argv.device);
     const progress = createProgress({ label: 'render', unit: 's audio', silent: argv.json });
-    if (modelNote && !argv.json) progress.log(modelNote);
-    const readiness = readinessNote(ckPath, ck.step, ck.metadata);
-    if (readiness) progress.log(readiness);
-    checkDatasetPrimes(argv, plan.textures, ckPath, ck.metadata, (l) => progress.log(l));
-    if (dev.note && !argv.json) progress.log(dev.note);
-    if (!argv.json) {
-      progress.log(
-        `model ${ckPath} (step ${ck.step}, dilations ${formatDilations(ck.config.dilations)}, receptive field ${receptiveField(ck.config)} samples)`,
-      );
-    }
-    let est: DurationEstimate | undefined;
+    announceRender(argv, plan, { ckPath, modelNote, ck, dev }, progress);
 
     let stop = false;
     const onSigint = () => {
@@ -370,54 +440,30 @@ export const renderCommand: CommandModule<object, RenderArgs> = {
           params: ck.params,
           metadata: ck.metadata,
         },
-        topP,
-        topK,
+        topP: flags.topP,
+        topK: flags.topK,
         raw: !!argv.raw,
         format: argv.format ?? 's16',
         warmup: seconds('--warmup', argv.warmup ?? SAMPLING_DEFAULTS.warmup, { allowZero: true }),
-        sampleRate,
+        sampleRate: flags.sampleRate,
         resample,
         decodePrime: (path, rate) => decodeFile(path, { rate }),
         crossfade: plan.crossfade,
         fadeIn: plan.fadeIn,
         fadeOut: plan.fadeOut,
-        normalize,
-        batch,
+        normalize: flags.normalize,
+        batch: flags.batch,
         device: dev.device,
         contactSheet: argv.sheet,
         command: process.argv.slice(2),
         shouldStop: () => stop,
         onLog: (l) => progress.log(l),
-        onProgress: (p) => {
-          est ??= new DurationEstimate({
-            what: 'render',
-            total: p.audioTotal,
-            hints: fasterHints(ck.config, dev.device),
-            rateText: (r) => `${r.toFixed(2)}x real time`,
-          });
-          const estimate = argv.json ? undefined : est.record(p.audioDone, performance.now());
-          if (estimate) progress.log(estimate);
-          progress.setTotal(Math.round(p.audioTotal * 10) / 10);
-          progress.update(
-            Math.round(p.audioDone * 10) / 10,
-            `textures ${p.texturesDone}/${p.texturesTotal} | ${p.xRealTime.toFixed(2)}x real time`,
-          );
-        },
+        onProgress: renderProgressReporter(argv, ck, dev, progress),
       });
     } finally {
       process.removeListener('SIGINT', onSigint);
       progress.stop();
     }
-    if (result.stopped) {
-      throw new UserError(
-        `render interrupted: ${result.textures.length} of ${plan.textures.length} textures are complete in ${argv.outDir}; run the same command again to finish the rest`,
-        130,
-      );
-    }
-    if (argv.json) {
-      console.log(JSON.stringify({ ...result, device: dev.device, checkpoint: ckPath }, null, 2));
-    } else {
-      printSummary(result, dev.description);
-    }
+    reportRender(argv, plan, result, dev, ckPath);
   },
 };

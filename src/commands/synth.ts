@@ -208,109 +208,131 @@ export async function runSynth(o: SynthRunOptions): Promise<SynthSummary> {
   }
 }
 
+/** --model, --seconds, --out: which model, how long, and where the take goes. */
+function synthTakeOptions<T>(y: Argv<T>) {
+  return y
+    .option('model', {
+      type: 'string',
+      describe: "A run folder or a .safetensors checkpoint (default: the newest run's newest checkpoint under ./runs)",
+    })
+    .option('seconds', {
+      type: 'string',
+      default: String(SYNTH_DEFAULTS.seconds),
+      describe: `Length of the audio to generate, up to ${MAX_SECONDS} (24 h)`,
+    })
+    .option('out', {
+      type: 'string',
+      describe:
+        'Output file: .wav (valid at every moment while it is written), or .flac, .ogg, .mp3 (encoded by ffmpeg at the end)',
+    });
+}
+
+/** --temperature, --top-p, --top-k, --raw, --warmup, --auditions: how samples are drawn and kept. */
+function synthSamplingOptions<T>(y: Argv<T>) {
+  return y
+    .option('temperature', {
+      type: 'string',
+      default: String(SYNTH_DEFAULTS.temperature),
+      describe: "Sampling temperature: 1 = the model's distribution, lower = tamer, 0 = argmax",
+    })
+    .option('top-p', {
+      type: 'string',
+      default: String(SYNTH_DEFAULTS.topP),
+      describe:
+        'Nucleus sampling: sample only from the most likely classes holding this share of the probability (cuts the unlikely tail that makes clicks); 1 = no cut',
+    })
+    .option('top-k', {
+      type: 'string',
+      default: String(SYNTH_DEFAULTS.topK),
+      describe: 'Sample only from the K most likely classes; 0 = no limit',
+    })
+    .option('raw', {
+      type: 'boolean',
+      default: false,
+      describe: "Write the model's samples untouched (no DC blocker)",
+    })
+    .option('warmup', {
+      type: 'string',
+      default: String(SYNTH_DEFAULTS.warmup),
+      describe:
+        'Seconds generated and dropped before the output starts, so the take has settled into its texture (docs/audio.md)',
+    })
+    .option('auditions', {
+      type: 'string',
+      default: String(SYNTH_DEFAULTS.auditions),
+      describe: `Audition up to N openings: when the first ${AUDITION_DEFAULTS.seconds} s of the take is broadband noise or near silence (below ${QUIET_DBFS} dBFS), another candidate (another seed and dataset prime) is tried; the first clean one continues, else the least noisy, with a note. 0 = off`,
+    });
+}
+
+/** --keep-prime, --seed, --prime, --prime-seconds: where generation starts from. */
+function synthPrimeOptions<T>(y: Argv<T>) {
+  return y
+    .option('keep-prime', {
+      type: 'boolean',
+      default: false,
+      describe:
+        "Keep the prime's audio at the start of the output (default: the output starts where generation starts)",
+    })
+    .option('seed', {
+      type: 'string',
+      describe: 'Random seed (default: random; always printed so a result can be reproduced)',
+    })
+    .option('prime', {
+      type: 'string',
+      describe: `What to feed the network before free generation: an audio file (any format ffmpeg reads; WAV without ffmpeg; its end is used), \`dataset\` (a random stretch of the model's own training data, or of the bundled recordings for the bundled model) or \`none\` (start from silence). Default: ${SYNTH_DEFAULTS.prime}`,
+    })
+    .option('prime-seconds', {
+      type: 'string',
+      default: String(SYNTH_DEFAULTS.primeSeconds),
+      describe: 'How much of the end of --prime to feed, in seconds',
+    });
+}
+
+/** --sample-rate, --format: the sample rate and format of the output. */
+function synthFormatOptions<T>(y: Argv<T>) {
+  return y
+    .option('sample-rate', {
+      type: 'string',
+      default: String(SYNTH_DEFAULTS.sampleRate),
+      describe: 'Output sample rate; the 16 kHz model output is resampled (windowed sinc)',
+    })
+    .option('format', {
+      choices: ['s16', 'f32'] as const,
+      default: SYNTH_DEFAULTS.format,
+      describe: 'Output sample format: 16-bit PCM or 32-bit float',
+    });
+}
+
+/** Examples and epilogue of `synth --help`. */
+function synthHelpText<T>(y: Argv<T>) {
+  return y
+    .example('$0 synth --seconds 30 --out ambient.wav', '30 s from the newest checkpoint of the newest run')
+    .example('$0 synth --model runs/eno --seed 7 --temperature 0.9 --out a.wav', 'Reproducible take from one run')
+    .example('$0 synth --prime field.flac --prime-seconds 2 --out b.wav', 'Continue the last 2 s of a recording')
+    .example('$0 synth --out c.wav --sample-rate 48000 --format f32', '48 kHz float for a DAW')
+    .example(
+      '$0 synth --out d.flac --top-p 1 --prime none --raw',
+      "The model's raw samples, no cut, from silence, as FLAC",
+    )
+    .example('$0 synth --out e.wav --seed 9 --auditions 0', 'Seed 9 as it comes, even if it opens with noise')
+    .epilogue(
+      'The WAV is written as it is generated and is valid at every moment: Ctrl-C stops after the current block ' +
+        '(0.256 s of audio) and keeps everything generated so far (an .flac/.ogg/.mp3 is encoded from it). A prime shorter than --prime-seconds is used whole. ' +
+        'A DC blocker (10 Hz, before anything else) is on unless --raw; the summary reports DC, peak, RMS and loudness. ' +
+        'Defaults (--top-p, --prime, --auditions) were chosen by measurement: docs/audio.md. ' +
+        'With auditions, a take whose opening was noise continues another candidate; the line that says so names its seed, which gives that take alone with --auditions 0. ' +
+        'Environment: WAVENET_SYNTH_PRECISION=bf16 runs the CPU kernel with bf16 weights on CPUs with AVX512-BF16 ' +
+        '(faster; logits within about 1% of fp32, so the audio differs from the fp32 default); WAVENET_THREADS caps the threads (synthesis uses at most two; the audio is the same for one and two).',
+    );
+}
+
 export const synthCommand: CommandModule<object, SynthArgs> = {
   command: 'synth',
   describe: 'Generate audio from a trained model (fast incremental synthesis)',
   builder: (y: Argv) =>
-    withJson(
-      withDevice(
-        y
-          .option('model', {
-            type: 'string',
-            describe:
-              "A run folder or a .safetensors checkpoint (default: the newest run's newest checkpoint under ./runs)",
-          })
-          .option('seconds', {
-            type: 'string',
-            default: String(SYNTH_DEFAULTS.seconds),
-            describe: `Length of the audio to generate, up to ${MAX_SECONDS} (24 h)`,
-          })
-          .option('out', {
-            type: 'string',
-            describe:
-              'Output file: .wav (valid at every moment while it is written), or .flac, .ogg, .mp3 (encoded by ffmpeg at the end)',
-          })
-          .option('temperature', {
-            type: 'string',
-            default: String(SYNTH_DEFAULTS.temperature),
-            describe: "Sampling temperature: 1 = the model's distribution, lower = tamer, 0 = argmax",
-          })
-          .option('top-p', {
-            type: 'string',
-            default: String(SYNTH_DEFAULTS.topP),
-            describe:
-              'Nucleus sampling: sample only from the most likely classes holding this share of the probability (cuts the unlikely tail that makes clicks); 1 = no cut',
-          })
-          .option('top-k', {
-            type: 'string',
-            default: String(SYNTH_DEFAULTS.topK),
-            describe: 'Sample only from the K most likely classes; 0 = no limit',
-          })
-          .option('raw', {
-            type: 'boolean',
-            default: false,
-            describe: "Write the model's samples untouched (no DC blocker)",
-          })
-          .option('warmup', {
-            type: 'string',
-            default: String(SYNTH_DEFAULTS.warmup),
-            describe:
-              'Seconds generated and dropped before the output starts, so the take has settled into its texture (docs/audio.md)',
-          })
-          .option('auditions', {
-            type: 'string',
-            default: String(SYNTH_DEFAULTS.auditions),
-            describe: `Audition up to N openings: when the first ${AUDITION_DEFAULTS.seconds} s of the take is broadband noise or near silence (below ${QUIET_DBFS} dBFS), another candidate (another seed and dataset prime) is tried; the first clean one continues, else the least noisy, with a note. 0 = off`,
-          })
-          .option('keep-prime', {
-            type: 'boolean',
-            default: false,
-            describe:
-              "Keep the prime's audio at the start of the output (default: the output starts where generation starts)",
-          })
-          .option('seed', {
-            type: 'string',
-            describe: 'Random seed (default: random; always printed so a result can be reproduced)',
-          })
-          .option('prime', {
-            type: 'string',
-            describe: `What to feed the network before free generation: an audio file (any format ffmpeg reads; WAV without ffmpeg; its end is used), \`dataset\` (a random stretch of the model's own training data, or of the bundled recordings for the bundled model) or \`none\` (start from silence). Default: ${SYNTH_DEFAULTS.prime}`,
-          })
-          .option('prime-seconds', {
-            type: 'string',
-            default: String(SYNTH_DEFAULTS.primeSeconds),
-            describe: 'How much of the end of --prime to feed, in seconds',
-          })
-          .option('sample-rate', {
-            type: 'string',
-            default: String(SYNTH_DEFAULTS.sampleRate),
-            describe: 'Output sample rate; the 16 kHz model output is resampled (windowed sinc)',
-          })
-          .option('format', {
-            choices: ['s16', 'f32'] as const,
-            default: SYNTH_DEFAULTS.format,
-            describe: 'Output sample format: 16-bit PCM or 32-bit float',
-          }),
-      ),
-    )
-      .example('$0 synth --seconds 30 --out ambient.wav', '30 s from the newest checkpoint of the newest run')
-      .example('$0 synth --model runs/eno --seed 7 --temperature 0.9 --out a.wav', 'Reproducible take from one run')
-      .example('$0 synth --prime field.flac --prime-seconds 2 --out b.wav', 'Continue the last 2 s of a recording')
-      .example('$0 synth --out c.wav --sample-rate 48000 --format f32', '48 kHz float for a DAW')
-      .example(
-        '$0 synth --out d.flac --top-p 1 --prime none --raw',
-        "The model's raw samples, no cut, from silence, as FLAC",
-      )
-      .example('$0 synth --out e.wav --seed 9 --auditions 0', 'Seed 9 as it comes, even if it opens with noise')
-      .epilogue(
-        'The WAV is written as it is generated and is valid at every moment: Ctrl-C stops after the current block ' +
-          '(0.256 s of audio) and keeps everything generated so far (an .flac/.ogg/.mp3 is encoded from it). A prime shorter than --prime-seconds is used whole. ' +
-          'A DC blocker (10 Hz, before anything else) is on unless --raw; the summary reports DC, peak, RMS and loudness. ' +
-          'Defaults (--top-p, --prime, --auditions) were chosen by measurement: docs/audio.md. ' +
-          'With auditions, a take whose opening was noise continues another candidate; the line that says so names its seed, which gives that take alone with --auditions 0. ' +
-          'Environment: WAVENET_SYNTH_PRECISION=bf16 runs the CPU kernel with bf16 weights on CPUs with AVX512-BF16 ' +
-          '(faster; logits within about 1% of fp32, so the audio differs from the fp32 default); WAVENET_THREADS caps the threads (synthesis uses at most two; the audio is the same for one and two).',
-      ) as unknown as Argv<SynthArgs>,
+    synthHelpText(
+      withJson(withDevice(synthFormatOptions(synthPrimeOptions(synthSamplingOptions(synthTakeOptions(y)))))),
+    ) as unknown as Argv<SynthArgs>,
   handler: async (argv: ArgumentsCamelCase<SynthArgs>) => {
     const checked = checkSynthArgs(argv);
     const stop = { requested: false };
