@@ -162,6 +162,33 @@ function checkGivenFlags(
   checkTrainOptions(probeOpts);
 }
 
+/**
+ * The run folder and the dataset of a training: --data, or on --resume the run's own dataset, or the one
+ * picked under ./datasets (with a note naming the others). Also the run's saved settings on --resume.
+ */
+function resolveRunAndDataset(argv: TrainArgs) {
+  // --data must be a dataset, checked before anything about the run folder (an audio folder is the common mistake).
+  if (argv.data !== undefined) checkDataArg(argv.data);
+  let choice: DatasetChoice | undefined;
+  const chosen = () => (choice ??= chooseDataset('datasets')).dir;
+  const runDir = argv.run ?? join('runs', basename(argv.data ?? chosen()));
+  const saved = argv.resume ? readRunConfig(runDir) : undefined;
+  let datasetDir: string;
+  if (argv.data !== undefined) datasetDir = argv.data;
+  else if (saved) {
+    // Resume on the data the run was started with.
+    if (!existsSync(saved.dataset.path)) {
+      throw new UserError(
+        `the dataset of ${runDir}, ${saved.dataset.path}, is missing; pass --data DIR to resume on another copy of it`,
+      );
+    }
+    datasetDir = saved.dataset.path;
+  } else datasetDir = chosen();
+  // Picked without --data: name the others, or refuse when two fresh datasets make it a guess.
+  const datasetNote = choice ? datasetChoiceNote(choice) : undefined;
+  return { runDir, saved, datasetDir, datasetNote };
+}
+
 /** Turns flags (and, on --resume, the run's saved settings) into TrainOptions. */
 export function buildOptions(argv: TrainArgs, command: string): TrainOptions & { datasetNote?: string } {
   // Flag values first, so that malformed ones are reported before anything else.
@@ -196,25 +223,7 @@ export function buildOptions(argv: TrainArgs, command: string): TrainOptions & {
     g !== undefined ? g : saved !== undefined ? saved : def;
   checkGivenFlags(given, { steps, keep, ...every }, command);
 
-  // --data must be a dataset, checked before anything about the run folder (an audio folder is the common mistake).
-  if (argv.data !== undefined) checkDataArg(argv.data);
-  let choice: DatasetChoice | undefined;
-  const chosen = () => (choice ??= chooseDataset('datasets')).dir;
-  const runDir = argv.run ?? join('runs', basename(argv.data ?? chosen()));
-  const saved = argv.resume ? readRunConfig(runDir) : undefined;
-  let datasetDir: string;
-  if (argv.data !== undefined) datasetDir = argv.data;
-  else if (saved) {
-    // Resume on the data the run was started with.
-    if (!existsSync(saved.dataset.path)) {
-      throw new UserError(
-        `the dataset of ${runDir}, ${saved.dataset.path}, is missing; pass --data DIR to resume on another copy of it`,
-      );
-    }
-    datasetDir = saved.dataset.path;
-  } else datasetDir = chosen();
-  // Picked without --data: name the others, or refuse when two fresh datasets make it a guess.
-  const datasetNote = choice ? datasetChoiceNote(choice) : undefined;
+  const { runDir, saved, datasetDir, datasetNote } = resolveRunAndDataset(argv);
   const sm = saved?.model;
   const config = checkConfig({
     dilations: pick(given.dilations, sm?.dilations, DEFAULT_CONFIG.dilations),
