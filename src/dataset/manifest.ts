@@ -77,8 +77,8 @@ function bad(dir: string, what: string): never {
   throw new UserError(`${manifestPath(dir)}: not a valid wavenet dataset manifest (${what})`);
 }
 
-/** Read and validate DIR/manifest.json. */
-export function readManifest(dir: string): Manifest {
+/** DIR/manifest.json parsed, not yet validated. */
+function readManifestJson(dir: string): unknown {
   const p = manifestPath(dir);
   if (!existsSync(p))
     throw new UserError(`${dir}: not a dataset (no ${MANIFEST_FILE}); create one with wavenet ingest`);
@@ -90,7 +90,15 @@ export function readManifest(dir: string): Manifest {
     if (e instanceof UserError) throw e;
     throw new UserError(`${p}: cannot read (${(e as Error).message})`);
   }
-  const m = raw as Manifest;
+  return raw;
+}
+
+const posInt = (v: unknown, max = Number.MAX_SAFE_INTEGER) =>
+  typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= max;
+const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+
+/** The manifest's identity (format, version) and its top-level fields; fills in defaults of older manifests. */
+function checkManifestFields(dir: string, m: Manifest): void {
   if (typeof m !== 'object' || m === null || Array.isArray(m)) bad(dir, 'not a JSON object');
   if (m.format !== MANIFEST_FORMAT) bad(dir, `format is ${shown(m.format)}, expected "${MANIFEST_FORMAT}"`);
   if (m.version === undefined) bad(dir, `no version field`);
@@ -100,9 +108,6 @@ export function readManifest(dir: string): Manifest {
       `version ${shown(m.version)} is not one this wavenet knows (it reads version ${MANIFEST_VERSION}); ${typeof m.version === 'number' && m.version > MANIFEST_VERSION ? 'upgrade wavenet' : 'the file is damaged'}`,
     );
   }
-  const posInt = (v: unknown, max = Number.MAX_SAFE_INTEGER) =>
-    typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= max;
-  const finite = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
   if (!posInt(m.sampleRate) || m.sampleRate < 1000 || m.sampleRate > 384000)
     bad(dir, `sampleRate ${shown(m.sampleRate)}: expected a whole number of Hz from 1000 to 384000`);
   if (!posInt(m.mu, 65535) || !posInt(m.classes) || m.classes !== m.mu + 1)
@@ -121,6 +126,10 @@ export function readManifest(dir: string): Manifest {
   if (m.trimSilenceDb !== null && (!finite(m.trimSilenceDb) || m.trimSilenceDb >= 0)) {
     bad(dir, `trimSilenceDb ${shown(m.trimSilenceDb)}: expected null or a level in dBFS below 0`);
   }
+}
+
+/** Every entry of sources, chunks and rejected. */
+function checkManifestEntries(dir: string, m: Manifest): void {
   m.sources.forEach((s, i) => {
     if (typeof s?.path !== 'string' || typeof s.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(s.sha256))
       bad(dir, `sources[${i}] needs path and a sha256`);
@@ -158,6 +167,13 @@ export function readManifest(dir: string): Manifest {
   m.rejected.forEach((r, i) => {
     if (typeof r?.path !== 'string' || typeof r.reason !== 'string') bad(dir, `rejected[${i}] needs path and reason`);
   });
+}
+
+/** Read and validate DIR/manifest.json. */
+export function readManifest(dir: string): Manifest {
+  const m = readManifestJson(dir) as Manifest;
+  checkManifestFields(dir, m);
+  checkManifestEntries(dir, m);
   return m;
 }
 
