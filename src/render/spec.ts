@@ -230,6 +230,92 @@ export function planFromJob(file: string, d: RenderDefaults): TextureSpec[] {
   return validateJob(data, file, d);
 }
 
+/** One entry of a job file: an object with known fields and a valid name not used before (ignoring case). */
+function checkJobEntry(e: unknown, i: number, where: string, seen: Map<string, number>) {
+  if (e === null || typeof e !== 'object' || Array.isArray(e)) {
+    throw new UserError(`${where}: expected an object like {"name": "forest-1", "seconds": 60}, got ${describe(e)}`);
+  }
+  const o = e as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!JOB_FIELDS.includes(k)) {
+      throw new UserError(`${where}: unknown field ${shown(k)} (fields: ${JOB_FIELDS.join(', ')})`);
+    }
+  }
+  if (!('name' in o)) throw new UserError(`${where}: field "name" is missing`);
+  const name = checkName(o.name, where);
+  const w = `${where} ("${name}")`;
+  const key = name.toLowerCase();
+  if (seen.has(key)) {
+    throw new UserError(`${w}: field "name": duplicate of entry ${seen.get(key)} (names are compared ignoring case)`);
+  }
+  seen.set(key, i);
+  return { o, name, w };
+}
+
+/** Length, seed and temperature of entry i of `count`, from its fields or the defaults. */
+function jobEntryTiming(o: Record<string, unknown>, w: string, i: number, count: number, d: RenderDefaults) {
+  let seconds = d.seconds;
+  if (o.seconds !== undefined) {
+    const s = parseDuration(o.seconds);
+    if (s === null || !(s > 0) || s > MAX_SECONDS) {
+      throw new UserError(
+        `${w}: field "seconds": expected a positive number of seconds up to ${MAX_SECONDS}, got ${describe(o.seconds)}`,
+      );
+    }
+    seconds = s;
+  }
+  let seed = d.seedBase + i;
+  if (o.seed !== undefined) {
+    if (typeof o.seed !== 'number' || !Number.isInteger(o.seed) || o.seed < 0 || o.seed > MAX_SEED) {
+      throw new UserError(`${w}: field "seed": expected a whole number from 0 to 2^53-1, got ${describe(o.seed)}`);
+    }
+    seed = o.seed;
+  } else if (seed > MAX_SEED) {
+    throw new UserError(`${w}: field "seed": the default seed --seed + ${i} exceeds 2^53-1`);
+  }
+  let temperature = temperatureAt(d.temperature, i, count);
+  if (o.temperature !== undefined) {
+    if (
+      typeof o.temperature !== 'number' ||
+      !Number.isFinite(o.temperature) ||
+      o.temperature < 0 ||
+      o.temperature > MAX_TEMPERATURE
+    ) {
+      throw new UserError(
+        `${w}: field "temperature": expected a number from 0 to ${MAX_TEMPERATURE}, got ${describe(o.temperature)}`,
+      );
+    }
+    temperature = o.temperature;
+  }
+  return { seconds, seed, temperature };
+}
+
+/** Prime (relative to the job file's folder `base`) and loop of entry i, from its fields or the defaults. */
+function jobEntrySource(o: Record<string, unknown>, w: string, i: number, d: RenderDefaults, base: string) {
+  let prime: string | null = d.primes.length ? d.primes[i % d.primes.length] : null;
+  if (o.prime !== undefined) {
+    if (o.prime === null) prime = null;
+    else {
+      if (typeof o.prime !== 'string' || o.prime.trim() === '') {
+        throw new UserError(
+          `${w}: field "prime": expected the path of an audio file (or null), got ${describe(o.prime)}`,
+        );
+      }
+      const p = resolve(base, o.prime);
+      if (!existsSync(p))
+        throw new UserError(`${w}: field "prime": ${o.prime}: no such file (paths are relative to the job file)`);
+      prime = checkPrimeFile(p, `${w}: field "prime":`);
+    }
+  }
+  let loop = d.loop;
+  if (o.loop !== undefined) {
+    if (typeof o.loop !== 'boolean')
+      throw new UserError(`${w}: field "loop": expected true or false, got ${describe(o.loop)}`);
+    loop = o.loop;
+  }
+  return { prime, loop };
+}
+
 export function validateJob(data: unknown, file: string, d: RenderDefaults): TextureSpec[] {
   if (!Array.isArray(data)) {
     throw new UserError(`--job ${file}: expected a JSON array of textures [{"name": ...}, ...], got ${describe(data)}`);
@@ -241,79 +327,8 @@ export function validateJob(data: unknown, file: string, d: RenderDefaults): Tex
   const out: TextureSpec[] = [];
   data.forEach((e, i) => {
     const where = `--job ${file}: entry ${i}`;
-    if (e === null || typeof e !== 'object' || Array.isArray(e)) {
-      throw new UserError(`${where}: expected an object like {"name": "forest-1", "seconds": 60}, got ${describe(e)}`);
-    }
-    const o = e as Record<string, unknown>;
-    for (const k of Object.keys(o)) {
-      if (!JOB_FIELDS.includes(k)) {
-        throw new UserError(`${where}: unknown field ${shown(k)} (fields: ${JOB_FIELDS.join(', ')})`);
-      }
-    }
-    if (!('name' in o)) throw new UserError(`${where}: field "name" is missing`);
-    const name = checkName(o.name, where);
-    const w = `${where} ("${name}")`;
-    const key = name.toLowerCase();
-    if (seen.has(key)) {
-      throw new UserError(`${w}: field "name": duplicate of entry ${seen.get(key)} (names are compared ignoring case)`);
-    }
-    seen.set(key, i);
-
-    let seconds = d.seconds;
-    if (o.seconds !== undefined) {
-      const s = parseDuration(o.seconds);
-      if (s === null || !(s > 0) || s > MAX_SECONDS) {
-        throw new UserError(
-          `${w}: field "seconds": expected a positive number of seconds up to ${MAX_SECONDS}, got ${describe(o.seconds)}`,
-        );
-      }
-      seconds = s;
-    }
-    let seed = d.seedBase + i;
-    if (o.seed !== undefined) {
-      if (typeof o.seed !== 'number' || !Number.isInteger(o.seed) || o.seed < 0 || o.seed > MAX_SEED) {
-        throw new UserError(`${w}: field "seed": expected a whole number from 0 to 2^53-1, got ${describe(o.seed)}`);
-      }
-      seed = o.seed;
-    } else if (seed > MAX_SEED) {
-      throw new UserError(`${w}: field "seed": the default seed --seed + ${i} exceeds 2^53-1`);
-    }
-    let temperature = temperatureAt(d.temperature, i, data.length);
-    if (o.temperature !== undefined) {
-      if (
-        typeof o.temperature !== 'number' ||
-        !Number.isFinite(o.temperature) ||
-        o.temperature < 0 ||
-        o.temperature > MAX_TEMPERATURE
-      ) {
-        throw new UserError(
-          `${w}: field "temperature": expected a number from 0 to ${MAX_TEMPERATURE}, got ${describe(o.temperature)}`,
-        );
-      }
-      temperature = o.temperature;
-    }
-    let prime: string | null = d.primes.length ? d.primes[i % d.primes.length] : null;
-    if (o.prime !== undefined) {
-      if (o.prime === null) prime = null;
-      else {
-        if (typeof o.prime !== 'string' || o.prime.trim() === '') {
-          throw new UserError(
-            `${w}: field "prime": expected the path of an audio file (or null), got ${describe(o.prime)}`,
-          );
-        }
-        const p = resolve(base, o.prime);
-        if (!existsSync(p))
-          throw new UserError(`${w}: field "prime": ${o.prime}: no such file (paths are relative to the job file)`);
-        prime = checkPrimeFile(p, `${w}: field "prime":`);
-      }
-    }
-    let loop = d.loop;
-    if (o.loop !== undefined) {
-      if (typeof o.loop !== 'boolean')
-        throw new UserError(`${w}: field "loop": expected true or false, got ${describe(o.loop)}`);
-      loop = o.loop;
-    }
-    out.push({ name, seconds, seed, temperature, prime, loop });
+    const { o, name, w } = checkJobEntry(e, i, where, seen);
+    out.push({ name, ...jobEntryTiming(o, w, i, data.length, d), ...jobEntrySource(o, w, i, d, base) });
   });
   checkNameCollisions(
     out.map((t) => t.name),
