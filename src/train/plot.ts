@@ -203,6 +203,96 @@ function drawTrainingLoss(img: Image, pts: LogRow[], X: (s: number) => number, Y
   }
 }
 
+/** The plot area in pixels: left and top margins, width and height of the plot, height of the image. */
+interface PlotArea {
+  L: number;
+  T: number;
+  pw: number;
+  ph: number;
+  height: number;
+}
+
+/** The axes: steps x0..x1 with ticks every xs, bits/sample y0..y1 with ticks every ys. */
+interface PlotRange {
+  x0: number;
+  x1: number;
+  y0: number;
+  y1: number;
+  xs: number;
+  ys: number;
+}
+
+/** The range of the axes: every loss, validation loss and the reference, widened to whole ticks. */
+function plotRange(pts: LogRow[], vals: LogRow[], ref: number | null): PlotRange {
+  const x0 = Math.min(pts[0].step, vals[0]?.step ?? Infinity);
+  const x1 = Math.max(pts[pts.length - 1].step, vals[vals.length - 1]?.step ?? -Infinity, x0 + 1);
+  let y0 = Infinity,
+    y1 = -Infinity;
+  for (const r of pts) {
+    y0 = Math.min(y0, r.loss);
+    y1 = Math.max(y1, r.loss);
+  }
+  for (const r of vals) {
+    y0 = Math.min(y0, r.valLoss!);
+    y1 = Math.max(y1, r.valLoss!);
+  }
+  if (ref !== null) {
+    y0 = Math.min(y0, ref);
+    y1 = Math.max(y1, ref);
+  }
+  if (y1 - y0 < 1e-6) {
+    y0 -= 0.5;
+    y1 += 0.5;
+  }
+  const ys = niceStep(y1 - y0, 6);
+  y0 = Math.floor(y0 / ys) * ys;
+  y1 = Math.ceil(y1 / ys) * ys;
+  const xs = niceStep(x1 - x0, 8);
+  return { x0, x1, y0, y1, xs, ys };
+}
+
+/** Grid lines with their tick labels, the two axes and their names. */
+function drawGrid(img: Image, a: PlotArea, r: PlotRange, X: (s: number) => number, Y: (v: number) => number): void {
+  const { L, T, pw, ph, height } = a;
+  const { x0, x1, y0, y1, xs, ys } = r;
+  for (let v = y0; v <= y1 + ys / 2; v += ys) {
+    img.line(L, Y(v), L + pw, Y(v), GRID);
+    const s = fmtTick(v, ys);
+    img.text(L - 8 - Image.textWidth(s), Y(v) - 7, s, AXIS);
+  }
+  for (let s = Math.ceil(x0 / xs) * xs; s <= x1; s += xs) {
+    img.line(X(s), T, X(s), T + ph, GRID);
+    const t = fmtTick(s, xs);
+    img.text(X(s) - Image.textWidth(t) / 2, T + ph + 8, t, AXIS);
+  }
+  img.line(L, T, L, T + ph, AXIS);
+  img.line(L, T + ph, L + pw, T + ph, AXIS);
+  img.text(L + pw / 2 - Image.textWidth('step') / 2, height - 24, 'step', AXIS);
+  img.text(8, T - 26, 'bits/sample', AXIS);
+}
+
+/** The validation loss: a line through its points, each one marked. */
+function drawValidationLoss(img: Image, vals: LogRow[], X: (s: number) => number, Y: (v: number) => number): void {
+  let prev: [number, number] | null = null;
+  for (const r of vals) {
+    const p: [number, number] = [X(r.step), Y(r.valLoss!)];
+    if (prev) img.line(prev[0], prev[1], p[0], p[1], ORANGE, 2);
+    img.rect(p[0] - 2, p[1] - 2, 5, 5, ORANGE);
+    prev = p;
+  }
+}
+
+/** The "knows nothing" reference: a dashed grey line at `ref` bits/sample, labelled. */
+function drawKnowsNothing(img: Image, a: PlotArea, ref: number, Y: (v: number) => number): void {
+  const { L, T, pw } = a;
+  const y = Y(ref);
+  for (let x = L; x < L + pw; x += 12) img.line(x, y, Math.min(x + 6, L + pw), y, REF, 2);
+  const label = `knows nothing: ${ref.toFixed(2)}`;
+  const ty = y - 20 < T ? y + 6 : y - 20;
+  img.rect(L + 4, ty - 3, Image.textWidth(label) + 8, 20, [255, 255, 255]);
+  img.text(L + 8, ty, label, AXIS);
+}
+
 /**
  * Renders the loss curves as a PNG. `knowsNothing`: the dataset's unigram entropy (bits/sample, see
  * src/dataset/entropy.ts), drawn as a dashed grey reference line labelled in plain words: a model
@@ -229,65 +319,17 @@ export function renderLossPlot(
     img.text(L + pw / 2 - 60, T + ph / 2, 'no steps yet', AXIS);
     return img.png();
   }
-  const x0 = Math.min(pts[0].step, vals[0]?.step ?? Infinity);
-  const x1 = Math.max(pts[pts.length - 1].step, vals[vals.length - 1]?.step ?? -Infinity, x0 + 1);
-  let y0 = Infinity,
-    y1 = -Infinity;
-  for (const r of pts) {
-    y0 = Math.min(y0, r.loss);
-    y1 = Math.max(y1, r.loss);
-  }
-  for (const r of vals) {
-    y0 = Math.min(y0, r.valLoss!);
-    y1 = Math.max(y1, r.valLoss!);
-  }
   const ref = knowsNothing != null && Number.isFinite(knowsNothing) && knowsNothing > 0 ? knowsNothing : null;
-  if (ref !== null) {
-    y0 = Math.min(y0, ref);
-    y1 = Math.max(y1, ref);
-  }
-  if (y1 - y0 < 1e-6) {
-    y0 -= 0.5;
-    y1 += 0.5;
-  }
-  const ys = niceStep(y1 - y0, 6);
-  y0 = Math.floor(y0 / ys) * ys;
-  y1 = Math.ceil(y1 / ys) * ys;
-  const xs = niceStep(x1 - x0, 8);
+  const range = plotRange(pts, vals, ref);
+  const { x0, x1, y0, y1 } = range;
   const X = (s: number) => L + ((s - x0) / (x1 - x0)) * pw;
   const Y = (v: number) => T + ph - ((v - y0) / (y1 - y0)) * ph;
+  const area: PlotArea = { L, T, pw, ph, height };
 
-  for (let v = y0; v <= y1 + ys / 2; v += ys) {
-    img.line(L, Y(v), L + pw, Y(v), GRID);
-    const s = fmtTick(v, ys);
-    img.text(L - 8 - Image.textWidth(s), Y(v) - 7, s, AXIS);
-  }
-  for (let s = Math.ceil(x0 / xs) * xs; s <= x1; s += xs) {
-    img.line(X(s), T, X(s), T + ph, GRID);
-    const t = fmtTick(s, xs);
-    img.text(X(s) - Image.textWidth(t) / 2, T + ph + 8, t, AXIS);
-  }
-  img.line(L, T, L, T + ph, AXIS);
-  img.line(L, T + ph, L + pw, T + ph, AXIS);
-  img.text(L + pw / 2 - Image.textWidth('step') / 2, height - 24, 'step', AXIS);
-  img.text(8, T - 26, 'bits/sample', AXIS);
-
+  drawGrid(img, area, range, X, Y);
   drawTrainingLoss(img, pts, X, Y);
-  let prev: [number, number] | null = null;
-  for (const r of vals) {
-    const p: [number, number] = [X(r.step), Y(r.valLoss!)];
-    if (prev) img.line(prev[0], prev[1], p[0], p[1], ORANGE, 2);
-    img.rect(p[0] - 2, p[1] - 2, 5, 5, ORANGE);
-    prev = p;
-  }
-  if (ref !== null) {
-    const y = Y(ref);
-    for (let x = L; x < L + pw; x += 12) img.line(x, y, Math.min(x + 6, L + pw), y, REF, 2);
-    const label = `knows nothing: ${ref.toFixed(2)}`;
-    const ty = y - 20 < T ? y + 6 : y - 20;
-    img.rect(L + 4, ty - 3, Image.textWidth(label) + 8, 20, [255, 255, 255]);
-    img.text(L + 8, ty, label, AXIS);
-  }
+  drawValidationLoss(img, vals, X, Y);
+  if (ref !== null) drawKnowsNothing(img, area, ref, Y);
   // Legend.
   const lx = L + pw - 230,
     ly = T + 8;
