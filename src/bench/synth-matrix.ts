@@ -143,65 +143,49 @@ export interface MatrixOptions {
   log?: (line: string) => void;
 }
 
-export async function benchSynthMatrix(o: MatrixOptions): Promise<MatrixResult> {
-  const log = o.log ?? (() => {});
-  const before = loadavg()[0];
-  const rows: MatrixRow[] = [];
-  const cells = o.threads.length * o.batches.length * o.kernels.length;
-  let done = 0;
-  let macsPerSample = 0;
-  const t0 = performance.now();
-  for (const threads of o.threads)
-    for (const batch of o.batches)
-      for (const k of o.kernels) {
-        const env: NodeJS.ProcessEnv = { ...process.env, WAVENET_KERNELS: k, WAVENET_THREADS: String(threads) };
-        if (threads > 1) env.WAVENET_SYNTH_MODE = 'parallel';
-        else delete env.WAVENET_SYNTH_MODE;
-        delete env.WAVENET_SYNTH_PRECISION;
-        // batch B: 1/B of the audio per stream keeps every cell about the same length
-        const spec: CellSpec = {
-          config: o.config,
-          batch,
-          seconds: Math.max(0.1, o.seconds / Math.sqrt(batch)),
-          repeats: o.repeats,
-          sgemm: batch === o.batches[0],
-          naiveSeconds: batch === 1 && threads === 1 ? (o.naiveSeconds ?? 0) : 0,
-        };
-        const c = await runCell(spec, env);
-        if (c.kernels !== k) throw new Error(`bench cell: asked for ${k} kernels, the child ran ${c.kernels}`);
-        const r = c.result;
-        macsPerSample = r.macsPerSample;
-        const prevSg = rows.find((x) => x.kernels === k && x.threads === threads && x.sgemmGflops !== null);
-        const sg = c.sgemmGflops ?? prevSg?.sgemmGflops ?? null;
-        const sgc = c.sgemmGflopsPerCpu ?? prevSg?.sgemmGflopsPerCpu ?? null;
-        const gflopsPerCpu = (2 * r.macsPerSample * r.samplesPerCpuSecond) / 1e9;
-        rows.push({
-          kernels: k,
-          threads,
-          batch,
-          samplesPerSecond: r.samplesPerSecondAggregate,
-          samplesPerCpuSecond: r.samplesPerCpuSecond,
-          xRealTimePerStream: r.xRealTimePerStream,
-          gflops: r.gflops,
-          gflopsPerCpu,
-          sgemmGflops: sg,
-          sgemmGflopsPerCpu: sgc,
-          ofSgemm: sg ? r.gflops / sg : null,
-          ofSgemmPerCpu: sgc ? gflopsPerCpu / sgc : null,
-          vsSuperseded: null,
-          batchGain: null,
-          naiveSpeedup: r.speedup,
-          naiveSpeedupPerCpu: r.naive.length
-            ? r.samplesPerCpuSecond / Math.max(...r.naive.map((n) => n.samplesPerCpuSecond))
-            : null,
-        });
-        done++;
-        const el = (performance.now() - t0) / 1000;
-        log(
-          `  ${k} x${threads} batch ${batch}: ${Math.round(r.samplesPerSecondAggregate)} samples/s, ${Math.round(r.samplesPerCpuSecond)} per CPU-s  [${done}/${cells}, ETA ${Math.round((el / done) * (cells - done))} s]`,
-        );
-      }
-  const tol = o.tolerance ?? 0.05;
+/** The environment of one cell's child: its kernels and threads, parallel synthesis when threads > 1. */
+function cellEnv(k: Variant, threads: number): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, WAVENET_KERNELS: k, WAVENET_THREADS: String(threads) };
+  if (threads > 1) env.WAVENET_SYNTH_MODE = 'parallel';
+  else delete env.WAVENET_SYNTH_MODE;
+  delete env.WAVENET_SYNTH_PRECISION;
+  return env;
+}
+
+/** A cell's row; when the cell measured no sgemm roof, the one of an earlier cell with the same kernels and threads. */
+function matrixRow(k: Variant, threads: number, batch: number, c: CellResult, rows: MatrixRow[]): MatrixRow {
+  const r = c.result;
+  const prevSg = rows.find((x) => x.kernels === k && x.threads === threads && x.sgemmGflops !== null);
+  const sg = c.sgemmGflops ?? prevSg?.sgemmGflops ?? null;
+  const sgc = c.sgemmGflopsPerCpu ?? prevSg?.sgemmGflopsPerCpu ?? null;
+  const gflopsPerCpu = (2 * r.macsPerSample * r.samplesPerCpuSecond) / 1e9;
+  return {
+    kernels: k,
+    threads,
+    batch,
+    samplesPerSecond: r.samplesPerSecondAggregate,
+    samplesPerCpuSecond: r.samplesPerCpuSecond,
+    xRealTimePerStream: r.xRealTimePerStream,
+    gflops: r.gflops,
+    gflopsPerCpu,
+    sgemmGflops: sg,
+    sgemmGflopsPerCpu: sgc,
+    ofSgemm: sg ? r.gflops / sg : null,
+    ofSgemmPerCpu: sgc ? gflopsPerCpu / sgc : null,
+    vsSuperseded: null,
+    batchGain: null,
+    naiveSpeedup: r.speedup,
+    naiveSpeedupPerCpu: r.naive.length
+      ? r.samplesPerCpuSecond / Math.max(...r.naive.map((n) => n.samplesPerCpuSecond))
+      : null,
+  };
+}
+
+/**
+ * The checks: each cell against the naive generator (1 thread, batch 1), against the variant it
+ * supersedes (within `tol`) and against batch 1; fills in vsSuperseded and batchGain of the rows.
+ */
+function matrixChecks(rows: MatrixRow[], tol: number): MatrixResult['checks'] {
   const checks: MatrixResult['checks'] = [];
   for (const row of rows) {
     if (row.naiveSpeedupPerCpu !== null)
@@ -232,6 +216,43 @@ export async function benchSynthMatrix(o: MatrixOptions): Promise<MatrixResult> 
       });
     }
   }
+  return checks;
+}
+
+export async function benchSynthMatrix(o: MatrixOptions): Promise<MatrixResult> {
+  const log = o.log ?? (() => {});
+  const before = loadavg()[0];
+  const rows: MatrixRow[] = [];
+  const cells = o.threads.length * o.batches.length * o.kernels.length;
+  let done = 0;
+  let macsPerSample = 0;
+  const t0 = performance.now();
+  for (const threads of o.threads)
+    for (const batch of o.batches)
+      for (const k of o.kernels) {
+        const env = cellEnv(k, threads);
+        // batch B: 1/B of the audio per stream keeps every cell about the same length
+        const spec: CellSpec = {
+          config: o.config,
+          batch,
+          seconds: Math.max(0.1, o.seconds / Math.sqrt(batch)),
+          repeats: o.repeats,
+          sgemm: batch === o.batches[0],
+          naiveSeconds: batch === 1 && threads === 1 ? (o.naiveSeconds ?? 0) : 0,
+        };
+        const c = await runCell(spec, env);
+        if (c.kernels !== k) throw new Error(`bench cell: asked for ${k} kernels, the child ran ${c.kernels}`);
+        const r = c.result;
+        macsPerSample = r.macsPerSample;
+        rows.push(matrixRow(k, threads, batch, c, rows));
+        done++;
+        const el = (performance.now() - t0) / 1000;
+        log(
+          `  ${k} x${threads} batch ${batch}: ${Math.round(r.samplesPerSecondAggregate)} samples/s, ${Math.round(r.samplesPerCpuSecond)} per CPU-s  [${done}/${cells}, ETA ${Math.round((el / done) * (cells - done))} s]`,
+        );
+      }
+  const tol = o.tolerance ?? 0.05;
+  const checks = matrixChecks(rows, tol);
   const f = native().cpuFeatures();
   return {
     machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} logical CPUs, ${f.arch}; dispatch default ${f.kernels}`,
