@@ -40,38 +40,33 @@ static size_t layer_size(const wn_config *c) {
   return 2 * D * 2 * R + 2 * D + S * D + S + R * D + R;
 }
 
+// The next region of n floats: returns where it starts and moves off past it.
+static size_t take(size_t &off, size_t n) {
+  const size_t at = off;
+  off += n;
+  return at;
+}
+
 extern "C" void wn_layout_get(const wn_config *c, wn_layout *o) {
   const size_t R = c->residual, S = c->skip, H = c->head, Q = c->classes;
   size_t off = 0;
-  o->input_embed = off;
-  off += 2 * Q * R;
-  o->input_bias = off;
-  off += R;
+  o->input_embed = take(off, 2 * Q * R);
+  o->input_bias = take(off, R);
   off += layer_size(c) * (size_t)c->n_layers;
-  o->head1_w = off;
-  off += H * S;
-  o->head1_b = off;
-  off += H;
-  o->head2_w = off;
-  off += Q * H;
-  o->head2_b = off;
-  off += Q;
+  o->head1_w = take(off, H * S);
+  o->head1_b = take(off, H);
+  o->head2_w = take(off, Q * H);
+  o->head2_b = take(off, Q);
   o->total = off;
 }
 
 extern "C" void wn_layer_layout_get(const wn_config *c, int layer, wn_layer_layout *o) {
   const size_t R = c->residual, D = c->dilation, S = c->skip, Q = c->classes;
   size_t off = 2 * Q * R + R + layer_size(c) * (size_t)layer;
-  o->gate_w = off;
-  off += 2 * D * 2 * R;
-  o->gate_b = off;
-  off += 2 * D;
-  o->skip_w = off;
-  off += S * D;
-  o->skip_b = off;
-  off += S;
-  o->res_w = off;
-  off += R * D;
-  o->res_b = off;
-  off += R;
+  o->gate_w = take(off, 2 * D * 2 * R);
+  o->gate_b = take(off, 2 * D);
+  o->skip_w = take(off, S * D);
+  o->skip_b = take(off, S);
+  o->res_w = take(off, R * D);
+  o->res_b = take(off, R);
 }

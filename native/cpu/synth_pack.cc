@@ -58,38 +58,39 @@ static inline void stage_bf16(const Packed &P, const float *in0, int ld0, int k0
               reinterpret_cast<uint16_t *>(dst));
 }
 
+// The fields SynthGemm and SynthGemmBf16 share: rows, batch, output and the bias / accumulate choice.
+template <typename G>
+static void set_output(G &g, const Packed &P, int batch, float *out, int ldo, bool use_bias, bool accumulate) {
+  g.mpad = P.mpad;
+  g.batch = batch;
+  g.out = out;
+  g.ldo = ldo;
+  g.bias = use_bias && P.bias.size() ? P.bias.data() : nullptr;
+  g.accumulate = accumulate ? 1 : 0;
+}
+
 void packed_gemm(const Packed &P, const float *in0, int ld0, int k0, const float *in1, int ld1, int k1, int batch,
                  float *out, int ldo, bool use_bias, bool accumulate, uint32_t *stage) {
   if (stage) {  // bf16
     stage_bf16(P, in0, ld0, k0, in1, ld1, k1, batch, stage);
     SynthGemmBf16 g;
+    set_output(g, P, batch, out, ldo, use_bias, accumulate);
     g.w = P.wb.data();
-    g.mpad = P.mpad;
     g.kpairs = P.kpairs;
     g.in = stage;
     g.ldi = P.kpairs;
-    g.batch = batch;
-    g.out = out;
-    g.ldo = ldo;
-    g.bias = use_bias && P.bias.size() ? P.bias.data() : nullptr;
-    g.accumulate = accumulate ? 1 : 0;
     WN_DISPATCH(synth_gemm_bf16, g);
     return;
   }
   SynthGemm g;
+  set_output(g, P, batch, out, ldo, use_bias, accumulate);
   g.w = P.w.data();
-  g.mpad = P.mpad;
   g.k0 = k0;
   g.k1 = k1;
   g.in0 = in0;
   g.in1 = in1;
   g.ld0 = ld0;
   g.ld1 = ld1;
-  g.batch = batch;
-  g.out = out;
-  g.ldo = ldo;
-  g.bias = use_bias && P.bias.size() ? P.bias.data() : nullptr;
-  g.accumulate = accumulate ? 1 : 0;
   WN_DISPATCH(synth_gemm, g);
 }
 

@@ -31,28 +31,31 @@ wn_config config_from_js(Napi::Env env, const Napi::Value &v) {
   return c;
 }
 
-static Napi::Value MulawEncode(const Napi::CallbackInfo &info) {
+static bool is_typed(const Napi::Value &v, napi_typedarray_type t) {
+  return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == t;
+}
+
+// mulawEncode / mulawDecode: info[0] a typed array of In, optional mu (1..255, default 255), a new array of Out.
+template <typename In, typename Out>
+static Napi::Value mulaw_map(const Napi::CallbackInfo &info, napi_typedarray_type in_type, const char *usage,
+                             void (*fn)(const In *, size_t, int, Out *)) {
   Napi::Env env = info.Env();
-  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    type_error(env, "mulawEncode(x: Float32Array, mu?: number)");
-  auto x = info[0].As<Napi::Float32Array>();
+  if (!is_typed(info[0], in_type)) type_error(env, usage);
+  auto x = info[0].As<Napi::TypedArrayOf<In>>();
   int mu = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 255;
   if (mu < 1 || mu > 255) type_error(env, "mu must be 1..255");
-  auto out = Napi::Uint8Array::New(env, x.ElementLength());
-  wn_mulaw_encode(x.Data(), x.ElementLength(), mu, out.Data());
+  auto out = Napi::TypedArrayOf<Out>::New(env, x.ElementLength());
+  fn(x.Data(), x.ElementLength(), mu, out.Data());
   return out;
 }
 
+static Napi::Value MulawEncode(const Napi::CallbackInfo &info) {
+  return mulaw_map<float, uint8_t>(info, napi_float32_array, "mulawEncode(x: Float32Array, mu?: number)",
+                                   wn_mulaw_encode);
+}
+
 static Napi::Value MulawDecode(const Napi::CallbackInfo &info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
-    type_error(env, "mulawDecode(q: Uint8Array, mu?: number)");
-  auto q = info[0].As<Napi::Uint8Array>();
-  int mu = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 255;
-  if (mu < 1 || mu > 255) type_error(env, "mu must be 1..255");
-  auto out = Napi::Float32Array::New(env, q.ElementLength());
-  wn_mulaw_decode(q.Data(), q.ElementLength(), mu, out.Data());
-  return out;
+  return mulaw_map<uint8_t, float>(info, napi_uint8_array, "mulawDecode(q: Uint8Array, mu?: number)", wn_mulaw_decode);
 }
 
 static Napi::Value CpuFeatures(const Napi::CallbackInfo &info) {
@@ -158,9 +161,7 @@ static Napi::Value Layout(const Napi::CallbackInfo &info) {
 static Napi::Value ReferenceLogits(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   wn_config c = config_from_js(env, info[0]);
-  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    type_error(env, "referenceLogits(config, params: Float32Array, classes: Uint8Array)");
-  if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+  if (!is_typed(info[1], napi_float32_array) || !is_typed(info[2], napi_uint8_array))
     type_error(env, "referenceLogits(config, params: Float32Array, classes: Uint8Array)");
   auto p = info[1].As<Napi::Float32Array>();
   auto x = info[2].As<Napi::Uint8Array>();

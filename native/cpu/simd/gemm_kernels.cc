@@ -151,10 +151,11 @@ void run_blocks(int M, int N, int kc, int k0, const float *A, int lda, const flo
     }
   }
 }
-}  // namespace
 
-void sgemm(bool transA, bool transB, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
-           int ldc, bool accumulate) {
+// C (+)= op(A) B over the K blocks of KC; block_b(s, k0, kc) returns the packed B panels of a block.
+template <typename BlockB>
+void sgemm_blocks(bool transA, int M, int N, int K, const float *A, int lda, float *C, int ldc, bool accumulate,
+                  BlockB block_b) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     if (!accumulate)
@@ -162,17 +163,26 @@ void sgemm(bool transA, bool transB, int M, int N, int K, const float *A, int ld
     return;
   }
   Scratch &s = scratch();
-  const int npan = (N + NR - 1) / NR;
-  float *bp = s.packed_b((size_t)npan * NR * imin(K, KC));
   for (int k0 = 0; k0 < K; k0 += KC) {
     const int kc = imin(KC, K - k0);
     const bool acc = accumulate || k0 > 0;
-    pack_b(transB, N, k0, kc, B, ldb, bp);
+    const float *bp = block_b(s, k0, kc);
     if (transA)
       run_blocks<true>(M, N, kc, k0, A, lda, bp, C, ldc, acc, s.a_edge);
     else
       run_blocks<false>(M, N, kc, k0, A, lda, bp, C, ldc, acc, s.a_edge);
   }
+}
+}  // namespace
+
+void sgemm(bool transA, bool transB, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
+           int ldc, bool accumulate) {
+  const size_t npan = (N + NR - 1) / NR;
+  sgemm_blocks(transA, M, N, K, A, lda, C, ldc, accumulate, [&](Scratch &s, int k0, int kc) {
+    float *bp = s.packed_b(npan * NR * imin(K, KC));  // one buffer for all blocks (sized at the first)
+    pack_b(transB, N, k0, kc, B, ldb, bp);
+    return (const float *)bp;
+  });
 }
 
 // Pre-packed B: the K blocks of pack_b one after the other (block k0 starts at npan * NR * k0).
@@ -185,22 +195,8 @@ void sgemm_pack(bool transB, int N, int K, const float *B, int ldb, float *out) 
 
 void sgemm_prepacked(bool transA, int M, int N, int K, const float *A, int lda, const float *Bp, float *C, int ldc,
                      bool accumulate) {
-  if (M <= 0 || N <= 0) return;
-  if (K <= 0) {
-    if (!accumulate)
-      for (int i = 0; i < M; ++i) zero_row(C + (size_t)i * ldc, N);
-    return;
-  }
-  Scratch &s = scratch();
   const size_t npan = (N + NR - 1) / NR;
-  for (int k0 = 0; k0 < K; k0 += KC) {
-    const int kc = imin(KC, K - k0);
-    const bool acc = accumulate || k0 > 0;
-    const float *bp = Bp + npan * NR * k0;
-    if (transA)
-      run_blocks<true>(M, N, kc, k0, A, lda, bp, C, ldc, acc, s.a_edge);
-    else
-      run_blocks<false>(M, N, kc, k0, A, lda, bp, C, ldc, acc, s.a_edge);
-  }
+  sgemm_blocks(transA, M, N, K, A, lda, C, ldc, accumulate,
+               [&](Scratch &, int k0, int) { return Bp + npan * NR * k0; });
 }
 }  // namespace WN_ISA

@@ -15,6 +15,7 @@
 // products in input order; so a stream gets the same numbers in a batch as alone.
 #include <stdint.h>
 #include <string.h>
+#include <type_traits>
 #if defined(__AVX512BF16__)
 #include <immintrin.h>
 #endif
@@ -86,26 +87,36 @@ static void micro(const float *__restrict W, int ldw, int k0, const float *__res
 typedef void (*micro_fn)(const float *, int, int, const float *, int, int, const float *, int, float *, int,
                          const float *, int);
 
-// The kernel table is a constant (built at compile time): code of this ISA must never run before
+// The kernel tables are constants (built at compile time): code of this ISA must never run before
 // dispatch has chosen it, so no dynamic initialiser may live in this file (see native/cpu/dispatch.h).
-// Entries: every NV <= NV1 with BT = 1 (batch 1 and panel remainders), every NV <= NVB with BT <= BTB.
-struct Micro {
-  micro_fn f[NVMAX][BTB];
+// t.f[NV - 1][BT - 1] = pick(NV, BT) for every NV <= NVMAX, BT <= BTB (NV and BT as integral_constants,
+// so pick can name the template instance; null leaves the entry out).
+template <typename Fn>
+struct Table {
+  Fn f[NVMAX][BTB];
 };
-template <int NV, int BT>
-constexpr void fill_micro(Micro &t) {
-  if constexpr (BT == 1 || NV <= NVB) t.f[NV - 1][BT - 1] = &micro<NV, BT>;
+template <int NV, int BT, typename Fn, typename Pick>
+constexpr void fill_table(Table<Fn> &t, Pick pick) {
+  t.f[NV - 1][BT - 1] = pick(std::integral_constant<int, NV>{}, std::integral_constant<int, BT>{});
   if constexpr (BT > 1)
-    fill_micro<NV, BT - 1>(t);
+    fill_table<NV, BT - 1>(t, pick);
   else if constexpr (NV > 1)
-    fill_micro<NV - 1, BTB>(t);
+    fill_table<NV - 1, BTB>(t, pick);
 }
-constexpr Micro make_micros() {
-  Micro t{};
-  fill_micro<NVMAX, BTB>(t);
+template <typename Fn, typename Pick>
+constexpr Table<Fn> make_table(Pick pick) {
+  Table<Fn> t{};
+  fill_table<NVMAX, BTB>(t, pick);
   return t;
 }
-constexpr Micro micros = make_micros();
+
+// Entries: every NV <= NV1 with BT = 1 (batch 1 and panel remainders), every NV <= NVB with BT <= BTB.
+constexpr Table<micro_fn> micros = make_table<micro_fn>([](auto nv, auto bt) -> micro_fn {
+  if constexpr (bt == 1 || nv <= NVB)
+    return &micro<nv, bt>;
+  else
+    return nullptr;
+});
 
 // tanh(f) * sigmoid(g) with one division: (e - 1) / ((e + 1)(1 + exp(-g))), e = exp(2f).
 // f is clamped to [-9, 9] (tanh is +-1 in float beyond) and g to >= -20 (sigmoid < 2.1e-9 below),
@@ -150,23 +161,8 @@ static inline void micro_bf16(const uint16_t *__restrict W, int w, int kp, const
 }
 
 typedef void (*micro_bf16_fn)(const uint16_t *, int, int, const uint32_t *, int, float *, int, const float *, int);
-struct MicroB {
-  micro_bf16_fn f[NVMAX][BTB];
-};
-template <int NV, int BT>
-constexpr void fill_micro_bf16(MicroB &t) {
-  t.f[NV - 1][BT - 1] = &micro_bf16<NV, BT>;
-  if constexpr (BT > 1)
-    fill_micro_bf16<NV, BT - 1>(t);
-  else if constexpr (NV > 1)
-    fill_micro_bf16<NV - 1, BTB>(t);
-}
-constexpr MicroB make_micros_bf16() {
-  MicroB t{};
-  fill_micro_bf16<NVMAX, BTB>(t);
-  return t;
-}
-constexpr MicroB micros_bf16 = make_micros_bf16();
+constexpr Table<micro_bf16_fn> micros_bf16 =
+    make_table<micro_bf16_fn>([](auto nv, auto bt) -> micro_bf16_fn { return &micro_bf16<nv, bt>; });
 #endif
 
 [[maybe_unused]] static inline float bf16_to_f32(uint16_t h) {  // unused where AVX512-BF16 is compiled in
