@@ -30,6 +30,7 @@ import {
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { findFfmpeg, hasSoxr } from '../src/audio/ffmpeg.js';
+import { lavfi } from '../test/helpers/lavfi.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const args = process.argv.slice(2);
@@ -246,20 +247,7 @@ if (doLong) {
   const tmp = mkdtempSync(join(tmpdir(), 'wavenet-bench-long-'));
   try {
     const f = join(tmp, 'long.wav');
-    const g = spawnSync(ff.path, [
-      '-nostdin',
-      '-y',
-      '-v',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine=f=440:r=8000:d=10800',
-      '-c:a',
-      'pcm_u8',
-      f,
-    ]);
-    if (g.status !== 0) throw new Error(String(g.stderr));
+    lavfi(ff.path, 'sine=f=440:r=8000:d=10800', ['-c:a', 'pcm_u8', f]);
     const l = await ingestOnce(cli, [f]);
     long = { seconds: l.audioSeconds, wall: l.wall, maxRssMB: l.maxRssMB, shortMaxRssMB: warm.maxRssMB };
     console.log(

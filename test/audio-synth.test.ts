@@ -423,8 +423,8 @@ test('render: DC blocked before the loop fold; index.json has DC, RMS, loudness;
     primes: [],
     loop: true,
   });
-  await render({
-    outDir: out,
+  // the same textures rendered twice: f32 with top-p here, --raw below
+  const looped = {
     model,
     textures,
     crossfade: 0.5,
@@ -432,11 +432,10 @@ test('render: DC blocked before the loop fold; index.json has DC, RMS, loudness;
     fadeOut: 0,
     normalize: null,
     batch: 2,
-    device: 'cpu',
+    device: 'cpu' as const,
     contactSheet: false,
-    format: 'f32',
-    topP: 0.95,
-  });
+  };
+  await render({ ...looped, outDir: out, format: 'f32', topP: 0.95 });
   const idx = readIndex(join(out, 'index.json'));
   for (const t of idx.textures) {
     assert.ok(Math.abs(t.dc!) < 0.001 && t.dcMaxBlock! < 0.005, `${t.name}: DC ${t.dc}, 1 s blocks ${t.dcMaxBlock}`);
@@ -452,18 +451,6 @@ test('render: DC blocked before the loop fold; index.json has DC, RMS, loudness;
   }
   // --raw: the bias stays
   const rawOut = join(dir, 'render-raw');
-  await render({
-    outDir: rawOut,
-    model,
-    textures,
-    crossfade: 0.5,
-    fadeIn: 0,
-    fadeOut: 0,
-    normalize: null,
-    batch: 2,
-    device: 'cpu',
-    contactSheet: false,
-    raw: true,
-  });
+  await render({ ...looped, outDir: rawOut, raw: true });
   for (const t of readIndex(join(rawOut, 'index.json')).textures) assert.ok(t.dc! > 0.05, `raw DC ${t.dc}`);
 });

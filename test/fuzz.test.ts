@@ -24,7 +24,7 @@ import { readManifest } from '../src/dataset/manifest.js';
 import { chunkProblems } from '../src/info/dataset.js';
 import { planFromJob } from '../src/render/spec.js';
 import { UserError } from '../src/util/errors.js';
-import { makeRun, errorLines, SMALL } from './helpers/hostile.js';
+import { makeRun, errorLines, SMALL_FLAGS } from './helpers/hostile.js';
 import { CLI, TSX, tempDir, writeDataset, periodic } from './train-cli-helpers.js';
 
 const SEED = Number(process.env.WN_FUZZ_SEED ?? 16);
@@ -388,16 +388,7 @@ test(`fuzz (seed ${SEED}): ${CLI_CASES} CLI runs (synth, render --job, info, tra
           '4',
           '--val-every',
           '0',
-          '--dilations',
-          SMALL.dilations.join(','),
-          '--residual-channels',
-          '8',
-          '--dilation-channels',
-          '8',
-          '--skip-channels',
-          '16',
-          '--head-channels',
-          '16',
+          ...SMALL_FLAGS,
           '--window',
           '32',
           '--batch',

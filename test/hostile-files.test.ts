@@ -13,7 +13,15 @@ import { readIndex } from '../src/render/index-file.js';
 import { openDataset } from '../src/train/data.js';
 import { UserError } from '../src/util/errors.js';
 import { readRegularFile, checkRegularFile } from '../src/util/files.js';
-import { makeRun, makeSpecial, SPECIAL_KINDS, cliAll, errorLines, type SpecialKind } from './helpers/hostile.js';
+import {
+  makeRun,
+  makeSpecial,
+  SPECIAL_KINDS,
+  SMALL_FLAGS,
+  cliAll,
+  errorLines,
+  type SpecialKind,
+} from './helpers/hostile.js';
 import { tempDir, writeDataset, periodic } from './train-cli-helpers.js';
 import { writeWav16, noise } from './helpers/audio.js';
 
@@ -166,16 +174,7 @@ test('CLI: synth/render --model, render --prime, job prime, synth --prime, info,
         '--resume',
         '--steps',
         '5',
-        '--dilations',
-        '1,2,4,8',
-        '--residual-channels',
-        '8',
-        '--dilation-channels',
-        '8',
-        '--skip-channels',
-        '16',
-        '--head-channels',
-        '16',
+        ...SMALL_FLAGS,
         '--window',
         '32',
         '--batch',

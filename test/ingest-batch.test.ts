@@ -7,12 +7,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ingest } from '../src/dataset/ingest.js';
 import { readManifest } from '../src/dataset/manifest.js';
 import { ffmpegStarts } from '../src/audio/ffmpeg.js';
 import { FFMPEG, genAudio, rmDir, tmpDir } from './helpers/audio.js';
+import { lavfi } from './helpers/lavfi.js';
 
 const noFfmpeg = FFMPEG ? false : 'ffmpeg is not installed: cannot generate test audio';
 let work: string;
@@ -55,19 +55,7 @@ test('batched decoding gives byte-identical datasets to one ffmpeg per file, bad
   genAudio(join(dir, 'd.wav'), { rate: 8000, seconds: 0.5 });
   copyFileSync(join(dir, 'd.wav'), join(dir, 'd-copy.wav'));
   genAudio(join(dir, 'g.wav'), { noise: 0.2, rate: 16000, seconds: 20, depth: 'f32' });
-  execFileSync(FFMPEG!, [
-    '-nostdin',
-    '-y',
-    '-v',
-    'error',
-    '-f',
-    'lavfi',
-    '-i',
-    'aevalsrc=0.4*sin(2*PI*500*t)|0.1:s=44100:d=1',
-    '-c:a',
-    'aac',
-    join(dir, 'e.m4a'),
-  ]);
+  lavfi(FFMPEG!, 'aevalsrc=0.4*sin(2*PI*500*t)|0.1:s=44100:d=1', ['-c:a', 'aac', join(dir, 'e.m4a')]);
   const full = readFileSync(
     genAudio(join(work, 'full.flac'), { noise: 0.3, rate: 44100, seconds: 3, container: 'flac' }),
   );

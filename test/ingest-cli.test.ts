@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { readManifest } from '../src/dataset/manifest.js';
 import { FFMPEG, noise, rmDir, tmpDir, writeWav16 } from './helpers/audio.js';
+import { lavfi } from './helpers/lavfi.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const CLI = ['--import', import.meta.resolve('tsx'), join(ROOT, 'src', 'cli.ts')];
@@ -137,20 +138,7 @@ for (const which of ['ffmpeg', 'none'] as const) {
   }, () => {
     const long = join(work, `long-${which}.wav`);
     // 3 h of a 440 Hz tone, 8 kHz unsigned 8-bit: an 86 MB file
-    const g = spawnSync(FFMPEG!, [
-      '-nostdin',
-      '-y',
-      '-v',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine=f=440:r=8000:d=10800',
-      '-c:a',
-      'pcm_u8',
-      long,
-    ]);
-    assert.equal(g.status, 0, String(g.stderr));
+    lavfi(FFMPEG!, 'sine=f=440:r=8000:d=10800', ['-c:a', 'pcm_u8', long]);
     const out = join(work, `ds-long-${which}`);
     // with ffmpeg: resampled to 16 kHz (173 M samples); without: kept at 8 kHz (the built-in resampler is slower)
     const rate = which === 'ffmpeg' ? '16000' : '8000';

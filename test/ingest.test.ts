@@ -24,6 +24,7 @@ import {
   type Container,
   type Depth,
 } from './helpers/audio.js';
+import { lavfi } from './helpers/lavfi.js';
 
 const noFfmpeg = FFMPEG ? false : 'ffmpeg is not installed: cannot generate test audio';
 let work: string;
@@ -407,20 +408,7 @@ test('bad inputs: each rejected with one line and a reason; the others still ing
   genAudio(unreadable, { rate: 16000, seconds: 1.5 });
   chmodSync(unreadable, 0o000);
   const asRoot = process.getuid?.() === 0; // root reads anything: the file then simply ingests
-  const { execFileSync } = await import('node:child_process');
-  execFileSync(FFMPEG!, [
-    '-nostdin',
-    '-y',
-    '-v',
-    'error',
-    '-f',
-    'lavfi',
-    '-i',
-    'color=c=red:s=32x32:d=1',
-    '-c:v',
-    'ffv1',
-    noAudio,
-  ]);
+  lavfi(FFMPEG!, 'color=c=red:s=32x32:d=1', ['-c:v', 'ffv1', noAudio]);
 
   const out = join(work, 'ds-bad');
   // this test starts ffmpeg directly; the others go through the launcher shell (src/audio/ffmpeg.ts)

@@ -18,25 +18,11 @@ import {
 } from '../src/render/spec.ts';
 import { writeContactSheet } from '../src/render/contact-sheet.ts';
 import { UserError } from '../src/util/errors.ts';
+import { noise } from './helpers/audio.ts';
 
 function sine(freq: number, amp: number, rate: number, seconds: number): Float32Array {
   const x = new Float32Array(Math.round(rate * seconds));
   for (let i = 0; i < x.length; i++) x[i] = amp * Math.sin((2 * Math.PI * freq * i) / rate);
-  return x;
-}
-
-/** Deterministic xorshift noise in [-1, 1). */
-function noise(n: number, seed = 1, amp = 0.1): Float32Array {
-  let s = seed >>> 0 || 1;
-  const x = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    x[i] = amp * ((s / 2 ** 32) * 2 - 1);
-  }
   return x;
 }
 
@@ -337,7 +323,7 @@ test('contact sheet: a PNG with one row per texture', async () => {
     const entries = [1, 2, 3].map((i) => ({
       name: `t${i}`,
       lines: ['seed 1'],
-      grid: spectrogramGrid(noise(16000, i), 16000, 640, 96),
+      grid: spectrogramGrid(noise(16000, i, 0.1), 16000, 640, 96),
     }));
     await writeContactSheet(p, 'test', entries);
     const b = readFileSync(p);

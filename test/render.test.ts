@@ -139,24 +139,29 @@ function baseOptions(outDir: string, model: Awaited<ReturnType<typeof loadModel>
 
 const defaults = { seconds: 0.5, seedBase: 10, temperature: { from: 1, to: 1 }, primes: [] as string[], loop: false };
 
-test('--count: named files, a valid index, a contact sheet; same seeds give the same files', () => {
-  const a = join(dir, 'count-a');
-  const r = cli([
+/** `render --count` from the noise model, 0.5 s each, temperatures 0.8 to 1.2, into `outDir`. */
+function renderCount(count: string, seed: string, outDir: string, ...more: string[]) {
+  return cli([
     'render',
     '--model',
     noiseCk,
     '--count',
-    '3',
+    count,
     '--seconds',
     '0.5',
     '--seed',
-    '5',
+    seed,
     '--temperature',
     '0.8..1.2',
     '--out-dir',
-    a,
-    '--json',
+    outDir,
+    ...more,
   ]);
+}
+
+test('--count: named files, a valid index, a contact sheet; same seeds give the same files', () => {
+  const a = join(dir, 'count-a');
+  const r = renderCount('3', '5', a, '--json');
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout);
   assert.deepEqual(wavs(a), ['texture-001.wav', 'texture-002.wav', 'texture-003.wav']);
@@ -188,45 +193,10 @@ test('--count: named files, a valid index, a contact sheet; same seeds give the 
 
   // The same command into another folder: identical files. Other seeds: different files.
   const b = join(dir, 'count-b');
-  assert.equal(
-    cli([
-      'render',
-      '--model',
-      noiseCk,
-      '--count',
-      '3',
-      '--seconds',
-      '0.5',
-      '--seed',
-      '5',
-      '--temperature',
-      '0.8..1.2',
-      '--out-dir',
-      b,
-    ]).status,
-    0,
-  );
+  assert.equal(renderCount('3', '5', b).status, 0);
   for (const f of wavs(a)) assert.equal(sha(join(a, f)), sha(join(b, f)), f);
   const c = join(dir, 'count-c');
-  assert.equal(
-    cli([
-      'render',
-      '--model',
-      noiseCk,
-      '--count',
-      '2',
-      '--seconds',
-      '0.5',
-      '--seed',
-      '6',
-      '--temperature',
-      '0.8..1.2',
-      '--out-dir',
-      c,
-      '--no-sheet',
-    ]).status,
-    0,
-  );
+  assert.equal(renderCount('2', '6', c, '--no-sheet').status, 0);
   assert.notEqual(sha(join(a, 'texture-001.wav')), sha(join(c, 'texture-001.wav')));
   assert.ok(!existsSync(join(c, 'contact-sheet.png')));
 });

@@ -7,6 +7,7 @@ import { listCheckpoints, checkpointFileName } from '../src/train/checkpoint.ts'
 import { readLog } from '../src/train/run.ts';
 import { buildOptions } from '../src/commands/train.ts';
 import { writeDataset, periodic, tempDir, runCli, spawnCli, TINY, tiny } from './train-cli-helpers.ts';
+import { SMALL_FLAGS } from './helpers/hostile.ts';
 
 function err(r: ReturnType<typeof runCli>, re: RegExp) {
   assert.notEqual(r.status, 0, `expected a failure\n${r.stdout}\n${r.stderr}`);
@@ -154,16 +155,7 @@ test('training a tiny model on a periodic signal drives the loss far below its u
   const r = runCli(
     [
       'train',
-      '--dilations',
-      '1,2,4,8',
-      '--residual-channels',
-      '8',
-      '--dilation-channels',
-      '8',
-      '--skip-channels',
-      '16',
-      '--head-channels',
-      '16',
+      ...SMALL_FLAGS,
       '--window',
       '64',
       '--batch',

@@ -8,17 +8,15 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { loadavg } from 'node:os';
 import { native } from '../native.js';
 import { resolveDevice, type DeviceChoice } from '../device.js';
+import { formatDilations, paramCount, receptiveField, toNative, type ModelConfig } from '../model/config.js';
 import {
-  checkConfig,
-  DEFAULT_CONFIG,
-  formatDilations,
-  parseDilations,
-  paramCount,
-  receptiveField,
-  toNative,
-  type ModelConfig,
-} from '../model/config.js';
-import { withDevice, withJson, withModelOptions, wholeNumber } from '../commands/options.js';
+  type ModelFlags,
+  modelConfigFromFlags,
+  withDevice,
+  withJson,
+  withModelOptions,
+  wholeNumber,
+} from '../commands/options.js';
 
 export interface TrainBenchOptions {
   config: ModelConfig;
@@ -169,12 +167,7 @@ export function formatTrainBench(r: TrainBenchResult): string {
   ].join('\n');
 }
 
-interface Args {
-  dilations?: string;
-  residualChannels?: number;
-  dilationChannels?: number;
-  skipChannels?: number;
-  headChannels?: number;
+interface Args extends ModelFlags {
   batch: number;
   window: number;
   steps: number;
@@ -195,14 +188,7 @@ export const benchTrainCommand: CommandModule<object, Args> = {
       ),
     ).example('$0 bench train', 'The default config, batch 8, window 1024') as unknown as Argv<Args>,
   handler: async (argv: ArgumentsCamelCase<Args>) => {
-    const config = checkConfig({
-      dilations: argv.dilations !== undefined ? parseDilations(String(argv.dilations)) : DEFAULT_CONFIG.dilations,
-      residual: argv.residualChannels ?? DEFAULT_CONFIG.residual,
-      dilation: argv.dilationChannels ?? DEFAULT_CONFIG.dilation,
-      skip: argv.skipChannels ?? DEFAULT_CONFIG.skip,
-      head: argv.headChannels ?? DEFAULT_CONFIG.head,
-      classes: 256,
-    });
+    const config = modelConfigFromFlags(argv);
     const r = await benchTrain({
       config,
       batch: wholeNumber(argv.batch, '--batch', 1, 65536),

@@ -1,6 +1,7 @@
 /** Option builders shared by several commands. */
 import type { Argv } from 'yargs';
 import { DEVICE_CHOICES, type DeviceChoice } from '../device.js';
+import { DEFAULT_CONFIG, type ModelConfig, checkConfig, parseDilations } from '../model/config.js';
 import { UserError } from '../util/errors.js';
 
 export function withJson<T>(y: Argv<T>) {
@@ -30,6 +31,27 @@ export function withModelOptions<T>(y: Argv<T>) {
     .option('dilation-channels', { type: 'number', describe: 'D, gate channels [default: 64]' })
     .option('skip-channels', { type: 'number', describe: 'S, skip channels [default: 256]' })
     .option('head-channels', { type: 'number', describe: 'H, head channels [default: 256]' });
+}
+
+/** The flags withModelOptions declares, as yargs hands them over (camel case). */
+export interface ModelFlags {
+  dilations?: string;
+  residualChannels?: number;
+  dilationChannels?: number;
+  skipChannels?: number;
+  headChannels?: number;
+}
+
+/** The checked model config the withModelOptions flags ask for; DEFAULT_CONFIG's value for each flag not given. */
+export function modelConfigFromFlags(argv: ModelFlags): ModelConfig {
+  return checkConfig({
+    dilations: argv.dilations !== undefined ? parseDilations(String(argv.dilations)) : DEFAULT_CONFIG.dilations,
+    residual: argv.residualChannels ?? DEFAULT_CONFIG.residual,
+    dilation: argv.dilationChannels ?? DEFAULT_CONFIG.dilation,
+    skip: argv.skipChannels ?? DEFAULT_CONFIG.skip,
+    head: argv.headChannels ?? DEFAULT_CONFIG.head,
+    classes: 256,
+  });
 }
 
 /** A flag that must be a whole number in [min, max]; a UserError naming the flag otherwise. */

@@ -9,14 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { resolveModel } from '../train/checkpoint.js';
 import { UserError } from '../util/errors.js';
 
-export const BUNDLED_MODEL = join(
-  dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  'models',
-  'demo',
-  'model.safetensors',
-);
+/** The project's root folder (src/model/ or dist/model/ is two levels below it). */
+export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export const BUNDLED_MODEL = join(PROJECT_ROOT, 'models', 'demo', 'model.safetensors');
 
 export interface ResolvedModel {
   path: string;

@@ -11,24 +11,16 @@
  */
 import { closeSync, existsSync, readdirSync, readSync } from 'node:fs';
 import { openRegular } from '../util/files.js';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative } from 'node:path';
 import { CHUNKS_DIR, readManifest } from '../dataset/manifest.js';
 import { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
-import { BUNDLED_MODEL } from '../model/bundled.js';
+import { BUNDLED_MODEL, PROJECT_ROOT } from '../model/bundled.js';
 import { decodeFile } from '../audio/decode.js';
 import { native } from '../native.js';
 import { MODEL_RATE } from './synthesizer.js';
 
-export const BUNDLED_RECORDINGS = join(
-  dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  'datasets',
-  'demo',
-  'recordings',
-);
+export const BUNDLED_RECORDINGS = join(PROJECT_ROOT, 'datasets', 'demo', 'recordings');
 
 /** The --prime value that asks for the model's own data. */
 export const DATASET_PRIME = 'dataset';

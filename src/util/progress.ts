@@ -167,18 +167,7 @@ export function createProgress(opts: ProgressOptions): Progress {
   const state = new ProgressState(opts, opts.now ?? Date.now);
   if (opts.silent) {
     return {
-      update(d, e) {
-        state.set(d, e);
-      },
-      increment(n = 1, e) {
-        state.set(state.done + n, e);
-      },
-      setTotal(t) {
-        state.total = t;
-      },
-      log(l) {
-        stream.write(l.endsWith('\n') ? l : l + '\n');
-      },
+      ...quietProgress(state, stream),
       stop() {
         state.stopped = true;
       },
@@ -187,6 +176,24 @@ export function createProgress(opts: ProgressOptions): Progress {
   return stream.isTTY
     ? barProgress(state, stream)
     : plainProgress(state, stream, Math.max(0.2, opts.intervalSeconds ?? 5) * 1000);
+}
+
+/** What the silent and the plain progress share: counting into `state` draws nothing; log lines go to `stream`. */
+function quietProgress(state: ProgressState, stream: NodeJS.WriteStream): Omit<Progress, 'stop'> {
+  return {
+    update(d, e) {
+      state.set(d, e);
+    },
+    increment(n = 1, e) {
+      state.set(state.done + n, e);
+    },
+    setTotal(t) {
+      state.total = t;
+    },
+    log(l) {
+      stream.write(l.endsWith('\n') ? l : l + '\n');
+    },
+  };
 }
 
 /** On a terminal: a bar redrawn in place (cli-progress, at most 10 times a second). */
@@ -241,18 +248,7 @@ function plainProgress(state: ProgressState, stream: NodeJS.WriteStream, everyMs
   const timer = setInterval(() => stream.write(state.line(false) + '\n'), everyMs);
   timer.unref();
   return {
-    update(d, e) {
-      state.set(d, e);
-    },
-    increment(n = 1, e) {
-      state.set(state.done + n, e);
-    },
-    setTotal(t) {
-      state.total = t;
-    },
-    log(l) {
-      stream.write(l.endsWith('\n') ? l : l + '\n');
-    },
+    ...quietProgress(state, stream),
     stop(o) {
       if (state.stopped) return;
       state.stopped = true;

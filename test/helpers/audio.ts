@@ -2,12 +2,13 @@
  * Test audio made with ffmpeg's lavfi sources (aevalsrc for exact tones, anoisesrc for noise), in the
  * containers and sample formats ingest must read. Also helpers to read a dataset back.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mulawDecodeValue } from '../../src/audio/mulaw.js';
 import type { Manifest } from '../../src/dataset/manifest.js';
+import { lavfi } from './lavfi.js';
 
 /** The system ffmpeg used to make test files (null when missing: tests that need it skip). */
 export const FFMPEG: string | null = (() => {
@@ -66,9 +67,7 @@ export function genAudio(path: string, spec: GenSpec): string {
     mp3: ['-c:a', 'libmp3lame', '-b:a', '128k'],
     ogg: ['-c:a', 'libvorbis', '-q:a', '6'],
   };
-  execFileSync(FFMPEG, ['-nostdin', '-y', '-v', 'error', '-f', 'lavfi', '-i', src, ...codecArgs[c], path], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  lavfi(FFMPEG, src, [...codecArgs[c], path]);
   return path;
 }
 

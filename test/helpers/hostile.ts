@@ -17,6 +17,20 @@ export const SMALL: ModelConfig = {
   classes: 256,
 };
 
+/** The model flags (train, bench) that ask for SMALL. */
+export const SMALL_FLAGS = [
+  '--dilations',
+  SMALL.dilations.join(','),
+  '--residual-channels',
+  String(SMALL.residual),
+  '--dilation-channels',
+  String(SMALL.dilation),
+  '--skip-channels',
+  String(SMALL.skip),
+  '--head-channels',
+  String(SMALL.head),
+];
+
 /** A run folder with one checkpoint (step 3) of `config`; returns the weights path. */
 export async function makeRun(runDir: string, config: ModelConfig = SMALL): Promise<string> {
   const n = paramCount(config);
