@@ -217,22 +217,27 @@ test('ingest: a failed (disk-full) append removes its unlisted partial chunks an
   const before = readFileSync(join(ds, 'manifest.json'), 'utf8');
   const chunksBefore = readdirSync(join(ds, 'chunks')).sort();
   const inputs = [1, 2, 3].map((i) => writeWav16(join(dir, `n${i}.wav`), noise(48000, 10 + i), 16000));
-  let n = 0;
-  await assert.rejects(
-    ingest({
-      inputs,
-      out: ds,
-      jobs: 2,
-      onMessage: () => {},
-      beforeChunkWrite: () => {
-        if (++n === 5) throw enospc();
-      },
-    }),
-    oneLine(/cannot write .*\.mulaw: the disk is full/),
-  );
-  assert.equal(readFileSync(join(ds, 'manifest.json'), 'utf8'), before, 'the manifest is the last complete one');
-  assert.deepEqual(readdirSync(join(ds, 'chunks')).sort(), chunksBefore, 'no unlisted partial chunk stays');
-  assert.ok(!existsSync(join(ds, '.ingest.lock')));
+  // jobs 1: the 5th chunk is written while the first two files decode through one ffmpeg (where ffmpeg
+  // is installed): the failure must end the run there too, not send the group to be decoded again
+  for (const jobs of [2, 1]) {
+    let n = 0;
+    await assert.rejects(
+      ingest({
+        inputs,
+        out: ds,
+        jobs,
+        onMessage: () => {},
+        beforeChunkWrite: () => {
+          if (++n === 5) throw enospc();
+        },
+      }),
+      oneLine(/cannot write .*\.mulaw: the disk is full/),
+      `jobs ${jobs}`,
+    );
+    assert.equal(readFileSync(join(ds, 'manifest.json'), 'utf8'), before, 'the manifest is the last complete one');
+    assert.deepEqual(readdirSync(join(ds, 'chunks')).sort(), chunksBefore, 'no unlisted partial chunk stays');
+    assert.ok(!existsSync(join(ds, '.ingest.lock')));
+  }
   // a new dataset that fails is removed whole (only ingest's own files were in it)
   const ds2 = join(dir, 'ds2');
   await assert.rejects(

@@ -202,6 +202,12 @@ async function decodeBatch(run: PoolRun, ff: Ffmpeg, items: Claimed[]): Promise<
       run.decodedSamples -= b.streams[i].samples; // decoded again alone
       await sinks[i].writer.discard();
     }
+    // an error of ours (a chunk that cannot be written: disk full, permissions) ends the run as it
+    // does for a file decoded alone; decoding the group again would only hide it
+    const fatal = settled.find(
+      (r): r is PromiseRejectedResult => r.status === 'rejected' && r.reason instanceof UserError,
+    );
+    if (fatal) throw fatal.reason;
     return false;
   }
   for (let i = 0; i < items.length; i++) {
