@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { inflateSync } from 'node:zlib';
 import wavefile from 'wavefile';
 import { DcBlocker, blockDc, DC_BLOCK_HZ } from '../src/render/dsp.js';
-import { LevelMeter, integratedLoudness, levelReport } from '../src/render/loudness.js';
+import { LevelMeter, integratedLoudness, levelReport, quietTakeNote } from '../src/render/loudness.js';
 import {
   clicksPerSecond,
   noiseOpening,
@@ -354,4 +354,14 @@ test('render index: records from before the new settings compare as no cut, no D
   } as TextureSettings;
   assert.ok(sameSettings(base, { ...base, topP: 1, topK: 0, dcBlock: false, format: 's16' }));
   assert.ok(!sameSettings(base, { ...base, topP: 0.95, topK: 0, dcBlock: true, format: 's16' }));
+});
+
+test('a quiet take gets one line saying so (RMS below -40 dBFS or silence); a normal one none', () => {
+  const tone = (amp: number) =>
+    Float32Array.from({ length: RATE }, (_, i) => amp * Math.sin((2 * Math.PI * 220 * i) / RATE));
+  // RMS of a sine is amp / sqrt(2): 0.01 -> -43 dBFS, 0.1 -> -23 dBFS
+  const quiet = quietTakeNote(levelReport(tone(0.01), RATE));
+  assert.match(quiet ?? '', /^quiet take \(RMS -43\.0 dBFS, below -40 dBFS\): .*--normalize -16LUFS$/);
+  assert.equal(quietTakeNote(levelReport(tone(0.1), RATE)), null);
+  assert.match(quietTakeNote(levelReport(new Float32Array(RATE), RATE)) ?? '', /^quiet take \(silent,/);
 });

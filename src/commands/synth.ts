@@ -13,7 +13,7 @@ import type { DeviceChoice } from '../device.js';
 import { UserError } from '../util/errors.js';
 import type { WavSampleFormat } from '../audio/wav-writer.js';
 import { MODEL_RATE, type Synthesizer, parseSeed, randomSeed } from '../synth/synthesizer.js';
-import { formatLevels } from '../render/loudness.js';
+import { formatLevels, quietTakeNote } from '../render/loudness.js';
 import { outputFormatOf } from '../audio/ffmpeg.js';
 import { checkCut, SAMPLING_DEFAULTS } from '../synth/sampling.js';
 import { AUDITION_DEFAULTS, MAX_AUDITIONS, QUIET_DBFS } from '../synth/audition.js';
@@ -318,7 +318,7 @@ function synthHelpText<T>(y: Argv<T>) {
     .epilogue(
       'The WAV is written as it is generated and is valid at every moment: Ctrl-C stops after the current block ' +
         '(0.256 s of audio) and keeps everything generated so far (an .flac/.ogg/.mp3 is encoded from it). A prime shorter than --prime-seconds is used whole. ' +
-        'A DC blocker (10 Hz, before anything else) is on unless --raw; the summary reports DC, peak, RMS and loudness. ' +
+        'A DC blocker (10 Hz, before anything else) is on unless --raw; the summary reports DC, peak, RMS and loudness, and says so when the take is quiet (RMS below -40 dBFS). ' +
         'Defaults (--top-p, --prime, --auditions) were chosen by measurement: docs/audio.md. ' +
         'With auditions, a take whose opening was noise continues another candidate; the line that says so names its seed, which gives that take alone with --auditions 0. ' +
         'Environment: WAVENET_SYNTH_PRECISION=bf16 runs the CPU kernel with bf16 weights on CPUs with AVX512-BF16 ' +
@@ -366,6 +366,8 @@ export const synthCommand: CommandModule<object, SynthArgs> = {
           `seed ${r.seed}, temperature ${formatTemperature(r.temperature)}; ${Math.round(r.samplesPerSecond)} samples/s (${r.xRealTime.toFixed(2)}x real time)`,
       );
       console.log(`  ${formatLevels(r.levels)}${r.dcBlocked ? '' : ' (raw: no DC blocker)'}`);
+      const quiet = quietTakeNote(r.levels);
+      if (quiet) console.log(`  ${quiet}`);
     }
     if (r.interrupted) process.exitCode = 130;
   },

@@ -220,6 +220,16 @@ export function levelReport(x: ArrayLike<number>, rate: number): LevelReport {
 }
 
 /** "DC -0.0002 (1 s blocks <= 0.0011), peak -3.2 dBFS, RMS -18.0 dBFS, -17.5 LUFS" */
+/** Below this RMS (dBFS) a take is quiet enough that a listener has to turn it up: 40 dB under full scale. */
+export const QUIET_TAKE_DBFS = -40;
+
+/** One line for a take whose RMS is below QUIET_TAKE_DBFS (the level is reported, but easy to miss), else null. */
+export function quietTakeNote(r: LevelReport): string | null {
+  if (r.rmsDbfs !== null && r.rmsDbfs >= QUIET_TAKE_DBFS) return null;
+  const rms = r.rmsDbfs === null ? 'silent' : `RMS ${r.rmsDbfs.toFixed(1)} dBFS`;
+  return `quiet take (${rms}, below ${QUIET_TAKE_DBFS} dBFS): raise it in your DAW, or render with --normalize -16LUFS`;
+}
+
 export function formatLevels(r: LevelReport): string {
   const db = (v: number | null, u: string) => (v === null ? `-inf ${u}` : `${v.toFixed(1)} ${u}`);
   return `DC ${r.dc.toFixed(4)} (1 s blocks <= ${r.dcMaxBlock.toFixed(4)}), peak ${db(r.peakDbfs, 'dBFS')}, RMS ${db(r.rmsDbfs, 'dBFS')}, ${db(r.loudnessLufs, 'LUFS')}`;
