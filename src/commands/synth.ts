@@ -20,6 +20,8 @@ import { AUDITION_DEFAULTS, MAX_AUDITIONS, QUIET_DBFS } from '../synth/audition.
 import { formatTemperature } from '../util/estimate.js';
 import {
   type AuditionOutcome,
+  type CheckedSynthArgs,
+  type SynthRunOptions,
   type SynthSummary,
   type Written,
   abandonOutput,
@@ -34,7 +36,13 @@ import {
   writeTake,
 } from '../synth/take.js';
 
-export { BLOCK, type AuditionSummary, type SynthSummary } from '../synth/take.js';
+export {
+  BLOCK,
+  type AuditionSummary,
+  type CheckedSynthArgs,
+  type SynthRunOptions,
+  type SynthSummary,
+} from '../synth/take.js';
 /** Longest run accepted (24 hours of audio). */
 export const MAX_SECONDS = 24 * 3600;
 export const MAX_PRIME_SECONDS = 600;
@@ -84,24 +92,6 @@ function positive(v: unknown, flag: string, max: number, unit: string): number {
   }
   if (n > max) throw new UserError(`${flag} ${n}: at most ${max} ${unit}`);
   return n;
-}
-
-export interface CheckedSynthArgs {
-  seconds: number;
-  out: string;
-  temperature: number;
-  topP: number;
-  topK: number;
-  raw: boolean;
-  keepPrime: boolean;
-  /** Seconds generated and discarded before the output starts (the take settles in them). */
-  warmup: number;
-  /** Candidate openings tried at most (0 or 1: off; src/synth/audition.ts). */
-  auditions: number;
-  seed: number;
-  primeSeconds: number;
-  sampleRate: number;
-  format: WavSampleFormat;
 }
 
 /** Validates the flags (no file access). */
@@ -165,16 +155,6 @@ export function checkSynthArgs(a: SynthArgs): CheckedSynthArgs {
     sampleRate,
     format,
   };
-}
-
-export interface SynthRunOptions extends CheckedSynthArgs {
-  model?: string;
-  prime?: string;
-  device: DeviceChoice;
-  json: boolean;
-  /** Set to true (e.g. from SIGINT) to stop after the current block. */
-  stop?: { requested: boolean };
-  log?: (line: string) => void;
 }
 
 /** The whole command without yargs (tests call it directly); the stages are in src/synth/take.ts. */

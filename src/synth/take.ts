@@ -12,8 +12,7 @@
  * No process-wide effects here: Ctrl-C arrives as `stop.requested` from the command.
  */
 import { unlinkSync } from 'node:fs';
-import type { SynthRunOptions } from '../commands/synth.js';
-import { resolveDevice } from '../device.js';
+import { resolveDevice, type DeviceChoice } from '../device.js';
 import { UserError, messageOf } from '../util/errors.js';
 import { createProgress, type Progress } from '../util/progress.js';
 import { WavWriter, quantize, type WavSampleFormat } from '../audio/wav-writer.js';
@@ -43,7 +42,36 @@ import { checkSynthMemory } from '../model/memory.js';
 /** Samples per native call: 0.256 s of audio; Ctrl-C is honoured between blocks. */
 export const BLOCK = 4096;
 
+/** The flags of `wavenet synth`, checked (src/commands/synth.ts checkSynthArgs). */
+export interface CheckedSynthArgs {
+  seconds: number;
+  out: string;
+  temperature: number;
+  topP: number;
+  topK: number;
+  raw: boolean;
+  keepPrime: boolean;
+  /** Seconds generated and discarded before the output starts (the take settles in them). */
+  warmup: number;
+  /** Candidate openings tried at most (0 or 1: off; src/synth/audition.ts). */
+  auditions: number;
+  seed: number;
+  primeSeconds: number;
+  sampleRate: number;
+  format: WavSampleFormat;
+}
+
 /** The checked options of `wavenet synth` (stop: Ctrl-C from the command). */
+export interface SynthRunOptions extends CheckedSynthArgs {
+  model?: string;
+  prime?: string;
+  device: DeviceChoice;
+  json: boolean;
+  /** Set to true (e.g. from SIGINT) to stop after the current block. */
+  stop?: { requested: boolean };
+  log?: (line: string) => void;
+}
+
 export type TakeOptions = SynthRunOptions;
 
 export interface SynthSummary {
