@@ -220,7 +220,7 @@ test('threads or not: one thread ("solo") and the 2-thread split give identical 
     s.free();
     return g;
   };
-  for (const batch of [1, 6]) {
+  for (const batch of [1, 6, 9, 16]) {
     const a = await runWith('solo', batch);
     const b = await runWith('parallel', batch);
     const auto = await runWith('auto', batch);
@@ -259,7 +259,7 @@ test('one thread and two give bit-identical samples and logits (WAVENET_THREADS=
     assert.equal(r.status, 0, r.stderr);
     return JSON.parse(r.stdout.trim().split('\n').pop()!) as { hash: string; threads: number; distinct: number };
   };
-  for (const batch of [1, 3]) {
+  for (const batch of [1, 3, 9]) {
     const one = run({ WAVENET_THREADS: '1', WAVENET_SYNTH_MODE: '' }, batch);
     const two = run({ WAVENET_THREADS: '2', WAVENET_SYNTH_MODE: 'parallel' }, batch);
     assert.equal(one.threads, 1);

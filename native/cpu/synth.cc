@@ -25,6 +25,11 @@
 // The partition does not depend on the thread count: one thread ("solo", also every run with
 // WAVENET_THREADS=1) runs the same products in the same order, so samples and logits are
 // bit-identical for 1 and 2 threads. Priming has no skip or head work and always runs solo.
+// The stream split: from SPLIT_MIN streams (and for priming any batch of 2 or more), a parallel chunk
+// instead gives each thread half of the streams, which it runs with the solo loop: streams do not
+// interact, so the threads never wait for each other within a chunk, and half a batch still keeps
+// the batch tiles full. Each stream's arithmetic does not depend on which streams share its tile
+// (native/cpu/simd/synth_kernels.cc), so the split gives the same numbers as one thread too.
 // More than two threads: the pipeline has two roles, so synthesis uses at most two. A third would
 // have to split a layer's products again with a barrier per layer; at batch 1 (a few 10k MACs per
 // layer) that does not pay. Not measured on more than 2 cores (the development machine has 2).
@@ -286,7 +291,7 @@ class CpuSynth final : public SynthImpl {
     const bool adaptive = gen && crew_->size() > 1 && force_ < 0;
     for (int done = 0; done < j.n;) {
       Job sub = j;
-      bool par = gen && crew_->size() > 1 && force_ != 0, probe = false;
+      bool par = crew_->size() > 1 && force_ != 0 && (gen || B_ >= 2), probe = false;
       if (adaptive) choose(&par, &probe);
       sub.n = std::min(probe ? PROBE : CHUNK, j.n - done);
       sub.i0 = done;
@@ -341,20 +346,42 @@ class CpuSynth final : public SynthImpl {
     }
   }
 
+  // A range of streams [b0, b0 + n): the whole batch, or one thread's half in the stream split.
+  struct Span {
+    int b0, n;
+  };
+
+  // Whether a parallel chunk splits the streams between the threads (each runs the solo loop on its
+  // half: no synchronisation within the chunk) rather than the pipeline. Priming has no skip work, so
+  // any batch of 2 or more splits; generation splits from SPLIT_MIN streams, where half a batch still
+  // fills the batch tiles (default model, avx512, samples/s: batch 16 pipelined 84k, two solo halves
+  // of 8 ~104k; batch 4 pipelined 69k, two solo halves of 2 ~49k; docs/perf.md).
+  static constexpr int SPLIT_MIN = 8;
+  bool split_streams(const Job &j) const { return j.mode == Job::PRIME ? B_ >= 2 : B_ >= SPLIT_MIN; }
+
   void run_chunk(const Job &j, bool par) {
     job_ = j;
-    if (par) {
+    const Span all{0, B_};
+    if (par && split_streams(j)) {
+      const int half = (B_ + 1) / 2;
+      crew_->run([this, half](int k) {
+        if (k == 0)
+          chain_thread(true, Span{0, half}, scratch_[0].stg());
+        else if (k == 1)
+          chain_thread(true, Span{half, B_ - half}, scratch_[1].stg());
+      });
+    } else if (par) {
       chain_done_.reset();
       skip_done_.reset();
       half_done_.reset();
-      crew_->run([this](int k) {
+      crew_->run([this, all](int k) {
         if (k == 0)
-          chain_thread(false);
+          chain_thread(false, all, scratch_[0].stg());
         else if (k == 1)
           skip_thread();
       });
     } else {
-      chain_thread(true);
+      chain_thread(true, all, scratch_[0].stg());
     }
     t_ += j.n;
   }
@@ -362,63 +389,65 @@ class CpuSynth final : public SynthImpl {
   // ---- the step loop
 
   // Thread 0: the residual chain of every step, the first half of the head, sampling. solo: also
-  // the skip thread's share, in the same order.
-  void chain_thread(bool solo) {
+  // the skip thread's share, in the same order. s: the streams (all of them, except in the stream
+  // split, where each thread runs this loop solo on its half); stg: the thread's bf16 scratch.
+  void chain_thread(bool solo, Span s, uint32_t *stg) {
     const Job &j = job_;
     const bool gen = j.mode == Job::GENERATE;
-    uint32_t *stg = scratch_[0].stg();
     const int layers = gen ? L_ : L_ - 1;  // priming needs no gate of the last layer
-    if (gen) std::copy(pending_.begin(), pending_.end(), cur_.begin());
+    const int e = s.b0 + s.n;
+    if (gen) std::copy(pending_.begin() + s.b0, pending_.begin() + e, cur_.begin() + s.b0);
     for (int i = 0; i < j.n; ++i) {
       const uint64_t t = t_ + i;
       if (!gen)
-        for (int b = 0; b < B_; ++b) cur_[b] = j.classes[(size_t)b * j.stride + j.i0 + i];
-      embed(t);
+        for (int b = s.b0; b < e; ++b) cur_[b] = j.classes[(size_t)b * j.stride + j.i0 + i];
+      embed(t, s);
       for (int l = 0; l < layers; ++l) {
-        chain_layer(l, t, stg);
+        chain_layer(l, t, stg, s);
         if (!gen) continue;
         if (solo)
-          skip_layer(l, stg);
+          skip_layer(l, stg, s);
         else
           chain_done_.publish((uint64_t)i * L_ + l + 1);
       }
       if (gen) {
         if (solo)
-          head_input();
+          head_input(s);
         else
           skip_done_.wait((uint64_t)i + 1);
-        head_half(0, stg);
+        head_half(0, stg, s);
         if (solo)
-          head_half(1, stg);
+          head_half(1, stg, s);
         else
           half_done_.wait((uint64_t)i + 1);
-        sample(i, t);
+        sample(i, t, s);
       }
-      std::copy(cur_.begin(), cur_.end(), prev_.begin());
-      if (gen) std::copy(next_.begin(), next_.end(), cur_.begin());
+      std::copy(cur_.begin() + s.b0, cur_.begin() + e, prev_.begin() + s.b0);
+      if (gen) std::copy(next_.begin() + s.b0, next_.begin() + e, cur_.begin() + s.b0);
     }
-    if (gen) std::copy(cur_.begin(), cur_.end(), pending_.begin());
+    if (gen) std::copy(cur_.begin() + s.b0, cur_.begin() + e, pending_.begin() + s.b0);
   }
 
   // Thread 1 (generate only): the skip products of every layer as the chain publishes z_l, then
   // relu(skip) for the head and the second half of the head.
   void skip_thread() {
     uint32_t *stg = scratch_[1].stg();
+    const Span all{0, B_};
     for (int i = 0; i < job_.n; ++i) {
       for (int l = 0; l < L_; ++l) {
         chain_done_.wait((uint64_t)i * L_ + l + 1);
-        skip_layer(l, stg);
+        skip_layer(l, stg, all);
       }
-      head_input();
+      head_input(all);
       skip_done_.publish((uint64_t)i + 1);
-      head_half(1, stg);
+      head_half(1, stg, all);
       half_done_.publish((uint64_t)i + 1);
     }
   }
 
   // x_0 = bias + E1[c_t] + E0[c_{t-1}], also into layer 0's ring.
-  void embed(uint64_t t) {
-    for (int b = 0; b < B_; ++b) {
+  void embed(uint64_t t, Span s) {
+    for (int b = s.b0; b < s.b0 + s.n; ++b) {
       float *xb = x_.data() + (size_t)b * Rp_;
       const float *e1 = W_.embed.data() + ((size_t)Q_ + cur_[b]) * Rp_;
       const float *bi = W_.in_bias.data();
@@ -429,51 +458,53 @@ class CpuSynth final : public SynthImpl {
         for (int r = 0; r < Rp_; ++r) xb[r] = bi[r] + e1[r];
       }
     }
-    std::memcpy(ring_slot(0, t), x_.data(), sizeof(float) * B_ * Rp_);
+    std::memcpy(ring_slot(0, t) + (size_t)s.b0 * Rp_, x_.data() + (size_t)s.b0 * Rp_, sizeof(float) * s.n * Rp_);
   }
 
   // Layer l of the chain: z_l = gate(Wg.[x(t-d); x(t)] + bg), then x += Wr.z_l + br (into the next
   // layer's ring), except after the last layer.
-  void chain_layer(int l, uint64_t t, uint32_t *stg) {
-    const float *past = ring_slot(l, t + 1);  // slot of t - d == t + 1 (mod d + 1)
-    float *z = z_.data() + (size_t)l * B_ * Dp_;
-    packed_gemm(W_.gate[l], past, Rp_, R_, x_.data(), Rp_, R_, B_, fg_.data(), 2 * Dp_, true, false, stg);
-    WN_DISPATCH(synth_gate, fg_.data(), 2 * Dp_, Dp_, D_, B_, z, Dp_);
+  void chain_layer(int l, uint64_t t, uint32_t *stg, Span s) {
+    const size_t xo = (size_t)s.b0 * Rp_;
+    const float *past = ring_slot(l, t + 1) + xo;  // slot of t - d == t + 1 (mod d + 1)
+    float *x = x_.data() + xo, *fg = fg_.data() + (size_t)s.b0 * 2 * Dp_;
+    float *z = z_.data() + ((size_t)l * B_ + s.b0) * Dp_;
+    packed_gemm(W_.gate[l], past, Rp_, R_, x, Rp_, R_, s.n, fg, 2 * Dp_, true, false, stg);
+    WN_DISPATCH(synth_gate, fg, 2 * Dp_, Dp_, D_, s.n, z, Dp_);
     if (l == L_ - 1) return;
-    packed_gemm(W_.res[l], z, Dp_, D_, nullptr, 0, 0, B_, x_.data(), Rp_, true, true, stg);
-    std::memcpy(ring_slot(l + 1, t), x_.data(), sizeof(float) * B_ * Rp_);
+    packed_gemm(W_.res[l], z, Dp_, D_, nullptr, 0, 0, s.n, x, Rp_, true, true, stg);
+    std::memcpy(ring_slot(l + 1, t) + xo, x, sizeof(float) * s.n * Rp_);
   }
 
   // skip (+)= Ws_l.z_l; layer 0 starts from the sum of the skip biases.
-  void skip_layer(int l, uint32_t *stg) {
-    packed_gemm(W_.skip[l], z_.data() + (size_t)l * B_ * Dp_, Dp_, D_, nullptr, 0, 0, B_, skip_.data(), Sp_, l == 0,
-                l > 0, stg);
+  void skip_layer(int l, uint32_t *stg, Span s) {
+    packed_gemm(W_.skip[l], z_.data() + ((size_t)l * B_ + s.b0) * Dp_, Dp_, D_, nullptr, 0, 0, s.n,
+                skip_.data() + (size_t)s.b0 * Sp_, Sp_, l == 0, l > 0, stg);
   }
 
-  void head_input() {
-    float *s = skip_.data();
-    for (size_t q = 0; q < (size_t)B_ * Sp_; ++q) s[q] = s[q] > 0.f ? s[q] : 0.f;
+  void head_input(Span s) {
+    float *v = skip_.data() + (size_t)s.b0 * Sp_;
+    for (size_t q = 0; q < (size_t)s.n * Sp_; ++q) v[q] = v[q] > 0.f ? v[q] : 0.f;
   }
 
   // Half p of the head: h1_p = relu(W1_p.relu(skip) + b1_p); lg_p = W2[:, half p].h1_p (+ b2 for p = 0).
-  void head_half(int p, uint32_t *stg) {
-    float *lg = lg_[p].data();
+  void head_half(int p, uint32_t *stg, Span s) {
+    float *lg = lg_[p].data() + (size_t)s.b0 * Qp_;
     if (W_.hk[p] == 0) {
-      std::memset(lg, 0, sizeof(float) * B_ * Qp_);
+      std::memset(lg, 0, sizeof(float) * s.n * Qp_);
       return;
     }
     const int ld = std::max(16, round16(W_.hk[p]));
-    float *h1 = h1_[p].data();
-    packed_gemm(W_.head1[p], skip_.data(), Sp_, S_, nullptr, 0, 0, B_, h1, ld, true, false, stg);
-    for (size_t q = 0; q < (size_t)B_ * ld; ++q) h1[q] = h1[q] > 0.f ? h1[q] : 0.f;
-    packed_gemm(W_.head2[p], h1, ld, W_.hk[p], nullptr, 0, 0, B_, lg, Qp_, p == 0, false, stg);
+    float *h1 = h1_[p].data() + (size_t)s.b0 * ld;
+    packed_gemm(W_.head1[p], skip_.data() + (size_t)s.b0 * Sp_, Sp_, S_, nullptr, 0, 0, s.n, h1, ld, true, false, stg);
+    for (size_t q = 0; q < (size_t)s.n * ld; ++q) h1[q] = h1[q] > 0.f ? h1[q] : 0.f;
+    packed_gemm(W_.head2[p], h1, ld, W_.hk[p], nullptr, 0, 0, s.n, lg, Qp_, p == 0, false, stg);
   }
 
   // logits = lg_0 + lg_1; sample every stream into next_ (and the caller's arrays).
-  void sample(int i, uint64_t t) {
+  void sample(int i, uint64_t t, Span s) {
     const Job &j = job_;
     const size_t gi = (size_t)j.i0 + i;  // index in the caller's arrays
-    for (int b = 0; b < B_; ++b) {
+    for (int b = s.b0; b < s.b0 + s.n; ++b) {
       float *lg = logits_.data() + (size_t)b * Qp_;
       const float *l0 = lg_[0].data() + (size_t)b * Qp_, *l1 = lg_[1].data() + (size_t)b * Qp_;
       for (int q = 0; q < Q_; ++q) lg[q] = l0[q] + l1[q];
