@@ -59,12 +59,15 @@
 namespace wn {
 namespace {
 
-// The model in packed form, shared by both threads (read-only after construction).
+// The model in packed form, read-only after construction (the pipeline's two threads share one copy;
+// in the stream split each thread reads its own).
 struct SynthWeights {
-  Buf embed, in_bias;                   // [2][Q][Rpad] (tap 0 = previous class, tap 1 = current); [Rpad]
-  std::vector<Packed> gate, skip, res;  // per layer; gate rows: f in 0..D-1, g in Dpad..Dpad+D-1
-  Packed head1[2], head2[2];            // the head in two halves of W1 rows (head2[0] carries b2)
-  int h0[2] = {0, 0}, hk[2] = {0, 0};   // the halves: rows [h0, h0 + hk) of W1
+  Buf embed, in_bias;  // [2][Q][Rpad] (tap 0 = previous class, tap 1 = current); [Rpad]
+  // per layer; gate rows: f in 0..D-1, g in Dpad..Dpad+D-1; the gate product in two halves: over
+  // x(t - d) (with the bias) and over x(t)
+  std::vector<Packed> gate_past, gate_cur, skip, res;
+  Packed head1[2], head2[2];           // the head in two halves of W1 rows (head2[0] carries b2)
+  int h0[2] = {0, 0}, hk[2] = {0, 0};  // the halves: rows [h0, h0 + hk) of W1
 };
 
 // Thread-private scratch.
@@ -86,12 +89,18 @@ class CpuSynth final : public SynthImpl {
     Dp_ = round16(D_);
     Sp_ = round16(S_);
     Qp_ = round16(Q_);
-    pack_weights(params);
+    pack_weights(params, W_);
     alloc_state();
+    pick_offload();
     bf16_ = opt.precision == WN_SYNTH_BF16 && active_isa() == Isa::avx512 && cpu_features().avx512bf16;
-    if (bf16_) make_bf16();
-    force_ = opt.mode == WN_SYNTH_MODE_SOLO ? 0 : opt.mode == WN_SYNTH_MODE_PARALLEL ? 1 : -1;
+    if (bf16_) make_bf16(W_);
     crew_.reset(new Crew(pick_threads(batch)));
+    if (crew_->size() > 1 && B_ >= 2) {  // the stream split's second thread reads its own copy
+      W1_.reset(new SynthWeights);
+      pack_weights(params, *W1_);
+      if (bf16_) make_bf16(*W1_);
+    }
+    force_ = opt.mode == WN_SYNTH_MODE_SOLO ? 0 : opt.mode == WN_SYNTH_MODE_PARALLEL ? 1 : -1;
   }
 
   // The pending class after reset: 128 (silence) for 256 classes; half the classes for fewer
@@ -161,19 +170,32 @@ class CpuSynth final : public SynthImpl {
     return layer_macs < 20000 && runtime().threads == 0 ? 1 : 2;
   }
 
-  void pack_weights(const float *params) {
+  // The layers whose past half of the gate product the skip thread computes in the pipeline (for the
+  // next step, after its skip product of that layer): m of them, spread evenly, with m chosen so
+  // the two threads' multiply-adds per step balance: chain - m * past = skip + m * past (default
+  // model: chain 610k, skip 492k, past 8k per layer, m = 7).
+  void pick_offload() {
+    const double gate = 4.0 * D_ * R_, res = (double)R_ * D_, past = gate / 2;
+    const double chain = L_ * gate + (L_ - 1) * res, skip = (double)L_ * S_ * D_;
+    const int m = std::max(0, std::min(L_, (int)((chain - skip) / (2 * past))));
+    offload_.assign(L_, 0);
+    for (int l = 0; l < L_; ++l) offload_[l] = (l + 1) * m / L_ > l * m / L_;
+  }
+
+  void pack_weights(const float *params, SynthWeights &W) {
     wn_layout lay;
     wn_layout_get(&c_, &lay);
-    W_.embed.resize((size_t)2 * Q_ * Rp_);
-    W_.in_bias.resize(Rp_);
+    W.embed.resize((size_t)2 * Q_ * Rp_);
+    W.in_bias.resize(Rp_);
     for (int tap = 0; tap < 2; ++tap)
       for (int q = 0; q < Q_; ++q)
-        std::memcpy(W_.embed.data() + ((size_t)tap * Q_ + q) * Rp_,
+        std::memcpy(W.embed.data() + ((size_t)tap * Q_ + q) * Rp_,
                     params + lay.input_embed + ((size_t)tap * Q_ + q) * R_, sizeof(float) * R_);
-    std::memcpy(W_.in_bias.data(), params + lay.input_bias, sizeof(float) * R_);
-    W_.gate.resize(L_);
-    W_.skip.resize(L_);
-    W_.res.resize(L_);
+    std::memcpy(W.in_bias.data(), params + lay.input_bias, sizeof(float) * R_);
+    W.gate_past.resize(L_);
+    W.gate_cur.resize(L_);
+    W.skip.resize(L_);
+    W.res.resize(L_);
     // the skip biases of all layers are summed (in double) into the bias of layer 0's skip product
     std::vector<double> sb(S_, 0.0);
     for (int l = 0; l < L_; ++l) {
@@ -181,11 +203,11 @@ class CpuSynth final : public SynthImpl {
       wn_layer_layout_get(&c_, l, &ll);
       for (int s = 0; s < S_; ++s) sb[s] += params[ll.skip_b + s];
     }
-    for (int l = 0; l < L_; ++l) pack_layer(params, l, sb);
-    pack_head(params, lay);
+    for (int l = 0; l < L_; ++l) pack_layer(params, l, sb, W);
+    pack_head(params, lay, W);
   }
 
-  void pack_layer(const float *params, int l, const std::vector<double> &skip_bias_sum) {
+  void pack_layer(const float *params, int l, const std::vector<double> &skip_bias_sum, SynthWeights &W) {
     wn_layer_layout ll;
     wn_layer_layout_get(&c_, l, &ll);
     const float *Wg = params + ll.gate_w, *bg = params + ll.gate_b;
@@ -193,44 +215,45 @@ class CpuSynth final : public SynthImpl {
     const int R = R_, D = D_, Dp = Dp_;
     // rows 0..D-1: f, rows Dp..Dp+D-1: g of the same channels; the rows between are zero
     auto grow = [=](int m) { return m < Dp ? (m < D ? m : -1) : (m - Dp < D ? D + m - Dp : -1); };
-    W_.gate[l].pack(
-        2 * Dp, 2 * R,
-        [=](int m, int kk) {
-          const int r = grow(m);
-          return r < 0 ? 0.f : Wg[(size_t)r * 2 * R + kk];
-        },
-        [=](int m) {
-          const int r = grow(m);
-          return r < 0 ? 0.f : bg[r];
-        },
-        true);
-    W_.skip[l].pack(
+    for (int half = 0; half < 2; ++half)  // columns 0..R-1 read x(t - d), R..2R-1 x(t)
+      (half ? W.gate_cur : W.gate_past)[l].pack(
+          2 * Dp, R,
+          [=](int m, int kk) {
+            const int r = grow(m);
+            return r < 0 ? 0.f : Wg[(size_t)r * 2 * R + half * R + kk];
+          },
+          [=](int m) {
+            const int r = grow(m);
+            return r < 0 ? 0.f : bg[r];
+          },
+          half == 0);
+    W.skip[l].pack(
         S_, D, [=](int m, int kk) { return Ws[(size_t)m * D + kk]; },
         [&](int m) { return (float)skip_bias_sum[(size_t)m]; }, l == 0);
     if (l < L_ - 1)
-      W_.res[l].pack(
+      W.res[l].pack(
           R_, D, [=](int m, int kk) { return Wr[(size_t)m * D + kk]; }, [=](int m) { return br[m]; }, true);
   }
 
   // The head in two fixed halves of W1 rows (units of 16; the second may be empty), independent of
   // the thread count so that one and two threads compute the same numbers.
-  void pack_head(const float *params, const wn_layout &lay) {
+  void pack_head(const float *params, const wn_layout &lay, SynthWeights &W) {
     const float *W1 = params + lay.head1_w, *b1 = params + lay.head1_b;
     const float *W2 = params + lay.head2_w, *b2 = params + lay.head2_b;
     const int hu = (H_ + 15) / 16, first = std::max(1, hu / 2);
-    W_.h0[0] = 0;
-    W_.hk[0] = std::min(H_, first * 16);
-    W_.h0[1] = W_.hk[0];
-    W_.hk[1] = H_ - W_.hk[0];
+    W.h0[0] = 0;
+    W.hk[0] = std::min(H_, first * 16);
+    W.h0[1] = W.hk[0];
+    W.hk[1] = H_ - W.hk[0];
     const int S = S_, H = H_;
     for (int p = 0; p < 2; ++p) {
-      const int h0 = W_.h0[p];
-      if (W_.hk[p] == 0) continue;
-      W_.head1[p].pack(
-          W_.hk[p], S_, [=](int m, int kk) { return W1[(size_t)(h0 + m) * S + kk]; }, [=](int m) { return b1[h0 + m]; },
+      const int h0 = W.h0[p];
+      if (W.hk[p] == 0) continue;
+      W.head1[p].pack(
+          W.hk[p], S_, [=](int m, int kk) { return W1[(size_t)(h0 + m) * S + kk]; }, [=](int m) { return b1[h0 + m]; },
           true);
-      W_.head2[p].pack(
-          Q_, W_.hk[p], [=](int m, int kk) { return W2[(size_t)m * H + h0 + kk]; }, [=](int m) { return b2[m]; },
+      W.head2[p].pack(
+          Q_, W.hk[p], [=](int m, int kk) { return W2[(size_t)m * H + h0 + kk]; }, [=](int m) { return b2[m]; },
           p == 0);
     }
   }
@@ -244,7 +267,7 @@ class CpuSynth final : public SynthImpl {
     }
     rings_.resize(ring_total);
     x_.resize((size_t)B_ * Rp_);
-    fg_.resize((size_t)B_ * 2 * Dp_);
+    fg_.resize((size_t)L_ * B_ * 2 * Dp_);
     z_.resize((size_t)L_ * B_ * Dp_);
     skip_.resize((size_t)B_ * Sp_);
     for (int p = 0; p < 2; ++p) {
@@ -259,16 +282,17 @@ class CpuSynth final : public SynthImpl {
     t_ = 0;
   }
 
-  void make_bf16() {
+  void make_bf16(SynthWeights &W) {
     for (int l = 0; l < L_; ++l) {
-      W_.gate[l].make_bf16(R_);
-      W_.skip[l].make_bf16(D_);
-      if (l < L_ - 1) W_.res[l].make_bf16(D_);
+      W.gate_past[l].make_bf16(R_);
+      W.gate_cur[l].make_bf16(R_);
+      W.skip[l].make_bf16(D_);
+      if (l < L_ - 1) W.res[l].make_bf16(D_);
     }
     for (int p = 0; p < 2; ++p)
-      if (W_.hk[p] > 0) {
-        W_.head1[p].make_bf16(S_);
-        W_.head2[p].make_bf16(W_.hk[p]);
+      if (W.hk[p] > 0) {
+        W.head1[p].make_bf16(S_);
+        W.head2[p].make_bf16(W.hk[p]);
       }
     const int smax = std::max(std::max(2 * R_ + 2, S_ + 1), std::max(H_ + 1, D_ + 1));
     for (auto &s : scratch_) s.stage.assign((size_t)B_ * (smax / 2 + 1), 0);
@@ -349,6 +373,7 @@ class CpuSynth final : public SynthImpl {
   // A range of streams [b0, b0 + n): the whole batch, or one thread's half in the stream split.
   struct Span {
     int b0, n;
+    const SynthWeights *w;  // the weights this thread reads
   };
 
   // Whether a parallel chunk splits the streams between the threads (each runs the solo loop on its
@@ -361,19 +386,20 @@ class CpuSynth final : public SynthImpl {
 
   void run_chunk(const Job &j, bool par) {
     job_ = j;
-    const Span all{0, B_};
+    const Span all{0, B_, &W_};
     if (par && split_streams(j)) {
       const int half = (B_ + 1) / 2;
       crew_->run([this, half](int k) {
         if (k == 0)
-          chain_thread(true, Span{0, half}, scratch_[0].stg());
+          chain_thread(true, Span{0, half, &W_}, scratch_[0].stg());
         else if (k == 1)
-          chain_thread(true, Span{half, B_ - half}, scratch_[1].stg());
+          chain_thread(true, Span{half, B_ - half, W1_.get()}, scratch_[1].stg());
       });
     } else if (par) {
       chain_done_.reset();
       skip_done_.reset();
       half_done_.reset();
+      past_done_.reset();
       crew_->run([this, all](int k) {
         if (k == 0)
           chain_thread(false, all, scratch_[0].stg());
@@ -403,7 +429,9 @@ class CpuSynth final : public SynthImpl {
         for (int b = s.b0; b < e; ++b) cur_[b] = j.classes[(size_t)b * j.stride + j.i0 + i];
       embed(t, s);
       for (int l = 0; l < layers; ++l) {
-        chain_layer(l, t, stg, s);
+        const bool offloaded = !solo && i > 0 && offload_[l];
+        if (offloaded) past_done_.wait((uint64_t)i * L_ + l + 1);
+        chain_layer(l, t, stg, s, offloaded);
         if (!gen) continue;
         if (solo)
           skip_layer(l, stg, s);
@@ -429,14 +457,20 @@ class CpuSynth final : public SynthImpl {
   }
 
   // Thread 1 (generate only): the skip products of every layer as the chain publishes z_l, then
-  // relu(skip) for the head and the second half of the head.
+  // relu(skip) for the head and the second half of the head. After the skip product of an offloaded
+  // layer, the past half of its gate product for the next step: x_l(t + 1 - d) is already in the
+  // ring (d >= 1), and the chain has finished with fg_l of this step once z_l is published.
   void skip_thread() {
     uint32_t *stg = scratch_[1].stg();
-    const Span all{0, B_};
+    const Span all{0, B_, &W_};
     for (int i = 0; i < job_.n; ++i) {
       for (int l = 0; l < L_; ++l) {
         chain_done_.wait((uint64_t)i * L_ + l + 1);
         skip_layer(l, stg, all);
+        if (offload_[l] && i + 1 < job_.n) {
+          gate_past(l, t_ + i + 1, stg, all);
+          past_done_.publish((uint64_t)(i + 1) * L_ + l + 1);
+        }
       }
       head_input(all);
       skip_done_.publish((uint64_t)i + 1);
@@ -449,10 +483,10 @@ class CpuSynth final : public SynthImpl {
   void embed(uint64_t t, Span s) {
     for (int b = s.b0; b < s.b0 + s.n; ++b) {
       float *xb = x_.data() + (size_t)b * Rp_;
-      const float *e1 = W_.embed.data() + ((size_t)Q_ + cur_[b]) * Rp_;
-      const float *bi = W_.in_bias.data();
+      const float *e1 = s.w->embed.data() + ((size_t)Q_ + cur_[b]) * Rp_;
+      const float *bi = s.w->in_bias.data();
       if (prev_[b] >= 0) {
-        const float *e0 = W_.embed.data() + (size_t)prev_[b] * Rp_;
+        const float *e0 = s.w->embed.data() + (size_t)prev_[b] * Rp_;
         for (int r = 0; r < Rp_; ++r) xb[r] = bi[r] + e1[r] + e0[r];
       } else {
         for (int r = 0; r < Rp_; ++r) xb[r] = bi[r] + e1[r];
@@ -463,21 +497,33 @@ class CpuSynth final : public SynthImpl {
 
   // Layer l of the chain: z_l = gate(Wg.[x(t-d); x(t)] + bg), then x += Wr.z_l + br (into the next
   // layer's ring), except after the last layer.
-  void chain_layer(int l, uint64_t t, uint32_t *stg, Span s) {
+  // past: whether fg_l already holds the past half (computed by the skip thread); else it is
+  // computed here. Either way the same products in the same order: fg = bg + Wg_past.x(t - d), stored,
+  // then + Wg_cur.x(t), so the numbers do not depend on who computed the first half.
+  void chain_layer(int l, uint64_t t, uint32_t *stg, Span s, bool past_done = false) {
     const size_t xo = (size_t)s.b0 * Rp_;
-    const float *past = ring_slot(l, t + 1) + xo;  // slot of t - d == t + 1 (mod d + 1)
-    float *x = x_.data() + xo, *fg = fg_.data() + (size_t)s.b0 * 2 * Dp_;
+    float *x = x_.data() + xo, *fg = fg_layer(l, s);
     float *z = z_.data() + ((size_t)l * B_ + s.b0) * Dp_;
-    packed_gemm(W_.gate[l], past, Rp_, R_, x, Rp_, R_, s.n, fg, 2 * Dp_, true, false, stg);
+    if (!past_done) gate_past(l, t, stg, s);
+    packed_gemm(s.w->gate_cur[l], x, Rp_, R_, nullptr, 0, 0, s.n, fg, 2 * Dp_, false, true, stg);
     WN_DISPATCH(synth_gate, fg, 2 * Dp_, Dp_, D_, s.n, z, Dp_);
     if (l == L_ - 1) return;
-    packed_gemm(W_.res[l], z, Dp_, D_, nullptr, 0, 0, s.n, x, Rp_, true, true, stg);
+    packed_gemm(s.w->res[l], z, Dp_, D_, nullptr, 0, 0, s.n, x, Rp_, true, true, stg);
     std::memcpy(ring_slot(l + 1, t) + xo, x, sizeof(float) * s.n * Rp_);
+  }
+
+  float *fg_layer(int l, Span s) { return fg_.data() + ((size_t)l * B_ + s.b0) * 2 * Dp_; }
+
+  // fg_l = bg_l + Wg_past_l.x_l(t - d_l), the half of layer l's gate product that does not depend on
+  // this step's x_l(t).
+  void gate_past(int l, uint64_t t, uint32_t *stg, Span s) {
+    const float *past = ring_slot(l, t + 1) + (size_t)s.b0 * Rp_;  // slot of t - d == t + 1 (mod d + 1)
+    packed_gemm(s.w->gate_past[l], past, Rp_, R_, nullptr, 0, 0, s.n, fg_layer(l, s), 2 * Dp_, true, false, stg);
   }
 
   // skip (+)= Ws_l.z_l; layer 0 starts from the sum of the skip biases.
   void skip_layer(int l, uint32_t *stg, Span s) {
-    packed_gemm(W_.skip[l], z_.data() + ((size_t)l * B_ + s.b0) * Dp_, Dp_, D_, nullptr, 0, 0, s.n,
+    packed_gemm(s.w->skip[l], z_.data() + ((size_t)l * B_ + s.b0) * Dp_, Dp_, D_, nullptr, 0, 0, s.n,
                 skip_.data() + (size_t)s.b0 * Sp_, Sp_, l == 0, l > 0, stg);
   }
 
@@ -489,15 +535,16 @@ class CpuSynth final : public SynthImpl {
   // Half p of the head: h1_p = relu(W1_p.relu(skip) + b1_p); lg_p = W2[:, half p].h1_p (+ b2 for p = 0).
   void head_half(int p, uint32_t *stg, Span s) {
     float *lg = lg_[p].data() + (size_t)s.b0 * Qp_;
-    if (W_.hk[p] == 0) {
+    if (s.w->hk[p] == 0) {
       std::memset(lg, 0, sizeof(float) * s.n * Qp_);
       return;
     }
-    const int ld = std::max(16, round16(W_.hk[p]));
+    const int ld = std::max(16, round16(s.w->hk[p]));
     float *h1 = h1_[p].data() + (size_t)s.b0 * ld;
-    packed_gemm(W_.head1[p], skip_.data() + (size_t)s.b0 * Sp_, Sp_, S_, nullptr, 0, 0, s.n, h1, ld, true, false, stg);
+    packed_gemm(s.w->head1[p], skip_.data() + (size_t)s.b0 * Sp_, Sp_, S_, nullptr, 0, 0, s.n, h1, ld, true, false,
+                stg);
     for (size_t q = 0; q < (size_t)s.n * ld; ++q) h1[q] = h1[q] > 0.f ? h1[q] : 0.f;
-    packed_gemm(W_.head2[p], h1, ld, W_.hk[p], nullptr, 0, 0, s.n, lg, Qp_, p == 0, false, stg);
+    packed_gemm(s.w->head2[p], h1, ld, s.w->hk[p], nullptr, 0, 0, s.n, lg, Qp_, p == 0, false, stg);
   }
 
   // logits = lg_0 + lg_1; sample every stream into next_ (and the caller's arrays).
@@ -523,6 +570,9 @@ class CpuSynth final : public SynthImpl {
   wn_config c_;
   int B_, R_, D_, S_, H_, Q_, L_, Rp_, Dp_, Sp_, Qp_;
   SynthWeights W_;
+  // a second copy for the stream split's second thread (made when a batch of 2 or more has two
+  // threads), so that each core streams its own weights as two processes would (docs/perf.md)
+  std::unique_ptr<SynthWeights> W1_;
   // stream state (thread 0 only)
   std::vector<size_t> ring_off_;
   Buf rings_, x_, fg_;
@@ -539,6 +589,8 @@ class CpuSynth final : public SynthImpl {
   SpinSignal chain_done_;       // thread 0: steps * L + layers whose z (and x) are complete in this chunk
   SpinSignal skip_done_;        // thread 1: steps whose relu(skip) is complete
   SpinSignal half_done_;        // thread 1: steps whose second half of the logits is complete
+  SpinSignal past_done_;        // thread 1: steps * L + layers whose past gate half is in fg_ (offloaded ones)
+  std::vector<char> offload_;   // per layer: the skip thread computes its past gate half (pipeline)
   std::unique_ptr<Crew> crew_;  // last member: its threads stop before the buffers above go
 };
 
