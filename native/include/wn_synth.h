@@ -32,8 +32,8 @@ typedef enum { WN_SYNTH_MODE_AUTO = 0, WN_SYNTH_MODE_SOLO = 1, WN_SYNTH_MODE_PAR
 /* Per-synthesizer choices (CPU backend; CUDA ignores them).
  *   precision  WN_SYNTH_BF16 keeps the weights in bf16 where the CPU has AVX512-BF16 (else fp32)
  *   mode       AUTO measures one and two threads and keeps the faster; SOLO / PARALLEL force one.
- *              Synthesis uses at most two threads (a pipeline: native/cpu/synth.cc); the samples and
- *              logits are the same for one and two. */
+ *              Synthesis uses at most two threads (a pipeline, or from 8 streams half of the streams
+ *              each: native/cpu/synth.cc); the samples and logits are the same for one and two. */
 typedef struct {
   wn_synth_precision precision;
   wn_synth_mode mode;

@@ -162,10 +162,12 @@ void test_mulaw() {
 }
 
 // ------------------------------------------------------------------------ synth vs reference
-void test_synth(const wn_config &c, int batch, int steps, const char *name) {
+void test_synth(const wn_config &c, int batch, int steps, const char *name, wn_synth_mode mode = WN_SYNTH_MODE_AUTO) {
   const std::vector<float> p = init_params(c, 11);
   wn_synth *s = nullptr;
-  CHECK_OK(wn_synth_create(&c, p.data(), batch, WN_DEVICE_CPU, nullptr, &s));
+  wn_synth_options opt = wn_synth_default_options();
+  opt.mode = mode;
+  CHECK_OK(wn_synth_create(&c, p.data(), batch, WN_DEVICE_CPU, &opt, &s));
   std::vector<float> temp(batch), logits((size_t)batch * steps * c.classes);
   std::vector<uint64_t> seed(batch);
   for (int b = 0; b < batch; ++b) {
@@ -545,6 +547,9 @@ int main(int argc, char **argv) {
   test_synth(make_config({1, 2, 4, 8}, 16, 16, 32, 32), 1, 60, "synth");
   test_synth(make_config({1, 2, 4, 8, 1, 2}, 24, 40, 40, 24), 3, 80, "synth-batch");
   test_synth(make_config({1, 3}, 5, 7, 9, 11), 2, 40, "synth-odd");
+  // two threads forced: the pipeline (batch 3) and the stream split (batch 9), where the machine has 2 cores
+  test_synth(make_config({1, 2, 4, 8, 1, 2}, 24, 40, 40, 24), 3, 80, "synth-pipeline", WN_SYNTH_MODE_PARALLEL);
+  test_synth(make_config({1, 2, 4, 8, 1, 2}, 24, 40, 40, 24), 9, 80, "synth-split", WN_SYNTH_MODE_PARALLEL);
   test_gradients();
   test_adam();
   test_determinism();

@@ -61,6 +61,12 @@ export interface MatrixRow {
   vsSuperseded: number | null;
   /** aggregate batch-B rate / batch-1 rate of the same variant and threads (CPU-time rates). */
   batchGain: number | null;
+  /**
+   * The largest batchGain this variant's measured sgemm rate allows: a CPU-second of multiply-adds at
+   * the sgemm rate (the compute roof of a batched product) / the batch-1 rate per CPU-second. Above
+   * 4, the goal "batch 16 >= 4x batch 1" is within reach; below, only a slower batch 1 would meet it.
+   */
+  batchGainCeiling: number | null;
   /** Batch-1 rate / the faster naive generator's (full receptive field per sample), wall clock and per CPU-s. */
   naiveSpeedup: number | null;
   naiveSpeedupPerCpu: number | null;
@@ -174,6 +180,7 @@ function matrixRow(k: Variant, threads: number, batch: number, c: CellResult, ro
     ofSgemmPerCpu: sgc ? gflopsPerCpu / sgc : null,
     vsSuperseded: null,
     batchGain: null,
+    batchGainCeiling: null,
     naiveSpeedup: r.speedup,
     naiveSpeedupPerCpu: r.naive.length
       ? r.samplesPerCpuSecond / Math.max(...r.naive.map((n) => n.samplesPerCpuSecond))
@@ -185,7 +192,7 @@ function matrixRow(k: Variant, threads: number, batch: number, c: CellResult, ro
  * The checks: each cell against the naive generator (1 thread, batch 1), against the variant it
  * supersedes (within `tol`) and against batch 1; fills in vsSuperseded and batchGain of the rows.
  */
-function matrixChecks(rows: MatrixRow[], tol: number): MatrixResult['checks'] {
+function matrixChecks(rows: MatrixRow[], tol: number, macsPerSample: number): MatrixResult['checks'] {
   const checks: MatrixResult['checks'] = [];
   for (const row of rows) {
     if (row.naiveSpeedupPerCpu !== null)
@@ -209,10 +216,14 @@ function matrixChecks(rows: MatrixRow[], tol: number): MatrixResult['checks'] {
     const one = rows.find((x) => x.kernels === row.kernels && x.threads === row.threads && x.batch === 1);
     if (one && row.batch > 1) {
       row.batchGain = row.samplesPerCpuSecond / one.samplesPerCpuSecond;
+      if (row.sgemmGflopsPerCpu !== null && macsPerSample > 0)
+        row.batchGainCeiling = (row.sgemmGflopsPerCpu * 1e9) / (2 * macsPerSample) / one.samplesPerCpuSecond;
+      const roof =
+        row.batchGainCeiling === null ? '' : ` (the sgemm rate allows at most ${row.batchGainCeiling.toFixed(2)}x)`;
       checks.push({
         name: `${row.kernels} x${row.threads}: batch ${row.batch} aggregate >= 4x batch 1`,
         ok: row.batchGain >= 4,
-        detail: `${row.batchGain.toFixed(2)}x per CPU-s`,
+        detail: `${row.batchGain.toFixed(2)}x per CPU-s${roof}`,
       });
     }
   }
@@ -252,7 +263,7 @@ export async function benchSynthMatrix(o: MatrixOptions): Promise<MatrixResult> 
         );
       }
   const tol = o.tolerance ?? 0.05;
-  const checks = matrixChecks(rows, tol);
+  const checks = matrixChecks(rows, tol, macsPerSample);
   const f = native().cpuFeatures();
   return {
     machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} logical CPUs, ${f.arch}; dispatch default ${f.kernels}`,
@@ -278,6 +289,7 @@ export function formatMatrix(m: MatrixResult): string {
     'of sgemm',
     'vs superseded',
     'batch gain',
+    'gain roof',
     'vs naive',
   ];
   const pct = (x: number | null) => (x === null ? '-' : `${(100 * x).toFixed(0)}%`);
@@ -296,6 +308,7 @@ export function formatMatrix(m: MatrixResult): string {
       pct(r.ofSgemmPerCpu),
       r.vsSuperseded === null ? '-' : `${r.vsSuperseded.toFixed(2)}x`,
       r.batchGain === null ? '-' : `${r.batchGain.toFixed(2)}x`,
+      r.batchGainCeiling === null ? '-' : `${r.batchGainCeiling.toFixed(2)}x`,
       r.naiveSpeedupPerCpu === null ? '-' : `${Math.round(r.naiveSpeedupPerCpu)}x`,
     ]);
   const w = head.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
