@@ -249,7 +249,7 @@ const p = new Float32Array(L.total).map(() => (rnd() * 2 - 1) * 0.15);
 })();
 `;
 
-test('one thread and two give bit-identical samples and logits (WAVENET_THREADS=1 vs 2, child processes)', async () => {
+test('one thread and two (or four, in the stream split) give bit-identical samples and logits (WAVENET_THREADS, child processes)', async () => {
   const { spawnSync } = await import('node:child_process');
   const run = (env: Record<string, string>, batch: number) => {
     const r = spawnSync(process.execPath, ['-e', synthChild(batch)], {
@@ -267,6 +267,12 @@ test('one thread and two give bit-identical samples and logits (WAVENET_THREADS=
     assert.ok(one.distinct > 8, 'the run should wander over many classes');
     assert.equal(one.hash, two.hash, `batch ${batch}`);
   }
+  // the stream split takes up to one thread per 4 streams: 16 streams on 4 threads (oversubscribed
+  // on a 2-core machine, which is fine for the numbers)
+  const one = run({ WAVENET_THREADS: '1', WAVENET_SYNTH_MODE: '' }, 16);
+  const four = run({ WAVENET_THREADS: '4', WAVENET_SYNTH_MODE: 'parallel' }, 16);
+  assert.equal(four.threads, 4);
+  assert.equal(one.hash, four.hash, 'batch 16 on 4 threads');
 });
 
 test('bf16 weights (precision bf16, AVX512-BF16 only): logits within the stated bound', async (t) => {

@@ -24,15 +24,18 @@
 // sample, skip ~491k, head ~131k, so the critical path is ~0.57 of one thread's work.
 // The partition does not depend on the thread count: one thread ("solo", also every run with
 // WAVENET_THREADS=1) runs the same products in the same order, so samples and logits are
-// bit-identical for 1 and 2 threads. Priming has no skip or head work and always runs solo.
-// The stream split: from SPLIT_MIN streams (and for priming any batch of 2 or more), a parallel chunk
-// instead gives each thread half of the streams, which it runs with the solo loop: streams do not
-// interact, so the threads never wait for each other within a chunk, and half a batch still keeps
-// the batch tiles full. Each stream's arithmetic does not depend on which streams share its tile
+// bit-identical for 1 and 2 threads.
+// The stream split: from SPLIT_MIN streams (and for priming, which has no skip or head work, any
+// batch of 2 or more), a parallel chunk instead gives each thread a contiguous share of the streams,
+// which it runs with the solo loop: streams do not interact, so the threads never wait for each
+// other within a chunk. Each stream's arithmetic does not depend on which streams share its tile
 // (native/cpu/simd/synth_kernels.cc), so the split gives the same numbers as one thread too.
-// More than two threads: the pipeline has two roles, so synthesis uses at most two. A third would
-// have to split a layer's products again with a barrier per layer; at batch 1 (a few 10k MACs per
-// layer) that does not pay. Not measured on more than 2 cores (the development machine has 2).
+// Thread count: the pipeline has two roles, so below SPLIT_MIN streams synthesis uses at most two
+// (a third would have to split a layer's products again with a barrier per layer; at batch 1, a few
+// 10k MACs per layer, that does not pay). The split uses up to one thread per SPLIT_SHARE streams,
+// so that each share still fills the batch tiles, and no more threads than default_threads().
+// Measured on 2 cores only (the development machine has 2): more threads are tested for identical
+// numbers, not timed.
 //
 // Whether the second thread runs at all is measured (Scheduler below): on a busy machine a thread
 // that waits for another one 30+ times per sample can lose more than it gains.
@@ -92,10 +95,11 @@ class CpuSynth final : public SynthImpl {
     pack_weights(params, W_);
     alloc_state();
     pick_offload();
+    crew_.reset(new Crew(pick_threads(batch)));
+    scratch_.resize(std::max(2, crew_->size()));
     bf16_ = opt.precision == WN_SYNTH_BF16 && active_isa() == Isa::avx512 && cpu_features().avx512bf16;
     if (bf16_) make_bf16(W_);
-    crew_.reset(new Crew(pick_threads(batch)));
-    if (crew_->size() > 1 && B_ >= 2) {  // the stream split's second thread reads its own copy
+    if (crew_->size() > 1 && B_ >= 2) {  // the stream split's other threads read a copy of their own
       W1_.reset(new SynthWeights);
       pack_weights(params, *W1_);
       if (bf16_) make_bf16(*W1_);
@@ -162,12 +166,16 @@ class CpuSynth final : public SynthImpl {
 
   // ---- construction
 
-  // Two threads, or one: where none was asked for (WAVENET_THREADS unset), a model whose layers are
-  // too small to hide a cross-core hand-over (~0.2 us: a few 10k MACs) runs on one.
+  // One thread where only one is available, or, where none was asked for (WAVENET_THREADS unset),
+  // for a model whose layers are too small to hide a cross-core hand-over (~0.2 us: a few 10k MACs).
+  // Else two (the pipeline), or for the stream split one per SPLIT_SHARE streams, at most
+  // default_threads().
   int pick_threads(int batch) const {
-    if (default_threads() < 2) return 1;
+    const int avail = default_threads();
+    if (avail < 2) return 1;
     const double layer_macs = ((double)4 * D_ * R_ + (double)S_ * D_ + (double)R_ * D_) * batch;
-    return layer_macs < 20000 && runtime().threads == 0 ? 1 : 2;
+    if (layer_macs < 20000 && runtime().threads == 0) return 1;
+    return batch >= SPLIT_MIN ? std::max(2, std::min(avail, batch / SPLIT_SHARE)) : 2;
   }
 
   // The layers whose past half of the gate product the skip thread computes in the pipeline (for the
@@ -370,30 +378,30 @@ class CpuSynth final : public SynthImpl {
     }
   }
 
-  // A range of streams [b0, b0 + n): the whole batch, or one thread's half in the stream split.
+  // A range of streams [b0, b0 + n): the whole batch, or one thread's share in the stream split.
   struct Span {
     int b0, n;
     const SynthWeights *w;  // the weights this thread reads
   };
 
   // Whether a parallel chunk splits the streams between the threads (each runs the solo loop on its
-  // half: no synchronisation within the chunk) rather than the pipeline. Priming has no skip work, so
-  // any batch of 2 or more splits; generation splits from SPLIT_MIN streams, where half a batch still
-  // fills the batch tiles (default model, avx512, samples/s: batch 16 pipelined 84k, two solo halves
-  // of 8 ~104k; batch 4 pipelined 69k, two solo halves of 2 ~49k; docs/perf.md).
-  static constexpr int SPLIT_MIN = 8;
+  // share: no synchronisation within the chunk) rather than the pipeline. Priming has no skip work,
+  // so any batch of 2 or more splits; generation splits from SPLIT_MIN streams, where a share of
+  // SPLIT_SHARE or more streams still fills the batch tiles (default model, avx512, one thread:
+  // batch 2 24.6k samples/s, batch 4 52.2k, batch 8 53.9k; two threads, pipelined: batch 4 68.6k,
+  // batch 8 66.7k, where two solo shares of 4 could reach 2 x 52.2k; docs/perf.md).
+  static constexpr int SPLIT_MIN = 8, SPLIT_SHARE = 4;
   bool split_streams(const Job &j) const { return j.mode == Job::PRIME ? B_ >= 2 : B_ >= SPLIT_MIN; }
 
   void run_chunk(const Job &j, bool par) {
     job_ = j;
     const Span all{0, B_, &W_};
     if (par && split_streams(j)) {
-      const int half = (B_ + 1) / 2;
-      crew_->run([this, half](int k) {
-        if (k == 0)
-          chain_thread(true, Span{0, half, &W_}, scratch_[0].stg());
-        else if (k == 1)
-          chain_thread(true, Span{half, B_ - half, W1_.get()}, scratch_[1].stg());
+      const int parts = std::min(crew_->size(), B_);
+      crew_->run([this, parts](int k) {
+        if (k >= parts) return;
+        const int b0 = B_ * k / parts, b1 = B_ * (k + 1) / parts;
+        chain_thread(true, Span{b0, b1 - b0, k == 0 ? &W_ : W1_.get()}, scratch_[k].stg());
       });
     } else if (par) {
       chain_done_.reset();
@@ -570,8 +578,9 @@ class CpuSynth final : public SynthImpl {
   wn_config c_;
   int B_, R_, D_, S_, H_, Q_, L_, Rp_, Dp_, Sp_, Qp_;
   SynthWeights W_;
-  // a second copy for the stream split's second thread (made when a batch of 2 or more has two
-  // threads), so that each core streams its own weights as two processes would (docs/perf.md)
+  // a second copy for the stream split's threads other than the first (made when a batch of 2 or
+  // more has two or more threads), so that two cores stream their own weights as two processes
+  // would (docs/perf.md)
   std::unique_ptr<SynthWeights> W1_;
   // stream state (thread 0 only)
   std::vector<size_t> ring_off_;
@@ -580,7 +589,7 @@ class CpuSynth final : public SynthImpl {
   uint64_t t_ = 0;
   // handed from thread 0 to thread 1 (z_, per layer) and back (skip_ after relu, lg_[1])
   Buf z_, skip_, h1_[2], lg_[2], logits_;
-  Scratch scratch_[2];
+  std::vector<Scratch> scratch_;  // one per thread (at least 2)
 
   Job job_;
   Adapt adapt_;                 // generate's solo/parallel choice

@@ -32,8 +32,9 @@ typedef enum { WN_SYNTH_MODE_AUTO = 0, WN_SYNTH_MODE_SOLO = 1, WN_SYNTH_MODE_PAR
 /* Per-synthesizer choices (CPU backend; CUDA ignores them).
  *   precision  WN_SYNTH_BF16 keeps the weights in bf16 where the CPU has AVX512-BF16 (else fp32)
  *   mode       AUTO measures one and two threads and keeps the faster; SOLO / PARALLEL force one.
- *              Synthesis uses at most two threads (a pipeline, or from 8 streams half of the streams
- *              each: native/cpu/synth.cc); the samples and logits are the same for one and two. */
+ *              Below 8 streams synthesis uses at most two threads (a pipeline); from 8 streams up to
+ *              one thread per 4 streams, each running its share of the streams (native/cpu/synth.cc).
+ *              The samples and logits are the same for any number of threads. */
 typedef struct {
   wn_synth_precision precision;
   wn_synth_mode mode;
