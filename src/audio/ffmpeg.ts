@@ -12,6 +12,7 @@ import {
   closeSync,
   constants,
   existsSync,
+  fstatSync,
   mkdtempSync,
   open as fsOpen,
   openSync,
@@ -200,24 +201,31 @@ export function ffmpegStarts(): number {
   return starts;
 }
 
-/** Start ffmpeg with `args` (stdin closed). Uses the launcher below when it can. */
-export function runFfmpeg(ff: Ffmpeg, args: string[]): FfmpegRun {
+/**
+ * Start ffmpeg with `args` (stdin closed). Uses the launcher below when it can. With `stdout: false`
+ * its stdout goes nowhere (its outputs are files or sockets) and `stdout` yields nothing.
+ */
+export function runFfmpeg(ff: Ffmpeg, args: string[], o: { stdout?: boolean } = {}): FfmpegRun {
   starts++;
+  const pipe = o.stdout ?? true;
   if (launcherUsable(ff, args)) {
     try {
-      return launcher().run(ff.path, args);
+      return launcher().run(ff.path, args, pipe);
     } catch {
       /* launcher failed to start: spawn directly */
     }
   }
-  return spawnDirect(ff, args);
+  return spawnDirect(ff, args, pipe);
 }
 
-function spawnDirect(ff: Ffmpeg, args: string[]): FfmpegRun {
-  const child = spawn(ff.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+async function* nothing(): AsyncGenerator<Buffer> {}
+
+function spawnDirect(ff: Ffmpeg, args: string[], pipe: boolean): FfmpegRun {
+  const child = spawn(ff.path, args, { stdio: ['ignore', pipe ? 'pipe' : 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (s: string) => {
+  const err = child.stderr!;
+  err.setEncoding('utf8');
+  err.on('data', (s: string) => {
     if (stderr.length < STDERR_CAP) stderr += s;
   });
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((res, rej) => {
@@ -225,7 +233,7 @@ function spawnDirect(ff: Ffmpeg, args: string[]): FfmpegRun {
     child.on('close', (code, signal) => res({ code, signal, stderr }));
   });
   return {
-    stdout: child.stdout as AsyncIterable<Buffer>,
+    stdout: pipe ? (child.stdout as AsyncIterable<Buffer>) : nothing(),
     done,
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -239,13 +247,15 @@ function spawnDirect(ff: Ffmpeg, args: string[]): FfmpegRun {
  * needs to decode a short file); forking a shell costs well under a millisecond. Protocol: one line per
  * run on the shell's stdin, `ID FIFO ERRFILE FFMPEG ARGS...` (each word single-quoted); the shell makes
  * the FIFO, says `ready ID`, starts ffmpeg with stdout to the FIFO and stderr to ERRFILE, says
- * `pid ID PID` and, when it ends, `exit ID STATUS`. WAVENET_FFMPEG_LAUNCHER=0 turns it off.
+ * `pid ID PID` and, when it ends, `exit ID STATUS`. FIFO `-`: no FIFO, stdout to /dev/null (a run whose
+ * outputs are sockets; mkfifo is a process start of its own). WAVENET_FFMPEG_LAUNCHER=0 turns it off.
  */
 const LAUNCHER_SCRIPT = `
 while IFS= read -r line; do
   eval "set -- $line" || continue
   id=$1; fifo=$2; err=$3; shift 3
-  if mkfifo "$fifo"; then echo "ready $id"; else echo "exit $id 127"; continue; fi
+  if [ "$fifo" = - ]; then fifo=/dev/null
+  elif mkfifo "$fifo"; then echo "ready $id"; else echo "exit $id 127"; continue; fi
   ( "$@" < /dev/null > "$fifo" 2> "$err" & p=$!; echo "pid $id $p"; wait $p; echo "exit $id $?" ) &
 done
 wait
@@ -358,10 +368,10 @@ class Launcher {
     }
   }
 
-  run(ffPath: string, args: string[]): FfmpegRun {
+  run(ffPath: string, args: string[], pipe: boolean): FfmpegRun {
     if (this.dead) throw new Error('launcher is not running');
     const id = ++this.seq;
-    const fifo = join(this.dir, `${id}.pipe`);
+    const fifo = pipe ? join(this.dir, `${id}.pipe`) : '-';
     const errFile = join(this.dir, `${id}.err`);
     let pid = 0;
     let killed = false;
@@ -397,12 +407,12 @@ class Launcher {
     const finish = () => {
       this.waiters.delete(id);
       if (--this.active === 0) this.setRef(false);
-      rmSync(fifo, { force: true });
+      if (pipe) rmSync(fifo, { force: true });
     };
     const done = runResult(exit, errFile, finish);
     done.catch(() => undefined);
     return {
-      stdout: fifoReader(ready, fifo),
+      stdout: pipe ? fifoReader(ready, fifo) : nothing(),
       done,
       kill: () => {
         killed = true;
@@ -428,8 +438,10 @@ async function runResult(
   try {
     const fh = openSync(errFile, 'r');
     try {
-      const b = Buffer.alloc(STDERR_CAP);
-      const n = readSync(fh, b, 0, STDERR_CAP, 0);
+      // as many bytes as the file holds (a few KB), not the cap: a fresh 1 MiB per run costs more
+      // than reading it
+      const b = Buffer.allocUnsafe(Math.min(STDERR_CAP, fstatSync(fh).size));
+      const n = readSync(fh, b, 0, b.length, 0);
       stderr = b.subarray(0, n).toString('utf8');
     } finally {
       closeSync(fh);
