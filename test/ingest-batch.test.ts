@@ -7,10 +7,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { ingest } from '../src/dataset/ingest.js';
 import { readManifest } from '../src/dataset/manifest.js';
+import { ffmpegOutputArgs } from '../src/audio/decode.js';
 import { elfWithoutInterpreter, ffmpegStarts, isStaticElf, resetFfmpegCache } from '../src/audio/ffmpeg.js';
 import { FFMPEG, genAudio, rmDir, tmpDir } from './helpers/audio.js';
 import { lavfi } from './helpers/lavfi.js';
@@ -173,3 +175,27 @@ function staticFfmpeg(): string | null {
     return null;
   }
 }
+
+test("ffmpeg's float WAV output puts its samples 4-byte aligned (no realigning copy of every read)", {
+  skip: noFfmpeg,
+}, () => {
+  const src = genAudio(join(work, 'align.ogg'), { rate: 44100, seconds: 0.3, container: 'ogg' });
+  for (const path of [FFMPEG!, staticFfmpeg()].filter((p): p is string => p !== null)) {
+    const out = join(work, 'align.wav');
+    const args = [
+      '-nostdin',
+      '-v',
+      'error',
+      '-y',
+      '-i',
+      src,
+      ...ffmpegOutputArgs({ path, source: 'PATH' }, null, 16000, 0, out),
+    ];
+    const r = spawnSync(path, args, { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const b = readFileSync(out);
+    const data = b.indexOf('data', 12, 'latin1');
+    assert.ok(data > 0, 'a data chunk');
+    assert.equal((data + 8) % 4, 0, `${path}: samples start at byte ${data + 8}`);
+  }
+});

@@ -204,6 +204,10 @@ export function ffmpegOutputArgs(ff: Ffmpeg, panf: string | null, rate: number, 
     // frame: 16x more system calls and reads on both sides); let it fill its 32 KB buffer instead
     '-flush_packets',
     '0',
+    // no encoder-version tag: the WAV header is then 68 bytes, so the samples after it stay aligned to
+    // 4 bytes in every 32 KB write (after a 102-byte header each read had to be copied to realign it)
+    '-fflags',
+    '+bitexact',
     '-f',
     'wav',
     url,
