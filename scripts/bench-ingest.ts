@@ -2,7 +2,7 @@
  * Ingest throughput against plain ffmpeg, side by side in one run.
  *
  *   node --import tsx scripts/bench-ingest.ts [--dir ../shared/audio/music] [--jobs N] [--repeats 3]
- *                                             [--ffmpeg PATH] [--no-long]
+ *                                             [--ffmpeg PATH] [--no-long] [--resampler]
  *
  * For each repeat (alternating the order):
  *   ffmpeg:  every file decoded to 16 kHz mono f32 into /dev/null by the same ffmpeg binary ingest uses,
@@ -13,6 +13,9 @@
  * (user + sys of the command and its children, from /usr/bin/time) is reported too: on a busy machine
  * it is steadier than wall time. Ingest's CPU time is split into node's own (run.cpuSeconds) and the
  * rest (ffmpeg, the launcher shell), with the number of ffmpeg processes it started (run.ffmpegProcesses).
+ * With --resampler, each repeat also runs ingest's own ffmpeg command (pan downmix, aresample, float WAV)
+ * over every file into /dev/null, N lanes of one process per file, once with soxr (what ingest uses)
+ * and once with ffmpeg's default resampler: the CPU that soxr costs.
  * Then (unless --no-long) the peak RSS of ingesting a generated 3-hour file, to show memory is flat.
  * Prints a table and writes bench-results/ingest.json.
  */
@@ -30,6 +33,8 @@ import {
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { findFfmpeg, hasSoxr } from '../src/audio/ffmpeg.js';
+import { ffmpegOutputArgs } from '../src/audio/decode.js';
+import { panFilter, probeChannels } from '../src/audio/channels.js';
 import { lavfi } from '../test/helpers/lavfi.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -42,6 +47,7 @@ const dir = resolve(opt('dir', join(ROOT, '..', 'shared', 'audio', 'music')));
 const jobs = Number(opt('jobs', String(availableParallelism())));
 const repeats = Number(opt('repeats', '3'));
 const doLong = !args.includes('--no-long');
+const doResampler = args.includes('--resampler');
 if (args.includes('--ffmpeg')) process.env.WAVENET_FFMPEG = opt('ffmpeg', '');
 
 if (!existsSync(dir)) {
@@ -51,6 +57,10 @@ if (!existsSync(dir)) {
 const ff = findFfmpeg();
 if (!ff) {
   console.error('bench-ingest: needs ffmpeg (for the comparison)');
+  process.exit(1);
+}
+if (doResampler && !hasSoxr(ff)) {
+  console.error(`bench-ingest: --resampler: ${ff.path} has no soxr to compare`);
   process.exit(1);
 }
 const files = readdirSync(dir)
@@ -141,6 +151,30 @@ async function plainFfmpeg(): Promise<Timed> {
   return r;
 }
 
+const shq = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * ingest's ffmpeg command for each file (decode.ts: pan downmix from the header's channel count, then
+ * aresample, float WAV) into /dev/null, in `jobs` lanes of one process per file; `soxr` false: the same
+ * with ffmpeg's default resampler.
+ */
+async function ingestChain(soxr: boolean): Promise<Timed> {
+  const cmds = await Promise.all(
+    files.map(async (f) => {
+      const ch = await probeChannels(f);
+      const out = ffmpegOutputArgs(ff!, ch ? panFilter(ch) : null, 16000, 0, '/dev/null').map((a) =>
+        soxr ? a : a.replace(/aresample=(\d+):resampler=soxr/, 'aresample=$1'),
+      );
+      return [ff!.path, '-nostdin', '-hide_banner', '-v', 'error', '-y', '-i', f, ...out].map(shq).join(' ');
+    }),
+  );
+  const lanes = Array.from({ length: jobs }, (_, k) => cmds.filter((_, i) => i % jobs === k));
+  const script = lanes.map((l) => `( ${l.join(' && ')} ) &`).join('\n') + '\nwait\n';
+  const r = await timed('sh', ['-c', script]);
+  if (r.code !== 0 || r.stderr.trim()) throw new Error(`ingest's ffmpeg chain failed: ${r.stderr.slice(0, 500)}`);
+  return r;
+}
+
 interface IngestTrial extends Timed {
   inner: number;
   audioSeconds: number;
@@ -198,6 +232,8 @@ await plainFfmpeg();
 
 const ffT: Timed[] = [];
 const inT: IngestTrial[] = [];
+const soxrT: Timed[] = [];
+const swrT: Timed[] = [];
 const loads: number[] = [];
 for (let i = 0; i < repeats; i++) {
   loads.push(loadavg()[0]);
@@ -207,6 +243,10 @@ for (let i = 0; i < repeats; i++) {
   } else {
     inT.push(await ingestOnce(cli, [dir]));
     ffT.push(await plainFfmpeg());
+  }
+  if (doResampler) {
+    const pair = i % 2 === 0 ? [true, false] : [false, true];
+    for (const sx of pair) (sx ? soxrT : swrT).push(await ingestChain(sx));
   }
   const cpu = (t: Timed) => (t.cpu === null ? '' : `, cpu ${t.cpu.toFixed(2)} s`);
   console.log(
@@ -231,6 +271,18 @@ const row = (name: string, wall: number, cpu: number | null) =>
   );
 row('plain ffmpeg -> /dev/null (xargs -P)', ffWall, ffCpu);
 row('wavenet ingest (whole CLI)', inWall, inCpu);
+if (doResampler) {
+  row(
+    "ingest's ffmpeg command, soxr (ingest)",
+    median(soxrT.map((t) => t.wall)),
+    TIME ? median(soxrT.map((t) => t.cpu!)) : null,
+  );
+  row(
+    "ingest's ffmpeg command, default resampler",
+    median(swrT.map((t) => t.wall)),
+    TIME ? median(swrT.map((t) => t.cpu!)) : null,
+  );
+}
 const ratio = ffWall / inWall;
 console.log(
   `(inside the CLI, without node start-up: ${inInner.toFixed(2)} s, ${(ffWall / inInner).toFixed(2)} of ffmpeg's throughput)`,
@@ -278,6 +330,12 @@ const result = {
   ingestInnerSeconds: inT.map((t) => t.inner),
   ingestNodeCpuSeconds: inT.map((t) => t.nodeCpu),
   ingestFfmpegProcesses: inT.map((t) => t.ffmpegProcesses),
+  ingestCommandSoxr: doResampler
+    ? { wallSeconds: soxrT.map((t) => t.wall), cpuSeconds: soxrT.map((t) => t.cpu) }
+    : null,
+  ingestCommandDefaultResampler: doResampler
+    ? { wallSeconds: swrT.map((t) => t.wall), cpuSeconds: swrT.map((t) => t.cpu) }
+    : null,
   median: { ffmpeg: ffWall, ingest: inWall, ingestInner: inInner, ffmpegCpu: ffCpu, ingestCpu: inCpu },
   throughputXRealTime: { ffmpeg: audioSeconds / ffWall, ingest: audioSeconds / inWall },
   ratio,

@@ -6,14 +6,18 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { ingest } from '../src/dataset/ingest.js';
 import { readManifest } from '../src/dataset/manifest.js';
-import { ffmpegStarts } from '../src/audio/ffmpeg.js';
+import { ffmpegOutputArgs } from '../src/audio/decode.js';
+import { elfWithoutInterpreter, ffmpegStarts, isStaticElf, resetFfmpegCache } from '../src/audio/ffmpeg.js';
 import { FFMPEG, genAudio, rmDir, tmpDir } from './helpers/audio.js';
 import { lavfi } from './helpers/lavfi.js';
 
+const ROOT = join(import.meta.dirname, '..');
 const noFfmpeg = FFMPEG ? false : 'ffmpeg is not installed: cannot generate test audio';
 let work: string;
 before(() => {
@@ -98,4 +102,100 @@ test('batched decoding gives byte-identical datasets to one ffmpeg per file, bad
   assert.ok(g2.starts <= 4, `8 files in ${g2.starts} ffmpeg processes`);
   assert.deepEqual(chunkBytes(join(work, 'good-many')), chunkBytes(join(work, 'good-one')));
   assert.deepEqual(readManifest(join(work, 'good-many')).sources, readManifest(join(work, 'good-one')).sources);
+});
+
+test('the ELF reader tells a statically linked binary from a dynamically linked one', () => {
+  // a minimal 64-bit little-endian header with two program headers at offset 64
+  const elf = (types: number[]) => {
+    const b = Buffer.alloc(64 + 56 * types.length);
+    b.writeUInt32BE(0x7f454c46, 0);
+    b[4] = 2; // 64-bit
+    b[5] = 1; // little-endian
+    b.writeUInt16LE(2, 16); // ET_EXEC
+    b.writeBigUInt64LE(64n, 32); // e_phoff
+    b.writeUInt16LE(56, 54); // e_phentsize
+    b.writeUInt16LE(types.length, 56); // e_phnum
+    types.forEach((t, i) => b.writeUInt32LE(t, 64 + 56 * i));
+    return b;
+  };
+  assert.equal(elfWithoutInterpreter(elf([6, 1, 1])), true, 'PHDR, LOAD, LOAD: static');
+  assert.equal(elfWithoutInterpreter(elf([6, 3, 1])), false, 'with PT_INTERP: dynamic');
+  assert.equal(elfWithoutInterpreter(Buffer.from('#!/bin/sh\nexec ffmpeg "$@"\n'.padEnd(80))), false, 'a script');
+  assert.equal(elfWithoutInterpreter(elf([1]).subarray(0, 100)), false, 'headers cut short');
+  // node itself is linked dynamically on every platform these tests run on
+  if (process.platform === 'linux') assert.equal(isStaticElf({ path: process.execPath, source: 'PATH' }), false);
+  const npmStatic = createRequire(import.meta.url).resolve('@ffmpeg-installer/linux-x64/ffmpeg', { paths: [ROOT] });
+  if (existsSync(npmStatic)) assert.equal(isStaticElf({ path: npmStatic, source: 'WAVENET_FFMPEG' }), true);
+});
+
+test('with a statically linked ffmpeg, ingest starts one ffmpeg per file by default (batches when asked)', {
+  skip: noFfmpeg || !staticFfmpeg() ? 'needs ffmpeg and the static ffmpeg of @ffmpeg-installer/linux-x64' : false,
+}, async () => {
+  const dir = join(work, 'static');
+  mkdirSync(dir);
+  for (let i = 0; i < 4; i++)
+    genAudio(join(dir, `s${i}.ogg`), {
+      channels: [`0.3*sin(2*PI*${300 + 40 * i}*t)`],
+      rate: 44100,
+      seconds: 0.5,
+      container: 'ogg',
+    });
+  const old = process.env.WAVENET_FFMPEG;
+  process.env.WAVENET_FFMPEG = staticFfmpeg()!;
+  resetFfmpegCache();
+  try {
+    const n0 = ffmpegStarts();
+    const one = await ingest({ inputs: [dir], out: join(work, 'static-one'), jobs: 2, onMessage: () => undefined });
+    const n1 = ffmpegStarts();
+    const many = await ingest({
+      inputs: [dir],
+      out: join(work, 'static-many'),
+      jobs: 2,
+      batch: true,
+      onMessage: () => undefined,
+    });
+    assert.equal(n1 - n0, 4, 'one process per file');
+    assert.ok(ffmpegStarts() - n1 <= 2, `${ffmpegStarts() - n1} processes when batches are asked for`);
+    assert.equal(one.run.added, 4);
+    assert.deepEqual(chunkBytes(join(work, 'static-one')), chunkBytes(join(work, 'static-many')));
+    assert.deepEqual(readManifest(join(work, 'static-one')).sources, readManifest(join(work, 'static-many')).sources);
+    assert.equal(many.run.added, 4);
+  } finally {
+    if (old === undefined) delete process.env.WAVENET_FFMPEG;
+    else process.env.WAVENET_FFMPEG = old;
+    resetFfmpegCache();
+  }
+});
+
+function staticFfmpeg(): string | null {
+  try {
+    const p = createRequire(import.meta.url).resolve('@ffmpeg-installer/linux-x64/ffmpeg', { paths: [ROOT] });
+    return process.platform === 'linux' && process.arch === 'x64' && existsSync(p) ? p : null;
+  } catch {
+    return null;
+  }
+}
+
+test("ffmpeg's float WAV output puts its samples 4-byte aligned (no realigning copy of every read)", {
+  skip: noFfmpeg,
+}, () => {
+  const src = genAudio(join(work, 'align.ogg'), { rate: 44100, seconds: 0.3, container: 'ogg' });
+  for (const path of [FFMPEG!, staticFfmpeg()].filter((p): p is string => p !== null)) {
+    const out = join(work, 'align.wav');
+    const args = [
+      '-nostdin',
+      '-v',
+      'error',
+      '-y',
+      '-i',
+      src,
+      ...ffmpegOutputArgs({ path, source: 'PATH' }, null, 16000, 0, out),
+    ];
+    const r = spawnSync(path, args, { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const b = readFileSync(out);
+    const data = b.indexOf('data', 12, 'latin1');
+    assert.ok(data > 0, 'a data chunk');
+    assert.equal((data + 8) % 4, 0, `${path}: samples start at byte ${data + 8}`);
+  }
 });

@@ -12,10 +12,7 @@
  * file its own verdict and reason. So a bad file costs a second decode of its batch, never a wrong
  * rejection.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import {
   channelMismatch,
   ffmpegOutputArgs,
@@ -27,6 +24,13 @@ import {
 } from './decode.js';
 import { panFilter, probeChannels } from './channels.js';
 import { markNoSoxr, runFfmpeg, SOXR_MISSING, type Ffmpeg } from './ffmpeg.js';
+import {
+  noMoreConnections,
+  openOutputSockets,
+  socketBytes,
+  socketsSupported,
+  type OutputSockets,
+} from './ffmpeg-sockets.js';
 
 /** One file's output in a batch: iterate it for mono blocks (never throws for a decoding problem). */
 export interface BatchStream extends AsyncIterable<Float32Array> {
@@ -45,19 +49,9 @@ export interface BatchDecode {
   kill(): void;
 }
 
-/** Unix socket paths are limited to about 107 bytes. */
-const MAX_SOCKET_PATH = 100;
-
-/** Whether batches can run here at all (Unix sockets in a short enough temp folder). */
+/** Whether batches can run here at all (their outputs go through Unix sockets). */
 export function batchSupported(): boolean {
-  return (
-    process.platform !== 'win32' && join(tmpdir(), batchDirPrefix() + 'XXXXXX', '99.sock').length <= MAX_SOCKET_PATH
-  );
-}
-
-/** The launcher (ffmpeg.ts) removes the folders of this pattern left by a process that died (kill -9). */
-function batchDirPrefix(): string {
-  return `wavenet-ffmpeg-${process.pid}-batch-`;
+  return socketsSupported();
 }
 
 /**
@@ -73,40 +67,19 @@ export async function startBatch(ff: Ffmpeg, paths: string[], rate: number): Pro
     }
   }
   const headerChannels = await Promise.all(paths.map((p) => probeChannels(p)));
-  const dir = mkdtempSync(join(tmpdir(), batchDirPrefix()));
-  const servers: Server[] = [];
+  const out = await openOutputSockets(paths.length);
   try {
-    const conns = (await Promise.all(paths.map((_, k) => listen(join(dir, `${k}.sock`), servers)))).map((l) => l.conn);
     const args = ['-nostdin', '-hide_banner', '-nostats', '-loglevel', 'level+info'];
     for (const p of paths) args.push('-i', resolve(p));
     paths.forEach((_, k) => {
       const ch = headerChannels[k];
-      args.push(...ffmpegOutputArgs(ff, ch ? panFilter(ch) : null, rate, k, `unix:${join(dir, `${k}.sock`)}`));
+      args.push(...ffmpegOutputArgs(ff, ch ? panFilter(ch) : null, rate, k, out.urls[k]));
     });
-    return runBatch(ff, { paths, headerChannels, rate }, conns, args, () => {
-      for (const s of servers) s.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    return runBatch(ff, { paths, headerChannels, rate }, out, args);
   } catch (e) {
-    for (const s of servers) s.close();
-    rmSync(dir, { recursive: true, force: true });
+    out.close();
     throw e;
   }
-}
-
-/** Listen on `path`; the promise resolves with the first connection (the server then closes). */
-function listen(path: string, servers: Server[]): Promise<{ conn: Promise<Socket> }> {
-  return new Promise((resListen, rejListen) => {
-    let onConn!: (s: Socket) => void;
-    const conn = new Promise<Socket>((res) => (onConn = res));
-    const server = createServer((s) => {
-      server.close();
-      onConn(s);
-    });
-    servers.push(server);
-    server.once('error', rejListen);
-    server.listen(path, () => resListen({ conn }));
-  });
 }
 
 interface BatchPlan {
@@ -116,27 +89,11 @@ interface BatchPlan {
   rate: number;
 }
 
-function runBatch(
-  ff: Ffmpeg,
-  plan: BatchPlan,
-  conns: Promise<Socket>[],
-  args: string[],
-  cleanup: () => void,
-): BatchDecode {
+function runBatch(ff: Ffmpeg, plan: BatchPlan, out: OutputSockets, args: string[]): BatchDecode {
   const { paths, headerChannels, rate } = plan;
-  const proc = runFfmpeg(ff, args);
+  const proc = runFfmpeg(ff, args, { stdout: false });
   let bad = false;
-  // stdout carries nothing here, but the launcher's FIFO must be opened and drained
-  const drained = (async () => {
-    for await (const _ of proc.stdout) void _;
-  })().catch(() => {
-    bad = true;
-  });
-  // after ffmpeg's exit, one turn of the event loop lets an accepted connection be seen first
-  const exited = proc.done.then(
-    () => new Promise<null>((r) => setImmediate(() => r(null))),
-    () => null,
-  );
+  const none = noMoreConnections(proc.done);
   const channels: number[] = paths.map(() => 0);
   const streams: BatchStream[] = paths.map((path, k) => {
     const s: BatchStream = {
@@ -144,13 +101,8 @@ function runBatch(
       info: null,
       samples: 0,
       async *[Symbol.asyncIterator]() {
-        const sock = await Promise.race([conns[k], exited]);
-        if (!sock) {
-          bad = true;
-          return;
-        }
         try {
-          for await (const b of wavPipeBlocks(sock, path, (h) => {
+          for await (const b of wavPipeBlocks(socketBytes(out.conns[k], none), path, (h) => {
             channels[k] = h.channels;
             if (headerChannels[k] && h.channels !== 1) throw new Error('pan filter gave more than one channel');
           })) {
@@ -159,8 +111,6 @@ function runBatch(
           }
         } catch {
           bad = true;
-        } finally {
-          sock.destroy();
         }
       },
     };
@@ -168,8 +118,9 @@ function runBatch(
   });
   const done = (async () => {
     const r = await proc.done.catch(() => null);
-    await drained;
-    cleanup();
+    // a connection ffmpeg made may not have been accepted yet: closing would drop it
+    await Promise.race([Promise.all(out.conns), none]);
+    out.close();
     if (!r) return false;
     const log = parseFfmpegLog(r.stderr);
     if (log.errLines.some((l) => SOXR_MISSING.test(l))) markNoSoxr(ff);

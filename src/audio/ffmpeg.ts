@@ -12,6 +12,7 @@ import {
   closeSync,
   constants,
   existsSync,
+  fstatSync,
   mkdtempSync,
   open as fsOpen,
   openSync,
@@ -120,6 +121,52 @@ export function hasSoxr(ff: Ffmpeg): boolean {
   return yes;
 }
 
+const staticCache = new Map<string, boolean>();
+
+/**
+ * Whether this ffmpeg is a statically linked ELF binary (no program interpreter), like the npm
+ * fallback's: such a build starts in ~5 ms, a typical distribution build (linked against ~200 shared
+ * libraries) in ~170 ms of CPU time. Read from the file's program headers; false for anything else
+ * (a dynamic build, a script, another platform's format, an unreadable file).
+ */
+export function isStaticElf(ff: Ffmpeg): boolean {
+  const known = staticCache.get(ff.path);
+  if (known !== undefined) return known;
+  let yes = false;
+  try {
+    const fd = openSync(ff.path, 'r');
+    try {
+      const b = Buffer.alloc(4096);
+      const n = readSync(fd, b, 0, b.length, 0);
+      yes = elfWithoutInterpreter(b.subarray(0, n));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* unreadable: not known to be static */
+  }
+  staticCache.set(ff.path, yes);
+  return yes;
+}
+
+/** An ELF executable whose program headers (within `b`) hold no PT_INTERP: statically linked. */
+export function elfWithoutInterpreter(b: Buffer): boolean {
+  if (b.length < 64 || b.readUInt32BE(0) !== 0x7f454c46) return false;
+  const is64 = b[4] === 2;
+  const le = b[5] === 1;
+  if (!is64 && b[4] !== 1) return false;
+  const u16 = (o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
+  const u32 = (o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
+  const type = u16(16);
+  if (type !== 2 && type !== 3) return false; // ET_EXEC or ET_DYN (static-pie)
+  const phoff = is64 ? Number(le ? b.readBigUInt64LE(32) : b.readBigUInt64BE(32)) : u32(28);
+  const phentsize = u16(is64 ? 54 : 42);
+  const phnum = u16(is64 ? 56 : 44);
+  if (phnum === 0 || phentsize < 8 || phoff + phnum * phentsize > b.length) return false;
+  for (let i = 0; i < phnum; i++) if (u32(phoff + i * phentsize) === 3) return false; // PT_INTERP
+  return true;
+}
+
 /** The message swresample logs when soxr was asked for but is not compiled in. */
 export const SOXR_MISSING = /Requested resampling engine is unavailable/;
 
@@ -154,24 +201,31 @@ export function ffmpegStarts(): number {
   return starts;
 }
 
-/** Start ffmpeg with `args` (stdin closed). Uses the launcher below when it can. */
-export function runFfmpeg(ff: Ffmpeg, args: string[]): FfmpegRun {
+/**
+ * Start ffmpeg with `args` (stdin closed). Uses the launcher below when it can. With `stdout: false`
+ * its stdout goes nowhere (its outputs are files or sockets) and `stdout` yields nothing.
+ */
+export function runFfmpeg(ff: Ffmpeg, args: string[], o: { stdout?: boolean } = {}): FfmpegRun {
   starts++;
+  const pipe = o.stdout ?? true;
   if (launcherUsable(ff, args)) {
     try {
-      return launcher().run(ff.path, args);
+      return launcher().run(ff.path, args, pipe);
     } catch {
       /* launcher failed to start: spawn directly */
     }
   }
-  return spawnDirect(ff, args);
+  return spawnDirect(ff, args, pipe);
 }
 
-function spawnDirect(ff: Ffmpeg, args: string[]): FfmpegRun {
-  const child = spawn(ff.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+async function* nothing(): AsyncGenerator<Buffer> {}
+
+function spawnDirect(ff: Ffmpeg, args: string[], pipe: boolean): FfmpegRun {
+  const child = spawn(ff.path, args, { stdio: ['ignore', pipe ? 'pipe' : 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (s: string) => {
+  const err = child.stderr!;
+  err.setEncoding('utf8');
+  err.on('data', (s: string) => {
     if (stderr.length < STDERR_CAP) stderr += s;
   });
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((res, rej) => {
@@ -179,7 +233,7 @@ function spawnDirect(ff: Ffmpeg, args: string[]): FfmpegRun {
     child.on('close', (code, signal) => res({ code, signal, stderr }));
   });
   return {
-    stdout: child.stdout as AsyncIterable<Buffer>,
+    stdout: pipe ? (child.stdout as AsyncIterable<Buffer>) : nothing(),
     done,
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -193,13 +247,15 @@ function spawnDirect(ff: Ffmpeg, args: string[]): FfmpegRun {
  * needs to decode a short file); forking a shell costs well under a millisecond. Protocol: one line per
  * run on the shell's stdin, `ID FIFO ERRFILE FFMPEG ARGS...` (each word single-quoted); the shell makes
  * the FIFO, says `ready ID`, starts ffmpeg with stdout to the FIFO and stderr to ERRFILE, says
- * `pid ID PID` and, when it ends, `exit ID STATUS`. WAVENET_FFMPEG_LAUNCHER=0 turns it off.
+ * `pid ID PID` and, when it ends, `exit ID STATUS`. FIFO `-`: no FIFO, stdout to /dev/null (a run whose
+ * outputs are sockets; mkfifo is a process start of its own). WAVENET_FFMPEG_LAUNCHER=0 turns it off.
  */
 const LAUNCHER_SCRIPT = `
 while IFS= read -r line; do
   eval "set -- $line" || continue
   id=$1; fifo=$2; err=$3; shift 3
-  if mkfifo "$fifo"; then echo "ready $id"; else echo "exit $id 127"; continue; fi
+  if [ "$fifo" = - ]; then fifo=/dev/null
+  elif mkfifo "$fifo"; then echo "ready $id"; else echo "exit $id 127"; continue; fi
   ( "$@" < /dev/null > "$fifo" 2> "$err" & p=$!; echo "pid $id $p"; wait $p; echo "exit $id $?" ) &
 done
 wait
@@ -312,10 +368,10 @@ class Launcher {
     }
   }
 
-  run(ffPath: string, args: string[]): FfmpegRun {
+  run(ffPath: string, args: string[], pipe: boolean): FfmpegRun {
     if (this.dead) throw new Error('launcher is not running');
     const id = ++this.seq;
-    const fifo = join(this.dir, `${id}.pipe`);
+    const fifo = pipe ? join(this.dir, `${id}.pipe`) : '-';
     const errFile = join(this.dir, `${id}.err`);
     let pid = 0;
     let killed = false;
@@ -351,12 +407,12 @@ class Launcher {
     const finish = () => {
       this.waiters.delete(id);
       if (--this.active === 0) this.setRef(false);
-      rmSync(fifo, { force: true });
+      if (pipe) rmSync(fifo, { force: true });
     };
     const done = runResult(exit, errFile, finish);
     done.catch(() => undefined);
     return {
-      stdout: fifoReader(ready, fifo),
+      stdout: pipe ? fifoReader(ready, fifo) : nothing(),
       done,
       kill: () => {
         killed = true;
@@ -382,8 +438,10 @@ async function runResult(
   try {
     const fh = openSync(errFile, 'r');
     try {
-      const b = Buffer.alloc(STDERR_CAP);
-      const n = readSync(fh, b, 0, STDERR_CAP, 0);
+      // as many bytes as the file holds (a few KB), not the cap: a fresh 1 MiB per run costs more
+      // than reading it
+      const b = Buffer.allocUnsafe(Math.min(STDERR_CAP, fstatSync(fh).size));
+      const n = readSync(fh, b, 0, b.length, 0);
       stderr = b.subarray(0, n).toString('utf8');
     } finally {
       closeSync(fh);

@@ -5,7 +5,7 @@
  * `rejected`; the manifest is written by the caller (ingest.ts), which `afterFile` lets checkpoint.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { closeSync, read } from 'node:fs';
 import { AudioDecoder, DecodeError, fsReason, type SourceInfo } from '../audio/decode.js';
 import { startBatch } from '../audio/decode-batch.js';
 import type { Ffmpeg } from '../audio/ffmpeg.js';
@@ -135,12 +135,27 @@ async function claim(run: PoolRun, cand: Candidate): Promise<string | null> {
   return sha;
 }
 
+/** Read buffers for hashing, reused (a fresh buffer per file costs a copy and page faults). */
+const hashBuffers: Buffer[] = [];
+
 /** sha256 of an input; a FIFO, device or folder is refused before reading (a FIFO would block). */
 async function sha256File(path: string): Promise<string> {
   const { fd } = openRegular(path, { what: '' });
-  const h = createHash('sha256');
-  for await (const b of createReadStream('', { fd, highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) h.update(b);
-  return h.digest('hex');
+  const buf = hashBuffers.pop() ?? Buffer.allocUnsafeSlow(1 << 20);
+  try {
+    const h = createHash('sha256');
+    for (;;) {
+      const n = await new Promise<number>((res, rej) =>
+        read(fd, buf, 0, buf.length, null, (e, k) => (e ? rej(e) : res(k))),
+      );
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+    }
+    return h.digest('hex');
+  } finally {
+    hashBuffers.push(buf);
+    closeSync(fd);
+  }
 }
 
 function newSink(run: PoolRun, sha: string): SourceSink {

@@ -26,6 +26,31 @@ function floatOfKey(k: number): number {
   return f32[0];
 }
 
+/**
+ * The smallest key in [keyOf(-1), keyOf(1)] whose value encodes to >= c: bracketed around the
+ * formula's own boundary (the inverse of the companding at class c - 1/2) by doubling steps, then
+ * bisected with the reference itself (the encoder is monotonic, so this is the exact answer; the
+ * bracket is a few floats wide except around 0, where floats are dense).
+ */
+function thresholdKey(c: number, mu: number): number {
+  const enc = (k: number) => mulawEncodeValue(floatOfKey(k), mu);
+  const first = keyOf(-1);
+  const last = keyOf(1);
+  const y = (2 * (c - 0.5)) / mu - 1;
+  const k = Math.min(last, Math.max(first, keyOf((Math.sign(y) * ((1 + mu) ** Math.abs(y) - 1)) / mu)));
+  let lo = k; // encodes below c (or is `first`)
+  let hi = k; // encodes to c or above (or is `last`)
+  for (let d = 1; lo > first && enc(lo) >= c; d *= 2) lo = Math.max(first, k - d);
+  for (let d = 1; hi < last && enc(hi) < c; d *= 2) hi = Math.min(last, k + d);
+  if (enc(lo) >= c) return lo;
+  while (hi - lo > 1) {
+    const mid = lo + Math.floor((hi - lo) / 2);
+    if (enc(mid) >= c) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
 interface Tables {
   thr: Float32Array; // thr[c] for c = 1..mu; thr[mu + 1] = NaN sentinel
   bucket: Uint8Array; // class of the smallest float in each 2^16 bucket of keys
@@ -39,19 +64,7 @@ function tables(mu: number): Tables {
   const thr = new Float32Array(mu + 2);
   thr[0] = -Infinity;
   thr[mu + 1] = NaN; // every comparison with NaN is false: the loop stops at mu, +Infinity included
-  const lo0 = keyOf(-1);
-  const hi0 = keyOf(1);
-  for (let c = 1; c <= mu; c++) {
-    // smallest key in [lo0, hi0] whose value encodes to >= c
-    let lo = lo0;
-    let hi = hi0;
-    while (lo < hi) {
-      const mid = lo + Math.floor((hi - lo) / 2);
-      if (mulawEncodeValue(floatOfKey(mid), mu) >= c) hi = mid;
-      else lo = mid + 1;
-    }
-    thr[c] = floatOfKey(lo);
-  }
+  for (let c = 1; c <= mu; c++) thr[c] = floatOfKey(thresholdKey(c, mu));
   // class of each bucket's smallest value: the thresholds are sorted in key order, so one sweep does it
   // (NaN buckets, above +Inf and below -Inf in key order, are caught by the NaN check when encoding)
   const bucket = new Uint8Array(65536);
