@@ -62,8 +62,8 @@
 namespace wn {
 namespace {
 
-// The model in packed form, read-only after construction (the pipeline's two threads share one copy;
-// in the stream split each thread reads its own).
+// The model in packed form, shared by all threads (read-only after construction). (A copy per thread
+// in the stream split was measured: no faster, docs/perf.md.)
 struct SynthWeights {
   Buf embed, in_bias;  // [2][Q][Rpad] (tap 0 = previous class, tap 1 = current); [Rpad]
   // per layer; gate rows: f in 0..D-1, g in Dpad..Dpad+D-1; the gate product in two halves: over
@@ -92,18 +92,13 @@ class CpuSynth final : public SynthImpl {
     Dp_ = round16(D_);
     Sp_ = round16(S_);
     Qp_ = round16(Q_);
-    pack_weights(params, W_);
+    pack_weights(params);
     alloc_state();
     pick_offload();
     crew_.reset(new Crew(pick_threads(batch)));
     scratch_.resize(std::max(2, crew_->size()));
     bf16_ = opt.precision == WN_SYNTH_BF16 && active_isa() == Isa::avx512 && cpu_features().avx512bf16;
-    if (bf16_) make_bf16(W_);
-    if (crew_->size() > 1 && B_ >= 2) {  // the stream split's other threads read a copy of their own
-      W1_.reset(new SynthWeights);
-      pack_weights(params, *W1_);
-      if (bf16_) make_bf16(*W1_);
-    }
+    if (bf16_) make_bf16();
     force_ = opt.mode == WN_SYNTH_MODE_SOLO ? 0 : opt.mode == WN_SYNTH_MODE_PARALLEL ? 1 : -1;
   }
 
@@ -190,20 +185,20 @@ class CpuSynth final : public SynthImpl {
     for (int l = 0; l < L_; ++l) offload_[l] = (l + 1) * m / L_ > l * m / L_;
   }
 
-  void pack_weights(const float *params, SynthWeights &W) {
+  void pack_weights(const float *params) {
     wn_layout lay;
     wn_layout_get(&c_, &lay);
-    W.embed.resize((size_t)2 * Q_ * Rp_);
-    W.in_bias.resize(Rp_);
+    W_.embed.resize((size_t)2 * Q_ * Rp_);
+    W_.in_bias.resize(Rp_);
     for (int tap = 0; tap < 2; ++tap)
       for (int q = 0; q < Q_; ++q)
-        std::memcpy(W.embed.data() + ((size_t)tap * Q_ + q) * Rp_,
+        std::memcpy(W_.embed.data() + ((size_t)tap * Q_ + q) * Rp_,
                     params + lay.input_embed + ((size_t)tap * Q_ + q) * R_, sizeof(float) * R_);
-    std::memcpy(W.in_bias.data(), params + lay.input_bias, sizeof(float) * R_);
-    W.gate_past.resize(L_);
-    W.gate_cur.resize(L_);
-    W.skip.resize(L_);
-    W.res.resize(L_);
+    std::memcpy(W_.in_bias.data(), params + lay.input_bias, sizeof(float) * R_);
+    W_.gate_past.resize(L_);
+    W_.gate_cur.resize(L_);
+    W_.skip.resize(L_);
+    W_.res.resize(L_);
     // the skip biases of all layers are summed (in double) into the bias of layer 0's skip product
     std::vector<double> sb(S_, 0.0);
     for (int l = 0; l < L_; ++l) {
@@ -211,11 +206,11 @@ class CpuSynth final : public SynthImpl {
       wn_layer_layout_get(&c_, l, &ll);
       for (int s = 0; s < S_; ++s) sb[s] += params[ll.skip_b + s];
     }
-    for (int l = 0; l < L_; ++l) pack_layer(params, l, sb, W);
-    pack_head(params, lay, W);
+    for (int l = 0; l < L_; ++l) pack_layer(params, l, sb);
+    pack_head(params, lay);
   }
 
-  void pack_layer(const float *params, int l, const std::vector<double> &skip_bias_sum, SynthWeights &W) {
+  void pack_layer(const float *params, int l, const std::vector<double> &skip_bias_sum) {
     wn_layer_layout ll;
     wn_layer_layout_get(&c_, l, &ll);
     const float *Wg = params + ll.gate_w, *bg = params + ll.gate_b;
@@ -224,7 +219,7 @@ class CpuSynth final : public SynthImpl {
     // rows 0..D-1: f, rows Dp..Dp+D-1: g of the same channels; the rows between are zero
     auto grow = [=](int m) { return m < Dp ? (m < D ? m : -1) : (m - Dp < D ? D + m - Dp : -1); };
     for (int half = 0; half < 2; ++half)  // columns 0..R-1 read x(t - d), R..2R-1 x(t)
-      (half ? W.gate_cur : W.gate_past)[l].pack(
+      (half ? W_.gate_cur : W_.gate_past)[l].pack(
           2 * Dp, R,
           [=](int m, int kk) {
             const int r = grow(m);
@@ -235,33 +230,33 @@ class CpuSynth final : public SynthImpl {
             return r < 0 ? 0.f : bg[r];
           },
           half == 0);
-    W.skip[l].pack(
+    W_.skip[l].pack(
         S_, D, [=](int m, int kk) { return Ws[(size_t)m * D + kk]; },
         [&](int m) { return (float)skip_bias_sum[(size_t)m]; }, l == 0);
     if (l < L_ - 1)
-      W.res[l].pack(
+      W_.res[l].pack(
           R_, D, [=](int m, int kk) { return Wr[(size_t)m * D + kk]; }, [=](int m) { return br[m]; }, true);
   }
 
   // The head in two fixed halves of W1 rows (units of 16; the second may be empty), independent of
   // the thread count so that one and two threads compute the same numbers.
-  void pack_head(const float *params, const wn_layout &lay, SynthWeights &W) {
+  void pack_head(const float *params, const wn_layout &lay) {
     const float *W1 = params + lay.head1_w, *b1 = params + lay.head1_b;
     const float *W2 = params + lay.head2_w, *b2 = params + lay.head2_b;
     const int hu = (H_ + 15) / 16, first = std::max(1, hu / 2);
-    W.h0[0] = 0;
-    W.hk[0] = std::min(H_, first * 16);
-    W.h0[1] = W.hk[0];
-    W.hk[1] = H_ - W.hk[0];
+    W_.h0[0] = 0;
+    W_.hk[0] = std::min(H_, first * 16);
+    W_.h0[1] = W_.hk[0];
+    W_.hk[1] = H_ - W_.hk[0];
     const int S = S_, H = H_;
     for (int p = 0; p < 2; ++p) {
-      const int h0 = W.h0[p];
-      if (W.hk[p] == 0) continue;
-      W.head1[p].pack(
-          W.hk[p], S_, [=](int m, int kk) { return W1[(size_t)(h0 + m) * S + kk]; }, [=](int m) { return b1[h0 + m]; },
+      const int h0 = W_.h0[p];
+      if (W_.hk[p] == 0) continue;
+      W_.head1[p].pack(
+          W_.hk[p], S_, [=](int m, int kk) { return W1[(size_t)(h0 + m) * S + kk]; }, [=](int m) { return b1[h0 + m]; },
           true);
-      W.head2[p].pack(
-          Q_, W.hk[p], [=](int m, int kk) { return W2[(size_t)m * H + h0 + kk]; }, [=](int m) { return b2[m]; },
+      W_.head2[p].pack(
+          Q_, W_.hk[p], [=](int m, int kk) { return W2[(size_t)m * H + h0 + kk]; }, [=](int m) { return b2[m]; },
           p == 0);
     }
   }
@@ -290,17 +285,17 @@ class CpuSynth final : public SynthImpl {
     t_ = 0;
   }
 
-  void make_bf16(SynthWeights &W) {
+  void make_bf16() {
     for (int l = 0; l < L_; ++l) {
-      W.gate_past[l].make_bf16(R_);
-      W.gate_cur[l].make_bf16(R_);
-      W.skip[l].make_bf16(D_);
-      if (l < L_ - 1) W.res[l].make_bf16(D_);
+      W_.gate_past[l].make_bf16(R_);
+      W_.gate_cur[l].make_bf16(R_);
+      W_.skip[l].make_bf16(D_);
+      if (l < L_ - 1) W_.res[l].make_bf16(D_);
     }
     for (int p = 0; p < 2; ++p)
-      if (W.hk[p] > 0) {
-        W.head1[p].make_bf16(S_);
-        W.head2[p].make_bf16(W.hk[p]);
+      if (W_.hk[p] > 0) {
+        W_.head1[p].make_bf16(S_);
+        W_.head2[p].make_bf16(W_.hk[p]);
       }
     const int smax = std::max(std::max(2 * R_ + 2, S_ + 1), std::max(H_ + 1, D_ + 1));
     for (auto &s : scratch_) s.stage.assign((size_t)B_ * (smax / 2 + 1), 0);
@@ -381,27 +376,28 @@ class CpuSynth final : public SynthImpl {
   // A range of streams [b0, b0 + n): the whole batch, or one thread's share in the stream split.
   struct Span {
     int b0, n;
-    const SynthWeights *w;  // the weights this thread reads
   };
 
   // Whether a parallel chunk splits the streams between the threads (each runs the solo loop on its
   // share: no synchronisation within the chunk) rather than the pipeline. Priming has no skip work,
-  // so any batch of 2 or more splits; generation splits from SPLIT_MIN streams, where a share of
-  // SPLIT_SHARE or more streams still fills the batch tiles (default model, avx512, one thread:
-  // batch 2 24.6k samples/s, batch 4 52.2k, batch 8 53.9k; two threads, pipelined: batch 4 68.6k,
-  // batch 8 66.7k, where two solo shares of 4 could reach 2 x 52.2k; docs/perf.md).
+  // so any batch of 2 or more splits. Generation splits from SPLIT_MIN streams, where a share of
+  // SPLIT_SHARE or more still fills the batch tiles (one thread, default model, avx512: batch 2 24.6k
+  // samples/s, batch 4 52.2k). Measured on the quiet 2-core VM against the pipeline (docs/perf.md):
+  // generation 0.98x at 8 and 16 streams (the split reads the weights once per thread and step,
+  // the pipeline once per step), 1.04x at 64; priming 1.27x to 1.52x; and on a busy machine the
+  // split, which never waits for a descheduled partner within a chunk, kept its rate better.
   static constexpr int SPLIT_MIN = 8, SPLIT_SHARE = 4;
   bool split_streams(const Job &j) const { return j.mode == Job::PRIME ? B_ >= 2 : B_ >= SPLIT_MIN; }
 
   void run_chunk(const Job &j, bool par) {
     job_ = j;
-    const Span all{0, B_, &W_};
+    const Span all{0, B_};
     if (par && split_streams(j)) {
       const int parts = std::min(crew_->size(), B_);
       crew_->run([this, parts](int k) {
         if (k >= parts) return;
         const int b0 = B_ * k / parts, b1 = B_ * (k + 1) / parts;
-        chain_thread(true, Span{b0, b1 - b0, k == 0 ? &W_ : W1_.get()}, scratch_[k].stg());
+        chain_thread(true, Span{b0, b1 - b0}, scratch_[k].stg());
       });
     } else if (par) {
       chain_done_.reset();
@@ -470,7 +466,7 @@ class CpuSynth final : public SynthImpl {
   // ring (d >= 1), and the chain has finished with fg_l of this step once z_l is published.
   void skip_thread() {
     uint32_t *stg = scratch_[1].stg();
-    const Span all{0, B_, &W_};
+    const Span all{0, B_};
     for (int i = 0; i < job_.n; ++i) {
       for (int l = 0; l < L_; ++l) {
         chain_done_.wait((uint64_t)i * L_ + l + 1);
@@ -491,10 +487,10 @@ class CpuSynth final : public SynthImpl {
   void embed(uint64_t t, Span s) {
     for (int b = s.b0; b < s.b0 + s.n; ++b) {
       float *xb = x_.data() + (size_t)b * Rp_;
-      const float *e1 = s.w->embed.data() + ((size_t)Q_ + cur_[b]) * Rp_;
-      const float *bi = s.w->in_bias.data();
+      const float *e1 = W_.embed.data() + ((size_t)Q_ + cur_[b]) * Rp_;
+      const float *bi = W_.in_bias.data();
       if (prev_[b] >= 0) {
-        const float *e0 = s.w->embed.data() + (size_t)prev_[b] * Rp_;
+        const float *e0 = W_.embed.data() + (size_t)prev_[b] * Rp_;
         for (int r = 0; r < Rp_; ++r) xb[r] = bi[r] + e1[r] + e0[r];
       } else {
         for (int r = 0; r < Rp_; ++r) xb[r] = bi[r] + e1[r];
@@ -513,10 +509,10 @@ class CpuSynth final : public SynthImpl {
     float *x = x_.data() + xo, *fg = fg_layer(l, s);
     float *z = z_.data() + ((size_t)l * B_ + s.b0) * Dp_;
     if (!past_done) gate_past(l, t, stg, s);
-    packed_gemm(s.w->gate_cur[l], x, Rp_, R_, nullptr, 0, 0, s.n, fg, 2 * Dp_, false, true, stg);
+    packed_gemm(W_.gate_cur[l], x, Rp_, R_, nullptr, 0, 0, s.n, fg, 2 * Dp_, false, true, stg);
     WN_DISPATCH(synth_gate, fg, 2 * Dp_, Dp_, D_, s.n, z, Dp_);
     if (l == L_ - 1) return;
-    packed_gemm(s.w->res[l], z, Dp_, D_, nullptr, 0, 0, s.n, x, Rp_, true, true, stg);
+    packed_gemm(W_.res[l], z, Dp_, D_, nullptr, 0, 0, s.n, x, Rp_, true, true, stg);
     std::memcpy(ring_slot(l + 1, t) + xo, x, sizeof(float) * s.n * Rp_);
   }
 
@@ -526,12 +522,12 @@ class CpuSynth final : public SynthImpl {
   // this step's x_l(t).
   void gate_past(int l, uint64_t t, uint32_t *stg, Span s) {
     const float *past = ring_slot(l, t + 1) + (size_t)s.b0 * Rp_;  // slot of t - d == t + 1 (mod d + 1)
-    packed_gemm(s.w->gate_past[l], past, Rp_, R_, nullptr, 0, 0, s.n, fg_layer(l, s), 2 * Dp_, true, false, stg);
+    packed_gemm(W_.gate_past[l], past, Rp_, R_, nullptr, 0, 0, s.n, fg_layer(l, s), 2 * Dp_, true, false, stg);
   }
 
   // skip (+)= Ws_l.z_l; layer 0 starts from the sum of the skip biases.
   void skip_layer(int l, uint32_t *stg, Span s) {
-    packed_gemm(s.w->skip[l], z_.data() + ((size_t)l * B_ + s.b0) * Dp_, Dp_, D_, nullptr, 0, 0, s.n,
+    packed_gemm(W_.skip[l], z_.data() + ((size_t)l * B_ + s.b0) * Dp_, Dp_, D_, nullptr, 0, 0, s.n,
                 skip_.data() + (size_t)s.b0 * Sp_, Sp_, l == 0, l > 0, stg);
   }
 
@@ -543,16 +539,15 @@ class CpuSynth final : public SynthImpl {
   // Half p of the head: h1_p = relu(W1_p.relu(skip) + b1_p); lg_p = W2[:, half p].h1_p (+ b2 for p = 0).
   void head_half(int p, uint32_t *stg, Span s) {
     float *lg = lg_[p].data() + (size_t)s.b0 * Qp_;
-    if (s.w->hk[p] == 0) {
+    if (W_.hk[p] == 0) {
       std::memset(lg, 0, sizeof(float) * s.n * Qp_);
       return;
     }
-    const int ld = std::max(16, round16(s.w->hk[p]));
+    const int ld = std::max(16, round16(W_.hk[p]));
     float *h1 = h1_[p].data() + (size_t)s.b0 * ld;
-    packed_gemm(s.w->head1[p], skip_.data() + (size_t)s.b0 * Sp_, Sp_, S_, nullptr, 0, 0, s.n, h1, ld, true, false,
-                stg);
+    packed_gemm(W_.head1[p], skip_.data() + (size_t)s.b0 * Sp_, Sp_, S_, nullptr, 0, 0, s.n, h1, ld, true, false, stg);
     for (size_t q = 0; q < (size_t)s.n * ld; ++q) h1[q] = h1[q] > 0.f ? h1[q] : 0.f;
-    packed_gemm(s.w->head2[p], h1, ld, s.w->hk[p], nullptr, 0, 0, s.n, lg, Qp_, p == 0, false, stg);
+    packed_gemm(W_.head2[p], h1, ld, W_.hk[p], nullptr, 0, 0, s.n, lg, Qp_, p == 0, false, stg);
   }
 
   // logits = lg_0 + lg_1; sample every stream into next_ (and the caller's arrays).
@@ -578,10 +573,6 @@ class CpuSynth final : public SynthImpl {
   wn_config c_;
   int B_, R_, D_, S_, H_, Q_, L_, Rp_, Dp_, Sp_, Qp_;
   SynthWeights W_;
-  // a second copy for the stream split's threads other than the first (made when a batch of 2 or
-  // more has two or more threads), so that two cores stream their own weights as two processes
-  // would (docs/perf.md)
-  std::unique_ptr<SynthWeights> W1_;
   // stream state (thread 0 only)
   std::vector<size_t> ring_off_;
   Buf rings_, x_, fg_;

@@ -4,8 +4,7 @@
  * (wn_trainer_memory_bytes, which sums its own allocation plan); synthesis is estimated here from the
  * same layout the kernels use (native/cpu/synth.cc, native/cuda/synth.cu):
  *   weights       the float32 parameters held by JavaScript, the kernel's packed copy (padded to 16
- *                 channels) and, on CPU, a bf16 copy: about 3 x 4 bytes per parameter, plus a
- *                 second packed copy for batches of 2 or more (the CPU's stream split);
+ *                 channels) and, on CPU, a bf16 copy: about 3 x 4 bytes per parameter;
  *   ring buffers  (dilation + 1) x residual channels (padded to 16) floats per layer and stream;
  *   gate products 2 x dilation channels (padded) floats per layer and stream (CPU);
  *   per stream    the generated classes and their float audio while a texture is finished.
@@ -35,7 +34,7 @@ export function synthMemoryBytes(
     return { host: 4 * P + output, device: 4 * P + 4 * ringFloats + work };
   }
   const gates = batch * c.dilations.length * 2 * pad16(c.dilation) * 4;
-  return { host: (batch >= 2 ? 16 : 12) * P + 4 * ringFloats + gates + work + output, device: 0 };
+  return { host: 12 * P + 4 * ringFloats + gates + work + output, device: 0 };
 }
 
 export interface MemoryCheckEnv {
