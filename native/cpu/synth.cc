@@ -93,10 +93,12 @@ class CpuSynth final : public SynthImpl {
     Sp_ = round16(S_);
     Qp_ = round16(Q_);
     pack_weights(params);
-    alloc_state();
     pick_offload();
     crew_.reset(new Crew(pick_threads(batch)));
     scratch_.resize(std::max(2, crew_->size()));
+    parts_ = B_ >= SPLIT_MIN && crew_->size() > 1 ? std::min(crew_->size(), B_) : 1;
+    rows_ = B_ + GAP * (parts_ - 1);
+    alloc_state();
     bf16_ = opt.precision == WN_SYNTH_BF16 && active_isa() == Isa::avx512 && cpu_features().avx512bf16;
     if (bf16_) make_bf16();
     force_ = opt.mode == WN_SYNTH_MODE_SOLO ? 0 : opt.mode == WN_SYNTH_MODE_PARALLEL ? 1 : -1;
@@ -266,18 +268,18 @@ class CpuSynth final : public SynthImpl {
     size_t ring_total = 0;
     for (int l = 0; l < L_; ++l) {
       ring_off_[l] = ring_total;
-      ring_total += (size_t)(c_.dilations[l] + 1) * B_ * Rp_;
+      ring_total += (size_t)(c_.dilations[l] + 1) * rows_ * Rp_;
     }
     rings_.resize(ring_total);
-    x_.resize((size_t)B_ * Rp_);
-    fg_.resize((size_t)L_ * B_ * 2 * Dp_);
-    z_.resize((size_t)L_ * B_ * Dp_);
-    skip_.resize((size_t)B_ * Sp_);
+    x_.resize((size_t)rows_ * Rp_);
+    fg_.resize((size_t)L_ * rows_ * 2 * Dp_);
+    z_.resize((size_t)L_ * rows_ * Dp_);
+    skip_.resize((size_t)rows_ * Sp_);
     for (int p = 0; p < 2; ++p) {
-      h1_[p].resize((size_t)B_ * std::max(16, round16(W_.hk[p])));
-      lg_[p].resize((size_t)B_ * Qp_);
+      h1_[p].resize((size_t)rows_ * std::max(16, round16(W_.hk[p])));
+      lg_[p].resize((size_t)rows_ * Qp_);
     }
-    logits_.resize((size_t)B_ * Qp_);
+    logits_.resize((size_t)rows_ * Qp_);
     pending_.assign(B_, silence_class());
     prev_.assign(B_, -1);
     cur_.assign(B_, 0);
@@ -376,28 +378,36 @@ class CpuSynth final : public SynthImpl {
   // A range of streams [b0, b0 + n): the whole batch, or one thread's share in the stream split.
   struct Span {
     int b0, n;
+    int r0;  // the row of stream b0 in the per-stream buffers (b0, plus the gaps between shares)
   };
+
+  // Share k of `parts` (contiguous streams); with the split layout (parts_ > 1) its rows start after
+  // k gaps of GAP rows, so two threads never write neighbouring rows. Measured at 16 streams on two
+  // threads: 1.07x with the gaps (8 rows; 32 no better); two separate synthesizers of 8 streams in
+  // one process are still ~5 % faster, for a reason not found.
+  Span share(int k, int parts) const {
+    const int b0 = B_ * k / parts, b1 = B_ * (k + 1) / parts;
+    return Span{b0, b1 - b0, b0 + (parts_ > 1 ? GAP * k : 0)};
+  }
 
   // Whether a parallel chunk splits the streams between the threads (each runs the solo loop on its
   // share: no synchronisation within the chunk) rather than the pipeline. Priming has no skip work,
   // so any batch of 2 or more splits. Generation splits from SPLIT_MIN streams, where a share of
   // SPLIT_SHARE or more still fills the batch tiles (one thread, default model, avx512: batch 2 24.6k
   // samples/s, batch 4 52.2k). Measured on the quiet 2-core VM against the pipeline (docs/perf.md):
-  // generation 0.98x at 8 and 16 streams (the split reads the weights once per thread and step,
-  // the pipeline once per step), 1.04x at 64; priming 1.27x to 1.52x; and on a busy machine the
-  // split, which never waits for a descheduled partner within a chunk, kept its rate better.
+  // generation 1.05x at 8 streams, 1.09x at 16, 1.18x at 64; priming 1.55x to 1.80x; and on a busy
+  // machine the split, which never waits for a descheduled partner within a chunk, keeps its rate
+  // better.
   static constexpr int SPLIT_MIN = 8, SPLIT_SHARE = 4;
   bool split_streams(const Job &j) const { return j.mode == Job::PRIME ? B_ >= 2 : B_ >= SPLIT_MIN; }
 
   void run_chunk(const Job &j, bool par) {
     job_ = j;
-    const Span all{0, B_};
+    const Span all{0, B_, 0};
     if (par && split_streams(j)) {
-      const int parts = std::min(crew_->size(), B_);
+      const int parts = parts_ > 1 ? parts_ : std::min(crew_->size(), B_);
       crew_->run([this, parts](int k) {
-        if (k >= parts) return;
-        const int b0 = B_ * k / parts, b1 = B_ * (k + 1) / parts;
-        chain_thread(true, Span{b0, b1 - b0}, scratch_[k].stg());
+        if (k < parts) chain_thread(true, share(k, parts), scratch_[k].stg());
       });
     } else if (par) {
       chain_done_.reset();
@@ -411,7 +421,7 @@ class CpuSynth final : public SynthImpl {
           skip_thread();
       });
     } else {
-      chain_thread(true, all, scratch_[0].stg());
+      for (int k = 0; k < parts_; ++k) chain_thread(true, share(k, parts_), scratch_[0].stg());
     }
     t_ += j.n;
   }
@@ -466,7 +476,7 @@ class CpuSynth final : public SynthImpl {
   // ring (d >= 1), and the chain has finished with fg_l of this step once z_l is published.
   void skip_thread() {
     uint32_t *stg = scratch_[1].stg();
-    const Span all{0, B_};
+    const Span all{0, B_, 0};
     for (int i = 0; i < job_.n; ++i) {
       for (int l = 0; l < L_; ++l) {
         chain_done_.wait((uint64_t)i * L_ + l + 1);
@@ -486,7 +496,7 @@ class CpuSynth final : public SynthImpl {
   // x_0 = bias + E1[c_t] + E0[c_{t-1}], also into layer 0's ring.
   void embed(uint64_t t, Span s) {
     for (int b = s.b0; b < s.b0 + s.n; ++b) {
-      float *xb = x_.data() + (size_t)b * Rp_;
+      float *xb = x_.data() + (size_t)(s.r0 + b - s.b0) * Rp_;
       const float *e1 = W_.embed.data() + ((size_t)Q_ + cur_[b]) * Rp_;
       const float *bi = W_.in_bias.data();
       if (prev_[b] >= 0) {
@@ -496,7 +506,7 @@ class CpuSynth final : public SynthImpl {
         for (int r = 0; r < Rp_; ++r) xb[r] = bi[r] + e1[r];
       }
     }
-    std::memcpy(ring_slot(0, t) + (size_t)s.b0 * Rp_, x_.data() + (size_t)s.b0 * Rp_, sizeof(float) * s.n * Rp_);
+    std::memcpy(ring_slot(0, t) + (size_t)s.r0 * Rp_, x_.data() + (size_t)s.r0 * Rp_, sizeof(float) * s.n * Rp_);
   }
 
   // Layer l of the chain: z_l = gate(Wg.[x(t-d); x(t)] + bg), then x += Wr.z_l + br (into the next
@@ -505,9 +515,9 @@ class CpuSynth final : public SynthImpl {
   // computed here. Either way the same products in the same order: fg = bg + Wg_past.x(t - d), stored,
   // then + Wg_cur.x(t), so the numbers do not depend on who computed the first half.
   void chain_layer(int l, uint64_t t, uint32_t *stg, Span s, bool past_done = false) {
-    const size_t xo = (size_t)s.b0 * Rp_;
+    const size_t xo = (size_t)s.r0 * Rp_;
     float *x = x_.data() + xo, *fg = fg_layer(l, s);
-    float *z = z_.data() + ((size_t)l * B_ + s.b0) * Dp_;
+    float *z = z_.data() + ((size_t)l * rows_ + s.r0) * Dp_;
     if (!past_done) gate_past(l, t, stg, s);
     packed_gemm(W_.gate_cur[l], x, Rp_, R_, nullptr, 0, 0, s.n, fg, 2 * Dp_, false, true, stg);
     WN_DISPATCH(synth_gate, fg, 2 * Dp_, Dp_, D_, s.n, z, Dp_);
@@ -516,36 +526,36 @@ class CpuSynth final : public SynthImpl {
     std::memcpy(ring_slot(l + 1, t) + xo, x, sizeof(float) * s.n * Rp_);
   }
 
-  float *fg_layer(int l, Span s) { return fg_.data() + ((size_t)l * B_ + s.b0) * 2 * Dp_; }
+  float *fg_layer(int l, Span s) { return fg_.data() + ((size_t)l * rows_ + s.r0) * 2 * Dp_; }
 
   // fg_l = bg_l + Wg_past_l.x_l(t - d_l), the half of layer l's gate product that does not depend on
   // this step's x_l(t).
   void gate_past(int l, uint64_t t, uint32_t *stg, Span s) {
-    const float *past = ring_slot(l, t + 1) + (size_t)s.b0 * Rp_;  // slot of t - d == t + 1 (mod d + 1)
+    const float *past = ring_slot(l, t + 1) + (size_t)s.r0 * Rp_;  // slot of t - d == t + 1 (mod d + 1)
     packed_gemm(W_.gate_past[l], past, Rp_, R_, nullptr, 0, 0, s.n, fg_layer(l, s), 2 * Dp_, true, false, stg);
   }
 
   // skip (+)= Ws_l.z_l; layer 0 starts from the sum of the skip biases.
   void skip_layer(int l, uint32_t *stg, Span s) {
-    packed_gemm(W_.skip[l], z_.data() + ((size_t)l * B_ + s.b0) * Dp_, Dp_, D_, nullptr, 0, 0, s.n,
-                skip_.data() + (size_t)s.b0 * Sp_, Sp_, l == 0, l > 0, stg);
+    packed_gemm(W_.skip[l], z_.data() + ((size_t)l * rows_ + s.r0) * Dp_, Dp_, D_, nullptr, 0, 0, s.n,
+                skip_.data() + (size_t)s.r0 * Sp_, Sp_, l == 0, l > 0, stg);
   }
 
   void head_input(Span s) {
-    float *v = skip_.data() + (size_t)s.b0 * Sp_;
+    float *v = skip_.data() + (size_t)s.r0 * Sp_;
     for (size_t q = 0; q < (size_t)s.n * Sp_; ++q) v[q] = v[q] > 0.f ? v[q] : 0.f;
   }
 
   // Half p of the head: h1_p = relu(W1_p.relu(skip) + b1_p); lg_p = W2[:, half p].h1_p (+ b2 for p = 0).
   void head_half(int p, uint32_t *stg, Span s) {
-    float *lg = lg_[p].data() + (size_t)s.b0 * Qp_;
+    float *lg = lg_[p].data() + (size_t)s.r0 * Qp_;
     if (W_.hk[p] == 0) {
       std::memset(lg, 0, sizeof(float) * s.n * Qp_);
       return;
     }
     const int ld = std::max(16, round16(W_.hk[p]));
-    float *h1 = h1_[p].data() + (size_t)s.b0 * ld;
-    packed_gemm(W_.head1[p], skip_.data() + (size_t)s.b0 * Sp_, Sp_, S_, nullptr, 0, 0, s.n, h1, ld, true, false, stg);
+    float *h1 = h1_[p].data() + (size_t)s.r0 * ld;
+    packed_gemm(W_.head1[p], skip_.data() + (size_t)s.r0 * Sp_, Sp_, S_, nullptr, 0, 0, s.n, h1, ld, true, false, stg);
     for (size_t q = 0; q < (size_t)s.n * ld; ++q) h1[q] = h1[q] > 0.f ? h1[q] : 0.f;
     packed_gemm(W_.head2[p], h1, ld, W_.hk[p], nullptr, 0, 0, s.n, lg, Qp_, p == 0, false, stg);
   }
@@ -555,8 +565,9 @@ class CpuSynth final : public SynthImpl {
     const Job &j = job_;
     const size_t gi = (size_t)j.i0 + i;  // index in the caller's arrays
     for (int b = s.b0; b < s.b0 + s.n; ++b) {
-      float *lg = logits_.data() + (size_t)b * Qp_;
-      const float *l0 = lg_[0].data() + (size_t)b * Qp_, *l1 = lg_[1].data() + (size_t)b * Qp_;
+      const size_t row = (size_t)(s.r0 + b - s.b0);
+      float *lg = logits_.data() + row * Qp_;
+      const float *l0 = lg_[0].data() + row * Qp_, *l1 = lg_[1].data() + row * Qp_;
       for (int q = 0; q < Q_; ++q) lg[q] = l0[q] + l1[q];
       const int s = wn_sample(lg, Q_, j.temperature[b], cut_p(b), cut_k(b), wn_uniform(j.seed[b], t));
       j.out[(size_t)b * j.n_total + gi] = (uint8_t)s;
@@ -567,11 +578,15 @@ class CpuSynth final : public SynthImpl {
 
   float *ring_slot(int l, uint64_t t) {
     const uint64_t slots = (uint64_t)c_.dilations[l] + 1;
-    return rings_.data() + ring_off_[l] + (size_t)(t % slots) * B_ * Rp_;
+    return rings_.data() + ring_off_[l] + (size_t)(t % slots) * rows_ * Rp_;
   }
 
   wn_config c_;
   int B_, R_, D_, S_, H_, Q_, L_, Rp_, Dp_, Sp_, Qp_;
+  // the stream split's layout: parts_ shares of the streams (1: none), rows_ = B_ + GAP * (parts_ - 1)
+  // rows in every per-stream buffer (the shares separated by GAP unused rows)
+  static constexpr int GAP = 8;
+  int parts_ = 1, rows_ = 0;
   SynthWeights W_;
   // stream state (thread 0 only)
   std::vector<size_t> ring_off_;
