@@ -7,9 +7,11 @@
  *                 channels) and, on CPU, a bf16 copy: about 3 x 4 bytes per parameter;
  *   ring buffers  (dilation + 1) x residual channels (padded to 16) floats per layer and stream;
  *   gate products 2 x dilation channels (padded) floats per layer and stream (CPU);
+ *   split layout  on CPU from 8 streams, up to one thread per 4 streams, each share's rows separated
+ *                 by 8 unused rows in every per-stream buffer (native/cpu/synth.cc);
  *   per stream    the generated classes and their float audio while a texture is finished.
  */
-import { freemem, totalmem } from 'node:os';
+import { availableParallelism, freemem, totalmem } from 'node:os';
 import { paramCount, type ModelConfig } from './config.js';
 import { UserError } from '../util/errors.js';
 import { formatBytes } from '../util/files.js';
@@ -33,8 +35,10 @@ export function synthMemoryBytes(
   if (device === 'cuda') {
     return { host: 4 * P + output, device: 4 * P + 4 * ringFloats + work };
   }
+  const shares = batch >= 8 ? Math.max(2, Math.min(availableParallelism(), Math.floor(batch / 4))) : 1;
+  const rows = (batch + 8 * (shares - 1)) / batch; // per-stream buffers, relative to batch rows
   const gates = batch * c.dilations.length * 2 * pad16(c.dilation) * 4;
-  return { host: 12 * P + 4 * ringFloats + gates + work + output, device: 0 };
+  return { host: 12 * P + (4 * ringFloats + gates + work) * rows + output, device: 0 };
 }
 
 export interface MemoryCheckEnv {
