@@ -21,7 +21,9 @@
 // 0 the other, and thread 0 adds the two partial logits and samples. Every sync is one-way (a
 // publish and a wait, no round trip): L + 2 per step, against L + 3 round-trip barriers when every
 // layer was split by channels (which bought +7 % at batch 1). Default model: chain ~614k MACs per
-// sample, skip ~491k, head ~131k, so the critical path is ~0.57 of one thread's work.
+// sample, skip ~491k, head ~131k, so the critical path is ~0.57 of one thread's work; thread 1 also
+// computes the x(t - d) half of some layers' gate products for the next step (pick_offload: one more
+// one-way signal per such layer), which brings it to ~0.52.
 // The partition does not depend on the thread count: one thread ("solo", also every run with
 // WAVENET_THREADS=1) runs the same products in the same order, so samples and logits are
 // bit-identical for 1 and 2 threads.
@@ -430,7 +432,7 @@ class CpuSynth final : public SynthImpl {
 
   // Thread 0: the residual chain of every step, the first half of the head, sampling. solo: also
   // the skip thread's share, in the same order. s: the streams (all of them, except in the stream
-  // split, where each thread runs this loop solo on its half); stg: the thread's bf16 scratch.
+  // split, where each thread runs this loop solo on its share); stg: the thread's bf16 scratch.
   void chain_thread(bool solo, Span s, uint32_t *stg) {
     const Job &j = job_;
     const bool gen = j.mode == Job::GENERATE;
