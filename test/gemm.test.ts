@@ -166,7 +166,7 @@ console.log(JSON.stringify({ kernels: a.cpuFeatures().kernels, gemmKernels: ta.k
 test('every SIMD variant gives the same loss and gradients within float tolerance', (t) => {
   const f = addon.cpuFeatures();
   const variants = ['generic'];
-  if (f.flags.avx2 && f.flags.fma) variants.push('avx2');
+  if (f.flags.avx2 && f.flags.fma && f.flags.f16c) variants.push('avx2');
   if (f.kernels === 'avx512') variants.push('avx512');
   const out = variants.map((v) => {
     const r = spawnSync(process.execPath, ['-e', child], {

@@ -12,7 +12,7 @@ const f = native().cpuFeatures();
 
 function best(flags: Record<string, boolean>): string {
   if (f.arch !== 'x86_64') return 'generic';
-  const avx2 = flags.avx2 && flags.fma;
+  const avx2 = flags.avx2 && flags.fma && flags.f16c;
   const avx512 = avx2 && flags.avx512f && flags.avx512bw && flags.avx512vl && flags.avx512dq && flags.avx512bf16;
   return avx512 ? 'avx512' : avx2 ? 'avx2' : 'generic';
 }

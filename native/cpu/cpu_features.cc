@@ -2,6 +2,9 @@
 // wn_runtime_options.kernels (generic|avx2|avx512) forces a variant when the CPU supports it.
 #include <cstdlib>
 #include <cstring>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 #include "core/threadpool.h"
 #include "core/runtime.h"
 #include "cpu/dispatch.h"
@@ -20,7 +23,10 @@ static wn_cpu_features detect() {
   f.avx = __builtin_cpu_supports("avx");
   f.avx2 = __builtin_cpu_supports("avx2");
   f.fma = __builtin_cpu_supports("fma");
-  f.f16c = f.avx2;  // every AVX2 CPU in practice; not separately queryable by the builtin
+  {  // not among __builtin_cpu_supports's names: CPUID leaf 1, ECX bit 29
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    f.f16c = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C) != 0;
+  }
   f.avx512f = __builtin_cpu_supports("avx512f");
   f.avx512bw = __builtin_cpu_supports("avx512bw");
   f.avx512vl = __builtin_cpu_supports("avx512vl");
@@ -38,11 +44,12 @@ static wn_cpu_features detect() {
 static Isa choose(const wn_cpu_features &f) {
   Isa best = Isa::generic;
 #if defined(WN_HAVE_X86_VARIANTS)
-  if (f.avx2 && f.fma) best = Isa::avx2;
-  if (f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512bf16 && f.fma) best = Isa::avx512;
+  // both variants are built with -mf16c (fp16 weights of synthesis)
+  if (f.avx2 && f.fma && f.f16c) best = Isa::avx2;
+  if (f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512bf16 && f.fma && f.f16c) best = Isa::avx512;
   if (const char *e = runtime().kernels) {
     if (!std::strcmp(e, "generic")) return Isa::generic;
-    if (!std::strcmp(e, "avx2") && f.avx2 && f.fma) return Isa::avx2;
+    if (!std::strcmp(e, "avx2") && f.avx2 && f.fma && f.f16c) return Isa::avx2;
     if (!std::strcmp(e, "avx512") && best == Isa::avx512) return Isa::avx512;
   }
 #else

@@ -71,6 +71,7 @@ static Napi::Value CpuFeatures(const Napi::CallbackInfo &info) {
   fl.Set("avx", (bool)f.avx);
   fl.Set("avx2", (bool)f.avx2);
   fl.Set("fma", (bool)f.fma);
+  fl.Set("f16c", (bool)f.f16c);
   fl.Set("avx512f", (bool)f.avx512f);
   fl.Set("avx512bw", (bool)f.avx512bw);
   fl.Set("avx512vl", (bool)f.avx512vl);
