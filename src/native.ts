@@ -101,9 +101,16 @@ export interface NativeTrainer {
  * Per-synthesizer choices of the CPU backend (wn_synth_options). Omitted fields take the defaults the
  * addon read from WAVENET_SYNTH_PRECISION / WAVENET_SYNTH_MODE when it loaded (else fp32, auto).
  */
+/**
+ * Weights of the CPU synthesis kernels: bf16 on CPUs with AVX512-BF16 (elsewhere fp32); fp16 rounds
+ * the weights to IEEE half (inputs and sums stay fp32) and stores them as halves where the kernels
+ * have F16C (avx2, avx512): half the bytes per sample. A model with a weight beyond 65504 keeps fp32.
+ */
+export type SynthPrecision = 'fp32' | 'bf16' | 'fp16';
+
 export interface NativeSynthOptions {
-  /** bf16 keeps the weights in bf16 on CPUs with AVX512-BF16 (elsewhere fp32). */
-  precision?: 'fp32' | 'bf16';
+  /** See SynthPrecision. */
+  precision?: SynthPrecision;
   /** auto measures one and two threads and keeps the faster; solo / parallel force one. */
   mode?: 'auto' | 'solo' | 'parallel';
 }

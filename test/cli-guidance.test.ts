@@ -313,7 +313,7 @@ test('7: synth and render say how long a job over a minute will take, from a mea
   const sl = lines(s).find((l) => l.startsWith('synth: this will take'))!;
   assert.match(
     sl,
-    /^synth: this will take about (\d+m\d\ds|\d+h\d\dm) \(measured \d+ samples\/s, \d+\.\d\dx real time over \d+\.\d s\); faster: .*WAVENET_SYNTH_PRECISION=bf16 \(CPUs with AVX512-BF16\), --device cuda \(an NVIDIA GPU\)$/,
+    /^synth: this will take about (\d+m\d\ds|\d+h\d\dm) \(measured \d+ samples\/s, \d+\.\d\dx real time over \d+\.\d s\); faster: .*WAVENET_SYNTH_PRECISION=fp16 or bf16 \(half-size weights; bf16 on CPUs with AVX512-BF16\), --device cuda \(an NVIDIA GPU\)$/,
   );
   // it comes before the bulk of the work: at most a few seconds of audio are done by then
   assert.ok(existsSync(join(dir, 'long.wav')));

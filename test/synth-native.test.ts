@@ -1,6 +1,6 @@
 // The CPU incremental synthesizer (native/cpu/synth.cc) against the plain reference forward pass
 // (wn_reference_logits): same logits at every position, with priming, batches, and ring wrap-around.
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { native, type NativeConfig, type NativeSynthOptions } from '../src/native.js';
 import { paramLayout, parseDilations, type ModelConfig } from '../src/model/config.js';
@@ -275,6 +275,31 @@ test('one thread and two (or four, in the stream split) give bit-identical sampl
   assert.equal(one.hash, four.hash, 'batch 16 on 4 threads');
 });
 
+// Half-precision weights against the float64 reference: max |diff| <= bound * max(1, max |logit|)
+// at every position, and above minDiff (the half-precision path is really in use); the small model
+// runs at batch smallBatch.
+async function halfPrecisionParity(
+  t: TestContext,
+  precision: 'bf16' | 'fp16',
+  bound: number,
+  minDiff: number,
+  smallBatch: number,
+): Promise<void> {
+  const kernels = native().cpuFeatures().kernels;
+  for (const [c, batch, P, G] of [
+    [cfg('10x3', 64, 64, 256, 256), 1, 1200, 200],
+    [cfg('10x3', 64, 64, 256, 256), 3, 300, 100],
+    [cfg('1,2,4,8,1,2', 24, 40, 40, 24), smallBatch, 40, 60],
+  ] as const) {
+    const { maxDiff, maxAbs } = await parity(c, batch, P, G, undefined, { precision });
+    t.diagnostic(
+      `${precision} (${kernels}) dilations ${formatD(c)} R${c.residual} S${c.skip} batch ${batch}: max |diff| ${maxDiff.toExponential(2)}, max |logit| ${maxAbs.toFixed(2)}`,
+    );
+    assert.ok(maxDiff > minDiff, `the ${precision} path should actually be in use`);
+    assert.ok(maxDiff <= bound * Math.max(1, maxAbs), `max |diff| ${maxDiff} vs max |logit| ${maxAbs}`);
+  }
+}
+
 test('bf16 weights (precision bf16, AVX512-BF16 only): logits within the stated bound', async (t) => {
   // bf16 keeps 8 significant bits; with fp32 accumulation the stated bound is
   // max |diff| <= 0.02 * max(1, max |logit|) over every position (measured: about 1% of the largest logit at 10x3).
@@ -283,21 +308,53 @@ test('bf16 weights (precision bf16, AVX512-BF16 only): logits within the stated 
     t.skip('this CPU has no AVX512-BF16: the bf16 path is not used here (the fp32 path runs instead)');
     return;
   }
-  {
-    for (const [c, batch, P, G] of [
-      [cfg('10x3', 64, 64, 256, 256), 1, 1200, 200],
-      [cfg('10x3', 64, 64, 256, 256), 3, 300, 100],
-      [cfg('1,2,4,8,1,2', 24, 40, 40, 24), 3, 40, 60],
-    ] as const) {
-      const { maxDiff, maxAbs } = await parity(c, batch, P, G, undefined, { precision: 'bf16' });
-      t.diagnostic(
-        `bf16 dilations ${formatD(c)} R${c.residual} S${c.skip} batch ${batch}: max |diff| ${maxDiff.toExponential(2)}, max |logit| ${maxAbs.toFixed(2)}`,
+  await halfPrecisionParity(t, 'bf16', 0.02, 0, 3);
+});
+
+test('fp16 weights (precision fp16): logits within the stated bound; the fp16 kernels compute exactly the fp32 products of the rounded weights', async (t) => {
+  // fp16 keeps 11 significant bits of each weight; inputs and sums stay fp32. Stated bound:
+  // max |diff| <= 0.005 * max(1, max |logit|) against the float64 reference at every position.
+  await halfPrecisionParity(t, 'fp16', 0.005, 1e-5, 9);
+  // With every parameter already an fp16 value, precision fp16 changes no number: the fp16 panels
+  // (converted on load where the variant has F16C) must give the fp32 kernel's samples and logits bit
+  // for bit, batch 1 (pipeline) and 16 (stream split).
+  const c = cfg('10x3', 64, 64, 256, 256);
+  const params = randomParams(c, 7).map(roundToFp16);
+  for (const batch of [1, 16]) {
+    const out = [];
+    for (const precision of ['fp32', 'fp16'] as const) {
+      const s = new (native().Synth)(c, params, batch, 'cpu', { precision });
+      const g = await s.generate(
+        300,
+        new Float32Array(batch).fill(1),
+        new BigUint64Array(batch).map((_, b) => BigInt(b + 5)),
+        true,
       );
-      assert.ok(maxDiff > 0, 'the bf16 path should actually be in use');
-      assert.ok(maxDiff <= 0.02 * Math.max(1, maxAbs), `max |diff| ${maxDiff} vs max |logit| ${maxAbs}`);
+      s.free();
+      out.push(g);
     }
+    assert.deepEqual(out[1].samples, out[0].samples, `batch ${batch}: samples`);
+    assert.ok(out[0].logits && out[1].logits);
+    assert.ok(
+      Buffer.from(out[1].logits.buffer).equals(Buffer.from(out[0].logits.buffer)),
+      `batch ${batch}: logits bit for bit`,
+    );
   }
 });
+
+/** x rounded to the nearest IEEE half (ties to even), as a number; |x| < 65504. */
+function roundToFp16(x: number): number {
+  const a = Math.abs(x);
+  if (a === 0) return x;
+  let e = Math.floor(Math.log2(a));
+  if (2 ** e > a) e--;
+  if (2 ** (e + 1) <= a) e++;
+  const ulp = 2 ** (Math.max(e, -14) - 10);
+  const v = a / ulp;
+  const fl = Math.floor(v);
+  const r = v - fl > 0.5 || (v - fl === 0.5 && fl % 2 === 1) ? fl + 1 : fl;
+  return Math.sign(x) * r * ulp;
+}
 
 function formatD(c: ModelConfig) {
   return c.dilations.length > 8 ? `${c.dilations.length} layers` : c.dilations.join(',');

@@ -19,8 +19,8 @@ extern "C" wn_status wn_synth_create(const wn_config *c, const float *params, in
   if (s != WN_OK) return s;
   if (batch < 1 || batch > 1 << 20) return wn::fail(WN_ERR_INVALID, "synth: batch must be 1..1048576");
   const wn_synth_options opt = options ? *options : wn_synth_default_options();
-  if (opt.precision != WN_SYNTH_FP32 && opt.precision != WN_SYNTH_BF16)
-    return wn::fail(WN_ERR_INVALID, "synth: precision must be fp32 or bf16");
+  if (opt.precision != WN_SYNTH_FP32 && opt.precision != WN_SYNTH_BF16 && opt.precision != WN_SYNTH_FP16)
+    return wn::fail(WN_ERR_INVALID, "synth: precision must be fp32, bf16 or fp16");
   if (opt.mode != WN_SYNTH_MODE_AUTO && opt.mode != WN_SYNTH_MODE_SOLO && opt.mode != WN_SYNTH_MODE_PARALLEL)
     return wn::fail(WN_ERR_INVALID, "synth: mode must be auto, solo or parallel");
   return wn::guarded(

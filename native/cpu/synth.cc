@@ -103,6 +103,7 @@ class CpuSynth final : public SynthImpl {
     alloc_state();
     bf16_ = opt.precision == WN_SYNTH_BF16 && active_isa() == Isa::avx512 && cpu_features().avx512bf16;
     if (bf16_) make_bf16();
+    if (opt.precision == WN_SYNTH_FP16) make_fp16();
     force_ = opt.mode == WN_SYNTH_MODE_SOLO ? 0 : opt.mode == WN_SYNTH_MODE_PARALLEL ? 1 : -1;
   }
 
@@ -303,6 +304,31 @@ class CpuSynth final : public SynthImpl {
       }
     const int smax = std::max(std::max(2 * R_ + 2, S_ + 1), std::max(H_ + 1, D_ + 1));
     for (auto &s : scratch_) s.stage.assign((size_t)B_ * (smax / 2 + 1), 0);
+  }
+
+  // Every product's weights (gate halves, skip, res, head) are rounded to fp16; the variants with F16C
+  // (avx2, avx512) keep them as halves and convert on load (half the bytes of fp32: on a 2-core Intel
+  // Xeon with 2 MiB L2 per core the pipeline threads' weights then fit in L2, docs/perf.md), the
+  // generic one computes with the rounded fp32 values: the same numbers. Nothing changes when any
+  // weight is beyond fp16's range.
+  void make_fp16() {
+    std::vector<Packed *> all;
+    for (int l = 0; l < L_; ++l) {
+      all.push_back(&W_.gate_past[l]);
+      all.push_back(&W_.gate_cur[l]);
+      all.push_back(&W_.skip[l]);
+      if (l < L_ - 1) all.push_back(&W_.res[l]);
+    }
+    for (int p = 0; p < 2; ++p)
+      if (W_.hk[p] > 0) {
+        all.push_back(&W_.head1[p]);
+        all.push_back(&W_.head2[p]);
+      }
+    for (const Packed *P : all)
+      if (!P->fits_fp16()) return;
+    const bool halves = active_isa() != Isa::generic;  // the SIMD variants are built with F16C
+    for (Packed *P : all) P->make_fp16(halves);
+    fp16_ = true;
   }
 
   // ---- scheduling
@@ -602,6 +628,7 @@ class CpuSynth final : public SynthImpl {
   Job job_;
   Adapt adapt_;                 // generate's solo/parallel choice
   bool bf16_ = false;           // wn_synth_options.precision bf16, on CPUs with AVX512-BF16
+  bool fp16_ = false;           // wn_synth_options.precision fp16 (and every weight within its range)
   int force_ = -1;              // wn_synth_options.mode: -1 auto, 0 solo, 1 parallel (for tests and benchmarks)
   SpinSignal chain_done_;       // thread 0: steps * L + layers whose z (and x) are complete in this chunk
   SpinSignal skip_done_;        // thread 1: steps whose relu(skip) is complete

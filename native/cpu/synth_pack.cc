@@ -1,5 +1,6 @@
 // Packed weights of the CPU synthesizer: see native/cpu/synth_pack.h.
 #include "cpu/synth_pack.h"
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -51,6 +52,55 @@ uint16_t Packed::to_bf16(float f) {
   return (uint16_t)(u >> 16);
 }
 
+bool Packed::fits_fp16() const {
+  const float *d = w.data();
+  for (size_t i = 0; i < w.size(); ++i)
+    if (!(std::fabs(d[i]) <= 65504.f)) return false;
+  return true;
+}
+
+void Packed::make_fp16(bool halves) {
+  float *d = w.data();
+  if (halves) wh.resize(w.size());
+  for (size_t i = 0; i < w.size(); ++i) {
+    const uint16_t h = to_fp16(d[i]);
+    d[i] = from_fp16(h);
+    if (halves) wh[i] = h;
+  }
+}
+
+uint16_t Packed::to_fp16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  const uint16_t sign = (uint16_t)((u >> 16) & 0x8000u);
+  u &= 0x7fffffffu;
+  if (u >= 0x477ff000u) return (uint16_t)(sign | 0x7bffu);  // 65504 at most (callers check the range)
+  if (u < 0x38800000u) {  // below 2^-14: a subnormal half (or 0): the value in units of 2^-24 (an exact
+    float a;              // scaling), rounded to nearest even
+    std::memcpy(&a, &u, 4);
+    return (uint16_t)(sign | (uint16_t)std::nearbyint(a * 16777216.f));
+  }
+  // normal: rebias the exponent (127 -> 15) and round the 13 dropped mantissa bits to nearest even
+  const uint32_t rounded = u + 0xfffu + ((u >> 13) & 1u);
+  return (uint16_t)(sign | (uint16_t)((rounded - 0x38000000u) >> 13));
+}
+
+float Packed::from_fp16(uint16_t h) {
+  const uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+  const uint32_t e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
+  float f;
+  uint32_t u;
+  if (e == 0) {  // subnormal (or 0): m * 2^-24, exact
+    f = (float)m * (1.f / 16777216.f);
+    std::memcpy(&u, &f, 4);
+    u |= sign;
+  } else {
+    u = sign | (e == 31 ? 0x7f800000u | (m << 13) : ((e + 112u) << 23) | (m << 13));
+  }
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
 // Converts the two input segments of every stream into bf16 pairs: row b = [in0 (k0p), in1 (k1p)].
 static inline void stage_bf16(const Packed &P, const float *in0, int ld0, int k0, const float *in1, int ld1, int k1,
                               int batch, uint32_t *dst) {
@@ -91,6 +141,7 @@ void packed_gemm(const Packed &P, const float *in0, int ld0, int k0, const float
   g.in1 = in1;
   g.ld0 = ld0;
   g.ld1 = ld1;
+  g.wh = P.wh.empty() ? nullptr : P.wh.data();
   WN_DISPATCH(synth_gemm, g);
 }
 

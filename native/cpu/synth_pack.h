@@ -1,5 +1,5 @@
 // Weight storage of the CPU incremental synthesizer (native/cpu/synth.cc): aligned buffers, a matrix
-// packed into the panels of native/cpu/simd/synth_kernels.h (fp32, and optionally a bf16 copy), and
+// packed into the panels of native/cpu/simd/synth_kernels.h (fp32, and optionally a bf16 or fp16 copy), and
 // packed_gemm(), which runs the product of one packed matrix with a batch of inputs through the
 // SIMD kernel of the active variant.
 #pragma once
@@ -67,14 +67,22 @@ struct Packed {
       for (int i = 0; i < M; ++i) bias.data()[i] = bias_at(i);
     }
   }
+  // fp16 copy (precision fp16 on variants with F16C): the panels of w as IEEE halves
+  std::vector<uint16_t> wh;
   // Builds the bf16 panels from the fp32 ones; the input is two segments: columns < seg0 and the rest.
   void make_bf16(int seg0);
   static uint16_t to_bf16(float f);  // round to nearest even
+  // Whether every weight is within fp16's range (|w| <= 65504).
+  bool fits_fp16() const;
+  // Rounds the weights (not the bias) to fp16 in place; with halves, also keeps them as fp16 in wh.
+  void make_fp16(bool halves);
+  static uint16_t to_fp16(float f);  // round to nearest even; subnormals kept; |f| within range
+  static float from_fp16(uint16_t h);
 };
 
 // out[b][0..mpad) (+)= (bias) + P.W . [in0[b][0..k0); in1[b][0..k1)] for b < batch. stage: null for
-// fp32, else a scratch row of at least batch * (P.kpairs + 1) words: the bf16 weights are used and
-// the inputs converted there first.
+// fp32 and fp16 (the fp16 panels are used where P.wh holds them), else a scratch row of at least
+// batch * (P.kpairs + 1) words: the bf16 weights are used and the inputs converted there first.
 void packed_gemm(const Packed &P, const float *in0, int ld0, int k0, const float *in1, int ld1, int k1, int batch,
                  float *out, int ldo, bool use_bias, bool accumulate, uint32_t *stage = nullptr);
 

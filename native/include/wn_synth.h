@@ -26,11 +26,14 @@ extern "C" {
 
 typedef struct wn_synth wn_synth;
 
-typedef enum { WN_SYNTH_FP32 = 0, WN_SYNTH_BF16 = 1 } wn_synth_precision;
+typedef enum { WN_SYNTH_FP32 = 0, WN_SYNTH_BF16 = 1, WN_SYNTH_FP16 = 2 } wn_synth_precision;
 typedef enum { WN_SYNTH_MODE_AUTO = 0, WN_SYNTH_MODE_SOLO = 1, WN_SYNTH_MODE_PARALLEL = 2 } wn_synth_mode;
 
 /* Per-synthesizer choices (CPU backend; CUDA ignores them).
- *   precision  WN_SYNTH_BF16 keeps the weights in bf16 where the CPU has AVX512-BF16 (else fp32)
+ *   precision  WN_SYNTH_BF16 keeps the weights in bf16 where the CPU has AVX512-BF16 (else fp32);
+ *              WN_SYNTH_FP16 rounds the weights to fp16 (inputs and sums stay fp32) and, where the
+ *              kernels have F16C (avx2, avx512), keeps them as fp16: half the bytes to read per sample.
+ *              A model with a weight beyond fp16's range (65504) keeps fp32.
  *   mode       AUTO measures one and two threads and keeps the faster; SOLO / PARALLEL force one.
  *              Below 8 streams synthesis uses at most two threads (a pipeline); from 8 streams up to
  *              one thread per 4 streams, each running its share of the streams (native/cpu/synth.cc).

@@ -4,7 +4,7 @@
 //   WAVENET_KERNELS=generic|avx2|avx512   force a SIMD variant (when the CPU has it)
 //   WAVENET_THREADS=N                      threads for training and synthesis
 //   WAVENET_CUDA_GRAPHS=0                  launch CUDA training kernels eagerly (debugging)
-//   WAVENET_SYNTH_PRECISION=bf16           default precision of new synthesizers (AVX512-BF16 CPUs)
+//   WAVENET_SYNTH_PRECISION=bf16|fp16      default precision of new synthesizers (bf16: AVX512-BF16 CPUs)
 //   WAVENET_SYNTH_MODE=solo|parallel       default thread mode of new synthesizers (tests, benchmarks)
 // An unusable value is ignored (the default applies), as before these became options.
 #include <cstdlib>
@@ -30,8 +30,12 @@ void ConfigureFromEnvironment() {
   }
   if (const char *g = std::getenv("WAVENET_CUDA_GRAPHS")) rt.cuda_graphs = std::strcmp(g, "0") != 0;
   wn_runtime_configure(&rt);  // fails only when the library was already used (a second load): keep it
-  if (const char *p = std::getenv("WAVENET_SYNTH_PRECISION"); p && !std::strcmp(p, "bf16"))
-    g_synth_defaults.precision = WN_SYNTH_BF16;
+  if (const char *p = std::getenv("WAVENET_SYNTH_PRECISION")) {
+    if (!std::strcmp(p, "bf16"))
+      g_synth_defaults.precision = WN_SYNTH_BF16;
+    else if (!std::strcmp(p, "fp16"))
+      g_synth_defaults.precision = WN_SYNTH_FP16;
+  }
   if (const char *m = std::getenv("WAVENET_SYNTH_MODE")) {
     if (!std::strcmp(m, "solo"))
       g_synth_defaults.mode = WN_SYNTH_MODE_SOLO;

@@ -67,7 +67,7 @@ class SynthWrap : public Napi::ObjectWrap<SynthWrap> {
     Napi::Env env = info.Env();
     const char *usage =
         "new Synth(config, params: Float32Array, batch: number, device: 'cpu' | 'cuda', "
-        "options?: {precision?: 'fp32' | 'bf16', mode?: 'auto' | 'solo' | 'parallel'})";
+        "options?: {precision?: 'fp32' | 'bf16' | 'fp16', mode?: 'auto' | 'solo' | 'parallel'})";
     wn_config c = config_from_js(env, info[0]);
     if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
       type_error(env, std::string(usage) + ": params must be a Float32Array");
@@ -92,8 +92,9 @@ class SynthWrap : public Napi::ObjectWrap<SynthWrap> {
       const Napi::Value pr = o.Get("precision"), mo = o.Get("mode");
       if (!pr.IsUndefined()) {
         const std::string v = pr.IsString() ? pr.As<Napi::String>().Utf8Value() : "";
-        if (v != "fp32" && v != "bf16") type_error(env, std::string(usage) + ": precision must be 'fp32' or 'bf16'");
-        opt.precision = v == "bf16" ? WN_SYNTH_BF16 : WN_SYNTH_FP32;
+        if (v != "fp32" && v != "bf16" && v != "fp16")
+          type_error(env, std::string(usage) + ": precision must be 'fp32', 'bf16' or 'fp16'");
+        opt.precision = v == "bf16" ? WN_SYNTH_BF16 : v == "fp16" ? WN_SYNTH_FP16 : WN_SYNTH_FP32;
       }
       if (!mo.IsUndefined()) {
         const std::string v = mo.IsString() ? mo.As<Napi::String>().Utf8Value() : "";

@@ -17,7 +17,7 @@ async function main() {
     seconds: spec.seconds,
     repeats: spec.repeats,
     naiveSeconds: spec.naiveSeconds,
-    precision: 'fp32',
+    precision: spec.precision,
   });
   // the trainer's packed GEMM, N x N x N, best of several timed calls: wn_cpu_gemm_rate (native/include/wavenet.h)
   const sg = spec.sgemm ? native().cpuGemmRate(512, 0.5) : null;

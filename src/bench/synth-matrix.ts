@@ -20,7 +20,7 @@
 import { spawn } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { native } from '../native.js';
+import { native, type SynthPrecision } from '../native.js';
 import type { ModelConfig } from '../model/config.js';
 import type { SynthBenchResult } from './synth.js';
 
@@ -35,6 +35,7 @@ export interface CellSpec {
   sgemm: boolean;
   /** Wall seconds for each naive generator (0: none). */
   naiveSeconds: number;
+  precision: SynthPrecision;
 }
 export interface CellResult {
   kernels: string;
@@ -74,6 +75,8 @@ export interface MatrixRow {
 export interface MatrixResult {
   machine: string;
   date: string;
+  /** Weights precision asked for (bf16 runs only where the variant has AVX512-BF16, else fp32). */
+  precision: SynthPrecision;
   loadAverage1m: { before: number; after: number };
   macsPerSample: number;
   rows: MatrixRow[];
@@ -85,7 +88,7 @@ export function supportedVariants(): Variant[] {
   const f = native().cpuFeatures();
   const v: Variant[] = ['generic'];
   if (f.arch !== 'x86_64') return v;
-  if (f.flags.avx2 && f.flags.fma) v.push('avx2');
+  if (f.flags.avx2 && f.flags.fma && f.flags.f16c) v.push('avx2');
   if (['avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512bf16'].every((k) => f.flags[k])) v.push('avx512');
   return v;
 }
@@ -146,6 +149,8 @@ export interface MatrixOptions {
   naiveSeconds?: number;
   /** Allowed loss of a variant against the one it supersedes before the check fails (0.05 = 5 %). */
   tolerance?: number;
+  /** Weights precision of every cell (default fp32). */
+  precision?: SynthPrecision;
   log?: (line: string) => void;
 }
 
@@ -250,6 +255,7 @@ export async function benchSynthMatrix(o: MatrixOptions): Promise<MatrixResult> 
           repeats: o.repeats,
           sgemm: batch === o.batches[0],
           naiveSeconds: batch === 1 && threads === 1 ? (o.naiveSeconds ?? 0) : 0,
+          precision: o.precision ?? 'fp32',
         };
         const c = await runCell(spec, env);
         if (c.kernels !== k) throw new Error(`bench cell: asked for ${k} kernels, the child ran ${c.kernels}`);
@@ -267,6 +273,7 @@ export async function benchSynthMatrix(o: MatrixOptions): Promise<MatrixResult> 
   const f = native().cpuFeatures();
   return {
     machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} logical CPUs, ${f.arch}; dispatch default ${f.kernels}`,
+    precision: o.precision ?? 'fp32',
     date: new Date().toISOString(),
     loadAverage1m: { before, after: loadavg()[0] },
     macsPerSample,

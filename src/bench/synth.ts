@@ -15,7 +15,7 @@
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { writeFileSync } from 'node:fs';
-import { native } from '../native.js';
+import { native, type SynthPrecision } from '../native.js';
 import { resolveDevice, type DeviceChoice } from '../device.js';
 import {
   type ModelFlags,
@@ -39,8 +39,8 @@ export interface SynthBenchOptions {
   repeats: number;
   /** Wall seconds for each naive generator (0: skip the naive baseline). */
   naiveSeconds: number;
-  /** Weights precision of the incremental kernel: fp32 (default) or bf16 (AVX512-BF16 CPUs). */
-  precision?: 'fp32' | 'bf16';
+  /** Weights precision of the incremental kernel: fp32 (default), bf16 (AVX512-BF16 CPUs) or fp16. */
+  precision?: SynthPrecision;
   log?: (line: string) => void;
 }
 
@@ -60,7 +60,7 @@ export interface SynthBenchResult {
   batch: number;
   device: string;
   /** Precision the incremental kernel actually ran in. */
-  precision: 'fp32' | 'bf16';
+  precision: SynthPrecision;
   /** Multiply-adds per generated sample (incremental). */
   macsPerSample: number;
   runs: number[];
@@ -179,6 +179,13 @@ async function naiveIncr(
   }
 }
 
+/** The precision the kernels run in: bf16 only with AVX512-BF16 kernels, bf16 and fp16 on the CPU only. */
+function runPrecision(p: SynthPrecision, device: string, f: ReturnType<ReturnType<typeof native>['cpuFeatures']>) {
+  if (device !== 'cpu') return 'fp32';
+  if (p === 'bf16') return f.kernels === 'avx512' && f.flags.avx512bf16 ? 'bf16' : 'fp32';
+  return p;
+}
+
 export async function benchSynth(o: SynthBenchOptions): Promise<SynthBenchResult> {
   const log = o.log ?? (() => {});
   const addon = native();
@@ -186,9 +193,11 @@ export async function benchSynth(o: SynthBenchOptions): Promise<SynthBenchResult
   const params = benchParams(c);
   const dev = resolveDevice(o.device);
   const f = addon.cpuFeatures();
-  const precision =
-    o.precision === 'bf16' && dev.device === 'cpu' && f.kernels === 'avx512' && f.flags.avx512bf16 ? 'bf16' : 'fp32';
-  if (o.precision === 'bf16' && precision !== 'bf16') log('  bf16 needs AVX512-BF16 on the CPU device; measuring fp32');
+  const precision = runPrecision(o.precision ?? 'fp32', dev.device, f);
+  if (o.precision && o.precision !== precision)
+    log(
+      `  ${o.precision} ${o.precision === 'bf16' ? 'needs AVX512-BF16 on' : 'is for'} the CPU device; measuring fp32`,
+    );
   const synth = new addon.Synth(toNative(c), params, o.batch, dev.device, { precision });
   const temp = new Float32Array(o.batch).fill(1);
   const seeds = new BigUint64Array(o.batch).map((_, b) => BigInt(b + 1));
@@ -290,7 +299,7 @@ interface BenchSynthArgs extends ModelFlags {
   seconds: number;
   repeats: number;
   naiveSeconds: number;
-  precision: 'fp32' | 'bf16';
+  precision: SynthPrecision;
   device: DeviceChoice;
   json: boolean;
   out?: string;
@@ -314,10 +323,10 @@ export const benchSynthCommand: CommandModule<object, BenchSynthArgs> = {
             describe: 'Wall seconds for each naive generator; 0 skips it',
           })
           .option('precision', {
-            choices: ['fp32', 'bf16'] as const,
+            choices: ['fp32', 'bf16', 'fp16'] as const,
             default: 'fp32' as const,
             describe:
-              'Incremental kernel weights: fp32, or bf16 (CPUs with AVX512-BF16; same as WAVENET_SYNTH_PRECISION=bf16)',
+              'Incremental kernel weights: fp32, bf16 (CPUs with AVX512-BF16) or fp16 (half the bytes); as WAVENET_SYNTH_PRECISION',
           })
           .option('out', { type: 'string', describe: 'Also write the JSON result to this file' })
           .option('thread-list', {
@@ -372,13 +381,14 @@ export const benchSynthCommand: CommandModule<object, BenchSynthArgs> = {
         seconds: argv.seconds,
         repeats,
         naiveSeconds: argv.naiveSeconds,
+        precision: argv.precision,
         log,
       });
       if (argv.out) writeFileSync(argv.out, JSON.stringify(m, null, 2) + '\n');
       if (argv.json) console.log(JSON.stringify(m, null, 2));
       else
         console.log(
-          `${m.machine}; ${(m.macsPerSample / 1e6).toFixed(2)} M multiply-adds per sample\n${formatMatrix(m)}`,
+          `${m.machine}; ${m.precision} weights; ${(m.macsPerSample / 1e6).toFixed(2)} M multiply-adds per sample\n${formatMatrix(m)}`,
         );
       return;
     }

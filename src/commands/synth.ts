@@ -301,8 +301,9 @@ function synthHelpText<T>(y: Argv<T>) {
         'A DC blocker (10 Hz, before anything else) is on unless --raw; the summary reports DC, peak, RMS and loudness, and says so when the take is quiet (RMS below -40 dBFS). ' +
         'Defaults (--top-p, --prime, --auditions) were chosen by measurement: docs/audio.md. ' +
         'With auditions, a take whose opening was noise continues another candidate; the line that says so names its seed, which gives that take alone with --auditions 0. ' +
-        'Environment: WAVENET_SYNTH_PRECISION=bf16 runs the CPU kernel with bf16 weights on CPUs with AVX512-BF16 ' +
-        '(faster; logits within about 1% of fp32, so the audio differs from the fp32 default); WAVENET_THREADS caps the threads (synthesis uses at most two; the audio is the same for one and two).',
+        'Environment: WAVENET_SYNTH_PRECISION=fp16 runs the CPU kernel with weights rounded to fp16 (half the bytes: ' +
+        'about 2x faster where the fp32 weights do not fit the caches; logits within about 0.1% of fp32), =bf16 with bf16 weights ' +
+        'and inputs on CPUs with AVX512-BF16 (logits within about 1%); either way the audio differs from the fp32 default. WAVENET_THREADS caps the threads (synthesis uses at most two; the audio is the same for one and two).',
     );
 }
 

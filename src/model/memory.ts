@@ -4,7 +4,7 @@
  * (wn_trainer_memory_bytes, which sums its own allocation plan); synthesis is estimated here from the
  * same layout the kernels use (native/cpu/synth.cc, native/cuda/synth.cu):
  *   weights       the float32 parameters held by JavaScript, the kernel's packed copy (padded to 16
- *                 channels) and, on CPU, a bf16 copy: about 3 x 4 bytes per parameter;
+ *                 channels) and, on CPU, a bf16 or fp16 copy: about 3 x 4 bytes per parameter;
  *   ring buffers  (dilation + 1) x residual channels (padded to 16) floats per layer and stream;
  *   gate products 2 x dilation channels (padded) floats per layer and stream (CPU);
  *   split layout  on CPU from 8 streams, up to one thread per 4 streams, each share's rows separated

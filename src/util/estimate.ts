@@ -107,8 +107,9 @@ export function fasterHints(config: ModelConfig, device: 'cpu' | 'cuda'): string
     );
   }
   if (device === 'cpu') {
-    if (process.env.WAVENET_SYNTH_PRECISION !== 'bf16')
-      hints.push('WAVENET_SYNTH_PRECISION=bf16 (CPUs with AVX512-BF16)');
+    const p = process.env.WAVENET_SYNTH_PRECISION;
+    if (p !== 'bf16' && p !== 'fp16')
+      hints.push('WAVENET_SYNTH_PRECISION=fp16 or bf16 (half-size weights; bf16 on CPUs with AVX512-BF16)');
     hints.push('--device cuda (an NVIDIA GPU)');
   }
   return hints;

@@ -36,23 +36,37 @@ constexpr int NVMAX = NV1 > NVB ? NV1 : NVB;
 constexpr int PF = 16;  // prefetch distance of the batch tiles, in panel rows
 static_assert(NVMAX * VW <= WN_SYNTH_PANEL, "a tile is at most one panel wide");
 
-// acc[b][v] += sum_k W[k][16v..] * in[b][k] over one input segment.
-template <int NV, int BT>
-static inline void kloop(vf (&acc)[BT][NV], const float *__restrict W, int ldw, int K, const float *__restrict in,
-                         int ld) {
+// VW weights from fp32 or fp16 (IEEE half) panels.
+static inline vf wload(const float *p) { return vload(p); }
+static inline vf wload(const uint16_t *p) {
+#if defined(__AVX512F__)
+  return (vf)_mm512_maskz_cvtph_ps((__mmask16)0xffff,
+                                   _mm256_loadu_si256((const __m256i *)p));  // (the unmasked form warns in GCC 12)
+#elif defined(__F16C__)
+  return (vf)_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+#else
+  (void)p;                                // never called: synth_gemm reads fp16 panels only where F16C is compiled in
+  __builtin_unreachable();
+#endif
+}
+
+// acc[b][v] += sum_k W[k][16v..] * in[b][k] over one input segment (T: float or fp16 weights).
+template <int NV, int BT, typename T>
+static inline void kloop(vf (&acc)[BT][NV], const T *__restrict W, int ldw, int K, const float *__restrict in, int ld) {
+  constexpr int LINE = 64 / sizeof(T);  // weights per cache line
   for (int k = 0; k < K; ++k) {
-    const float *wr = W + (size_t)k * ldw;
+    const T *wr = W + (size_t)k * ldw;
     // A batch tile reads a strip of NV*VW rows of a 64-row panel: every k is a jump of one panel
     // row (256 bytes), a pattern the hardware prefetchers follow poorly; the weight load stalled in
     // 43 % of the avx2 batch-16 profile (perf record -e cpu-clock). Prefetch PF rows ahead. (The
     // batch-1 tile reads whole panel rows, one contiguous stream, and needs no help.)
     if constexpr (BT > 1) {
 #pragma GCC unroll 4
-      for (int l = 0; l < (NV * VW + 15) / 16; ++l) __builtin_prefetch(wr + (size_t)PF * ldw + 16 * l);
+      for (int l = 0; l < (NV * VW + LINE - 1) / LINE; ++l) __builtin_prefetch(wr + (size_t)PF * ldw + LINE * l);
     }
     vf w[NV];
 #pragma GCC unroll 16
-    for (int v = 0; v < NV; ++v) w[v] = vload(wr + VW * v);
+    for (int v = 0; v < NV; ++v) w[v] = wload(wr + VW * v);
 #pragma GCC unroll 8
     for (int b = 0; b < BT; ++b) {
       const vf x = vset1(in[(size_t)b * ld + k]);
@@ -63,8 +77,8 @@ static inline void kloop(vf (&acc)[BT][NV], const float *__restrict W, int ldw, 
 }
 
 // out[b][c..c+NV*VW) (+)= bias + W . [in0[b]; in1[b]]
-template <int NV, int BT>
-static void micro(const float *__restrict W, int ldw, int k0, const float *__restrict in0, int ld0, int k1,
+template <int NV, int BT, typename T>
+static void micro(const T *__restrict W, int ldw, int k0, const float *__restrict in0, int ld0, int k1,
                   const float *__restrict in1, int ld1, float *__restrict out, int ldo, const float *bias,
                   int accumulate) {
   vf acc[BT][NV];
@@ -84,8 +98,9 @@ static void micro(const float *__restrict W, int ldw, int k0, const float *__res
     for (int v = 0; v < NV; ++v) vstore(out + (size_t)b * ldo + VW * v, acc[b][v]);
 }
 
-typedef void (*micro_fn)(const float *, int, int, const float *, int, int, const float *, int, float *, int,
-                         const float *, int);
+template <typename T>
+using micro_fn = void (*)(const T *, int, int, const float *, int, int, const float *, int, float *, int, const float *,
+                          int);
 
 // The kernel tables are constants (built at compile time): code of this ISA must never run before
 // dispatch has chosen it, so no dynamic initialiser may live in this file (see native/cpu/dispatch.h).
@@ -111,12 +126,19 @@ constexpr Table<Fn> make_table(Pick pick) {
 }
 
 // Entries: every NV <= NV1 with BT = 1 (batch 1 and panel remainders), every NV <= NVB with BT <= BTB.
-constexpr Table<micro_fn> micros = make_table<micro_fn>([](auto nv, auto bt) -> micro_fn {
-  if constexpr (bt == 1 || nv <= NVB)
-    return &micro<nv, bt>;
-  else
-    return nullptr;
-});
+template <typename T>
+constexpr Table<micro_fn<T>> micro_table() {
+  return make_table<micro_fn<T>>([](auto nv, auto bt) -> micro_fn<T> {
+    if constexpr (bt == 1 || nv <= NVB)
+      return &micro<nv, bt, T>;
+    else
+      return nullptr;
+  });
+}
+constexpr Table<micro_fn<float>> micros = micro_table<float>();
+#if defined(__F16C__)
+constexpr Table<micro_fn<uint16_t>> micros_f16 = micro_table<uint16_t>();
+#endif
 
 // tanh(f) * sigmoid(g) with one division: (e - 1) / ((e + 1)(1 + exp(-g))), e = exp(2f).
 // f is clamped to [-9, 9] (tanh is +-1 in float beyond) and g to >= -20 (sigmoid < 2.1e-9 below),
@@ -236,24 +258,32 @@ void synth_gemm_bf16(const ::wn::SynthGemmBf16 &g) {
   }
 }
 
-void synth_gemm(const ::wn::SynthGemm &g) {
+template <typename T>
+static void gemm_panels(const ::wn::SynthGemm &g, const T *wp, const Table<micro_fn<T>> &tab) {
   const int P = WN_SYNTH_PANEL;
   const int K = g.k0 + g.k1;
   // batch 1: the widest single-stream tile; batches: NVB x BTB tiles (BT < BTB for the last streams)
   const int nvmax = g.batch == 1 ? NV1 : NVB, btmax = g.batch == 1 ? 1 : BTB;
   for (int p0 = 0; p0 < g.mpad; p0 += P) {
     const int w = g.mpad - p0 < P ? g.mpad - p0 : P;  // a multiple of 16, so of VW
-    const float *panel = g.w + (size_t)p0 * K;
+    const T *panel = wp + (size_t)p0 * K;
     for (int c = 0; c < w; c += VW * nvmax) {
       const int nv = (w - c) / VW < nvmax ? (w - c) / VW : nvmax;
       for (int b = 0; b < g.batch; b += btmax) {
         const int bt = g.batch - b < btmax ? g.batch - b : btmax;
-        micros.f[nv - 1][bt - 1](panel + c, w, g.k0, g.in0 + (size_t)b * g.ld0, g.ld0, g.k1,
-                                 g.in1 ? g.in1 + (size_t)b * g.ld1 : nullptr, g.ld1, g.out + (size_t)b * g.ldo + p0 + c,
-                                 g.ldo, g.bias ? g.bias + p0 + c : nullptr, g.accumulate);
+        tab.f[nv - 1][bt - 1](panel + c, w, g.k0, g.in0 + (size_t)b * g.ld0, g.ld0, g.k1,
+                              g.in1 ? g.in1 + (size_t)b * g.ld1 : nullptr, g.ld1, g.out + (size_t)b * g.ldo + p0 + c,
+                              g.ldo, g.bias ? g.bias + p0 + c : nullptr, g.accumulate);
       }
     }
   }
+}
+
+void synth_gemm(const ::wn::SynthGemm &g) {
+#if defined(__F16C__)
+  if (g.wh) return gemm_panels(g, g.wh, micros_f16);
+#endif
+  gemm_panels(g, g.w, micros);  // without F16C, w holds the same (fp16-rounded) values
 }
 
 void synth_gate(const float *fg, int ldfg, int goff, int d, int batch, float *z, int ldz) {

@@ -24,6 +24,9 @@ struct SynthGemm {
   int ldo;
   const float *bias;  // mpad values or null
   int accumulate;     // 1: out += W.in (+ bias); 0: out = W.in (+ bias)
+  // The same panels in fp16 (IEEE half), or null. Where set (variants with F16C only), the kernel
+  // reads these instead of w, converting on load: the same arithmetic when w holds the fp16 values.
+  const uint16_t *wh;
 };
 // The same product with bf16 weights and inputs (AVX512-BF16 vdpbf16ps, fp32 accumulation).
 // Weights: panels as above but over pairs of inputs: panel p is [Kpairs][w][2] bf16 (input 2i in
@@ -47,7 +50,7 @@ struct SynthGemmBf16 {
 // stage_bf16: dst row b (row bf16 values) = [bf16(in0[b][0..k0)), 0.., bf16(in1[b][0..k1)), 0..]
 //             with in1 starting at k0p; round to nearest even
 // gemm_bf16: as gemm, from bf16 weights and inputs (a scalar fallback where AVX512-BF16 is absent)
-// gemm:   out[b][m] (+)= bias[m] + sum_k W[m][k] * in[b][k]
+// gemm:   out[b][m] (+)= bias[m] + sum_k W[m][k] * in[b][k] (W from g.wh where set and F16C is compiled in)
 // gate:   z[b][j] = tanh(fg[b][j]) * sigmoid(fg[b][goff + j]) for j < d
 #define WN_SYNTH_DECL(ns)                                                                                       \
   namespace ns {                                                                                                \
