@@ -302,7 +302,8 @@ function synthHelpText<T>(y: Argv<T>) {
         'Defaults (--top-p, --prime, --auditions) were chosen by measurement: docs/audio.md. ' +
         'With auditions, a take whose opening was noise continues another candidate; the line that says so names its seed, which gives that take alone with --auditions 0. ' +
         'Environment: WAVENET_SYNTH_PRECISION=fp16 runs the CPU kernel with weights rounded to fp16 (half the bytes: ' +
-        'about 2x faster where the fp32 weights do not fit the caches; logits within about 0.1% of fp32), =bf16 with bf16 weights ' +
+        'about 2x faster on a Xeon whose L2 then holds them, no faster on a first-generation EPYC with its slow conversion: ' +
+        '`wavenet bench synth --precision fp16` tells; logits within about 0.1% of fp32), =bf16 with bf16 weights ' +
         'and inputs on CPUs with AVX512-BF16 (logits within about 1%); either way the audio differs from the fp32 default. WAVENET_THREADS caps the threads (synthesis uses at most two; the audio is the same for one and two).',
     );
 }
