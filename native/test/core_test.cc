@@ -10,7 +10,7 @@
 //   gradients    one training step's gradients against central finite differences, every tensor
 //   adam         the update against a float64 re-computation from the returned gradients
 //   determinism  the same step and the same synthesis twice give identical bits
-//   fp16         the weight rounding to fp16 (native/cpu/synth_pack.cc) against the compiler's _Float16
+//   fp16         the weight rounding to fp16 (native/cpu/synth_pack.cc) against the compiler's half type
 //                on ~586,000 floats; a synth in precision fp16 equals an fp32 synth bit for bit when
 //                every parameter is already an fp16 value (batch 1 and 9, both thread modes)
 //   errors       a bad config is refused with a message
@@ -452,17 +452,28 @@ bool synth_run(const wn_config &c, const std::vector<float> &p, int batch, int n
   return ok;
 }
 
+// The compiler's own IEEE half type, where it has one usable in C++ (GCC 12 defines __FLT16_MAX__ on
+// arm64 but has _Float16 in C++ only on x86; arm64 has __fp16, IEEE format by default).
+#if defined(__aarch64__)
+#define WN_TEST_HALF __fp16
+#define WN_TEST_HALF_NAME "__fp16"
+#elif defined(__FLT16_MAX__)
+#define WN_TEST_HALF _Float16
+#define WN_TEST_HALF_NAME "_Float16"
+#endif
+
 void test_fp16() {
   // the conversion: every 4097th float bit pattern from 0 to 65504 (normal, subnormal, ties), both signs
-  long bad = 0, tried = 0;
+  long bad = 0;
+#if defined(WN_TEST_HALF)
+  long tried = 0;
   std::string first;
-#if defined(__FLT16_MAX__)
   for (uint32_t u = 0; u <= 0x477fe000u; u += 4096 + 1) {
     for (const uint32_t sign : {0u, 0x80000000u}) {
       float f;
       const uint32_t v = u | sign;
       std::memcpy(&f, &v, 4);
-      const _Float16 ref = (_Float16)f;
+      const WN_TEST_HALF ref = (WN_TEST_HALF)f;
       uint16_t rb;
       std::memcpy(&rb, &ref, 2);
       const uint16_t h = wn::Packed::to_fp16(f);
@@ -473,10 +484,10 @@ void test_fp16() {
       }
     }
   }
-  const std::string conv = fmt("%g floats rounded as the compiler's _Float16, ", (double)(tried - bad)) +
+  const std::string conv = fmt("%g floats rounded as the compiler's " WN_TEST_HALF_NAME ", ", (double)(tried - bad)) +
                            fmt("%g differ", (double)bad) + (bad ? " (" + first + ")" : "");
 #else
-  const std::string conv = "no _Float16 in this compiler: conversion not compared";
+  const std::string conv = "no half type in this compiler: conversion not compared";
 #endif
   // the kernels: fp16 panels (converted on load where the variant has F16C) == fp32 panels of the
   // same values

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <type_traits>
-#if defined(__AVX512BF16__)
+#if defined(__AVX512BF16__) || defined(__F16C__)
 #include <immintrin.h>
 #endif
 #include "cpu/simd/synth_kernels.h"
@@ -36,19 +36,19 @@ constexpr int NVMAX = NV1 > NVB ? NV1 : NVB;
 constexpr int PF = 16;  // prefetch distance of the batch tiles, in panel rows
 static_assert(NVMAX * VW <= WN_SYNTH_PANEL, "a tile is at most one panel wide");
 
-// VW weights from fp32 or fp16 (IEEE half) panels.
+// VW weights from fp32 or fp16 (IEEE half) panels; the fp16 form only where F16C is compiled in
+// (synth_gemm reads fp16 panels only there).
 static inline vf wload(const float *p) { return vload(p); }
+#if defined(__F16C__)
 static inline vf wload(const uint16_t *p) {
 #if defined(__AVX512F__)
   return (vf)_mm512_maskz_cvtph_ps((__mmask16)0xffff,
                                    _mm256_loadu_si256((const __m256i *)p));  // (the unmasked form warns in GCC 12)
-#elif defined(__F16C__)
-  return (vf)_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
 #else
-  (void)p;                                // never called: synth_gemm reads fp16 panels only where F16C is compiled in
-  __builtin_unreachable();
+  return (vf)_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
 #endif
 }
+#endif
 
 // acc[b][v] += sum_k W[k][16v..] * in[b][k] over one input segment (T: float or fp16 weights).
 template <int NV, int BT, typename T>
