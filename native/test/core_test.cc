@@ -13,6 +13,9 @@
 //   fp16         the weight rounding to fp16 (native/cpu/synth_pack.cc) against the compiler's half type
 //                on ~586,000 floats; a synth in precision fp16 equals an fp32 synth bit for bit when
 //                every parameter is already an fp16 value (batch 1 and 9, both thread modes)
+//   sample-cut   the top-p/top-k threshold of the CPU (grouped by exponent) equals the heap's (the CUDA
+//                kernel's) bit for bit, and so does the sample, over flat, peaked, tied and underflowing
+//                distributions of 1 to 256 classes and every kind of cut
 //   errors       a bad config is refused with a message
 //   no-throw     every C API call made with the allocation number k failing (for each k in turn, until
 //                a run needs fewer) returns a status: no exception crosses the C API, thread pool start
@@ -26,6 +29,8 @@
 #include <new>
 #include <string>
 #include <vector>
+#include "core/rng.h"
+#include "core/sample.h"
 #include "cpu/synth_pack.h"
 #include "wavenet.h"
 #include "wn_synth.h"
@@ -512,6 +517,51 @@ void test_fp16() {
                       : "; fp16 synth DIFFERS from fp32 on fp16 values"));
 }
 
+void test_sample_cut() {
+  const int Qs[] = {256, 255, 200, 33, 17, 16, 2, 1};
+  const float scales[] = {0.f, 0.001f, 0.05f, 1.f, 3.f, 10.f, 60.f};
+  const float cuts[][2] = {{0.1f, 0}, {0.5f, 0}, {0.9f, 0}, {0.95f, 0},  {0.999f, 0}, {0.99999f, 0},
+                           {1.f, 1},  {1.f, 5},  {1.f, 40}, {0.95f, 20}, {0.5f, 3},   {0.9999f, 250}};
+  long cases = 0, bad = 0;
+  std::string first;
+  uint64_t seed = 0;
+  for (const int Q : Qs)
+    for (const float scale : scales)
+      for (int quantised = 0; quantised < 2; ++quantised)
+        for (int rep = 0; rep < 6; ++rep) {
+          ++seed;
+          float lg[WN_SAMPLE_MAX_CLASSES], w[WN_SAMPLE_MAX_CLASSES], heap[WN_SAMPLE_MAX_CLASSES];
+          float scratch[3 * WN_SAMPLE_MAX_CLASSES];
+          float m = -INFINITY;
+          for (int q = 0; q < Q; ++q) {
+            // a sum of uniforms: a rough bell, with rep 0 skewed towards a few large logits
+            float l = (wn_uniform(seed, 3 * q) + wn_uniform(seed, 3 * q + 1) - 1.f) * scale;
+            if (rep == 0) l += wn_uniform(seed, 3 * q + 2) < 0.05f ? 3 * scale : 0.f;
+            if (quantised) l = std::round(l * 2.f) / 2.f;  // many ties
+            lg[q] = l;
+            m = std::max(m, l);
+          }
+          for (int q = 0; q < Q; ++q) w[q] = wn_sample_weight(lg[q], m, 1.f);
+          const float total = wn_sample_total(w, Q);
+          for (const auto &cut : cuts) {
+            ++cases;
+            const float a = wn_sample_cut(w, Q, total, cut[0], (int)cut[1], scratch);
+            const float b = wn_sample_cut_heap(w, Q, total, cut[0], (int)cut[1], heap);
+            const float u = wn_uniform(seed, 1000 + cases);
+            const int sa = wn_sample(lg, Q, 1.f, cut[0], (int)cut[1], u);
+            const int sb = wn_sample_from_weights(w, Q, cut[0], (int)cut[1], u, 0, heap);
+            if (std::memcmp(&a, &b, sizeof a) != 0 || sa != sb) {
+              if (!bad++)
+                first = fmt("first: Q %g scale %g", Q, scale) + fmt(" top-p %g", cut[0]) + fmt(" top-k %g:", cut[1]) +
+                        fmt(" tau %.9g", a) + fmt(" vs %.9g", b);
+            }
+          }
+        }
+  report(bad == 0, "sample-cut",
+         fmt("%g cuts", (double)cases) + fmt(", %g differ from the heap's", (double)bad) +
+             (bad ? " (" + first + ")" : ""));
+}
+
 void test_errors() {
   wn_config c = make_config({1, 2}, 4, 4, 4, 4);
   c.residual = 0;
@@ -634,6 +684,7 @@ int main(int argc, char **argv) {
   test_adam();
   test_determinism();
   test_fp16();
+  test_sample_cut();
   test_errors();
   if (g_failures)
     std::printf("core_test: %d check(s) FAILED\n", g_failures);
