@@ -328,7 +328,6 @@ class CpuSynth final : public SynthImpl {
       if (!P->fits_fp16()) return;
     const bool halves = active_isa() != Isa::generic;  // the SIMD variants are built with F16C
     for (Packed *P : all) P->make_fp16(halves);
-    fp16_ = true;
   }
 
   // ---- scheduling
@@ -628,7 +627,6 @@ class CpuSynth final : public SynthImpl {
   Job job_;
   Adapt adapt_;                 // generate's solo/parallel choice
   bool bf16_ = false;           // wn_synth_options.precision bf16, on CPUs with AVX512-BF16
-  bool fp16_ = false;           // wn_synth_options.precision fp16 (and every weight within its range)
   int force_ = -1;              // wn_synth_options.mode: -1 auto, 0 solo, 1 parallel (for tests and benchmarks)
   SpinSignal chain_done_;       // thread 0: steps * L + layers whose z (and x) are complete in this chunk
   SpinSignal skip_done_;        // thread 1: steps whose relu(skip) is complete
