@@ -67,6 +67,7 @@ void Packed::make_fp16(bool halves) {
     d[i] = from_fp16(h);
     if (halves) wh[i] = h;
   }
+  if (halves) w.resize(0);  // the kernels read wh from now on: the fp32 panels would only take memory
 }
 
 uint16_t Packed::to_fp16(float f) {

@@ -74,7 +74,8 @@ struct Packed {
   static uint16_t to_bf16(float f);  // round to nearest even
   // Whether every weight is within fp16's range (|w| <= 65504).
   bool fits_fp16() const;
-  // Rounds the weights (not the bias) to fp16 in place; with halves, also keeps them as fp16 in wh.
+  // Rounds the weights (not the bias) to fp16 in place; with halves, keeps them as fp16 in wh instead
+  // (w is freed: only variants with F16C, which read wh, may ask for halves).
   void make_fp16(bool halves);
   static uint16_t to_fp16(float f);  // round to nearest even; subnormals kept; |f| within range
   static float from_fp16(uint16_t h);
