@@ -75,6 +75,8 @@ function buildGemmBench(): string {
   }
   for (const [src, name] of [
     [join(root, 'native/core/threadpool.cc'), 'tp.o'],
+    [join(root, 'native/core/runtime.cc'), 'rt.o'], // the pool's thread count (wn::runtime)
+    [join(root, 'native/core/error.cc'), 'err.o'], // runtime.cc's error messages
     [join(root, 'scripts/bench/gemm_vs_openblas.cc'), 'main.o'],
   ]) {
     const o = join(dir, name);
