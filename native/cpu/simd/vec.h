@@ -40,23 +40,26 @@ static inline vf vset1(float x) {
   return v;
 #endif
 }
-// a > b ? a : b and a < b ? a : b, lane by lane. With AVX2 and SSE through the intrinsics: (v)maxps/
-// minps compute exactly that (the second operand on ties and NaN), in one instruction, where GCC 12
-// lowers the ternary to a compare and a blend. AVX-512 keeps the ternary (a compare into a mask and
-// a masked blend) until the intrinsic form has run on an AVX-512 machine.
+// a > b ? a : b and a < b ? a : b, lane by lane. Through the intrinsics, (v)maxps/minps compute
+// exactly that (the second operand on ties and NaN) in one instruction, where GCC 12 lowers the
+// ternary to a compare and a blend (AVX2, SSE) or a compare into a mask and a masked move (AVX-512).
 static inline vf vmax(vf a, vf b) {
-#if defined(__AVX2__) && !defined(__AVX512F__)
+#if defined(__AVX512F__)
+  return (vf)_mm512_maskz_max_ps((__mmask16)0xffff, (__m512)a, (__m512)b);  // (unmasked: GCC 12 warns)
+#elif defined(__AVX2__)
   return (vf)_mm256_max_ps((__m256)a, (__m256)b);
-#elif defined(__SSE2__) && !defined(__AVX512F__)
+#elif defined(__SSE2__)
   return (vf)_mm_max_ps((__m128)a, (__m128)b);
 #else
   return a > b ? a : b;
 #endif
 }
 static inline vf vmin(vf a, vf b) {
-#if defined(__AVX2__) && !defined(__AVX512F__)
+#if defined(__AVX512F__)
+  return (vf)_mm512_maskz_min_ps((__mmask16)0xffff, (__m512)a, (__m512)b);
+#elif defined(__AVX2__)
   return (vf)_mm256_min_ps((__m256)a, (__m256)b);
-#elif defined(__SSE2__) && !defined(__AVX512F__)
+#elif defined(__SSE2__)
   return (vf)_mm_min_ps((__m128)a, (__m128)b);
 #else
   return a < b ? a : b;
