@@ -270,8 +270,11 @@ static void gemm_panels(const ::wn::SynthGemm &g, const T *wp, const Table<micro
     const T *panel = wp + (size_t)p0 * K;
     for (int c = 0; c < w; c += VW * nvmax) {
       const int nv = (w - c) / VW < nvmax ? (w - c) / VW : nvmax;
-      for (int b = 0; b < g.batch; b += btmax) {
-        const int bt = g.batch - b < btmax ? g.batch - b : btmax;
+      for (int b = 0, bt; b < g.batch; b += bt) {
+        // balanced tiles: 16 streams as 6 + 5 + 5 and 8 as 4 + 4 rather than 6 + 6 + 4 and 6 + 2 (a
+        // narrow tile loads as many weights for fewer FMAs)
+        const int left = g.batch - b, tiles = (left + btmax - 1) / btmax;
+        bt = (left + tiles - 1) / tiles;
         tab.f[nv - 1][bt - 1](panel + c, w, g.k0, g.in0 + (size_t)b * g.ld0, g.ld0, g.k1,
                               g.in1 ? g.in1 + (size_t)b * g.ld1 : nullptr, g.ld1, g.out + (size_t)b * g.ldo + p0 + c,
                               g.ldo, g.bias ? g.bias + p0 + c : nullptr, g.accumulate);
