@@ -85,7 +85,7 @@ test('safetensors: round trip, 8-byte aligned header, contiguous offsets, string
   });
 });
 
-const PY_CHECK = String.raw`
+const PY_CHECK = `
 import json, struct, sys
 import numpy as np
 # The checks of the reference safetensors reader (safetensors/src/tensor.rs, SafeTensors::read_metadata / validate).

@@ -439,7 +439,7 @@ test('9: info lists the sources in validation; many sources split by source, one
   assert.ok(many.includes('  chunks:   27 train (27.0 s), 3 val (3.0 s, 10% of the audio)'), many.join('\n'));
   assert.ok(many.includes('  validation: 1 of 10 sources, whole recordings'), many.join('\n'));
   assert.equal(
-    many.filter((l) => /^    .*many\/t\d\.wav: whole, 3 chunks \(3\.0 s\)$/.test(l)).length,
+    many.filter((l) => /^ {4}.*many\/t\d\.wav: whole, 3 chunks \(3\.0 s\)$/.test(l)).length,
     1,
     many.join('\n'),
   );
@@ -447,7 +447,7 @@ test('9: info lists the sources in validation; many sources split by source, one
   assert.ok(one.includes('  chunks:   8 train (8.0 s), 1 val (1.0 s, 11% of the audio)'), one.join('\n'));
   assert.ok(one.includes('  validation: 1 of 1 source, part of it'), one.join('\n'));
   assert.ok(
-    one.some((l) => /^    .*one\/long\.wav: 1 of 9 chunks \(1\.0 s\)$/.test(l)),
+    one.some((l) => /^ {4}.*one\/long\.wav: 1 of 9 chunks \(1\.0 s\)$/.test(l)),
     one.join('\n'),
   );
   // deterministic: the same files in another order give the same split
@@ -485,7 +485,7 @@ test('9: a dataset made before (split stored per chunk, no new fields) still loa
   assert.equal(t.status, 0, t.stderr);
   assert.match(
     t.stdout,
-    /^dataset    datasets\/old: 1 training chunks \(0\.2s of audio\), 1 validation \(0\.0s, 14% of the audio, from 1 of 1 source\)$/m,
+    /^dataset {4}datasets\/old: 1 training chunks \(0\.2s of audio\), 1 validation \(0\.0s, 14% of the audio, from 1 of 1 source\)$/m,
   );
 });
 

@@ -16,7 +16,7 @@ export interface FlagTable {
   all: string[];
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a list of yargs command modules, each with its own argument types
 type AnyCommand = CommandModule<any, any>;
 
 /** The name a command is invoked by: 'ingest <inputs..>' -> 'ingest'. */

@@ -99,7 +99,7 @@ export interface IngestOptions {
    * at the CLI edge: the manifest on disk is always a complete one, so stopping there loses nothing).
    * What it returns, if a function, is called when ingest ends (to remove that handler).
    */
-  onLocked?: (release: () => void, dir: string) => (() => void) | void;
+  onLocked?: (release: () => void, dir: string) => (() => void) | undefined;
   /**
    * Decode several files per ffmpeg process: much faster for many short files with an ffmpeg that is
    * slow to start (a distribution build: ~170 ms of CPU per start). Default: batches unless ffmpeg is a
