@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { biquad, integratedLoudness, kWeightingFilters, peakDbfs } from '../src/render/loudness.ts';
 import { applyFades, limitPeaks, loopFold, normalize, parseNormalize } from '../src/render/dsp.ts';
-import { fft, spectrogramGrid, stft } from '../src/render/spectrogram.ts';
+import { fft, hann, spectrogramGrid, stft } from '../src/render/spectrogram.ts';
+import { heatColor, heatColorAt } from '../src/util/image.ts';
 import {
   parseDuration,
   parseTemperature,
@@ -314,6 +315,40 @@ test('FFT and STFT: a sine lands in its bin at about 0 dB for amplitude 1', () =
     for (let k = 0; k < 16; k++) if (g.db[c * 16 + k] > g.db[c * 16 + r]) r = k;
     assert.equal(r, 2);
   }
+});
+
+test("STFT: the half-length real FFT gives the full complex FFT's powers (every size, a partial last frame)", () => {
+  const x = new Float32Array(5000).map((_, i) => Math.sin(i * 0.37) * 0.5 + ((i * 7919) % 101) / 101 - 0.5);
+  for (const size of [4, 8, 512, 1024]) {
+    const hop = 97;
+    const s = stft(x, size, hop);
+    assert.equal(s.frames, 1 + Math.floor((x.length - size) / hop));
+    const w = hann(size);
+    const scale = 4 / w.reduce((a, b) => a + b, 0) ** 2;
+    for (let f = 0; f < s.frames; f++) {
+      const re = new Float64Array(size);
+      const im = new Float64Array(size);
+      for (let i = 0; i < size; i++) re[i] = f * hop + i < x.length ? x[f * hop + i] * w[i] : 0;
+      fft(re, im);
+      const want = Array.from({ length: s.bins }, (_, b) => (re[b] * re[b] + im[b] * im[b]) * scale);
+      const peak = Math.max(...want);
+      for (let b = 0; b < s.bins; b++) {
+        assert.ok(Math.abs(s.power[f * s.bins + b] - want[b]) <= 1e-6 * peak, `size ${size} frame ${f} bin ${b}`);
+      }
+    }
+  }
+  const short = stft(x.subarray(0, 300), 512, 256); // one zero-padded frame
+  assert.equal(short.frames, 1);
+});
+
+test('heat map colours: heatColorAt writes what heatColor returns', () => {
+  const out = new Uint8ClampedArray(4);
+  for (const v of [-1, 0, 0.07, 0.15, 0.151, 0.35, 0.5, 0.7, 0.85, 0.99, 1, 2, Number.NaN]) {
+    heatColorAt(v, out, 1);
+    assert.deepEqual([out[1], out[2], out[3]], heatColor(v), `v = ${v}`);
+  }
+  assert.deepEqual(heatColor(0), [0, 0, 4]);
+  assert.deepEqual(heatColor(1), [252, 250, 200]);
 });
 
 test('contact sheet: a PNG with one row per texture', async () => {

@@ -5,7 +5,7 @@
  * Colours share one dB scale across the sheet (the loudest cell is white-yellow, 80 dB below is black),
  * so quieter textures look darker.
  */
-import { createImage, heatColor, savePng } from '../util/image.js';
+import { createImage, heatColorAt, savePng } from '../util/image.js';
 import type { SpectrogramGrid } from './spectrogram.js';
 
 export const SHEET_COLUMNS = 640;
@@ -53,11 +53,8 @@ export async function writeContactSheet(path: string, title: string, entries: Sh
     for (let c = 0; c < g.columns; c++) {
       for (let r = 0; r < g.rows; r++) {
         const v = (g.db[c * g.rows + r] - (top - RANGE_DB)) / RANGE_DB;
-        const [R, G, B] = heatColor(v);
         const p = ((g.rows - 1 - r) * g.columns + c) * 4;
-        img.data[p] = R;
-        img.data[p + 1] = G;
-        img.data[p + 2] = B;
+        heatColorAt(v, img.data, p);
         img.data[p + 3] = 255;
       }
     }

@@ -34,17 +34,22 @@ const STOPS: [number, number, number, number][] = [
 
 /** Colour of v in [0, 1] (clamped) as [r, g, b] bytes. */
 export function heatColor(v: number): [number, number, number] {
+  const rgb = new Uint8Array(3);
+  heatColorAt(v, rgb, 0);
+  return [rgb[0], rgb[1], rgb[2]];
+}
+
+/** heatColor(v) written to out[at], out[at + 1], out[at + 2] (no array per pixel: heat maps call it ~1e6 times). */
+export function heatColorAt(v: number, out: Uint8Array | Uint8ClampedArray, at: number): void {
   const t = Number.isFinite(v) ? Math.max(0, Math.min(1, v)) : 0;
-  for (let i = 1; i < STOPS.length; i++) {
-    if (t <= STOPS[i][0]) {
-      const [t0, r0, g0, b0] = STOPS[i - 1];
-      const [t1, r1, g1, b1] = STOPS[i];
-      const f = (t - t0) / (t1 - t0);
-      return [Math.round(r0 + (r1 - r0) * f), Math.round(g0 + (g1 - g0) * f), Math.round(b0 + (b1 - b0) * f)];
-    }
-  }
-  const last = STOPS[STOPS.length - 1];
-  return [last[1], last[2], last[3]];
+  let i = 1;
+  while (i < STOPS.length - 1 && t > STOPS[i][0]) i++;
+  const a = STOPS[i - 1];
+  const b = STOPS[i];
+  const f = (t - a[0]) / (b[0] - a[0]);
+  out[at] = Math.round(a[1] + (b[1] - a[1]) * f);
+  out[at + 1] = Math.round(a[2] + (b[2] - a[2]) * f);
+  out[at + 2] = Math.round(a[3] + (b[3] - a[3]) * f);
 }
 
 /** Encodes the canvas as PNG and writes it atomically. */
