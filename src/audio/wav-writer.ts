@@ -105,7 +105,7 @@ export class WavWriter {
       for (let i = 0; i < x.length; i++) {
         const v = x[i];
         const c = v >= 1 ? 32767 : v <= -1 ? -32768 : Number.isNaN(v) ? 0 : Math.round(v * 32767);
-        buf.writeInt16LE(Math.max(c, -32768), i * 2);
+        buf.writeInt16LE(c, i * 2); // c is in [-32768, 32767] by construction
       }
     }
     const start = this.headerBytes + this.frames * this.bytesPerSample;
