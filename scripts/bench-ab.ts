@@ -14,6 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from '../src/util/stats.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -55,12 +56,6 @@ function runOnce(s: Setting): number {
   if (r.status !== 0) fail(`${s.label}: bench synth failed: ${r.stderr.trim().split('\n').pop()}`);
   return (JSON.parse(r.stdout) as { samplesPerSecondAggregate: number }).samplesPerSecondAggregate;
 }
-
-const median = (x: number[]): number => {
-  const s = [...x].sort((p, q) => p - q);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 const pairs = Number(flag('--pairs', '6'));
 if (!Number.isInteger(pairs) || pairs < 1) fail(`--pairs must be a positive integer, got '${flag('--pairs', '')}'`);

@@ -28,12 +28,12 @@ import { levelReport } from '../src/render/loudness.js';
 import {
   blockFlatness,
   clicksPerSecond,
-  median,
   settling,
   settlingOfBlocks,
   FLATNESS_BLOCK_SECONDS,
 } from '../src/synth/audio-metrics.js';
 import { readWav16 } from '../src/render/renderer.js';
+import { median } from '../src/util/stats.js';
 import { runSynth, checkSynthArgs, SYNTH_DEFAULTS } from '../src/commands/synth.js';
 import { closeFfmpegLauncher } from '../src/audio/ffmpeg.js';
 import { native } from '../src/native.js';

@@ -33,6 +33,7 @@ import {
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { findFfmpeg, hasSoxr } from '../src/audio/ffmpeg.js';
+import { median } from '../src/util/stats.js';
 import { ffmpegOutputArgs } from '../src/audio/decode.js';
 import { panFilter, probeChannels } from '../src/audio/channels.js';
 import { lavfi } from '../test/helpers/lavfi.js';
@@ -214,11 +215,6 @@ async function ingestOnce(cli: string[], inputs: string[], extra: string[] = [])
     rmSync(out, { recursive: true, force: true });
   }
 }
-
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 const { cmd: cli, how } = cliCommand();
 console.log(`bench-ingest: ${files.length} files in ${dir}, jobs ${jobs}, ${repeats} repeats`);

@@ -27,6 +27,7 @@ import { initParams } from '../src/train/init.js';
 import { render, MODEL_RATE } from '../src/render/renderer.js';
 import { planFromCount } from '../src/render/spec.js';
 import { native } from '../src/native.js';
+import { median } from '../src/util/stats.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -53,12 +54,6 @@ if (!['default', 'small'].includes(which)) throw new Error(`--config ${which}: d
 
 const params = initParams(config, 1);
 const model = { path: '(random weights)', sha256: '-', step: 0, config, params };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 async function once(batch: number): Promise<{ wall: number; xRealTime: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'wavenet-bench-render-'));

@@ -29,6 +29,7 @@ import { formatDilations, receptiveField, toNative, type ModelConfig } from '../
 import { UserError } from '../util/errors.js';
 import { lcg, randomParams } from '../model/random.js';
 import { benchSynthMatrix, formatMatrix, parseKernels } from './synth-matrix.js';
+import { median } from '../util/stats.js';
 
 export interface SynthBenchOptions {
   config: ModelConfig;
@@ -86,12 +87,6 @@ export function incrementalMacs(c: ModelConfig): number {
   const { residual: R, dilation: D, skip: S, head: H, classes: Q } = c;
   const L = c.dilations.length;
   return L * (2 * D * 2 * R + S * D + R * D) - R * D + H * S + Q * H;
-}
-
-function median(x: number[]): number {
-  const s = [...x].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 function sampleFrom(logits: Float32Array, off: number, Q: number, u: number): number {

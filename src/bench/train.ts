@@ -17,6 +17,7 @@ import {
   withModelOptions,
   wholeNumber,
 } from '../commands/options.js';
+import { median } from '../util/stats.js';
 
 export interface TrainBenchOptions {
   config: ModelConfig;
@@ -67,12 +68,6 @@ export function trainStepFlops(c: ModelConfig, batch: number, window: number): n
   }
   fwd += 2 * window * (S * H + H * Q);
   return 3 * fwd * batch;
-}
-
-function median(xs: number[]) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 function rng(seed: number) {

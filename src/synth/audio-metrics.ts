@@ -106,10 +106,3 @@ export function settlingOfBlocks(f: number[], threshold = NOISE_FLATNESS): Settl
 export function noiseOpening(x: Float32Array, rate: number, threshold = NOISE_FLATNESS): number {
   return settling(x, rate, threshold).noiseOpening;
 }
-
-export function median(v: number[]): number {
-  if (v.length === 0) return NaN;
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
