@@ -25,6 +25,7 @@ import { initParams } from '../src/train/init.js';
 import { paramCount, parseDilations, type ModelConfig } from '../src/model/config.js';
 import { findFfmpeg } from '../src/audio/ffmpeg.js';
 import { WavWriter } from '../src/audio/wav-writer.js';
+import { TINY_MODEL_FLAGS } from './helpers/bench.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'src', 'cli.ts');
@@ -343,16 +344,7 @@ test('bench synth runs on a small model and reports rates, GFLOP/s and the naive
     cli([
       'bench',
       'synth',
-      '--dilations',
-      '1,2,4,8',
-      '--residual-channels',
-      '16',
-      '--dilation-channels',
-      '16',
-      '--skip-channels',
-      '32',
-      '--head-channels',
-      '32',
+      ...TINY_MODEL_FLAGS,
       '--batch',
       '2',
       '--seconds',
