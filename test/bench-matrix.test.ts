@@ -94,7 +94,8 @@ test('no re-measurement without a loss, or with confirmPairs 0', async () => {
   assert.deepEqual(close.calls, ['generic', 'avx2']);
 });
 
-test('bench synth --kernels generic runs the matrix end to end on a small model (child processes, JSON)', () => {
+/** `wavenet bench synth ARGS --json` on the tiny model (a second or two); the parsed JSON. */
+function benchSynthCli(args: string[], env: Record<string, string> = {}) {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   const r = spawnSync(
@@ -105,10 +106,6 @@ test('bench synth --kernels generic runs the matrix end to end on a small model 
       join(root, 'src', 'cli.ts'),
       'bench',
       'synth',
-      '--kernels',
-      'generic',
-      '--thread-list',
-      '1',
       ...TINY_MODEL_FLAGS,
       '--seconds',
       '0.05',
@@ -116,12 +113,17 @@ test('bench synth --kernels generic runs the matrix end to end on a small model 
       '1',
       '--naive-seconds',
       '0',
+      ...args,
       '--json',
     ],
-    { encoding: 'utf8', timeout: 120_000 },
+    { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env } },
   );
   assert.equal(r.status, 0, r.stderr);
-  const m = JSON.parse(r.stdout);
+  return JSON.parse(r.stdout);
+}
+
+test('bench synth --kernels generic runs the matrix end to end on a small model (child processes, JSON)', () => {
+  const m = benchSynthCli(['--kernels', 'generic', '--thread-list', '1']);
   assert.deepEqual(
     m.rows.map((x: { kernels: string; threads: number; batch: number }) => [x.kernels, x.threads, x.batch]),
     [
@@ -136,4 +138,12 @@ test('bench synth --kernels generic runs the matrix end to end on a small model 
     m.checks.map((c: { name: string }) => c.name),
     ['generic x1: batch 16 aggregate >= 4x batch 1'],
   );
+});
+
+test('bench synth follows WAVENET_SYNTH_PRECISION unless --precision is given (as synth does)', () => {
+  const cpu = ['--device', 'cpu']; // fp16 is a CPU setting (CUDA runs fp32)
+  assert.equal(benchSynthCli(cpu, { WAVENET_SYNTH_PRECISION: '' }).precision, 'fp32');
+  assert.equal(benchSynthCli(cpu, { WAVENET_SYNTH_PRECISION: 'fp16' }).precision, 'fp16');
+  assert.equal(benchSynthCli([...cpu, '--precision', 'fp32'], { WAVENET_SYNTH_PRECISION: 'fp16' }).precision, 'fp32');
+  assert.equal(benchSynthCli(cpu, { WAVENET_SYNTH_PRECISION: 'nonsense' }).precision, 'fp32');
 });

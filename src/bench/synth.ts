@@ -174,6 +174,8 @@ async function naiveIncr(
   }
 }
 
+const PRECISIONS = ['fp32', 'bf16', 'fp16'] as const;
+
 /** The precision the kernels run in: bf16 only with AVX512-BF16 kernels, bf16 and fp16 on the CPU only. */
 function runPrecision(p: SynthPrecision, device: string, f: ReturnType<ReturnType<typeof native>['cpuFeatures']>) {
   if (device !== 'cpu') return 'fp32';
@@ -318,10 +320,12 @@ export const benchSynthCommand: CommandModule<object, BenchSynthArgs> = {
             describe: 'Wall seconds for each naive generator; 0 skips it',
           })
           .option('precision', {
-            choices: ['fp32', 'bf16', 'fp16'] as const,
-            default: 'fp32' as const,
+            choices: PRECISIONS,
+            // the environment's choice unless the flag is given, as for synth and render (until
+            // 2026-12-02 the flag's fp32 default overrode WAVENET_SYNTH_PRECISION here)
+            default: PRECISIONS.find((p) => p === process.env.WAVENET_SYNTH_PRECISION) ?? 'fp32',
             describe:
-              'Incremental kernel weights: fp32, bf16 (CPUs with AVX512-BF16) or fp16 (half the bytes); as WAVENET_SYNTH_PRECISION',
+              'Incremental kernel weights: fp32, bf16 (CPUs with AVX512-BF16) or fp16 (half the bytes); default: WAVENET_SYNTH_PRECISION, else fp32',
           })
           .option('out', { type: 'string', describe: 'Also write the JSON result to this file' })
           .option('thread-list', {
