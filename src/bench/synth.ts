@@ -321,8 +321,7 @@ export const benchSynthCommand: CommandModule<object, BenchSynthArgs> = {
           })
           .option('precision', {
             choices: PRECISIONS,
-            // the environment's choice unless the flag is given, as for synth and render (until
-            // 2026-12-02 the flag's fp32 default overrode WAVENET_SYNTH_PRECISION here)
+            // the environment's choice unless the flag is given, as synth and render follow it
             default: PRECISIONS.find((p) => p === process.env.WAVENET_SYNTH_PRECISION) ?? 'fp32',
             describe:
               'Incremental kernel weights: fp32, bf16 (CPUs with AVX512-BF16) or fp16 (half the bytes); default: WAVENET_SYNTH_PRECISION, else fp32',
