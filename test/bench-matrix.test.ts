@@ -1,6 +1,6 @@
-// `wavenet bench synth --kernels`: the variant-order check re-measures a loss side by side before it
-// reports it. The cells are run by a stand-in here (rates chosen per call), so the logic is tested
-// without timing anything.
+// `wavenet bench synth`: the --kernels variant-order check re-measures a loss side by side before it
+// reports it (the cells are run by a stand-in here, rates chosen per call, so the logic is tested
+// without timing anything); the matrix end to end on a tiny model; --precision against the environment.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
