@@ -25,14 +25,23 @@
 namespace WN_ISA {
 namespace {
 
+// ACC: the most accumulators a batch tile keeps (the rest of the registers hold the NV weight vectors
+// and the broadcast input); a tile of BT streams is NVB or fewer vectors wide, so that NV x BT <= ACC.
 #if defined(__AVX512F__)
-constexpr int NV1 = 4, NVB = 4, BTB = 6;  // 24 zmm accumulators for batches
+constexpr int NV1 = 4, NVB = 4, BTB = 6, ACC = 24;  // 24 zmm accumulators for batches
 #elif defined(__AVX2__)
-constexpr int NV1 = 8, NVB = 2, BTB = 6;  // 8 chains of 8 rows; 12 ymm accumulators for batches
+// 8 chains of 8 rows; batch tiles 2 vectors x 6 (or 5) streams and 3 vectors x 4 (or fewer) streams:
+// at most 12 ymm accumulators + 3 weights + 1 input. With 2 threads a batch of 16 gives each thread 8
+// streams, tiles of 4: 2 vectors wide they kept only 8 FMA chains, just the FMA latency x throughput
+// product (4 x 2 on Zen); 3 wide measured 1.03x. (Tiles of at most 4 streams everywhere, 3 x 4 for a
+// batch of 16 on one thread, measured 0.96x against 2 x 6/5/5: docs/perf.md.)
+constexpr int NV1 = 8, NVB = 3, BTB = 6, ACC = 12;
 #else
-constexpr int NV1 = 8, NVB = 2, BTB = 4;  // SSE: 8 xmm chains; 8 accumulators (+ mul temporaries)
+constexpr int NV1 = 8, NVB = 2, BTB = 4, ACC = 8;  // SSE: 8 xmm chains; 8 accumulators (+ mul temporaries)
 #endif
 constexpr int NVMAX = NV1 > NVB ? NV1 : NVB;
+// The widest batch tile for BT streams.
+constexpr int nv_fit(int bt) { return ACC / bt < NVB ? ACC / bt : NVB; }
 constexpr int PF = 16;  // prefetch distance of the batch tiles, in panel rows
 static_assert(NVMAX * VW <= WN_SYNTH_PANEL, "a tile is at most one panel wide");
 
@@ -126,11 +135,12 @@ constexpr Table<Fn> make_table(Pick pick) {
   return t;
 }
 
-// Entries: every NV <= NV1 with BT = 1 (batch 1 and panel remainders), every NV <= NVB with BT <= BTB.
+// Entries: every NV <= NV1 with BT = 1 (batch 1 and panel remainders), every NV <= nv_fit(BT) with
+// BT <= BTB.
 template <typename T>
 constexpr Table<micro_fn<T>> micro_table() {
   return make_table<micro_fn<T>>([](auto nv, auto bt) -> micro_fn<T> {
-    if constexpr (bt == 1 || nv <= NVB)
+    if constexpr (bt == 1 || nv <= nv_fit(bt))
       return &micro<nv, bt, T>;
     else
       return nullptr;
@@ -263,8 +273,11 @@ template <typename T>
 static void gemm_panels(const ::wn::SynthGemm &g, const T *wp, const Table<micro_fn<T>> &tab) {
   const int P = WN_SYNTH_PANEL;
   const int K = g.k0 + g.k1;
-  // batch 1: the widest single-stream tile; batches: NVB x BTB tiles (BT < BTB for the last streams)
-  const int nvmax = g.batch == 1 ? NV1 : NVB, btmax = g.batch == 1 ? 1 : BTB;
+  // batch 1: the widest single-stream tile; batches: tiles of up to BTB streams (balanced below), as
+  // wide as the largest (the first) of them allows
+  const int btmax = g.batch == 1 ? 1 : BTB;
+  const int tiles0 = (g.batch + btmax - 1) / btmax, bt0 = (g.batch + tiles0 - 1) / tiles0;
+  const int nvmax = g.batch == 1 ? NV1 : nv_fit(bt0);
   for (int p0 = 0; p0 < g.mpad; p0 += P) {
     const int w = g.mpad - p0 < P ? g.mpad - p0 : P;  // a multiple of 16, so of VW
     const T *panel = wp + (size_t)p0 * K;
