@@ -26,7 +26,7 @@ namespace WN_ISA {
 namespace {
 
 // ACC: the most accumulators a batch tile keeps (the rest of the registers hold the NV weight vectors
-// and the broadcast input); a tile of BT streams is NVB or fewer vectors wide, so that NV x BT <= ACC.
+// and the broadcast input): a tile of BT streams is at most NVB vectors wide and NV x BT <= ACC.
 #if defined(__AVX512F__)
 constexpr int NV1 = 4, NVB = 4, BTB = 6, ACC = 24;  // 24 zmm accumulators for batches
 #elif defined(__AVX2__)
